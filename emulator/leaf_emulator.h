@@ -1,0 +1,154 @@
+// An in-memory emulator of the parts of Leaf's REST API this project uses
+// (see ../shared/leaf-api.md): login, Bearer checks, the four AgLeader
+// credential endpoints, problem+json errors, and test controls for behaviour
+// Leaf leaves undocumented and for faults. A real HTTP server (cpp-httplib)
+// on loopback; usable in-process from tests and as the `leaf_emulator` binary.
+#ifndef EMULATOR_LEAF_EMULATOR_H_
+#define EMULATOR_LEAF_EMULATOR_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace leafemu {
+
+// What a POST does when the user already has AgLeader credentials.
+enum class DuplicateCreateMode {
+  kReplace,     // 201, the new credentials replace the old ones (default)
+  kBadRequest,  // 400 problem+json with errorKey "credentialsalreadyexist"
+  kConflict,    // 409 problem+json
+};
+
+struct EmulatorOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: pick a free port
+  // Accounts accepted by POST /api/authenticate: username -> password.
+  std::map<std::string, std::string> accounts;
+  // Bearer tokens accepted without login (besides tokens issued by login).
+  std::vector<std::string> static_tokens;
+  // When set, only these Leaf user ids exist (others get 404); otherwise any
+  // well-formed id is an existing user.
+  std::optional<std::vector<std::string>> known_users;
+  DuplicateCreateMode duplicate_create_mode = DuplicateCreateMode::kReplace;
+  // Lifetime of tokens issued by login (rememberMe true / false).
+  absl::Duration remember_me_token_lifetime = absl::Hours(24 * 30);
+  absl::Duration token_lifetime = absl::Hours(24);
+  // When true, a refreshToken starting with "invalid" is refused at POST with
+  // 400; when false (default) it is accepted and the stored credentials get
+  // status UNAUTHENTICATED plus a 401 event.
+  bool reject_invalid_refresh_token = false;
+  // Worker threads serving connections (each open connection holds one while
+  // it is being served; slow faults hold theirs for their whole duration).
+  int thread_pool_size = 64;
+  // Idle keep-alive connections are closed after this long. Stop() closes
+  // them at once regardless.
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  // When true, one line per request ("METHOD path -> status", never bodies or
+  // headers) goes to stderr.
+  bool log_requests = false;
+};
+
+// One injected misbehaviour. It applies to the next `times` requests whose
+// method matches (empty: any) and whose path contains `path_contains`
+// (empty: any), including /api/authenticate.
+struct Fault {
+  enum class Kind {
+    kLatencyOnly,      // delay, then answer normally
+    kStatus,           // answer `status` with `body` (default: problem+json)
+    kMalformedJson,    // 200 (or `status` if set) with a truncated JSON body
+    kEmptyBody,        // 200 (or `status` if set) with an empty body
+    kHtml,             // `status` (default 502) with a gateway HTML page
+    kCloseConnection,  // close the connection without answering
+    kResetMidBody,     // send headers and part of the body, then close
+    kHugeBody,         // 200 with a valid-looking JSON body of `huge_bytes`
+    kSlowDrip,         // 200, body sent one byte every `drip_interval`
+  };
+  Kind kind = Kind::kStatus;
+  std::string method;
+  std::string path_contains;
+  int times = 1;  // -1: until cleared
+  absl::Duration latency = absl::ZeroDuration();
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // e.g. {"Retry-After", "1"}
+  std::int64_t huge_bytes = 16 << 20;
+  absl::Duration drip_interval = absl::Milliseconds(100);
+};
+
+// A request as the emulator saw it (for tests that count upstream calls).
+struct RecordedRequest {
+  std::string method;
+  std::string path;  // without query string
+  std::string query;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  int status = 0;  // what the emulator answered (0 if the connection was cut)
+};
+
+// What the emulator holds for one user.
+struct StoredCredentials {
+  std::string id;
+  std::string status;  // "OK", "UNAUTHENTICATED", ... (any string)
+  std::string created_time;  // as served, e.g. "2023-04-21T12:16:27.997586Z"
+  std::string access_token, refresh_token, public_key, private_key;
+};
+
+struct StoredEvent {
+  std::string id;
+  std::string created_date;
+  int status_code = 200;
+  std::string headers;
+  std::string body;
+};
+
+class LeafEmulator {
+ public:
+  // Binds, starts serving on a background thread and returns once the port
+  // accepts connections.
+  static absl::StatusOr<std::unique_ptr<LeafEmulator>> Start(
+      EmulatorOptions options);
+  ~LeafEmulator();  // stops the server
+
+  int port() const;
+  std::string base_url() const;  // "http://127.0.0.1:<port>"
+  void Stop();
+
+  // Test controls (also reachable over HTTP under /_emulator/, see README).
+  void SetDuplicateCreateMode(DuplicateCreateMode mode);
+  // Returns false if the user has no credentials. Records an event.
+  bool SetCredentialStatus(const std::string& leaf_user_id,
+                           const std::string& status);
+  bool AddEvent(const std::string& leaf_user_id, StoredEvent event);
+  void PutCredentials(const std::string& leaf_user_id, StoredCredentials c);
+  std::optional<StoredCredentials> GetStored(const std::string& leaf_user_id) const;
+  std::vector<StoredEvent> GetEvents(const std::string& leaf_user_id) const;
+  void InjectFault(Fault fault);
+  void ClearFaults();
+  std::vector<RecordedRequest> Requests() const;
+  // Requests whose method matches (empty: any) and path contains `path_contains`.
+  int CountRequests(const std::string& method, const std::string& path_contains) const;
+  void ClearRequests();
+  // Number of successful logins so far.
+  int LoginCount() const;
+  // Issues a valid token directly, e.g. with a short lifetime for expiry tests.
+  std::string IssueToken(const std::string& username, absl::Duration lifetime);
+  // Makes every token issued so far invalid (as if Leaf rotated its key).
+  void RevokeAllTokens();
+  void Reset();  // forget all credentials, events, faults and requests
+
+  class Impl;
+
+ private:
+  explicit LeafEmulator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace leafemu
+
+#endif  // EMULATOR_LEAF_EMULATOR_H_

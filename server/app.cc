@@ -1,0 +1,98 @@
+#include "server/app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/util/log.h"
+
+namespace leafsvc {
+
+absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
+  std::unique_ptr<App> app(new App);
+  app->config_ = config;
+
+  http::CurlHttpClientOptions http_options;
+  http_options.connect_timeout = config.connect_timeout;
+  http_options.max_response_bytes = config.max_response_bytes;
+  http_options.max_connections_per_host = config.max_connections_per_host;
+  http_options.ca_file = config.leaf_ca_file;
+  absl::StatusOr<std::unique_ptr<http::CurlHttpClient>> http =
+      http::CurlHttpClient::Create(http_options);
+  if (!http.ok()) return http.status();
+  app->http_ = *std::move(http);
+
+  leaf::LeafEndpoints endpoints(config.leaf_api_url);
+  if (!config.leaf_token.empty()) {
+    app->tokens_ = std::make_unique<leaf::StaticTokenSource>(config.leaf_token);
+  } else {
+    leaf::LoginOptions login;
+    login.username = config.leaf_username;
+    login.password = config.leaf_password;
+    login.timeout = config.upstream_timeout;
+    app->tokens_ = std::make_unique<leaf::LoginTokenSource>(app->http_.get(), endpoints,
+                                                            std::move(login));
+  }
+  app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(),
+                                                  endpoints);
+  ServiceOptions service_options;
+  service_options.upstream_timeout = config.upstream_timeout;
+  service_options.allow_full_view = config.allow_full_view;
+  service_options.page_token_key = config.page_token_key;
+  app->service_ =
+      std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &app->port_);
+  builder.RegisterService(app->service_.get());
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  app->server_ = builder.BuildAndStart();
+  if (app->server_ == nullptr || app->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("could not listen on ", config.listen,
+                     " (address in use, or not a valid host:port?)"));
+  }
+  grpc::HealthCheckServiceInterface* health = app->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus(kServiceName, true);
+  Log(LogLevel::kInfo, "serving",
+      {{"listen", config.listen},
+       {"port", app->port_},
+       {"leaf_api_url", config.leaf_api_url},
+       {"leaf_auth", config.leaf_token.empty() ? "login" : "static token"},
+       {"allow_full_view", config.allow_full_view}});
+  return app;
+}
+
+std::string App::target() const {
+  std::string host = config_.listen.substr(0, config_.listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  return absl::StrCat(host, ":", port_);
+}
+
+void App::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health != nullptr) health->SetServingStatus(false);
+  Log(LogLevel::kInfo, "shutting down",
+      {{"grace_ms", absl::ToInt64Milliseconds(grace)}});
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+App::~App() {
+  Shutdown(absl::ZeroDuration());
+  server_.reset();
+  // The transport goes first: its destructor completes every transfer still
+  // pending (e.g. a login nobody waits for) while the objects its callbacks
+  // reach are alive.
+  http_.reset();
+}
+
+}  // namespace leafsvc

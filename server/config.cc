@@ -1,0 +1,110 @@
+#include "server/config.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace leafsvc {
+namespace {
+
+// Used when --page_token_key is not set. Tokens then only detect accidental
+// changes: a forged cursor could only select events of the user named in the
+// request, which the caller may read anyway.
+constexpr absl::string_view kDefaultPageTokenKey = "agleader-credentials-page-token-v1";
+
+}  // namespace
+
+FlagSet ServerFlags() {
+  using T = FlagSet::Type;
+  FlagSet f("AGLEADER_");
+  f.Add("listen", T::kString, "127.0.0.1:50051",
+        "gRPC listen address, host:port (port 0 picks a free port)");
+  f.Add("leaf_api_url", T::kString, "https://api.withleaf.io",
+        "Leaf API gateway URL (scheme and host); the bundled emulator is http://127.0.0.1:8080");
+  f.Add("leaf_token", T::kString, "",
+        "a Leaf API token (JWT) used as is; alternative to --leaf_username/--leaf_password",
+        /*secret=*/true);
+  f.Add("leaf_username", T::kString, "",
+        "Leaf account for POST /api/authenticate; the token is cached and renewed before it expires");
+  f.Add("leaf_password", T::kString, "",
+        "password of --leaf_username (prefer the environment variable)", /*secret=*/true);
+  f.Add("upstream_timeout", T::kDuration, "10s",
+        "longest time one call may spend on Leaf; the caller's gRPC deadline caps it further");
+  f.Add("connect_timeout", T::kDuration, "5s", "longest time to open a connection to Leaf");
+  f.Add("max_response_bytes", T::kInt, "4194304",
+        "Leaf responses larger than this are refused (INTERNAL, LEAF_RESPONSE_TOO_LARGE)");
+  f.Add("max_connections_per_host", T::kInt, "64",
+        "most simultaneous connections to Leaf; further requests wait for a free one");
+  f.Add("leaf_ca_file", T::kString, "",
+        "PEM CA bundle to verify Leaf's TLS certificate with, instead of the system store");
+  f.Add("allow_full_view", T::kBool, "false",
+        "grant CREDENTIALS_VIEW_FULL (secret values in responses); off: PERMISSION_DENIED");
+  f.Add("page_token_key", T::kString, "",
+        "key that signs ListCredentialEvents page tokens; set the same value on every replica",
+        /*secret=*/true);
+  f.Add("shutdown_grace", T::kDuration, "10s",
+        "on SIGTERM/SIGINT, how long calls in flight may still finish");
+  f.Add("log_level", T::kString, "info", "debug, info, warning or error");
+  return f;
+}
+
+absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
+  FlagSet f = ServerFlags();
+  if (absl::Status st = f.Parse(argc, argv); !st.ok()) return st;
+  ParsedConfig parsed;
+  if (f.help_requested()) {
+    parsed.help = f.Help(
+        "agleader_credentials_server: the AgLeaderCredentials gRPC service, fronting Leaf's "
+        "REST API.\nUsage: agleader_credentials_server [flags]");
+    return parsed;
+  }
+  if (!f.positional().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", f.positional()[0], "\" (see --help)"));
+  }
+  ServerConfig& c = parsed.config;
+  c.listen = f.GetString("listen");
+  c.leaf_api_url = f.GetString("leaf_api_url");
+  c.leaf_token = Secret(f.GetString("leaf_token"));
+  c.leaf_username = f.GetString("leaf_username");
+  c.leaf_password = Secret(f.GetString("leaf_password"));
+  c.upstream_timeout = f.GetDuration("upstream_timeout");
+  c.connect_timeout = f.GetDuration("connect_timeout");
+  c.max_response_bytes = static_cast<std::size_t>(f.GetInt("max_response_bytes"));
+  c.max_connections_per_host = static_cast<int>(f.GetInt("max_connections_per_host"));
+  c.leaf_ca_file = f.GetString("leaf_ca_file");
+  c.allow_full_view = f.GetBool("allow_full_view");
+  c.page_token_key = f.IsSet("page_token_key") ? f.GetString("page_token_key")
+                                                : std::string(kDefaultPageTokenKey);
+  c.shutdown_grace = f.GetDuration("shutdown_grace");
+  if (!ParseLogLevel(f.GetString("log_level"), &c.log_level)) {
+    return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
+  }
+
+  const bool has_token = !c.leaf_token.empty();
+  const bool has_login = !c.leaf_username.empty() || !c.leaf_password.empty();
+  if (has_token && has_login) {
+    return absl::InvalidArgumentError(
+        "set either --leaf_token or --leaf_username/--leaf_password, not both");
+  }
+  if (!has_token && !has_login) {
+    return absl::InvalidArgumentError(
+        "no Leaf credentials: set AGLEADER_LEAF_TOKEN, or AGLEADER_LEAF_USERNAME and "
+        "AGLEADER_LEAF_PASSWORD (or the matching flags)");
+  }
+  if (has_login && (c.leaf_username.empty() || c.leaf_password.empty())) {
+    return absl::InvalidArgumentError(
+        "--leaf_username and --leaf_password must be set together");
+  }
+  if (c.leaf_api_url.rfind("http://", 0) != 0 && c.leaf_api_url.rfind("https://", 0) != 0) {
+    return absl::InvalidArgumentError("--leaf_api_url must start with http:// or https://");
+  }
+  if (c.upstream_timeout <= absl::ZeroDuration() || c.connect_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--upstream_timeout and --connect_timeout must be positive");
+  }
+  if (c.max_response_bytes < 1024 || c.max_connections_per_host < 1) {
+    return absl::InvalidArgumentError(
+        "--max_response_bytes must be at least 1024 and --max_connections_per_host at least 1");
+  }
+  return parsed;
+}
+
+}  // namespace leafsvc

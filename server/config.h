@@ -1,0 +1,48 @@
+// The server's configuration: one flag table (each flag with an environment
+// twin and a default), shown by --help and mirrored in the README.
+#ifndef SERVER_CONFIG_H_
+#define SERVER_CONFIG_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/util/flags.h"
+#include "server/util/log.h"
+#include "server/util/secret.h"
+
+namespace leafsvc {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:50051";
+  std::string leaf_api_url = "https://api.withleaf.io";
+  Secret leaf_token;
+  std::string leaf_username;
+  Secret leaf_password;
+  absl::Duration upstream_timeout = absl::Seconds(10);
+  absl::Duration connect_timeout = absl::Seconds(5);
+  std::size_t max_response_bytes = 4 << 20;
+  int max_connections_per_host = 64;
+  std::string leaf_ca_file;
+  bool allow_full_view = false;
+  std::string page_token_key;
+  absl::Duration shutdown_grace = absl::Seconds(10);
+  LogLevel log_level = LogLevel::kInfo;
+};
+
+// The flag table with its defaults.
+FlagSet ServerFlags();
+
+// Parses argv and the environment. On --help, returns the help text as a
+// NOT_FOUND-free OK with `help` set; on a bad flag or an incomplete
+// configuration, INVALID_ARGUMENT saying what to fix.
+struct ParsedConfig {
+  ServerConfig config;
+  std::string help;  // non-empty when --help was given
+};
+absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv);
+
+}  // namespace leafsvc
+
+#endif  // SERVER_CONFIG_H_

@@ -1,0 +1,77 @@
+// The HTTP transport seam. The Leaf client speaks to Leaf only through this
+// interface; the production implementation is CurlHttpClient (libcurl multi on
+// its own event-loop thread), tests can substitute a fake.
+//
+// No gRPC types here: this layer is reusable and testable on its own.
+#ifndef SERVER_HTTP_HTTP_CLIENT_H_
+#define SERVER_HTTP_HTTP_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace leafsvc::http {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "DELETE", ...
+  std::string url;     // absolute http(s) URL
+  HttpHeaders headers;
+  std::string body;
+  // The whole transfer (connect, send, receive) must end by then; the
+  // transport fails it with DEADLINE_EXCEEDED otherwise.
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+struct HttpResponse {
+  int status_code = 0;
+  HttpHeaders headers;  // names lower-cased, in arrival order
+  std::string body;
+
+  // Value of the first header named `name` (lower case), or empty.
+  absl::string_view Header(absl::string_view name) const;
+};
+
+// Transport outcomes. A response with any HTTP status (404, 500...) is a
+// success at this layer; only failures to obtain a response are errors:
+//   UNAVAILABLE        could not connect, connection reset, TLS failure
+//   DEADLINE_EXCEEDED  the request's deadline passed
+//   CANCELLED          Cancel() was called
+//   RESOURCE_EXHAUSTED the response exceeded the configured size limit
+//   INTERNAL           anything else curl reports
+// When an error could have happened after the request reached the server,
+// the status carries the payload kMaybeSentPayload (value "true"): callers
+// must then not assume a non-idempotent request had no effect.
+inline constexpr absl::string_view kMaybeSentPayload = "leafsvc.http/maybe_sent";
+
+using HttpCallback = std::function<void(absl::StatusOr<HttpResponse>)>;
+using TransferId = std::uint64_t;
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+
+  // Starts `request` and returns at once. `done` runs exactly once, on a
+  // transport thread, with the response or the transport error; it must not
+  // block.
+  virtual TransferId Send(HttpRequest request, HttpCallback done) = 0;
+
+  // Aborts a transfer started by Send. Its callback then runs with CANCELLED,
+  // unless it has already run or is running. Safe to call from any thread,
+  // any number of times, with an id that has already completed.
+  virtual void Cancel(TransferId id) = 0;
+};
+
+// True when `status` says the request may have reached the server.
+bool MaybeSent(const absl::Status& status);
+
+}  // namespace leafsvc::http
+
+#endif  // SERVER_HTTP_HTTP_CLIENT_H_

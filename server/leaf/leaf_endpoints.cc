@@ -1,0 +1,62 @@
+#include "server/leaf/leaf_endpoints.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace leafsvc::leaf {
+namespace {
+
+constexpr absl::string_view kUserManagement = "/services/usermanagement/api";
+
+}  // namespace
+
+bool IsLeafUserId(absl::string_view id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (id[i] != '-') return false;
+    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(id[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string PercentEncodePathSegment(absl::string_view segment) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(segment.size());
+  for (unsigned char c : segment) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  // "." and ".." are dot-segments even when unencoded; encode them fully.
+  if (out == "." || out == "..") out = segment.size() == 1 ? "%2E" : "%2E%2E";
+  return out;
+}
+
+LeafEndpoints::LeafEndpoints(absl::string_view api_url) : api_url_(api_url) {
+  while (!api_url_.empty() && api_url_.back() == '/') api_url_.pop_back();
+}
+
+std::string LeafEndpoints::Login() const {
+  return absl::StrCat(api_url_, "/api/authenticate");
+}
+
+std::string LeafEndpoints::AgLeaderCredentials(absl::string_view leaf_user_id) const {
+  return absl::StrCat(api_url_, kUserManagement, "/users/",
+                      PercentEncodePathSegment(leaf_user_id),
+                      "/ag-leader-credentials");
+}
+
+std::string LeafEndpoints::AgLeaderCredentialEvents(
+    absl::string_view leaf_user_id) const {
+  return absl::StrCat(AgLeaderCredentials(leaf_user_id), "/events");
+}
+
+}  // namespace leafsvc::leaf

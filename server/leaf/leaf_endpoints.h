@@ -1,0 +1,40 @@
+// Leaf's URLs. The only caller-controlled part of any URL is the Leaf user id,
+// which is validated before a request is built and percent-encoded here as
+// well, so no input can change the path.
+#ifndef SERVER_LEAF_LEAF_ENDPOINTS_H_
+#define SERVER_LEAF_LEAF_ENDPOINTS_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace leafsvc::leaf {
+
+// True for 8-4-4-4-12 hexadecimal digits (either case). The UUID version
+// nibble is not checked: real Leaf ids exist with version 0.
+bool IsLeafUserId(absl::string_view id);
+
+class LeafEndpoints {
+ public:
+  // `api_url`: scheme and host of Leaf's gateway, e.g. "https://api.withleaf.io"
+  // (a trailing slash is ignored; a path prefix is kept).
+  explicit LeafEndpoints(absl::string_view api_url);
+
+  const std::string& api_url() const { return api_url_; }
+  // POST /api/authenticate (on the gateway, not under /services/...).
+  std::string Login() const;
+  // {usermanagement}/users/{id}/ag-leader-credentials
+  std::string AgLeaderCredentials(absl::string_view leaf_user_id) const;
+  // {usermanagement}/users/{id}/ag-leader-credentials/events
+  std::string AgLeaderCredentialEvents(absl::string_view leaf_user_id) const;
+
+ private:
+  std::string api_url_;
+};
+
+// Percent-encodes everything but RFC 3986 unreserved characters.
+std::string PercentEncodePathSegment(absl::string_view segment);
+
+}  // namespace leafsvc::leaf
+
+#endif  // SERVER_LEAF_LEAF_ENDPOINTS_H_

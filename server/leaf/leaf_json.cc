@@ -1,0 +1,219 @@
+#include "server/leaf/leaf_json.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "rapidjson/document.h"
+#include "rapidjson/error/en.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "server/leaf/timestamp.h"
+
+namespace leafsvc::leaf {
+namespace {
+
+using rapidjson::Document;
+using rapidjson::Value;
+
+absl::Status Malformed(absl::string_view what, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(what, ": ", why));
+}
+
+absl::StatusOr<Document> ParseJson(absl::string_view json, absl::string_view what) {
+  Document doc;
+  // kParseStopWhenDoneFlag is off: trailing garbage is an error.
+  doc.Parse<rapidjson::kParseDefaultFlags>(json.data(), json.size());
+  if (doc.HasParseError()) {
+    if (json.empty()) return Malformed(what, "empty body, expected JSON");
+    return Malformed(what, absl::StrCat("not valid JSON (",
+                                        rapidjson::GetParseError_En(doc.GetParseError()),
+                                        " at offset ", doc.GetErrorOffset(), ")"));
+  }
+  return doc;
+}
+
+// Reads an optional string member: absent or null leaves `out` empty; any
+// other non-string type is an error.
+absl::Status ReadString(const Value& obj, const char* name, absl::string_view what,
+                        std::string* out) {
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd() || it->value.IsNull()) return absl::OkStatus();
+  if (!it->value.IsString()) {
+    return Malformed(what, absl::StrCat("field \"", name, "\" is not a string"));
+  }
+  out->assign(it->value.GetString(), it->value.GetStringLength());
+  return absl::OkStatus();
+}
+
+absl::Status ReadSecret(const Value& obj, const char* name, absl::string_view what,
+                        Secret* out) {
+  std::string value;
+  absl::Status st = ReadString(obj, name, what, &value);
+  if (st.ok()) *out = Secret(std::move(value));
+  return st;
+}
+
+absl::Status ReadTime(const Value& obj, const char* name, absl::string_view what,
+                      std::optional<absl::Time>* out) {
+  std::string text;
+  absl::Status st = ReadString(obj, name, what, &text);
+  if (!st.ok() || text.empty()) return st;
+  absl::StatusOr<absl::Time> t = ParseLeafTimestamp(text);
+  if (!t.ok()) {
+    return Malformed(what, absl::StrCat("field \"", name, "\": ", t.status().message()));
+  }
+  *out = *t;
+  return absl::OkStatus();
+}
+
+#define RETURN_IF_ERROR(expr)              \
+  do {                                     \
+    absl::Status _st = (expr);             \
+    if (!_st.ok()) return _st;             \
+  } while (0)
+
+absl::StatusOr<CredentialEvent> DecodeEvent(const Value& v, size_t index) {
+  std::string what = absl::StrCat("Leaf's events response, element ", index);
+  if (!v.IsObject()) return Malformed(what, "not a JSON object");
+  CredentialEvent event;
+  // Leaf documents the id as a string; tolerate a number.
+  auto id = v.FindMember("id");
+  if (id != v.MemberEnd() && id->value.IsNumber()) {
+    event.id = id->value.IsInt64() ? absl::StrCat(id->value.GetInt64())
+                                   : absl::StrCat(id->value.GetDouble());
+  } else {
+    RETURN_IF_ERROR(ReadString(v, "id", what, &event.id));
+  }
+  RETURN_IF_ERROR(ReadTime(v, "createdDate", what, &event.created_date));
+  auto code = v.FindMember("statusCode");
+  if (code != v.MemberEnd() && !code->value.IsNull()) {
+    if (!code->value.IsInt()) {
+      return Malformed(what, "field \"statusCode\" is not an integer");
+    }
+    event.status_code = code->value.GetInt();
+  }
+  RETURN_IF_ERROR(ReadString(v, "headers", what, &event.headers));
+  RETURN_IF_ERROR(ReadString(v, "body", what, &event.body));
+  return event;
+}
+
+void WriteString(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key,
+                 absl::string_view value) {
+  w.Key(key);
+  w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+}  // namespace
+
+absl::StatusOr<AgLeaderCredentials> DecodeCredentials(absl::string_view json) {
+  constexpr absl::string_view kWhat = "Leaf's credentials response";
+  absl::StatusOr<Document> doc = ParseJson(json, kWhat);
+  if (!doc.ok()) return doc.status();
+  if (!doc->IsObject()) return Malformed(kWhat, "not a JSON object");
+  AgLeaderCredentials c;
+  RETURN_IF_ERROR(ReadString(*doc, "id", kWhat, &c.id));
+  if (c.id.empty()) return Malformed(kWhat, "field \"id\" is missing");
+  RETURN_IF_ERROR(ReadString(*doc, "status", kWhat, &c.status));
+  RETURN_IF_ERROR(ReadTime(*doc, "createdTime", kWhat, &c.created_time));
+  RETURN_IF_ERROR(ReadString(*doc, "publicKey", kWhat, &c.public_key));
+  RETURN_IF_ERROR(ReadSecret(*doc, "refreshToken", kWhat, &c.refresh_token));
+  RETURN_IF_ERROR(ReadSecret(*doc, "privateKey", kWhat, &c.private_key));
+  RETURN_IF_ERROR(ReadSecret(*doc, "accessToken", kWhat, &c.access_token));
+  return c;
+}
+
+absl::StatusOr<std::vector<CredentialEvent>> DecodeEvents(absl::string_view json) {
+  constexpr absl::string_view kWhat = "Leaf's events response";
+  absl::StatusOr<Document> doc = ParseJson(json, kWhat);
+  if (!doc.ok()) return doc.status();
+  // Leaf answers a bare array; tolerate a paged {"content": [...]} wrapper.
+  const Value* array = doc.operator->();
+  if (doc->IsObject()) {
+    auto content = doc->FindMember("content");
+    if (content != doc->MemberEnd()) array = &content->value;
+  }
+  if (!array->IsArray()) return Malformed(kWhat, "not a JSON array");
+  std::vector<CredentialEvent> events;
+  events.reserve(array->Size());
+  for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
+    absl::StatusOr<CredentialEvent> e = DecodeEvent((*array)[i], i);
+    if (!e.ok()) return e.status();
+    events.push_back(*std::move(e));
+  }
+  return events;
+}
+
+absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json) {
+  constexpr absl::string_view kWhat = "Leaf's login response";
+  absl::StatusOr<Document> doc = ParseJson(json, kWhat);
+  if (!doc.ok()) return doc.status();
+  if (!doc->IsObject()) return Malformed(kWhat, "not a JSON object");
+  std::string token;
+  RETURN_IF_ERROR(ReadString(*doc, "id_token", kWhat, &token));
+  if (token.empty()) return Malformed(kWhat, "field \"id_token\" is missing");
+  return Secret(std::move(token));
+}
+
+std::optional<Problem> DecodeProblem(absl::string_view json) {
+  Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  Problem p;
+  constexpr absl::string_view kWhat = "problem";
+  // Wrong-typed fields are skipped: a problem body is best effort.
+  (void)ReadString(doc, "type", kWhat, &p.type);
+  (void)ReadString(doc, "title", kWhat, &p.title);
+  (void)ReadString(doc, "detail", kWhat, &p.detail);
+  (void)ReadString(doc, "message", kWhat, &p.message);
+  (void)ReadString(doc, "errorKey", kWhat, &p.error_key);
+  (void)ReadString(doc, "path", kWhat, &p.path);
+  auto fields = doc.FindMember("fieldErrors");
+  if (fields != doc.MemberEnd() && fields->value.IsArray()) {
+    for (const Value& f : fields->value.GetArray()) {
+      if (!f.IsObject()) continue;
+      Problem::FieldError fe;
+      (void)ReadString(f, "objectName", kWhat, &fe.object_name);
+      (void)ReadString(f, "field", kWhat, &fe.field);
+      (void)ReadString(f, "message", kWhat, &fe.message);
+      p.field_errors.push_back(std::move(fe));
+    }
+  }
+  return p;
+}
+
+std::string Problem::Summary() const {
+  std::string text = !detail.empty() ? detail : !title.empty() ? title : message;
+  for (const FieldError& f : field_errors) {
+    absl::StrAppend(&text, text.empty() ? "" : "; ", f.field, ": ", f.message);
+  }
+  return text;
+}
+
+std::string EncodeCreateCredentials(const NewAgLeaderCredentials& credentials) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  WriteString(w, "refreshToken", credentials.refresh_token.Reveal());
+  WriteString(w, "publicKey", credentials.public_key);
+  WriteString(w, "privateKey", credentials.private_key.Reveal());
+  if (!credentials.access_token.empty()) {
+    WriteString(w, "accessToken", credentials.access_token.Reveal());
+  }
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string EncodeLogin(absl::string_view username, const Secret& password,
+                        bool remember_me) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+  w.StartObject();
+  WriteString(w, "username", username);
+  WriteString(w, "password", password.Reveal());
+  // Documented as a string; Leaf's own clients also send a boolean.
+  WriteString(w, "rememberMe", remember_me ? "true" : "false");
+  w.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace leafsvc::leaf

@@ -1,0 +1,37 @@
+// JSON codec for Leaf's AgLeader credential API (RapidJSON). Decoders are
+// tolerant where Leaf varies (unknown fields ignored, null for absent, 0-9
+// fraction digits in timestamps) and strict where a wrong type would lose
+// data. Decode errors say what was wrong and never quote the body, which may
+// hold secrets.
+#ifndef SERVER_LEAF_LEAF_JSON_H_
+#define SERVER_LEAF_LEAF_JSON_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/leaf/leaf_types.h"
+#include "server/util/secret.h"
+
+namespace leafsvc::leaf {
+
+// Errors: INVALID_ARGUMENT naming the problem (the caller decides how an
+// unreadable upstream body is reported).
+absl::StatusOr<AgLeaderCredentials> DecodeCredentials(absl::string_view json);
+absl::StatusOr<std::vector<CredentialEvent>> DecodeEvents(absl::string_view json);
+// The id_token of a successful POST /api/authenticate.
+absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json);
+
+// nullopt unless `json` is a JSON object (any problem-like object counts;
+// every field is optional).
+std::optional<Problem> DecodeProblem(absl::string_view json);
+
+std::string EncodeCreateCredentials(const NewAgLeaderCredentials& credentials);
+std::string EncodeLogin(absl::string_view username, const Secret& password,
+                        bool remember_me);
+
+}  // namespace leafsvc::leaf
+
+#endif  // SERVER_LEAF_LEAF_JSON_H_

@@ -1,0 +1,49 @@
+// agleader_credentials_server: parses the configuration, starts the service
+// and runs until SIGTERM or SIGINT, then shuts down gracefully.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "server/app.h"
+#include "server/config.h"
+#include "server/util/log.h"
+
+int main(int argc, char** argv) {
+  absl::StatusOr<leafsvc::ParsedConfig> parsed = leafsvc::ParseServerConfig(argc, argv);
+  if (!parsed.ok()) {
+    std::cerr << "agleader_credentials_server: " << parsed.status().message() << "\n";
+    return 2;
+  }
+  if (!parsed->help.empty()) {
+    std::cout << parsed->help;
+    return 0;
+  }
+  leafsvc::SetLogLevel(parsed->config.log_level);
+
+  // Block the stop signals in every thread (threads inherit the mask) and
+  // wait for them here.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<leafsvc::App>> app = leafsvc::App::Start(parsed->config);
+  if (!app.ok()) {
+    std::cerr << "agleader_credentials_server: " << app.status().message() << "\n";
+    return 1;
+  }
+  // Process tests and scripts wait for this line.
+  std::printf("agleader_credentials_server listening on %s\n", (*app)->target().c_str());
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  leafsvc::Log(leafsvc::LogLevel::kInfo, "stop signal received",
+               {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*app)->Shutdown(parsed->config.shutdown_grace);
+  app->reset();
+  return 0;
+}

@@ -1,0 +1,30 @@
+// Leaf's structs -> the public proto resources (names, status enum, views).
+#ifndef SERVER_RESOURCES_H_
+#define SERVER_RESOURCES_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "leaf/agleader/v1/agleader_credentials.pb.h"
+#include "server/leaf/leaf_types.h"
+
+namespace leafsvc {
+
+// "users/{leaf_user_id}/agLeaderCredentials"
+std::string CredentialsName(absl::string_view leaf_user_id);
+
+// Unknown strings map to CREDENTIAL_STATUS_UNSPECIFIED (the raw value is kept
+// in Credentials.leaf_status).
+::leaf::agleader::v1::CredentialStatus ToCredentialStatus(absl::string_view leaf_status);
+
+// Fills `out`. Secret values are copied only for CREDENTIALS_VIEW_FULL; hints
+// always.
+void ToProto(const leafsvc::leaf::AgLeaderCredentials& in, absl::string_view leaf_user_id,
+             ::leaf::agleader::v1::CredentialsView view, ::leaf::agleader::v1::Credentials* out);
+
+void ToProto(const leafsvc::leaf::CredentialEvent& in, absl::string_view leaf_user_id,
+             ::leaf::agleader::v1::CredentialEvent* out);
+
+}  // namespace leafsvc
+
+#endif  // SERVER_RESOURCES_H_

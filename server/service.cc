@@ -1,0 +1,186 @@
+#include "server/service.h"
+
+#include <atomic>
+#include <memory>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "server/grpc_status.h"
+#include "server/leaf/leaf_errors.h"
+#include "server/resources.h"
+#include "server/util/status_details.h"
+
+namespace leafsvc {
+namespace {
+
+namespace v1 = ::leaf::agleader::v1;
+
+// A unary reactor whose OnCancel cancels the Leaf exchange behind the RPC.
+// The exchange's callback always runs exactly once and calls Finish. The
+// callback may run (and gRPC may call OnDone) before the handler has stored
+// the call handle, so the reactor is freed when both OnDone and SetCall are
+// through.
+class LeafReactor final : public grpc::ServerUnaryReactor {
+ public:
+  void SetCall(std::shared_ptr<leaf::LeafCall> call) {
+    bool cancel_now;
+    {
+      absl::MutexLock lock(&mu_);
+      call_ = call;
+      cancel_now = cancelled_;
+    }
+    if (cancel_now) call->Cancel();
+    Unref();
+  }
+
+  void FinishWith(const absl::Status& status, absl::string_view leaf_user_id) {
+    absl::Status annotated = status;
+    if (!leaf_user_id.empty()) SetStatusMetadata(annotated, "leaf_user_id", leaf_user_id);
+    Finish(ToGrpcStatus(annotated));
+  }
+
+  void OnCancel() override {
+    std::shared_ptr<leaf::LeafCall> call;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call) call->Cancel();
+  }
+
+  void OnDone() override { Unref(); }
+
+ private:
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  std::atomic<int> refs_{2};  // OnDone + SetCall
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<leaf::LeafCall> call_ ABSL_GUARDED_BY(mu_);
+};
+
+grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
+                                 const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
+
+AgLeaderCredentialsService::AgLeaderCredentialsService(leaf::LeafClient* leaf,
+                                                       ServiceOptions options)
+    : leaf_(leaf),
+      options_(std::move(options)),
+      validation_{options_.allow_full_view},
+      page_tokens_(options_.page_token_key) {}
+
+absl::Time AgLeaderCredentialsService::UpstreamDeadline(
+    const grpc::CallbackServerContext* context) const {
+  const absl::Time ours = absl::Now() + options_.upstream_timeout;
+  const absl::Time callers = absl::FromChrono(context->deadline());
+  return std::min(ours, callers);
+}
+
+grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
+    grpc::CallbackServerContext* context, const v1::GetCredentialsRequest* request,
+    v1::Credentials* response) {
+  if (absl::Status st = Validate(*request, validation_); !st.ok()) {
+    return Reject(context, st);
+  }
+  auto* reactor = new LeafReactor;
+  const std::string user = request->leaf_user_id();
+  const v1::CredentialsView view = request->view();
+  reactor->SetCall(leaf_->GetCredentials(
+      user, UpstreamDeadline(context),
+      [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
+        if (result.ok()) ToProto(*result, user, view, response);
+        reactor->FinishWith(result.status(), user);
+      }));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
+    grpc::CallbackServerContext* context, const v1::CreateCredentialsRequest* request,
+    v1::Credentials* response) {
+  if (absl::Status st = Validate(*request, validation_); !st.ok()) {
+    return Reject(context, st);
+  }
+  leaf::NewAgLeaderCredentials credentials;
+  credentials.refresh_token = Secret(request->refresh_token());
+  credentials.public_key = request->public_key();
+  credentials.private_key = Secret(request->private_key());
+  credentials.access_token = Secret(request->access_token());
+
+  auto* reactor = new LeafReactor;
+  const std::string user = request->leaf_user_id();
+  const v1::CredentialsView view = request->view();
+  reactor->SetCall(leaf_->CreateCredentials(
+      user, credentials, UpstreamDeadline(context),
+      [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
+        if (result.ok()) ToProto(*result, user, view, response);
+        reactor->FinishWith(result.status(), user);
+      }));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
+    grpc::CallbackServerContext* context, const v1::DeleteCredentialsRequest* request,
+    google::protobuf::Empty* /*response*/) {
+  if (absl::Status st = Validate(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  auto* reactor = new LeafReactor;
+  const std::string user = request->leaf_user_id();
+  const bool allow_missing = request->allow_missing();
+  reactor->SetCall(leaf_->DeleteCredentials(
+      user, UpstreamDeadline(context), [reactor, user, allow_missing](absl::Status status) {
+        if (allow_missing && absl::IsNotFound(status) &&
+            GetStatusDetails(status).reason == leaf::kReasonCredentialsNotFound) {
+          status = absl::OkStatus();
+        }
+        reactor->FinishWith(status, user);
+      }));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
+    grpc::CallbackServerContext* context, const v1::ListCredentialEventsRequest* request,
+    v1::ListCredentialEventsResponse* response) {
+  if (absl::Status st = Validate(*request); !st.ok()) {
+    return Reject(context, st);
+  }
+  std::optional<PageCursor> cursor;
+  if (!request->page_token().empty()) {
+    absl::StatusOr<PageCursor> decoded =
+        page_tokens_.Decode(request->page_token(), request->leaf_user_id());
+    if (!decoded.ok()) return Reject(context, decoded.status());
+    cursor = *std::move(decoded);
+  }
+  const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
+  auto* reactor = new LeafReactor;
+  const std::string user = request->leaf_user_id();
+  reactor->SetCall(leaf_->ListEvents(
+      user, UpstreamDeadline(context),
+      [this, reactor, response, user, cursor, page_size](
+          absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
+        if (result.ok()) {
+          EventPage page = SelectEventPage(*std::move(result), user,
+                                           cursor ? &*cursor : nullptr, page_size,
+                                           page_tokens_);
+          response->mutable_events()->Reserve(static_cast<int>(page.events.size()));
+          for (const leaf::CredentialEvent& e : page.events) {
+            ToProto(e, user, response->add_events());
+          }
+          response->set_next_page_token(std::move(page.next_page_token));
+        }
+        reactor->FinishWith(result.status(), user);
+      }));
+  return reactor;
+}
+
+}  // namespace leafsvc

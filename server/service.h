@@ -1,0 +1,62 @@
+// The AgLeaderCredentials gRPC service (callback API). Each handler validates
+// the request, starts the Leaf exchange and returns; the exchange's
+// completion (on the HTTP transport's thread) finishes the RPC. No gRPC
+// thread waits on the network. A cancelled RPC cancels its Leaf exchange; the
+// caller's remaining deadline caps the upstream timeout.
+#ifndef SERVER_SERVICE_H_
+#define SERVER_SERVICE_H_
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
+#include "server/event_pages.h"
+#include "server/leaf/leaf_client.h"
+#include "server/validation.h"
+
+namespace leafsvc {
+
+struct ServiceOptions {
+  // Longest time one RPC may spend on Leaf (capped by the caller's deadline).
+  absl::Duration upstream_timeout = absl::Seconds(10);
+  bool allow_full_view = false;
+  std::string page_token_key;
+};
+
+class AgLeaderCredentialsService final
+    : public ::leaf::agleader::v1::AgLeaderCredentials::CallbackService {
+ public:
+  AgLeaderCredentialsService(leaf::LeafClient* leaf, ServiceOptions options);
+
+  grpc::ServerUnaryReactor* GetCredentials(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::GetCredentialsRequest* request,
+      ::leaf::agleader::v1::Credentials* response) override;
+
+  grpc::ServerUnaryReactor* CreateCredentials(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::CreateCredentialsRequest* request,
+      ::leaf::agleader::v1::Credentials* response) override;
+
+  grpc::ServerUnaryReactor* DeleteCredentials(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::DeleteCredentialsRequest* request,
+      google::protobuf::Empty* response) override;
+
+  grpc::ServerUnaryReactor* ListCredentialEvents(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::ListCredentialEventsRequest* request,
+      ::leaf::agleader::v1::ListCredentialEventsResponse* response) override;
+
+ private:
+  absl::Time UpstreamDeadline(const grpc::CallbackServerContext* context) const;
+
+  leaf::LeafClient* const leaf_;
+  const ServiceOptions options_;
+  const ValidationOptions validation_;
+  const PageTokenCodec page_tokens_;
+};
+
+}  // namespace leafsvc
+
+#endif  // SERVER_SERVICE_H_

@@ -1,0 +1,74 @@
+// A small flag table shared by the binaries: every flag has an environment
+// variable twin and a documented default, and --help prints the table.
+// Precedence: command line, then environment, then default.
+#ifndef SERVER_UTIL_FLAGS_H_
+#define SERVER_UTIL_FLAGS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace leafsvc {
+
+class FlagSet {
+ public:
+  enum class Type { kString, kBool, kInt, kDuration };
+
+  // `env_prefix` + the upper-cased flag name is each flag's environment twin.
+  explicit FlagSet(std::string env_prefix) : env_prefix_(std::move(env_prefix)) {}
+
+  // Declares a flag. `secret` flags never have their value printed.
+  void Add(std::string name, Type type, std::string default_value,
+           std::string help, bool secret = false);
+
+  // Reads the environment and then `argv` (--name=value, --name value, and
+  // --flag / --noflag for booleans). Arguments that are not flags are
+  // collected as positional(). "--help" / "-h" sets help_requested().
+  absl::Status Parse(int argc, char** argv);
+
+  std::string GetString(absl::string_view name) const;
+  bool GetBool(absl::string_view name) const;
+  int64_t GetInt(absl::string_view name) const;
+  absl::Duration GetDuration(absl::string_view name) const;
+  // True when the value came from argv or the environment.
+  bool IsSet(absl::string_view name) const;
+
+  const std::vector<std::string>& positional() const { return positional_; }
+  bool help_requested() const { return help_requested_; }
+
+  // The flag table: name, environment variable, default, description.
+  std::string Help(absl::string_view usage) const;
+  // The table as Markdown rows (for the README).
+  std::string MarkdownTable() const;
+
+  std::string EnvName(absl::string_view name) const;
+
+ private:
+  struct Flag {
+    std::string name;
+    Type type;
+    std::string default_value;
+    std::string help;
+    bool secret;
+    std::string value;
+    bool set = false;
+  };
+  Flag* Find(absl::string_view name);
+  const Flag& Get(absl::string_view name) const;
+  static absl::Status Check(const Flag& flag, absl::string_view value,
+                            absl::string_view source);
+
+  std::string env_prefix_;
+  std::vector<Flag> flags_;
+  std::vector<std::string> positional_;
+  bool help_requested_ = false;
+};
+
+}  // namespace leafsvc
+
+#endif  // SERVER_UTIL_FLAGS_H_

@@ -1,0 +1,115 @@
+#include "server/util/log.h"
+
+#include <atomic>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace leafsvc {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+
+absl::Mutex& SinkMutex() {
+  static auto* mu = new absl::Mutex;
+  return *mu;
+}
+
+std::function<void(absl::string_view)>& Sink() {
+  static auto* sink = new std::function<void(absl::string_view)>;
+  return *sink;
+}
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarning: return "warning";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+void AppendJsonString(absl::string_view s, std::string* out) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out->append("\\\""); break;
+      case '\\': out->append("\\\\"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      case '\t': out->append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(out, "\\u%04x", c);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+bool ParseLogLevel(absl::string_view text, LogLevel* level) {
+  for (LogLevel l : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning,
+                     LogLevel::kError}) {
+    if (text == LevelName(l)) {
+      *level = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+
+bool LogEnabled(LogLevel level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
+
+void SetLogSink(std::function<void(absl::string_view)> sink) {
+  absl::MutexLock lock(&SinkMutex());
+  Sink() = std::move(sink);
+}
+
+void LogValue::AppendJson(std::string* out) const {
+  switch (kind_) {
+    case kString: AppendJsonString(s_, out); break;
+    case kInt: absl::StrAppend(out, i_); break;
+    case kDouble: absl::StrAppendFormat(out, "%.3f", d_); break;
+    case kBool: out->append(b_ ? "true" : "false"); break;
+  }
+}
+
+void Log(LogLevel level, absl::string_view message, LogFields fields) {
+  if (!LogEnabled(level)) return;
+  std::string line = "{\"time\":";
+  AppendJsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
+                                    absl::UTCTimeZone()),
+                   &line);
+  line.append(",\"level\":");
+  AppendJsonString(LevelName(level), &line);
+  line.append(",\"msg\":");
+  AppendJsonString(message, &line);
+  for (const auto& [key, value] : fields) {
+    line.push_back(',');
+    AppendJsonString(key, &line);
+    line.push_back(':');
+    value.AppendJson(&line);
+  }
+  line.append("}\n");
+  absl::MutexLock lock(&SinkMutex());
+  if (Sink()) {
+    Sink()(line);
+  } else {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+}
+
+}  // namespace leafsvc

@@ -1,0 +1,56 @@
+// Structured logging: one JSON object per line on stderr, e.g.
+//   {"time":"2026-11-28T21:40:01.123456Z","level":"info","msg":"rpc",
+//    "method":"GetCredentials","code":"OK","latency_ms":1.2}
+// Fields are typed key/value pairs. Secret values cannot be logged: Secret
+// has no conversion to LogValue.
+#ifndef SERVER_UTIL_LOG_H_
+#define SERVER_UTIL_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+
+namespace leafsvc {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// Parses "debug", "info", "warning" or "error".
+bool ParseLogLevel(absl::string_view text, LogLevel* level);
+void SetLogLevel(LogLevel level);
+bool LogEnabled(LogLevel level);
+
+// Where lines go (default: stderr). For tests that inspect log output.
+void SetLogSink(std::function<void(absl::string_view line)> sink);
+
+class LogValue {
+ public:
+  LogValue(absl::string_view s) : kind_(kString), s_(s) {}  // NOLINT
+  LogValue(const std::string& s) : kind_(kString), s_(s) {}  // NOLINT
+  LogValue(const char* s) : kind_(kString), s_(s) {}         // NOLINT
+  LogValue(int64_t i) : kind_(kInt), i_(i) {}                // NOLINT
+  LogValue(int i) : kind_(kInt), i_(i) {}                    // NOLINT
+  LogValue(uint64_t i) : kind_(kInt), i_(static_cast<int64_t>(i)) {}  // NOLINT
+  LogValue(double d) : kind_(kDouble), d_(d) {}              // NOLINT
+  LogValue(bool b) : kind_(kBool), b_(b) {}                  // NOLINT
+
+  void AppendJson(std::string* out) const;
+
+ private:
+  enum Kind { kString, kInt, kDouble, kBool } kind_;
+  absl::string_view s_;
+  int64_t i_ = 0;
+  double d_ = 0;
+  bool b_ = false;
+};
+
+using LogFields = std::initializer_list<std::pair<absl::string_view, LogValue>>;
+
+void Log(LogLevel level, absl::string_view message, LogFields fields = {});
+
+}  // namespace leafsvc
+
+#endif  // SERVER_UTIL_LOG_H_

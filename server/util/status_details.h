@@ -1,0 +1,48 @@
+// Machine-readable details carried on an absl::Status from the layer that
+// knows them (validation, the Leaf client) to the gRPC edge, which turns them
+// into google.rpc.ErrorInfo / BadRequest / RetryInfo. Kept free of gRPC and
+// protobuf types so the Leaf client stays independent of gRPC.
+#ifndef SERVER_UTIL_STATUS_DETAILS_H_
+#define SERVER_UTIL_STATUS_DETAILS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace leafsvc {
+
+// google.rpc.ErrorInfo.domain of every error this service returns.
+inline constexpr absl::string_view kErrorDomain = "leaf.agleader.v1";
+
+struct FieldViolation {
+  std::string field;        // proto field name, e.g. "leaf_user_id"
+  std::string description;  // what is wrong and how to fix it
+};
+
+struct StatusDetails {
+  std::string reason;                          // ErrorInfo.reason
+  std::map<std::string, std::string> metadata;  // ErrorInfo.metadata
+  std::vector<FieldViolation> field_violations;  // BadRequest
+  std::optional<absl::Duration> retry_delay;     // RetryInfo
+};
+
+// Builds a status with `code`, `message` and `details` attached.
+absl::Status MakeStatus(absl::StatusCode code, absl::string_view message,
+                        const StatusDetails& details);
+
+// Reads back what MakeStatus attached (empty details for a plain status).
+StatusDetails GetStatusDetails(const absl::Status& status);
+
+// Adds or replaces one metadata entry on an error status (no-op on OK).
+void SetStatusMetadata(absl::Status& status, absl::string_view key,
+                       absl::string_view value);
+
+}  // namespace leafsvc
+
+#endif  // SERVER_UTIL_STATUS_DETAILS_H_

@@ -1,0 +1,132 @@
+#include "server/validation.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/leaf/leaf_endpoints.h"
+#include "server/util/status_details.h"
+
+namespace leafsvc {
+namespace {
+
+namespace v1 = ::leaf::agleader::v1;
+
+constexpr absl::string_view kReasonInvalidRequest = "INVALID_REQUEST";
+constexpr absl::string_view kReasonFullViewNotAllowed = "FULL_VIEW_NOT_ALLOWED";
+
+class Violations {
+ public:
+  void Add(absl::string_view field, std::string description) {
+    list_.push_back({std::string(field), std::move(description)});
+  }
+
+  void CheckLeafUserId(absl::string_view id) {
+    if (id.empty()) {
+      Add("leaf_user_id", "required: the Leaf user's id, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6");
+    } else if (!leaf::IsLeafUserId(id)) {
+      // The value is not echoed: it may be anything, including a secret
+      // pasted into the wrong field.
+      Add("leaf_user_id", absl::StrCat("must be a UUID of 8-4-4-4-12 hexadecimal digits, "
+                                       "e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6 (got ",
+                                       id.size(), " characters)"));
+    }
+  }
+
+  // A required (or, with `required` false, optional) secret-like field.
+  void CheckCredentialField(absl::string_view field, absl::string_view value,
+                            bool required) {
+    if (value.empty()) {
+      if (required) Add(field, "required");
+      return;
+    }
+    if (value.size() > kMaxSecretFieldBytes) {
+      Add(field, absl::StrCat("must be at most ", kMaxSecretFieldBytes, " bytes (got ",
+                              value.size(), ")"));
+      return;
+    }
+    for (unsigned char c : value) {
+      if (c < 0x20 || c == 0x7f) {
+        Add(field, "must not contain control characters (newline, tab, NUL...); "
+                   "check for a stray line break when it was copied");
+        return;
+      }
+    }
+  }
+
+  void CheckView(v1::CredentialsView view, const ValidationOptions& options) {
+    if (!v1::CredentialsView_IsValid(view)) {
+      Add("view", absl::StrCat("unknown view ", static_cast<int>(view)));
+    } else if (view == v1::CREDENTIALS_VIEW_FULL && !options.allow_full_view) {
+      full_view_denied_ = true;
+    }
+  }
+
+  absl::Status ToStatus() const {
+    if (!list_.empty()) {
+      StatusDetails d;
+      d.reason = std::string(kReasonInvalidRequest);
+      d.field_violations = list_;
+      std::vector<std::string> parts;
+      for (const FieldViolation& v : list_) {
+        parts.push_back(absl::StrCat(v.field, ": ", v.description));
+      }
+      return MakeStatus(absl::StatusCode::kInvalidArgument,
+                        absl::StrCat("invalid request: ", absl::StrJoin(parts, "; ")), d);
+    }
+    if (full_view_denied_) {
+      StatusDetails d;
+      d.reason = std::string(kReasonFullViewNotAllowed);
+      return MakeStatus(absl::StatusCode::kPermissionDenied,
+                        "CREDENTIALS_VIEW_FULL is disabled on this server (it was not "
+                        "started with --allow_full_view); use CREDENTIALS_VIEW_BASIC",
+                        d);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<FieldViolation> list_;
+  bool full_view_denied_ = false;
+};
+
+}  // namespace
+
+absl::Status Validate(const v1::GetCredentialsRequest& request,
+                      const ValidationOptions& options) {
+  Violations v;
+  v.CheckLeafUserId(request.leaf_user_id());
+  v.CheckView(request.view(), options);
+  return v.ToStatus();
+}
+
+absl::Status Validate(const v1::CreateCredentialsRequest& request,
+                      const ValidationOptions& options) {
+  Violations v;
+  v.CheckLeafUserId(request.leaf_user_id());
+  v.CheckCredentialField("refresh_token", request.refresh_token(), true);
+  v.CheckCredentialField("public_key", request.public_key(), true);
+  v.CheckCredentialField("private_key", request.private_key(), true);
+  v.CheckCredentialField("access_token", request.access_token(), false);
+  v.CheckView(request.view(), options);
+  return v.ToStatus();
+}
+
+absl::Status Validate(const v1::DeleteCredentialsRequest& request) {
+  Violations v;
+  v.CheckLeafUserId(request.leaf_user_id());
+  return v.ToStatus();
+}
+
+absl::Status Validate(const v1::ListCredentialEventsRequest& request) {
+  Violations v;
+  v.CheckLeafUserId(request.leaf_user_id());
+  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
+    v.Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize, " (0 means ",
+                                    kDefaultPageSize, "), got ", request.page_size()));
+  }
+  return v.ToStatus();
+}
+
+}  // namespace leafsvc
