@@ -1,0 +1,181 @@
+#include "server/leaf/leaf_client.h"
+
+#include <optional>
+
+#include "gtest/gtest.h"
+#include "server/util/status_details.h"
+#include "tests/leaf/fake_http_client.h"
+
+namespace leafsvc::leaf {
+namespace {
+
+using ::leafsvc::testing::FakeHttpClient;
+using ::leafsvc::testing::HeaderOf;
+
+constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+constexpr char kCredentialsJson[] =
+    R"({"id":"c1","status":"OK","createdTime":"2023-04-21T12:16:27.997586Z",)"
+    R"("refreshToken":"rt","publicKey":"pk","privateKey":"sk"})";
+
+// A token source whose tokens change on Invalidate, counting calls.
+class CountingTokenSource final : public TokenSource {
+ public:
+  void GetToken(Callback done) override { done(Secret("token-" + std::to_string(gen_))); }
+  bool Invalidate(const Secret&) override {
+    ++invalidations_;
+    ++gen_;
+    return true;
+  }
+  int invalidations_ = 0;
+  int gen_ = 1;
+};
+
+class LeafClientTest : public ::testing::Test {
+ protected:
+  LeafClientTest() : client_(&http_, &tokens_, LeafEndpoints("http://leaf")) {}
+
+  absl::Time Deadline() { return absl::Now() + absl::Seconds(30); }
+
+  FakeHttpClient http_;
+  CountingTokenSource tokens_;
+  LeafClient client_;
+};
+
+TEST_F(LeafClientTest, GetSendsBearerToDocumentedPathAndDecodes) {
+  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
+  ASSERT_EQ(http_.requests().size(), 1u);
+  const http::HttpRequest req = http_.requests()[0];
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.url, std::string("http://leaf/services/usermanagement/api/users/") + kUser +
+                         "/ag-leader-credentials");
+  EXPECT_EQ(HeaderOf(req, "Authorization"), "Bearer token-1");
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->status();
+  EXPECT_EQ((*got)->id, "c1");
+  EXPECT_EQ((*got)->refresh_token.Reveal(), "rt");
+}
+
+TEST_F(LeafClientTest, CreatePostsJsonAndAccepts201) {
+  NewAgLeaderCredentials c;
+  c.refresh_token = Secret("rt");
+  c.public_key = "pk";
+  c.private_key = Secret("sk");
+  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  client_.CreateCredentials(kUser, c, Deadline(), [&](auto r) { got = std::move(r); });
+  const http::HttpRequest req = http_.requests().at(0);
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(HeaderOf(req, "Content-Type"), "application/json");
+  EXPECT_NE(req.body.find("\"refreshToken\":\"rt\""), std::string::npos);
+  ASSERT_TRUE(http_.Respond(201, kCredentialsJson));
+  ASSERT_TRUE(got.has_value() && got->ok());
+}
+
+TEST_F(LeafClientTest, DeleteSucceedsOn204AndMaps404) {
+  std::optional<absl::Status> got;
+  client_.DeleteCredentials(kUser, Deadline(), [&](absl::Status s) { got = s; });
+  EXPECT_EQ(http_.requests().at(0).method, "DELETE");
+  ASSERT_TRUE(http_.Respond(204));
+  EXPECT_TRUE(got->ok());
+
+  client_.DeleteCredentials(kUser, Deadline(), [&](absl::Status s) { got = s; });
+  ASSERT_TRUE(http_.Respond(404, R"({"title":"Not Found","status":404})"));
+  EXPECT_EQ(got->code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(GetStatusDetails(*got).reason, "CREDENTIALS_NOT_FOUND");
+}
+
+TEST_F(LeafClientTest, ListEventsUsesEventsPath) {
+  std::optional<absl::StatusOr<std::vector<CredentialEvent>>> got;
+  client_.ListEvents(kUser, Deadline(), [&](auto r) { got = std::move(r); });
+  EXPECT_NE(http_.requests().at(0).url.find("/ag-leader-credentials/events"),
+            std::string::npos);
+  ASSERT_TRUE(http_.Respond(200, R"([{"id":"e","statusCode":200}])"));
+  ASSERT_TRUE(got->ok());
+  EXPECT_EQ((*got)->size(), 1u);
+}
+
+TEST_F(LeafClientTest, A401RenewsTheTokenAndRetriesOnce) {
+  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(401, R"({"title":"Unauthorized"})"));
+  EXPECT_FALSE(got.has_value());
+  ASSERT_EQ(http_.requests().size(), 2u);
+  EXPECT_EQ(HeaderOf(http_.requests()[1], "Authorization"), "Bearer token-2");
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  EXPECT_TRUE(got->ok());
+}
+
+TEST_F(LeafClientTest, ASecond401IsReportedNotLooped) {
+  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(401));
+  ASSERT_TRUE(http_.Respond(401));
+  EXPECT_FALSE(http_.Respond(401));  // no third request
+  EXPECT_EQ(tokens_.invalidations_, 1);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(GetStatusDetails(got->status()).reason, "LEAF_TOKEN_REJECTED");
+}
+
+TEST_F(LeafClientTest, CancelAbortsTheTransferAndReportsCancelled) {
+  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  auto call = client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
+  call->Cancel();
+  EXPECT_EQ(http_.cancelled(), 1);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status().code(), absl::StatusCode::kCancelled);
+  call->Cancel();  // idempotent
+}
+
+TEST_F(LeafClientTest, PassedDeadlineFailsWithoutSending) {
+  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  client_.GetCredentials(kUser, absl::Now() - absl::Seconds(1),
+                         [&](auto r) { got = std::move(r); });
+  EXPECT_TRUE(http_.requests().empty());
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(LeafClientTest, TransportErrorsAndBadBodiesAreMapped) {
+  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(absl::UnavailableError("Connection refused")));
+  EXPECT_EQ(got->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetStatusDetails(got->status()).reason, "LEAF_UNREACHABLE");
+
+  client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(200, R"({"id":"c1","status":)"));
+  EXPECT_EQ(got->status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(GetStatusDetails(got->status()).reason, "LEAF_BAD_RESPONSE");
+}
+
+// A token source that answers later, to cancel while a login is pending.
+class PendingTokenSource final : public TokenSource {
+ public:
+  void GetToken(Callback done) override { waiting_.push_back(std::move(done)); }
+  bool Invalidate(const Secret&) override { return true; }
+  std::vector<Callback> waiting_;
+};
+
+TEST(LeafClientCancelTest, CancelWhileWaitingForATokenFinishesAtOnceAndSendsNothing) {
+  FakeHttpClient http;
+  PendingTokenSource tokens;
+  LeafClient client(&http, &tokens, LeafEndpoints("http://leaf"));
+  int calls = 0;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  auto call = client.GetCredentials(kUser, absl::Now() + absl::Seconds(5),
+                                    [&](absl::StatusOr<AgLeaderCredentials> r) {
+                                      ++calls;
+                                      code = r.status().code();
+                                    });
+  call->Cancel();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(code, absl::StatusCode::kCancelled);
+  tokens.waiting_.at(0)(Secret("late-token"));
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(http.requests().empty());
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf

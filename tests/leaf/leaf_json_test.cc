@@ -1,0 +1,153 @@
+#include "server/leaf/leaf_json.h"
+
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+
+namespace leafsvc::leaf {
+namespace {
+
+constexpr char kCredentials[] = R"({
+  "id": "9f3b7c1e-0000-4000-8000-000000000001",
+  "status": "OK",
+  "createdTime": "2023-04-21T12:16:27.997586Z",
+  "accessToken": "acc-token-value",
+  "refreshToken": "refresh-token-value",
+  "publicKey": "public-key-value",
+  "privateKey": "private-key-value",
+  "someFutureField": {"nested": [1, 2, 3]}
+})";
+
+TEST(LeafJsonTest, DecodesCredentialsAndIgnoresUnknownFields) {
+  auto c = DecodeCredentials(kCredentials);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->id, "9f3b7c1e-0000-4000-8000-000000000001");
+  EXPECT_EQ(c->status, "OK");
+  ASSERT_TRUE(c->created_time.has_value());
+  EXPECT_EQ(absl::ToUnixMicros(*c->created_time) % 1000000, 997586);
+  EXPECT_EQ(c->public_key, "public-key-value");
+  EXPECT_EQ(c->refresh_token.Reveal(), "refresh-token-value");
+  EXPECT_EQ(c->private_key.Reveal(), "private-key-value");
+  EXPECT_EQ(c->access_token.Reveal(), "acc-token-value");
+}
+
+TEST(LeafJsonTest, KeepsUnknownStatusRaw) {
+  auto c = DecodeCredentials(R"({"id":"x","status":"SOMETHING_NEW"})");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->status, "SOMETHING_NEW");
+  EXPECT_FALSE(c->created_time.has_value());
+}
+
+TEST(LeafJsonTest, NullAndMissingOptionalFieldsAreEmpty) {
+  auto c = DecodeCredentials(R"({"id":"x","status":"OK","accessToken":null})");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->access_token.empty());
+  EXPECT_TRUE(c->private_key.empty());
+}
+
+TEST(LeafJsonTest, CredentialsErrorsSayWhatIsWrongWithoutQuotingTheBody) {
+  struct Case {
+    const char* body;
+    const char* expect;
+  } cases[] = {
+      {"", "empty body"},
+      {"{\"id\": \"x\", \"refreshToken\": \"leaky-secret", "not valid JSON"},
+      {"[1,2]", "not a JSON object"},
+      {R"({"status":"OK"})", "\"id\" is missing"},
+      {R"({"id":"x","refreshToken":42})", "\"refreshToken\" is not a string"},
+      {R"({"id":"x","createdTime":"yesterday"})", "createdTime"},
+      {R"({"id":"x"} trailing)", "not valid JSON"},
+  };
+  for (const Case& c : cases) {
+    auto r = DecodeCredentials(c.body);
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_NE(r.status().message().find(c.expect), absl::string_view::npos)
+        << r.status().message();
+    EXPECT_EQ(r.status().message().find("leaky-secret"), absl::string_view::npos);
+  }
+}
+
+TEST(LeafJsonTest, DecodesEvents) {
+  auto events = DecodeEvents(R"([
+    {"id":"e1","createdDate":"2023-04-21T12:16:27.997Z","statusCode":401,
+     "headers":"WWW-Authenticate: Bearer","body":"{\"error\":\"invalid_grant\"}","x":1},
+    {"id":"e2","createdDate":"2023-04-21T12:16:28","statusCode":200,"headers":"","body":""}
+  ])");
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].id, "e1");
+  EXPECT_EQ((*events)[0].status_code, 401);
+  EXPECT_EQ((*events)[0].headers, "WWW-Authenticate: Bearer");
+  EXPECT_EQ((*events)[0].body, "{\"error\":\"invalid_grant\"}");
+  EXPECT_TRUE((*events)[1].created_date.has_value());
+}
+
+TEST(LeafJsonTest, EventsToleratePagedWrapperAndNumericIds) {
+  auto events = DecodeEvents(R"({"content":[{"id":17,"statusCode":200}]})");
+  ASSERT_TRUE(events.ok()) << events.status();
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].id, "17");
+}
+
+TEST(LeafJsonTest, EventsErrorsNameTheElement) {
+  auto r = DecodeEvents(R"([{"id":"a"},{"id":"b","statusCode":"four"}])");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("element 1"), absl::string_view::npos);
+  EXPECT_FALSE(DecodeEvents(R"({"id":"a"})").ok());
+  EXPECT_FALSE(DecodeEvents("[").ok());
+}
+
+TEST(LeafJsonTest, DecodesProblem) {
+  auto p = DecodeProblem(R"({
+    "type":"https://www.jhipster.tech/problem/problem-with-message","title":"Bad Request",
+    "status":400,"detail":"Invalid body","path":"/api/users","message":"error.http.400",
+    "errorKey":"credentialsalreadyexist",
+    "fieldErrors":[{"objectName":"agLeaderCredentials","field":"refreshToken","message":"NotNull"}]})");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->title, "Bad Request");
+  EXPECT_EQ(p->error_key, "credentialsalreadyexist");
+  ASSERT_EQ(p->field_errors.size(), 1u);
+  EXPECT_EQ(p->field_errors[0].field, "refreshToken");
+  EXPECT_EQ(p->Summary(), "Invalid body; refreshToken: NotNull");
+}
+
+TEST(LeafJsonTest, ProblemIsBestEffort) {
+  EXPECT_FALSE(DecodeProblem("<html>502 Bad Gateway</html>").has_value());
+  EXPECT_FALSE(DecodeProblem("").has_value());
+  auto p = DecodeProblem(R"({"title": 5, "message": "free text"})");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->Summary(), "free text");
+}
+
+TEST(LeafJsonTest, EncodesCreateBody) {
+  NewAgLeaderCredentials c;
+  c.refresh_token = Secret("r\"1");
+  c.public_key = "pub";
+  c.private_key = Secret("priv");
+  rapidjson::Document doc;
+  doc.Parse(EncodeCreateCredentials(c).c_str());
+  ASSERT_TRUE(doc.IsObject());
+  EXPECT_STREQ(doc["refreshToken"].GetString(), "r\"1");
+  EXPECT_STREQ(doc["publicKey"].GetString(), "pub");
+  EXPECT_STREQ(doc["privateKey"].GetString(), "priv");
+  EXPECT_FALSE(doc.HasMember("accessToken"));
+
+  c.access_token = Secret("acc");
+  doc.Parse(EncodeCreateCredentials(c).c_str());
+  EXPECT_STREQ(doc["accessToken"].GetString(), "acc");
+}
+
+TEST(LeafJsonTest, LoginRoundTrip) {
+  rapidjson::Document doc;
+  doc.Parse(EncodeLogin("me@example.com", Secret("pw"), true).c_str());
+  EXPECT_STREQ(doc["username"].GetString(), "me@example.com");
+  EXPECT_STREQ(doc["password"].GetString(), "pw");
+  EXPECT_STREQ(doc["rememberMe"].GetString(), "true");
+
+  auto token = DecodeLoginResponse(R"({"id_token":"a.b.c"})");
+  ASSERT_TRUE(token.ok());
+  EXPECT_EQ(token->Reveal(), "a.b.c");
+  EXPECT_FALSE(DecodeLoginResponse(R"({"token":"a.b.c"})").ok());
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf

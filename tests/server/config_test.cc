@@ -1,0 +1,73 @@
+#include "server/config.h"
+
+#include <cstdlib>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace leafsvc {
+namespace {
+
+absl::StatusOr<ParsedConfig> Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "server");
+  return ParseServerConfig(static_cast<int>(args.size()), const_cast<char**>(args.data()));
+}
+
+TEST(ConfigTest, DefaultsWithAStaticToken) {
+  auto p = Parse({"--leaf_token=abc"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.listen, "127.0.0.1:50051");
+  EXPECT_EQ(p->config.leaf_api_url, "https://api.withleaf.io");
+  EXPECT_EQ(p->config.upstream_timeout, absl::Seconds(10));
+  EXPECT_FALSE(p->config.allow_full_view);
+  EXPECT_EQ(p->config.leaf_token.Reveal(), "abc");
+}
+
+TEST(ConfigTest, EnvironmentTwins) {
+  setenv("AGLEADER_LEAF_USERNAME", "u@example.com", 1);
+  setenv("AGLEADER_LEAF_PASSWORD", "pw", 1);
+  setenv("AGLEADER_LISTEN", "0.0.0.0:6000", 1);
+  auto p = Parse({});
+  unsetenv("AGLEADER_LEAF_USERNAME");
+  unsetenv("AGLEADER_LEAF_PASSWORD");
+  unsetenv("AGLEADER_LISTEN");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.leaf_username, "u@example.com");
+  EXPECT_EQ(p->config.leaf_password.Reveal(), "pw");
+  EXPECT_EQ(p->config.listen, "0.0.0.0:6000");
+}
+
+TEST(ConfigTest, LeafAuthMustBeConfiguredExactlyOnce) {
+  EXPECT_FALSE(Parse({}).ok());
+  EXPECT_FALSE(Parse({"--leaf_token=t", "--leaf_username=u", "--leaf_password=p"}).ok());
+  EXPECT_FALSE(Parse({"--leaf_username=u"}).ok());
+}
+
+TEST(ConfigTest, BadValuesAreExplained) {
+  auto p = Parse({"--leaf_token=t", "--upstream_timeout=forever"});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("upstream_timeout"), absl::string_view::npos);
+  EXPECT_FALSE(Parse({"--leaf_token=t", "--leaf_api_url=ftp://x"}).ok());
+  EXPECT_FALSE(Parse({"--leaf_token=t", "--log_level=loud"}).ok());
+  EXPECT_FALSE(Parse({"--leaf_token=t", "stray"}).ok());
+}
+
+TEST(ConfigTest, HelpListsEveryFlagWithItsEnvironmentVariable) {
+  auto p = Parse({"--help"});
+  ASSERT_TRUE(p.ok());
+  for (const char* s : {"--listen", "AGLEADER_LISTEN", "--leaf_api_url", "--leaf_token",
+                        "--leaf_username", "--leaf_password", "--upstream_timeout",
+                        "--allow_full_view", "--shutdown_grace"}) {
+    EXPECT_NE(p->help.find(s), std::string::npos) << s;
+  }
+}
+
+TEST(ConfigTest, SecretsNeverAppearInErrors) {
+  auto p = Parse({"--leaf_token=tok-secret", "--leaf_password=pw-secret"});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().message().find("tok-secret"), absl::string_view::npos);
+  EXPECT_EQ(p.status().message().find("pw-secret"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace leafsvc
