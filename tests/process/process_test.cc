@@ -1,0 +1,301 @@
+// The shipped binaries end to end: the emulator binary, the server binary and
+// the sample client, as separate processes talking over loopback; server
+// reflection browsed and used the way grpcurl does; clean exit on SIGTERM.
+#include <signal.h>
+
+#include <future>
+#include <memory>
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/process/subprocess.h"
+#include "third_party/grpc_proto/grpc/reflection/v1alpha/reflection.grpc.pb.h"
+
+namespace leafsvc::testing {
+namespace {
+
+namespace refl = ::grpc::reflection::v1alpha;
+
+constexpr char kToken[] = "process-test-token";
+constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+constexpr char kRefreshToken[] = "process-refresh-token-9876";
+constexpr char kPrivateKey[] = "process-private-key-5432";
+
+std::string After(const std::string& line, const std::string& marker) {
+  size_t at = line.find(marker);
+  return at == std::string::npos ? "" : line.substr(at + marker.size());
+}
+
+class ProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string tmp = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+    server_log_ = tmp + "/server.log";
+    auto emulator = Subprocess::Start(
+        {RunfilePath("emulator/leaf_emulator"), "--port=0", absl::StrCat("--token=", kToken)},
+        {}, tmp + "/emulator.log");
+    ASSERT_TRUE(emulator.has_value());
+    emulator_.emplace(std::move(*emulator));
+    auto line = emulator_->WaitForLine("leaf_emulator listening on ", absl::Seconds(20));
+    ASSERT_TRUE(line.has_value()) << "emulator did not start";
+    leaf_url_ = After(*line, "listening on ");
+
+    auto server = Subprocess::Start(
+        {RunfilePath("server/agleader_credentials_server"), "--listen=127.0.0.1:0",
+         "--leaf_api_url=" + leaf_url_, "--log_level=debug"},
+        {{"AGLEADER_LEAF_TOKEN", kToken}}, server_log_);
+    ASSERT_TRUE(server.has_value());
+    server_.emplace(std::move(*server));
+    line = server_->WaitForLine("agleader_credentials_server listening on ", absl::Seconds(20));
+    ASSERT_TRUE(line.has_value()) << "server did not start";
+    target_ = After(*line, "listening on ");
+  }
+
+  CommandResult Client(std::vector<std::string> args, const std::string& stdin_data = "",
+                       std::map<std::string, std::string> env = {}) {
+    args.insert(args.begin(), {RunfilePath("client/agleader_client"), "--server=" + target_});
+    return RunCommand(args, env, stdin_data);
+  }
+
+  std::string ServerLog() {
+    std::string out;
+    FILE* f = std::fopen(server_log_.c_str(), "r");
+    if (f == nullptr) return out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    std::fclose(f);
+    return out;
+  }
+
+  std::optional<Subprocess> emulator_;
+  std::optional<Subprocess> server_;
+  std::string leaf_url_;
+  std::string target_;
+  std::string server_log_;
+};
+
+TEST_F(ProcessTest, SampleClientDrivesEveryRpc) {
+  // create, secrets on stdin
+  CommandResult r = Client({"create", "--leaf_user_id", kUser, "--public_key", "pub-key-1",
+                            "--secrets_from_stdin"},
+                           absl::StrCat("refresh_token=", kRefreshToken, "\nprivate_key=",
+                                        kPrivateKey, "\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("CREDENTIAL_STATUS_OK"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("****9876"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kRefreshToken), std::string::npos);
+  EXPECT_EQ(r.out.find(kPrivateKey), std::string::npos);
+
+  // get, as JSON
+  r = Client({"--json", "get", "--leaf_user_id", kUser});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"leafUserId\": \"" + std::string(kUser) + "\""), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\"refreshTokenHint\": \"****9876\""), std::string::npos) << r.out;
+
+  // events
+  r = Client({"events", "--leaf_user_id", kUser, "--all"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("status code:"), std::string::npos) << r.out;
+
+  // full view is refused by default: gRPC code, message and reason on stderr, exit 1
+  r = Client({"get", "--leaf_user_id", kUser, "--view", "full"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("PERMISSION_DENIED"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("reason: FULL_VIEW_NOT_ALLOWED"), std::string::npos) << r.err;
+
+  // delete, then NOT_FOUND
+  r = Client({"delete", "--leaf_user_id", kUser});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Client({"get", "--leaf_user_id", kUser});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("NOT_FOUND"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("reason: CREDENTIALS_NOT_FOUND"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("leaf_http_status=404"), std::string::npos) << r.err;
+
+  // a bad id is refused by the server with a field violation
+  r = Client({"get", "--leaf_user_id", "not-a-uuid"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("INVALID_ARGUMENT"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("field leaf_user_id"), std::string::npos) << r.err;
+
+  // Nothing secret reached the server's debug-level log.
+  server_->Signal(SIGTERM);
+  ASSERT_EQ(server_->Wait(absl::Seconds(15)), std::optional<int>(0));
+  const std::string log = ServerLog();
+  EXPECT_NE(log.find("\"msg\":\"serving\""), std::string::npos) << log;
+  EXPECT_EQ(log.find(kRefreshToken), std::string::npos);
+  EXPECT_EQ(log.find(kPrivateKey), std::string::npos);
+  EXPECT_EQ(log.find(kToken), std::string::npos);
+}
+
+TEST_F(ProcessTest, ServerExitsZeroOnSigintToo) {
+  server_->Signal(SIGINT);
+  EXPECT_EQ(server_->Wait(absl::Seconds(15)), std::optional<int>(0));
+}
+
+TEST_F(ProcessTest, ServerRefusesToStartWithoutLeafCredentials) {
+  CommandResult r = RunCommand({RunfilePath("server/agleader_credentials_server"),
+                                "--listen=127.0.0.1:0"},
+                               {{"AGLEADER_LEAF_TOKEN", ""}});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no Leaf credentials"), std::string::npos) << r.err;
+
+  r = RunCommand({RunfilePath("server/agleader_credentials_server"), "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("AGLEADER_LEAF_API_URL"), std::string::npos) << r.out;
+}
+
+// A minimal grpcurl: discovers everything through reflection, builds requests
+// from JSON with dynamic messages, and calls methods by name.
+class ReflectionClient {
+ public:
+  explicit ReflectionClient(std::shared_ptr<grpc::Channel> channel)
+      : channel_(channel), stub_(refl::ServerReflection::NewStub(channel)) {}
+
+  std::vector<std::string> ListServices() {
+    refl::ServerReflectionRequest req;
+    req.set_list_services("");
+    std::vector<std::string> out;
+    const refl::ServerReflectionResponse resp = Ask(req);
+    for (const auto& s : resp.list_services_response().service()) out.push_back(s.name());
+    return out;
+  }
+
+  // Loads the file defining `symbol` and its dependencies into the pool.
+  const google::protobuf::ServiceDescriptor* DescribeService(const std::string& symbol) {
+    refl::ServerReflectionRequest req;
+    req.set_file_containing_symbol(symbol);
+    Load(Ask(req));
+    return pool_.FindServiceByName(symbol);
+  }
+
+  // Calls /service/method with a JSON request; returns the status and JSON response.
+  grpc::Status CallJson(const google::protobuf::MethodDescriptor* method,
+                        const std::string& json_request, std::string* json_response) {
+    std::unique_ptr<google::protobuf::Message> request(
+        factory_.GetPrototype(method->input_type())->New());
+    auto parsed = google::protobuf::util::JsonStringToMessage(json_request, request.get());
+    if (!parsed.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "bad test JSON");
+    grpc::Slice slice(request->SerializeAsString());
+    grpc::ByteBuffer send(&slice, 1), recv;
+    grpc::GenericStub stub(channel_);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&ctx, absl::StrCat("/", method->service()->full_name(), "/", method->name()),
+                   grpc::StubOptions(), &send, &recv,
+                   [&done](grpc::Status s) { done.set_value(s); });
+    grpc::Status status = done.get_future().get();
+    if (!status.ok()) return status;
+    std::vector<grpc::Slice> slices;
+    recv.Dump(&slices);
+    std::string bytes;
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    std::unique_ptr<google::protobuf::Message> response(
+        factory_.GetPrototype(method->output_type())->New());
+    response->ParseFromString(bytes);
+    json_response->clear();
+    (void)google::protobuf::util::MessageToJsonString(*response, json_response);
+    return status;
+  }
+
+ private:
+  refl::ServerReflectionResponse Ask(const refl::ServerReflectionRequest& req) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    auto stream = stub_->ServerReflectionInfo(&ctx);
+    refl::ServerReflectionResponse resp;
+    stream->Write(req);
+    stream->WritesDone();
+    stream->Read(&resp);
+    while (stream->Read(&scratch_)) {
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+    return resp;
+  }
+
+  void Load(const refl::ServerReflectionResponse& resp) {
+    // Dependency order is not guaranteed: build in rounds until all are in.
+    std::vector<google::protobuf::FileDescriptorProto> files;
+    for (const std::string& bytes : resp.file_descriptor_response().file_descriptor_proto()) {
+      google::protobuf::FileDescriptorProto f;
+      f.ParseFromString(bytes);
+      files.push_back(f);
+    }
+    for (int round = 0; round < 10 && !files.empty(); ++round) {
+      std::vector<google::protobuf::FileDescriptorProto> left;
+      for (const auto& f : files) {
+        if (pool_.FindFileByName(f.name()) != nullptr) continue;
+        bool deps_ready = true;
+        for (const auto& dep : f.dependency()) {
+          if (pool_.FindFileByName(dep) == nullptr) deps_ready = false;
+        }
+        if (!deps_ready || pool_.BuildFile(f) == nullptr) left.push_back(f);
+      }
+      files = left;
+    }
+  }
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<refl::ServerReflection::Stub> stub_;
+  refl::ServerReflectionResponse scratch_;
+  google::protobuf::DescriptorPool pool_;
+  google::protobuf::DynamicMessageFactory factory_{&pool_};
+};
+
+TEST_F(ProcessTest, ReflectionListsAndDrivesTheServiceLikeGrpcurl) {
+  ReflectionClient grpcurl(grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()));
+  std::vector<std::string> services = grpcurl.ListServices();
+  auto has = [&](const std::string& s) {
+    return std::find(services.begin(), services.end(), s) != services.end();
+  };
+  EXPECT_TRUE(has("leaf.agleader.v1.AgLeaderCredentials"));
+  EXPECT_TRUE(has("grpc.health.v1.Health"));
+  EXPECT_TRUE(has("grpc.reflection.v1alpha.ServerReflection"));
+
+  const google::protobuf::ServiceDescriptor* service =
+      grpcurl.DescribeService("leaf.agleader.v1.AgLeaderCredentials");
+  ASSERT_NE(service, nullptr);
+  for (const char* m : {"GetCredentials", "CreateCredentials", "DeleteCredentials",
+                        "ListCredentialEvents"}) {
+    EXPECT_NE(service->FindMethodByName(m), nullptr) << m;
+  }
+
+  std::string out;
+  const std::string user = absl::StrCat("\"leafUserId\": \"", kUser, "\"");
+  grpc::Status st = grpcurl.CallJson(
+      service->FindMethodByName("CreateCredentials"),
+      absl::StrCat("{", user, R"(, "refreshToken": "rt-123456789012", "publicKey": "pk",)",
+                   R"( "privateKey": "sk-123456789012"})"),
+      &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_NE(out.find("\"status\":\"CREDENTIAL_STATUS_OK\""), std::string::npos) << out;
+
+  st = grpcurl.CallJson(service->FindMethodByName("GetCredentials"), absl::StrCat("{", user, "}"),
+                        &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_NE(out.find("\"privateKeyHint\":\"****9012\""), std::string::npos) << out;
+
+  st = grpcurl.CallJson(service->FindMethodByName("ListCredentialEvents"),
+                        absl::StrCat("{", user, R"(, "pageSize": 10})"), &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_NE(out.find("\"events\""), std::string::npos) << out;
+
+  st = grpcurl.CallJson(service->FindMethodByName("DeleteCredentials"),
+                        absl::StrCat("{", user, "}"), &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(out, "{}");
+}
+
+}  // namespace
+}  // namespace leafsvc::testing
