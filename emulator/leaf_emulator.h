@@ -52,6 +52,9 @@ struct EmulatorOptions {
   // When true, one line per request ("METHOD path -> status", never bodies or
   // headers) goes to stderr.
   bool log_requests = false;
+  // Requests() keeps at most this many (the oldest are dropped), so a
+  // long-running emulator under load does not grow without bound.
+  int max_recorded_requests = 100000;
 };
 
 // One injected misbehaviour. It applies to the next `times` requests whose

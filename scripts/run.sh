@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds and starts the AgLeaderCredentials service on 127.0.0.1:50051 (or
+# AGLEADER_LISTEN / --listen). With real Leaf credentials configured
+# (AGLEADER_LEAF_TOKEN, or AGLEADER_LEAF_USERNAME + AGLEADER_LEAF_PASSWORD) it
+# talks to AGLEADER_LEAF_API_URL (default https://api.withleaf.io); otherwise
+# it starts the bundled Leaf emulator on 127.0.0.1:${LEAF_EMULATOR_PORT:-8080}
+# and uses that. Extra arguments are passed to the server. Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+bazel build -c opt //server:agleader_credentials_server //emulator:leaf_emulator \
+  //client:agleader_client
+server=bazel-bin/server/agleader_credentials_server
+
+if [ -n "${AGLEADER_LEAF_TOKEN:-}" ] || [ -n "${AGLEADER_LEAF_USERNAME:-}" ]; then
+  echo "run: using the real Leaf API at ${AGLEADER_LEAF_API_URL:-https://api.withleaf.io}" >&2
+  exec "$server" "$@"
+fi
+
+port="${LEAF_EMULATOR_PORT:-8080}"
+token="local-emulator-token"
+bazel-bin/emulator/leaf_emulator --port="$port" --token="$token" \
+  --account=dev@example.com:dev-password &
+emulator_pid=$!
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+  true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for _ in $(seq 1 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  kill -0 "$emulator_pid" 2>/dev/null || { echo "run: the emulator did not start" >&2; exit 1; }
+  sleep 0.1
+done
+
+cat >&2 <<MSG
+run: Leaf emulator on http://127.0.0.1:$port (token $token); starting the service.
+run: try, from another terminal:
+  bazel-bin/client/agleader_client create --leaf_user_id 3fa85f64-5717-4562-b3fc-2c963f66afa6 \\
+      --public_key my-public-key --refresh_token my-refresh-token --private_key my-private-key
+  bazel-bin/client/agleader_client get --leaf_user_id 3fa85f64-5717-4562-b3fc-2c963f66afa6
+MSG
+AGLEADER_LEAF_API_URL="http://127.0.0.1:$port" AGLEADER_LEAF_TOKEN="$token" \
+  "$server" "$@" &
+server_pid=$!
+wait "$server_pid"
