@@ -48,6 +48,12 @@ std::string FlagSet::EnvName(absl::string_view name) const {
   return absl::AsciiStrToUpper(absl::StrCat(env_prefix_, name));
 }
 
+std::vector<std::string> FlagSet::Names() const {
+  std::vector<std::string> names;
+  for (const Flag& f : flags_) names.push_back(f.name);
+  return names;
+}
+
 FlagSet::Flag* FlagSet::Find(absl::string_view name) {
   for (Flag& f : flags_) {
     if (f.name == name) return &f;

@@ -47,6 +47,8 @@ class FlagSet {
   std::string MarkdownTable() const;
 
   std::string EnvName(absl::string_view name) const;
+  // Declared flag names, in declaration order.
+  std::vector<std::string> Names() const;
 
  private:
   struct Flag {
