@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,8 @@ std::optional<Subprocess> Subprocess::Start(const std::vector<std::string>& argv
   pid_t pid = fork();
   if (pid < 0) return std::nullopt;
   if (pid == 0) {
+    // Die with the test, even when it crashes before its destructors run.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(out_pipe[1], STDOUT_FILENO);
     if (!stderr_file.empty()) {
       int fd = open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -144,6 +147,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   std::vector<char*> envp = Pointers(envs);
   pid_t pid = fork();
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);

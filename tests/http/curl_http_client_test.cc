@@ -1,0 +1,623 @@
+#include "server/http/curl_http_client.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/http/http_client.h"
+
+namespace leafsvc::http {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kWait = absl::Seconds(5);
+
+// Like Notification, but on std::mutex so that ThreadSanitizer
+// understands it (the system abseil lacks TSan annotations).
+class Notification {
+ public:
+  void Notify() {
+    std::lock_guard<std::mutex> lock(mu_);
+    notified_ = true;
+    cv_.notify_all();
+  }
+  bool HasBeenNotified() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return notified_;
+  }
+  bool WaitForNotificationWithTimeout(absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] { return notified_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool notified_ = false;
+};
+
+// Runs an httplib server on 127.0.0.1 on its own thread.
+template <typename Server>
+class TestServer {
+ public:
+  template <typename... Args>
+  explicit TestServer(Args&&... args) : server_(std::forward<Args>(args)...) {
+    server_.set_keep_alive_max_count(100000);
+    // Else Nagle plus delayed ACKs stall each reused-connection response
+    // (httplib writes headers and body separately) by ~40 ms.
+    server_.set_tcp_nodelay(true);
+    // Each keep-alive connection pins one worker thread.
+    server_.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  }
+  ~TestServer() { Stop(); }
+
+  Server& server() { return server_; }
+  int port() const { return port_; }
+
+  bool Start() {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port_ <= 0) return false;
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    const absl::Time give_up = absl::Now() + kWait;
+    while (!server_.is_running()) {
+      if (absl::Now() > give_up) return false;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return true;
+  }
+
+  void Stop() {
+    if (thread_.joinable()) {
+      server_.stop();
+      thread_.join();
+    }
+  }
+
+ private:
+  Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// Waits for one callback, with a timeout so that a bug fails the test.
+class Result {
+ public:
+  HttpCallback Callback() {
+    return [state = state_](absl::StatusOr<HttpResponse> result) {
+      state->promise.set_value(std::move(result));
+    };
+  }
+  absl::StatusOr<HttpResponse> Get(absl::Duration timeout = kWait) {
+    if (future_.wait_for(absl::ToChronoMilliseconds(timeout)) != std::future_status::ready) {
+      return absl::UnknownError("test: callback did not run in time");
+    }
+    return future_.get();
+  }
+
+ private:
+  struct State {
+    std::promise<absl::StatusOr<HttpResponse>> promise;
+  };
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  std::future<absl::StatusOr<HttpResponse>> future_ = state_->promise.get_future();
+};
+
+// A port on which nothing listens (bound, then closed).
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class CurlHttpClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    httplib::Server& s = server_.server();
+    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+      std::lock_guard<std::mutex> lock(mu_);
+      paths_seen_.push_back(req.path);
+      connections_.insert(absl::StrCat(req.remote_addr, ":", req.remote_port));
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    s.Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("X-Test", "yes");
+      res.set_header("X-Test", "second");
+      res.set_content("hi", "text/plain");
+    });
+    s.Post("/echo", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        last_request_headers_ = req.headers;
+      }
+      res.status = 201;
+      res.set_content(req.body, "application/octet-stream");
+    });
+    s.Put("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(absl::StrCat(req.method, " ", req.body), "text/plain");
+    });
+    s.Delete("/thing", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    s.Get(R"(/status/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
+      res.status = std::atoi(req.matches[1].str().c_str());
+      res.set_content("problem", "text/plain");
+    });
+    s.Get("/slow", [this](const httplib::Request&, httplib::Response& res) {
+      slow_entered_.fetch_add(1);
+      release_.WaitForNotificationWithTimeout(kWait);
+      res.set_content("late", "text/plain");
+    });
+    s.Get("/big", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(std::string(std::atoi(req.get_param_value("n").c_str()), 'x'), "text/plain");
+    });
+    s.Get("/chunked", [](const httplib::Request& req, httplib::Response& res) {
+      const int n = std::atoi(req.get_param_value("n").c_str());
+      res.set_chunked_content_provider("text/plain", [n](size_t offset, httplib::DataSink& sink) {
+        if (offset < static_cast<size_t>(n)) {
+          std::string chunk(std::min<size_t>(64, n - offset), 'y');
+          sink.write(chunk.data(), chunk.size());
+        } else {
+          sink.done();
+        }
+        return true;
+      });
+    });
+    ASSERT_TRUE(server_.Start());
+    client_ = MakeClient(CurlHttpClientOptions());
+  }
+
+  void TearDown() override {
+    client_.reset();  // Closes pooled connections before the server stops.
+    if (!release_.HasBeenNotified()) release_.Notify();
+    server_.Stop();
+  }
+
+  std::unique_ptr<CurlHttpClient> MakeClient(CurlHttpClientOptions options) {
+    auto client = CurlHttpClient::Create(std::move(options));
+    EXPECT_TRUE(client.ok()) << client.status();
+    return client.ok() ? *std::move(client) : nullptr;
+  }
+
+  std::string Url(absl::string_view path) const {
+    return absl::StrCat("http://127.0.0.1:", server_.port(), path);
+  }
+
+  HttpRequest Get(absl::string_view path) const {
+    HttpRequest request;
+    request.method = "GET";
+    request.url = Url(path);
+    return request;
+  }
+
+  absl::StatusOr<HttpResponse> SendAndWait(HttpClient& client, HttpRequest request) {
+    Result result;
+    client.Send(std::move(request), result.Callback());
+    return result.Get();
+  }
+
+  // Waits until /slow handlers have been entered `n` times.
+  bool WaitForSlow(int n) {
+    const absl::Time give_up = absl::Now() + kWait;
+    while (slow_entered_.load() < n) {
+      if (absl::Now() > give_up) return false;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return true;
+  }
+
+  std::vector<std::string> PathsSeen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return paths_seen_;
+  }
+
+  TestServer<httplib::Server> server_;
+  std::unique_ptr<CurlHttpClient> client_;
+  Notification release_;  // Lets /slow handlers finish.
+  std::atomic<int> slow_entered_{0};
+
+  std::mutex mu_;  // Guards the three below.
+  std::vector<std::string> paths_seen_;
+  std::set<std::string> connections_;
+  httplib::Headers last_request_headers_;
+};
+
+TEST(HttpResponseTest, HeaderReturnsFirstMatchOrEmpty) {
+  HttpResponse response;
+  response.headers = {{"a", "1"}, {"b", "2"}, {"a", "3"}};
+  EXPECT_EQ(response.Header("a"), "1");
+  EXPECT_EQ(response.Header("b"), "2");
+  EXPECT_EQ(response.Header("c"), "");
+}
+
+TEST(MaybeSentTest, ReadsPayload) {
+  EXPECT_FALSE(MaybeSent(absl::OkStatus()));
+  absl::Status status = absl::UnavailableError("x");
+  EXPECT_FALSE(MaybeSent(status));
+  status.SetPayload(kMaybeSentPayload, absl::Cord("true"));
+  EXPECT_TRUE(MaybeSent(status));
+}
+
+TEST_F(CurlHttpClientTest, GetReturnsStatusHeadersAndBody) {
+  auto response = SendAndWait(*client_, Get("/hello"));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status_code, 200);
+  EXPECT_EQ(response->body, "hi");
+  EXPECT_EQ(response->Header("content-type"), "text/plain");
+  EXPECT_EQ(response->Header("x-test"), "yes");
+  int x_test = 0;
+  for (const auto& [name, value] : response->headers) {
+    EXPECT_EQ(name, absl::AsciiStrToLower(name));
+    if (name == "x-test") ++x_test;
+  }
+  EXPECT_EQ(x_test, 2);
+  EXPECT_EQ(client_->InFlight(), 0);
+}
+
+TEST_F(CurlHttpClientTest, PostSendsBodyAndContentType) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = Url("/echo");
+  request.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer secret"}};
+  request.body = R"({"a":1})";
+  auto response = SendAndWait(*client_, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status_code, 201);
+  EXPECT_EQ(response->body, request.body);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto header = [&](const char* name) {
+    auto it = last_request_headers_.find(name);
+    return it == last_request_headers_.end() ? std::string("<none>") : it->second;
+  };
+  EXPECT_EQ(header("Content-Type"), "application/json");
+  EXPECT_EQ(header("Content-Length"), "7");
+  EXPECT_EQ(header("Authorization"), "Bearer secret");
+  EXPECT_EQ(header("Expect"), "<none>");
+  EXPECT_EQ(header("User-Agent"), "leaf-agleader-credentials/1");
+}
+
+TEST_F(CurlHttpClientTest, PostWithoutContentTypeSendsNone) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = Url("/echo");
+  auto response = SendAndWait(*client_, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status_code, 201);
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(last_request_headers_.count("Content-Type"), 0);
+  ASSERT_EQ(last_request_headers_.count("Content-Length"), 1);
+  EXPECT_EQ(last_request_headers_.find("Content-Length")->second, "0");
+}
+
+TEST_F(CurlHttpClientTest, PutSendsBodyWithItsMethod) {
+  HttpRequest request;
+  request.method = "PUT";
+  request.url = Url("/echo");
+  request.body = "payload";
+  auto response = SendAndWait(*client_, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status_code, 200);
+  EXPECT_EQ(response->body, "PUT payload");
+}
+
+TEST_F(CurlHttpClientTest, DeleteReturns204WithEmptyBody) {
+  HttpRequest request;
+  request.method = "DELETE";
+  request.url = Url("/thing");
+  auto response = SendAndWait(*client_, request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status_code, 204);
+  EXPECT_EQ(response->body, "");
+}
+
+TEST_F(CurlHttpClientTest, HttpErrorStatusIsATransportSuccess) {
+  for (int code : {404, 500}) {
+    auto response = SendAndWait(*client_, Get(absl::StrCat("/status/", code)));
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status_code, code);
+    EXPECT_EQ(response->body, "problem");
+  }
+}
+
+TEST_F(CurlHttpClientTest, ConnectionRefusedIsUnavailableAndNotSent) {
+  HttpRequest request = Get("/hello");
+  request.url = absl::StrCat("http://127.0.0.1:", ClosedPort(), "/hello");
+  auto response = SendAndWait(*client_, request);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
+  EXPECT_FALSE(MaybeSent(response.status()));
+}
+
+TEST_F(CurlHttpClientTest, DeadlineShorterThanHandlerIsDeadlineExceeded) {
+  HttpRequest request = Get("/slow");
+  const absl::Time start = absl::Now();
+  request.deadline = start + absl::Milliseconds(200);
+  auto response = SendAndWait(*client_, request);
+  const absl::Duration elapsed = absl::Now() - start;
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded) << response.status();
+  EXPECT_TRUE(MaybeSent(response.status()));
+  EXPECT_GE(elapsed, absl::Milliseconds(190));
+  EXPECT_LT(elapsed, absl::Seconds(2));
+  EXPECT_EQ(client_->InFlight(), 0);
+}
+
+TEST_F(CurlHttpClientTest, PastDeadlineFailsWithoutSending) {
+  HttpRequest request = Get("/hello");
+  request.deadline = absl::Now() - absl::Seconds(1);
+  auto response = SendAndWait(*client_, request);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_FALSE(MaybeSent(response.status()));
+  // A later request is the first one the server sees.
+  ASSERT_TRUE(SendAndWait(*client_, Get("/status/200")).ok());
+  EXPECT_THAT(PathsSeen(), ::testing::ElementsAre("/status/200"));
+}
+
+TEST_F(CurlHttpClientTest, CancelAbortsRunningRequestPromptly) {
+  Result result;
+  TransferId id = client_->Send(Get("/slow"), result.Callback());
+  ASSERT_TRUE(WaitForSlow(1));
+  EXPECT_EQ(client_->InFlight(), 1);
+  const absl::Time start = absl::Now();
+  client_->Cancel(id);
+  auto response = result.Get();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kCancelled) << response.status();
+  EXPECT_TRUE(MaybeSent(response.status()));
+  EXPECT_EQ(client_->InFlight(), 0);
+  // Cancelling again, or an unknown id, is a no-op.
+  client_->Cancel(id);
+  client_->Cancel(987654321);
+  EXPECT_TRUE(SendAndWait(*client_, Get("/hello")).ok());
+}
+
+TEST_F(CurlHttpClientTest, CancelBeforeStartNeverSends) {
+  // Inside a callback the loop cannot pick up new transfers, so Send then
+  // Cancel there cancels a transfer that has not started.
+  Result inner;
+  Result outer;
+  client_->Send(Get("/status/200"), [&, done = outer.Callback()](absl::StatusOr<HttpResponse> r) {
+    TransferId id = client_->Send(Get("/hello"), inner.Callback());
+    client_->Cancel(id);
+    done(std::move(r));
+  });
+  ASSERT_TRUE(outer.Get().ok());
+  auto response = inner.Get();
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_FALSE(MaybeSent(response.status()));
+  EXPECT_EQ(client_->InFlight(), 0);
+  EXPECT_THAT(PathsSeen(), ::testing::ElementsAre("/status/200"));
+}
+
+TEST_F(CurlHttpClientTest, ResponseLargerThanLimitIsResourceExhausted) {
+  CurlHttpClientOptions options;
+  options.max_response_bytes = 100;
+  auto client = MakeClient(options);
+  ASSERT_NE(client, nullptr);
+
+  auto at_limit = SendAndWait(*client, Get("/big?n=100"));
+  ASSERT_TRUE(at_limit.ok()) << at_limit.status();
+  EXPECT_EQ(at_limit->body.size(), 100);
+
+  // Caught by Content-Length, then while streaming a chunked body.
+  for (const char* path : {"/big?n=101", "/chunked?n=1000"}) {
+    auto response = SendAndWait(*client, Get(path));
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kResourceExhausted)
+        << path << ": " << response.status();
+    EXPECT_THAT(response.status().message(), HasSubstr("upstream response larger than 100 bytes"));
+    EXPECT_TRUE(MaybeSent(response.status()));
+  }
+  auto chunked_ok = SendAndWait(*client, Get("/chunked?n=90"));
+  ASSERT_TRUE(chunked_ok.ok()) << chunked_ok.status();
+  EXPECT_EQ(chunked_ok->body, std::string(90, 'y'));
+}
+
+TEST_F(CurlHttpClientTest, ConcurrentRequestsReuseFewConnections) {
+  CurlHttpClientOptions options;
+  options.max_connections_per_host = 4;
+  auto client = MakeClient(options);
+  ASSERT_NE(client, nullptr);
+
+  constexpr int kRequests = 200;
+  for (int wave = 0; wave < 2; ++wave) {
+    std::atomic<int> ok{0};
+    std::atomic<int> done{0};
+    Notification all_done;
+    for (int i = 0; i < kRequests; ++i) {
+      client->Send(Get("/hello"), [&](absl::StatusOr<HttpResponse> r) {
+        if (r.ok() && r->status_code == 200 && r->body == "hi") ++ok;
+        if (++done == kRequests) all_done.Notify();
+      });
+    }
+    ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(kWait));
+    EXPECT_EQ(ok.load(), kRequests);
+  }
+  EXPECT_EQ(client->InFlight(), 0);
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_GE(connections_.size(), 1);
+  EXPECT_LE(connections_.size(), 4);
+}
+
+TEST_F(CurlHttpClientTest, CallbackMaySendAgain) {
+  Result second;
+  Notification first_done;
+  client_->Send(Get("/hello"), [&](absl::StatusOr<HttpResponse> r) {
+    EXPECT_TRUE(r.ok());
+    client_->Send(Get("/status/404"), second.Callback());
+    first_done.Notify();
+  });
+  ASSERT_TRUE(first_done.WaitForNotificationWithTimeout(kWait));
+  auto response = second.Get();
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->status_code, 404);
+}
+
+TEST_F(CurlHttpClientTest, DestructorCancelsInFlightAndQueuedTransfers) {
+  constexpr int kSlow = 3;
+  std::vector<Result> results(kSlow + 1);
+  for (int i = 0; i < kSlow; ++i) {
+    client_->Send(Get("/slow"), results[i].Callback());
+  }
+  ASSERT_TRUE(WaitForSlow(kSlow));
+  // Possibly still queued when the destructor runs.
+  client_->Send(Get("/slow"), results[kSlow].Callback());
+  const absl::Time start = absl::Now();
+  client_.reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  for (Result& result : results) {
+    // Already completed: the destructor waits for the callbacks.
+    auto response = result.Get(absl::ZeroDuration());
+    EXPECT_EQ(response.status().code(), absl::StatusCode::kCancelled) << response.status();
+  }
+}
+
+TEST_F(CurlHttpClientTest, InvalidHeaderIsRejectedWithoutLeakingIt) {
+  HttpRequest request = Get("/hello");
+  request.headers = {{"Authorization", "Bearer secret\r\nX-Evil: 1"}};
+  auto response = SendAndWait(*client_, request);
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(response.status().message()), ::testing::Not(HasSubstr("secret")));
+  EXPECT_TRUE(PathsSeen().empty());
+}
+
+TEST_F(CurlHttpClientTest, CreateRejectsBadOptions) {
+  CurlHttpClientOptions options;
+  options.ca_file = "/nonexistent/ca.pem";
+  EXPECT_EQ(CurlHttpClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+  options = CurlHttpClientOptions();
+  options.max_connections_per_host = 0;
+  EXPECT_EQ(CurlHttpClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// ---- TLS ----
+
+// A self-signed certificate for 127.0.0.1, its key, and its PEM file.
+class SelfSignedCert {
+ public:
+  SelfSignedCert() {
+    key_ = EVP_EC_gen("P-256");
+    cert_ = X509_new();
+    X509_set_version(cert_, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert_), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert_), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert_), 24 * 3600);
+    X509_set_pubkey(cert_, key_);
+    X509_NAME* name = X509_get_subject_name(cert_);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("leafsvc test"), -1, -1, 0);
+    X509_set_issuer_name(cert_, name);
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert_, cert_, nullptr, nullptr, 0);
+    for (auto [nid, value] : std::vector<std::pair<int, const char*>>{
+             {NID_basic_constraints, "critical,CA:TRUE"},
+             {NID_subject_key_identifier, "hash"},
+             {NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"}}) {
+      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+      X509_add_ext(cert_, ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+    X509_sign(cert_, key_, EVP_sha256());
+
+    const char* dir = std::getenv("TEST_TMPDIR");
+    path_ = absl::StrCat(dir != nullptr ? dir : "/tmp", "/leafsvc_ca_", getpid(), ".pem");
+    BIO* bio = BIO_new_file(path_.c_str(), "w");
+    PEM_write_bio_X509(bio, cert_);
+    BIO_free(bio);
+  }
+  ~SelfSignedCert() {
+    X509_free(cert_);
+    EVP_PKEY_free(key_);
+    unlink(path_.c_str());
+  }
+
+  X509* cert() const { return cert_; }
+  EVP_PKEY* key() const { return key_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  EVP_PKEY* key_ = nullptr;
+  X509* cert_ = nullptr;
+  std::string path_;
+};
+
+class CurlHttpClientTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.server().is_valid());
+    server_.server().Get("/hello", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("secure hi", "text/plain");
+    });
+    ASSERT_TRUE(server_.Start());
+  }
+
+  std::string Url() const { return absl::StrCat("https://127.0.0.1:", server_.port(), "/hello"); }
+
+  SelfSignedCert cert_;
+  TestServer<httplib::SSLServer> server_{cert_.cert(), cert_.key()};
+};
+
+TEST_F(CurlHttpClientTlsTest, UntrustedCertificateIsUnavailableTls) {
+  auto client = CurlHttpClient::Create(CurlHttpClientOptions());
+  ASSERT_TRUE(client.ok());
+  HttpRequest request;
+  request.method = "GET";
+  request.url = Url();
+  Result result;
+  (*client)->Send(request, result.Callback());
+  auto response = result.Get();
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
+  EXPECT_THAT(response.status().message(), HasSubstr("TLS"));
+  EXPECT_FALSE(MaybeSent(response.status()));
+}
+
+TEST_F(CurlHttpClientTlsTest, CaFileIsTrusted) {
+  CurlHttpClientOptions options;
+  options.ca_file = cert_.path();
+  auto client = CurlHttpClient::Create(options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  for (int i = 0; i < 2; ++i) {
+    HttpRequest request;
+    request.method = "GET";
+    request.url = Url();
+    Result result;
+    (*client)->Send(request, result.Callback());
+    auto response = result.Get();
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->status_code, 200);
+    EXPECT_EQ(response->body, "secure hi");
+  }
+}
+
+}  // namespace
+}  // namespace leafsvc::http
