@@ -5,11 +5,22 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/security/listener_security.h"
 #include "server/util/log.h"
 
 namespace leafsvc {
+
+namespace {
+
+bool IsLoopback(absl::string_view listen) {
+  absl::string_view host = listen.substr(0, listen.rfind(':'));
+  return absl::StartsWith(host, "127.") || host == "localhost" || host == "[::1]";
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   std::unique_ptr<App> app(new App);
@@ -45,10 +56,21 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   app->service_ =
       std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options);
 
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> listener_credentials =
+      BuildServerCredentials(config.security);
+  if (!listener_credentials.ok()) return listener_credentials.status();
+
+  if (!IsLoopback(config.listen) && CallersUnauthenticated(config.security)) {
+    Log(LogLevel::kWarning,
+        "listening beyond loopback with no caller authentication: anyone who can reach this "
+        "port can read and change AgLeader credentials; set --api_keys_file or --client_ca_file",
+        {{"listen", config.listen}});
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &app->port_);
+  builder.AddListeningPort(config.listen, *listener_credentials, &app->port_);
   builder.RegisterService(app->service_.get());
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   app->server_ = builder.BuildAndStart();

@@ -43,6 +43,7 @@ FlagSet ServerFlags() {
   f.Add("shutdown_grace", T::kDuration, "10s",
         "on SIGTERM/SIGINT, how long calls in flight may still finish");
   f.Add("log_level", T::kString, "info", "debug, info, warning or error");
+  AddListenerSecurityFlags(f);
   return f;
 }
 
@@ -78,6 +79,10 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   if (!ParseLogLevel(f.GetString("log_level"), &c.log_level)) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
   }
+
+  absl::StatusOr<ListenerSecurityOptions> security = ReadListenerSecurityFlags(f);
+  if (!security.ok()) return security.status();
+  c.security = *std::move(security);
 
   const bool has_token = !c.leaf_token.empty();
   const bool has_login = !c.leaf_username.empty() || !c.leaf_password.empty();

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/security/listener_security.h"
 #include "server/util/flags.h"
 #include "server/util/log.h"
 #include "server/util/secret.h"
@@ -29,6 +30,7 @@ struct ServerConfig {
   std::string page_token_key;
   absl::Duration shutdown_grace = absl::Seconds(10);
   LogLevel log_level = LogLevel::kInfo;
+  ListenerSecurityOptions security;
 };
 
 // The flag table with its defaults.
