@@ -742,6 +742,7 @@ class LeafEmulator::Impl {
   std::string jwt_key_;
   std::map<std::string, UserRecord> users_;  // key: lower-cased user id
   std::vector<ActiveFault> faults_;
+  std::mt19937_64 fault_rng_{std::random_device{}()};
   std::deque<RecordPtr> requests_;
   int login_count_ = 0;
 };
@@ -885,6 +886,11 @@ void LeafEmulator::Impl::Handle(const httplib::Request& req,
       if (it->remaining == 0) continue;
       if (!Matches(it->fault.method, it->fault.path_contains, req.method,
                    req.path)) {
+        continue;
+      }
+      if (it->fault.probability < 1.0 &&
+          std::uniform_real_distribution<double>(0.0, 1.0)(fault_rng_) >=
+              it->fault.probability) {
         continue;
       }
       fault = it->fault;
@@ -1579,6 +1585,15 @@ std::optional<Fault> FaultFromJson(const std::string& body,
   f.method = StringMember(doc, "method").value_or("");
   f.path_contains = StringMember(doc, "path_contains").value_or("");
   if (auto v = IntMember(doc, "times")) f.times = static_cast<int>(*v);
+  auto probability = doc.FindMember("probability");
+  if (probability != doc.MemberEnd()) {
+    if (!probability->value.IsNumber() || probability->value.GetDouble() < 0 ||
+        probability->value.GetDouble() > 1) {
+      error = "probability must be a number between 0 and 1";
+      return std::nullopt;
+    }
+    f.probability = probability->value.GetDouble();
+  }
   if (auto v = IntMember(doc, "latency_ms")) f.latency = absl::Milliseconds(*v);
   if (auto v = IntMember(doc, "status")) f.status = static_cast<int>(*v);
   f.body = StringMember(doc, "body").value_or("");

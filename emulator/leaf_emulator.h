@@ -76,6 +76,9 @@ struct Fault {
   std::string method;
   std::string path_contains;
   int times = 1;  // -1: until cleared
+  // Chance that a matching request is hit (and `times` counted down); the
+  // others are served normally. For load tests with a fault rate.
+  double probability = 1.0;
   absl::Duration latency = absl::ZeroDuration();
   int status = 0;
   std::string body;

@@ -47,8 +47,23 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     app->tokens_ = std::make_unique<leaf::LoginTokenSource>(app->http_.get(), endpoints,
                                                             std::move(login));
   }
+  app->scheduler_ = std::make_unique<Scheduler>();
+  App* raw = app.get();
+  app->leaf_health_ = std::make_unique<UpstreamHealth>(
+      config.leaf_health_window, [raw](bool serving) {
+        Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
+            serving ? "Leaf is answering again" : "Leaf has been failing; leaf-api NOT_SERVING");
+        if (raw->server_ != nullptr && !raw->shut_down_) {
+          raw->server_->GetHealthCheckService()->SetServingStatus(kLeafHealthName, serving);
+        }
+      });
+  leaf::LeafClientOptions leaf_options;
+  leaf_options.retry.max_attempts = config.max_attempts;
+  leaf_options.max_in_flight = config.max_upstream_in_flight;
+  leaf_options.scheduler = app->scheduler_.get();
+  leaf_options.on_attempt = [raw](bool reachable) { raw->leaf_health_->Record(reachable); };
   app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(),
-                                                  endpoints);
+                                                  endpoints, std::move(leaf_options));
   ServiceOptions service_options;
   service_options.upstream_timeout = config.upstream_timeout;
   service_options.allow_full_view = config.allow_full_view;
@@ -82,6 +97,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   grpc::HealthCheckServiceInterface* health = app->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
+  health->SetServingStatus(kLeafHealthName, app->leaf_health_->serving());
   Log(LogLevel::kInfo, "serving",
       {{"listen", config.listen},
        {"port", app->port_},
@@ -98,8 +114,7 @@ std::string App::target() const {
 }
 
 void App::Shutdown(absl::Duration grace) {
-  if (shut_down_) return;
-  shut_down_ = true;
+  if (shut_down_.exchange(true)) return;
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health != nullptr) health->SetServingStatus(false);
   Log(LogLevel::kInfo, "shutting down",
@@ -111,9 +126,11 @@ void App::Shutdown(absl::Duration grace) {
 App::~App() {
   Shutdown(absl::ZeroDuration());
   server_.reset();
-  // The transport goes first: its destructor completes every transfer still
-  // pending (e.g. a login nobody waits for) while the objects its callbacks
-  // reach are alive.
+  // Pending retries are dropped (no call waits on them any more), then the
+  // transport goes: its destructor completes every transfer still pending
+  // (e.g. a login nobody waits for) while the objects its callbacks reach are
+  // alive.
+  scheduler_.reset();
   http_.reset();
 }
 

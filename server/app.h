@@ -4,6 +4,7 @@
 #ifndef SERVER_APP_H_
 #define SERVER_APP_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -16,11 +17,15 @@
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
 #include "server/service.h"
+#include "server/upstream_health.h"
+#include "server/util/scheduler.h"
 
 namespace leafsvc {
 
 // Health service name that reports this service (besides the overall "").
 inline constexpr char kServiceName[] = "leaf.agleader.v1.AgLeaderCredentials";
+// Health service name that reports whether Leaf itself answers.
+inline constexpr char kLeafHealthName[] = "leaf-api";
 // Largest request message accepted; a create request is far smaller.
 inline constexpr int kMaxRequestBytes = 64 * 1024;
 
@@ -39,18 +44,21 @@ class App {
   void Shutdown(absl::Duration grace);
 
   http::CurlHttpClient& http() { return *http_; }
+  leaf::LeafClient& leaf() { return *leaf_; }
 
  private:
   App() = default;
 
   ServerConfig config_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<UpstreamHealth> leaf_health_;
   std::unique_ptr<leaf::TokenSource> tokens_;
   std::unique_ptr<http::CurlHttpClient> http_;
   std::unique_ptr<leaf::LeafClient> leaf_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};
 };
 
 }  // namespace leafsvc

@@ -33,6 +33,13 @@ FlagSet ServerFlags() {
         "Leaf responses larger than this are refused (INTERNAL, LEAF_RESPONSE_TOO_LARGE)");
   f.Add("max_connections_per_host", T::kInt, "64",
         "most simultaneous connections to Leaf; further requests wait for a free one");
+  f.Add("max_attempts", T::kInt, "3",
+        "HTTP attempts per call for GET and DELETE (and a POST that never left) on a "
+        "connection failure, 429, 502, 503 or 504; 1 disables retries");
+  f.Add("max_upstream_in_flight", T::kInt, "1024",
+        "most calls waiting on Leaf at once; beyond it calls fail fast with RESOURCE_EXHAUSTED");
+  f.Add("leaf_health_window", T::kDuration, "30s",
+        "the \"leaf-api\" health status turns NOT_SERVING after Leaf has failed for this long");
   f.Add("leaf_ca_file", T::kString, "",
         "PEM CA bundle to verify Leaf's TLS certificate with, instead of the system store");
   f.Add("allow_full_view", T::kBool, "false",
@@ -71,6 +78,9 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.connect_timeout = f.GetDuration("connect_timeout");
   c.max_response_bytes = static_cast<std::size_t>(f.GetInt("max_response_bytes"));
   c.max_connections_per_host = static_cast<int>(f.GetInt("max_connections_per_host"));
+  c.max_attempts = static_cast<int>(f.GetInt("max_attempts"));
+  c.max_upstream_in_flight = static_cast<int>(f.GetInt("max_upstream_in_flight"));
+  c.leaf_health_window = f.GetDuration("leaf_health_window");
   c.leaf_ca_file = f.GetString("leaf_ca_file");
   c.allow_full_view = f.GetBool("allow_full_view");
   c.page_token_key = f.IsSet("page_token_key") ? f.GetString("page_token_key")
@@ -104,6 +114,10 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   }
   if (c.upstream_timeout <= absl::ZeroDuration() || c.connect_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--upstream_timeout and --connect_timeout must be positive");
+  }
+  if (c.max_attempts < 1 || c.max_attempts > 10 || c.max_upstream_in_flight < 1) {
+    return absl::InvalidArgumentError(
+        "--max_attempts must be between 1 and 10 and --max_upstream_in_flight at least 1");
   }
   if (c.max_response_bytes < 1024 || c.max_connections_per_host < 1) {
     return absl::InvalidArgumentError(

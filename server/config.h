@@ -25,6 +25,9 @@ struct ServerConfig {
   absl::Duration connect_timeout = absl::Seconds(5);
   std::size_t max_response_bytes = 4 << 20;
   int max_connections_per_host = 64;
+  int max_attempts = 3;
+  int max_upstream_in_flight = 1024;
+  absl::Duration leaf_health_window = absl::Seconds(30);
   std::string leaf_ca_file;
   bool allow_full_view = false;
   std::string page_token_key;

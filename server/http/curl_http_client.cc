@@ -318,6 +318,10 @@ class CurlHttpClient::Impl {
     set(CURLOPT_SSL_VERIFYPEER, 1L);
     set(CURLOPT_SSL_VERIFYHOST, 2L);
     set(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms_);
+    // libcurl silently re-sends a request once when a reused connection dies
+    // before any answer; a fresh connection rules that out for requests that
+    // must not be sent twice.
+    if (req.fresh_connection) set(CURLOPT_FRESH_CONNECT, 1L);
     if (!options_.user_agent.empty()) {
       set(CURLOPT_USERAGENT, options_.user_agent.c_str());
     }

@@ -28,6 +28,10 @@ struct HttpRequest {
   // The whole transfer (connect, send, receive) must end by then; the
   // transport fails it with DEADLINE_EXCEEDED otherwise.
   absl::Time deadline = absl::InfiniteFuture();
+  // Open a new connection instead of reusing a pooled one. For requests that
+  // must never be sent twice (e.g. a POST): transports may transparently
+  // re-send a request whose reused connection died before any answer.
+  bool fresh_connection = false;
 };
 
 struct HttpResponse {

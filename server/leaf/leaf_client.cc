@@ -1,19 +1,39 @@
 #include "server/leaf/leaf_client.h"
 
-#include <atomic>
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_json.h"
+#include "server/util/status_details.h"
 
 namespace leafsvc::leaf {
+namespace {
 
-// One REST exchange: obtain a token, send, and on a 401 renew the token and
-// send once more. Delivers the final HTTP response (any status) or an error
-// status to `on_response`, exactly once.
+bool RetryableStatus(int http) { return http == 429 || http == 502 || http == 503 || http == 504; }
+
+double DefaultRandom() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// Completes a call that never started.
+class FinishedCall final : public LeafCall {
+ public:
+  void Cancel() override {}
+};
+
+}  // namespace
+
+// One REST exchange: obtain a token, send; on a 401 renew the token and send
+// once more; on a retryable failure wait (backoff) and send again. Delivers
+// the final HTTP response (any status) or an error status to `on_response`,
+// exactly once.
 class LeafClient::Exchange final : public LeafCall,
                                    public std::enable_shared_from_this<Exchange> {
  public:
@@ -23,6 +43,7 @@ class LeafClient::Exchange final : public LeafCall,
            ResponseCallback on_response)
       : client_(client),
         op_(op),
+        idempotent_(request.method == "GET" || request.method == "DELETE"),
         request_(std::move(request)),
         on_response_(std::move(on_response)) {}
 
@@ -30,19 +51,22 @@ class LeafClient::Exchange final : public LeafCall,
 
   void Cancel() override {
     std::optional<http::TransferId> transfer;
+    std::optional<Scheduler::TaskId> timer;
     {
       absl::MutexLock lock(&mu_);
-      if (cancelled_) return;
+      if (cancelled_ || done_) return;
       cancelled_ = true;
       transfer = transfer_;
+      timer = timer_;
     }
     if (transfer.has_value()) {
       // The transport completes the transfer with CANCELLED, which finishes.
       client_->http_->Cancel(*transfer);
-    } else {
-      // Waiting for a token: finish now rather than when the login ends.
-      Finish(StatusFromTransportError(op_, absl::CancelledError(), ""));
+      return;
     }
+    // Waiting for a token or a backoff: finish now rather than later.
+    if (timer.has_value()) client_->options_.scheduler->Cancel(*timer);
+    Finish(StatusFromTransportError(op_, absl::CancelledError(), ""));
   }
 
  private:
@@ -60,15 +84,18 @@ class LeafClient::Exchange final : public LeafCall,
   void Send(Secret token) {
     http::HttpRequest request = request_;
     request.headers.emplace_back("Authorization", absl::StrCat("Bearer ", token.Reveal()));
+    // A non-idempotent request must not be re-sent behind our back.
+    request.fresh_connection = !idempotent_;
     if (absl::Now() >= request.deadline) {
-      Finish(StatusFromTransportError(
+      Finish(last_error_.value_or(StatusFromTransportError(
           op_, absl::DeadlineExceededError("deadline passed before the request was sent"),
-          client_->endpoints_.api_url()));
+          client_->endpoints_.api_url())));
       return;
     }
     auto self = shared_from_this();
     absl::MutexLock lock(&mu_);
     if (cancelled_ || done_) return;  // Cancel() has finished (or will finish) the call
+    ++attempts_;
     // Registering the transfer id under the lock orders it before any Cancel.
     // HttpClient never runs the callback inside Send, so this cannot deadlock.
     transfer_ = client_->http_->Send(
@@ -78,44 +105,126 @@ class LeafClient::Exchange final : public LeafCall,
   }
 
   void OnResponse(const Secret& token, absl::StatusOr<http::HttpResponse> response) {
+    bool cancelled;
     {
       absl::MutexLock lock(&mu_);
       transfer_.reset();
+      cancelled = cancelled_;
     }
     if (!response.ok()) {
-      Finish(StatusFromTransportError(op_, response.status(),
-                                      client_->endpoints_.api_url()));
+      if (!cancelled) Report(false);
+      absl::Status error = StatusFromTransportError(op_, response.status(),
+                                                    client_->endpoints_.api_url());
+      if (http::MaybeSent(response.status())) maybe_applied_ = true;
+      // A request that certainly never left may always be sent again.
+      const bool safe = idempotent_ || !http::MaybeSent(response.status());
+      if (!cancelled && safe && response.status().code() == absl::StatusCode::kUnavailable &&
+          RetryLater(error, std::nullopt)) {
+        return;
+      }
+      Finish(std::move(error));
       return;
     }
-    if (response->status_code == 401 && !retried_ &&
-        client_->tokens_->Invalidate(token)) {
-      retried_ = true;
+    const int http = response->status_code;
+    Report(http < 500);
+    if (http == 401 && !reauthenticated_ && client_->tokens_->Invalidate(token)) {
+      reauthenticated_ = true;
       RequestToken();
+      return;
+    }
+    if (idempotent_ && RetryableStatus(http)) {
+      if (http >= 500) maybe_applied_ = true;
+      std::optional<absl::Duration> retry_after =
+          ParseRetryAfter(response->Header("retry-after"), absl::Now());
+      if (RetryLater(StatusFromLeafResponse(op_, *response), retry_after)) return;
+    }
+    if (op_ == LeafOperation::kDeleteCredentials && http == 404 && maybe_applied_) {
+      // An earlier attempt may have deleted them: the goal is reached.
+      http::HttpResponse deleted;
+      deleted.status_code = 204;
+      Finish(std::move(deleted));
       return;
     }
     Finish(*std::move(response));
   }
 
+  // Schedules another attempt if the policy and the deadline allow; keeps
+  // `error` to report if the deadline passes first. Returns false when the
+  // caller should finish with `error` now.
+  bool RetryLater(const absl::Status& error, std::optional<absl::Duration> retry_after) {
+    const RetryPolicy& policy = client_->options_.retry;
+    int attempts;
+    {
+      absl::MutexLock lock(&mu_);
+      attempts = attempts_;
+    }
+    if (attempts >= policy.max_attempts || client_->options_.scheduler == nullptr) {
+      return false;
+    }
+    const double cap = std::min(
+        absl::ToDoubleSeconds(policy.max_backoff),
+        absl::ToDoubleSeconds(policy.initial_backoff) * std::pow(policy.multiplier, attempts - 1));
+    absl::Duration delay = absl::Seconds(cap * client_->random_());  // full jitter
+    if (retry_after.has_value()) delay = std::max(delay, *retry_after);
+    const absl::Time when = absl::Now() + delay;
+    if (when >= request_.deadline) return false;
+    last_error_ = error;
+    auto self = shared_from_this();
+    absl::MutexLock lock(&mu_);
+    if (cancelled_ || done_) return true;  // Cancel() finishes the call
+    timer_ = client_->options_.scheduler->RunAt(when, [self] {
+      {
+        absl::MutexLock lock(&self->mu_);
+        self->timer_.reset();
+      }
+      self->RequestToken();
+    });
+    return true;
+  }
+
+  void Report(bool reachable) {
+    if (client_->options_.on_attempt) client_->options_.on_attempt(reachable);
+  }
+
   void Finish(absl::StatusOr<http::HttpResponse> result) {
+    int attempts;
     {
       absl::MutexLock lock(&mu_);
       if (done_) return;
       done_ = true;
+      attempts = attempts_;
     }
+    // Every non-2xx answer becomes its error here, in one place.
+    if (result.ok() && (result->status_code < 200 || result->status_code >= 300)) {
+      result = StatusFromLeafResponse(op_, *result);
+    }
+    if (!result.ok() && attempts > 1) {
+      absl::Status st = result.status();
+      SetStatusMetadata(st, kMetaAttempts, absl::StrCat(attempts));
+      result = st;
+    }
+    client_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
     ResponseCallback cb = std::move(on_response_);
     cb(std::move(result));
   }
 
   LeafClient* const client_;
   const LeafOperation op_;
+  const bool idempotent_;
   const http::HttpRequest request_;
   ResponseCallback on_response_;
-  bool retried_ = false;  // touched only by the one thread driving the exchange
+  // Touched only by the one thread driving the exchange at a time (the
+  // steps run one after another: token, send, response, backoff).
+  bool reauthenticated_ = false;
+  bool maybe_applied_ = false;
+  std::optional<absl::Status> last_error_;
 
   absl::Mutex mu_;
+  int attempts_ ABSL_GUARDED_BY(mu_) = 0;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<http::TransferId> transfer_ ABSL_GUARDED_BY(mu_);
+  std::optional<Scheduler::TaskId> timer_ ABSL_GUARDED_BY(mu_);
 };
 
 namespace {
@@ -129,16 +238,12 @@ http::HttpRequest MakeRequest(const char* method, std::string url, absl::Time de
   return request;
 }
 
-// Decodes a success body of type T, or maps the failure.
+// Decodes a success body of type T (the exchange has already turned every
+// non-2xx answer into an error).
 template <typename T>
-absl::StatusOr<T> Decode(LeafOperation op, int expected_status,
-                         absl::StatusOr<http::HttpResponse> response,
+absl::StatusOr<T> Decode(LeafOperation op, absl::StatusOr<http::HttpResponse> response,
                          absl::StatusOr<T> (*decoder)(absl::string_view)) {
   if (!response.ok()) return response.status();
-  if (response->status_code != expected_status &&
-      !(response->status_code == 200 && expected_status == 201)) {
-    return StatusFromLeafResponse(op, *response);
-  }
   absl::StatusOr<T> value = decoder(response->body);
   if (!value.ok()) return StatusFromBadBody(op, response->status_code, value.status());
   return value;
@@ -146,22 +251,43 @@ absl::StatusOr<T> Decode(LeafOperation op, int expected_status,
 
 }  // namespace
 
-LeafClient::LeafClient(http::HttpClient* http, TokenSource* tokens,
-                       LeafEndpoints endpoints)
-    : http_(http), tokens_(tokens), endpoints_(std::move(endpoints)) {}
+LeafClient::LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoints endpoints,
+                       LeafClientOptions options)
+    : http_(http),
+      tokens_(tokens),
+      endpoints_(std::move(endpoints)),
+      options_(std::move(options)),
+      random_(options_.random ? options_.random : DefaultRandom) {}
+
+std::shared_ptr<LeafCall> LeafClient::Start(
+    LeafOperation op, http::HttpRequest request,
+    std::function<void(absl::StatusOr<http::HttpResponse>)> done) {
+  if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    StatusDetails d;
+    d.reason = std::string(kReasonTooManyInFlight);
+    d.retry_delay = absl::Milliseconds(100);
+    done(MakeStatus(absl::StatusCode::kResourceExhausted,
+                    absl::StrCat("this server already has ", options_.max_in_flight,
+                                 " calls in flight to Leaf (--max_upstream_in_flight); "
+                                 "retry with backoff"),
+                    d));
+    return std::make_shared<FinishedCall>();
+  }
+  auto exchange = std::make_shared<Exchange>(this, op, std::move(request), std::move(done));
+  exchange->Start();
+  return exchange;
+}
 
 std::shared_ptr<LeafCall> LeafClient::GetCredentials(absl::string_view leaf_user_id,
                                                      absl::Time deadline,
                                                      Callback<AgLeaderCredentials> done) {
-  auto exchange = std::make_shared<Exchange>(
-      this, LeafOperation::kGetCredentials,
-      MakeRequest("GET", endpoints_.AgLeaderCredentials(leaf_user_id), deadline),
-      [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-        done(Decode<AgLeaderCredentials>(LeafOperation::kGetCredentials, 200,
-                                         std::move(r), &DecodeCredentials));
-      });
-  exchange->Start();
-  return exchange;
+  return Start(LeafOperation::kGetCredentials,
+               MakeRequest("GET", endpoints_.AgLeaderCredentials(leaf_user_id), deadline),
+               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+                 done(Decode<AgLeaderCredentials>(LeafOperation::kGetCredentials, std::move(r),
+                                                  &DecodeCredentials));
+               });
 }
 
 std::shared_ptr<LeafCall> LeafClient::CreateCredentials(
@@ -171,44 +297,33 @@ std::shared_ptr<LeafCall> LeafClient::CreateCredentials(
       MakeRequest("POST", endpoints_.AgLeaderCredentials(leaf_user_id), deadline);
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = EncodeCreateCredentials(credentials);
-  auto exchange = std::make_shared<Exchange>(
-      this, LeafOperation::kCreateCredentials, std::move(request),
-      [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-        done(Decode<AgLeaderCredentials>(LeafOperation::kCreateCredentials, 201,
-                                         std::move(r), &DecodeCredentials));
-      });
-  exchange->Start();
-  return exchange;
+  return Start(LeafOperation::kCreateCredentials, std::move(request),
+               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+                 done(Decode<AgLeaderCredentials>(LeafOperation::kCreateCredentials,
+                                                  std::move(r), &DecodeCredentials));
+               });
 }
 
 std::shared_ptr<LeafCall> LeafClient::DeleteCredentials(absl::string_view leaf_user_id,
                                                         absl::Time deadline,
                                                         DoneCallback done) {
-  auto exchange = std::make_shared<Exchange>(
-      this, LeafOperation::kDeleteCredentials,
-      MakeRequest("DELETE", endpoints_.AgLeaderCredentials(leaf_user_id), deadline),
-      [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-        if (!r.ok()) return done(r.status());
-        // 204 is documented; any 2xx means the credentials are gone.
-        if (r->status_code >= 200 && r->status_code < 300) return done(absl::OkStatus());
-        done(StatusFromLeafResponse(LeafOperation::kDeleteCredentials, *r));
-      });
-  exchange->Start();
-  return exchange;
+  return Start(LeafOperation::kDeleteCredentials,
+               MakeRequest("DELETE", endpoints_.AgLeaderCredentials(leaf_user_id), deadline),
+               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+                 // 204 is documented; any 2xx means the credentials are gone.
+                 done(r.status());
+               });
 }
 
-std::shared_ptr<LeafCall> LeafClient::ListEvents(
-    absl::string_view leaf_user_id, absl::Time deadline,
-    Callback<std::vector<CredentialEvent>> done) {
-  auto exchange = std::make_shared<Exchange>(
-      this, LeafOperation::kListEvents,
-      MakeRequest("GET", endpoints_.AgLeaderCredentialEvents(leaf_user_id), deadline),
-      [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-        done(Decode<std::vector<CredentialEvent>>(LeafOperation::kListEvents, 200,
-                                                  std::move(r), &DecodeEvents));
-      });
-  exchange->Start();
-  return exchange;
+std::shared_ptr<LeafCall> LeafClient::ListEvents(absl::string_view leaf_user_id,
+                                                 absl::Time deadline,
+                                                 Callback<std::vector<CredentialEvent>> done) {
+  return Start(LeafOperation::kListEvents,
+               MakeRequest("GET", endpoints_.AgLeaderCredentialEvents(leaf_user_id), deadline),
+               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+                 done(Decode<std::vector<CredentialEvent>>(LeafOperation::kListEvents,
+                                                           std::move(r), &DecodeEvents));
+               });
 }
 
 }  // namespace leafsvc::leaf

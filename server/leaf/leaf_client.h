@@ -4,6 +4,7 @@
 #ifndef SERVER_LEAF_LEAF_CLIENT_H_
 #define SERVER_LEAF_LEAF_CLIENT_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,10 +15,38 @@
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
 #include "server/leaf/leaf_endpoints.h"
+#include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_types.h"
 #include "server/leaf/token_source.h"
+#include "server/util/scheduler.h"
 
 namespace leafsvc::leaf {
+
+// When a failed exchange is sent again. Only requests that are safe to
+// repeat are retried: GET and DELETE on a connection failure, 429, 502, 503
+// or 504; a POST only when the connection failed before anything was sent.
+// Delays grow exponentially with full jitter, at least Retry-After, and never
+// past the exchange's deadline.
+struct RetryPolicy {
+  int max_attempts = 3;  // including the first; 1 disables retries
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(2);
+  double multiplier = 2.0;
+};
+
+struct LeafClientOptions {
+  RetryPolicy retry;
+  // Most exchanges in flight at once; beyond it calls fail at once with
+  // RESOURCE_EXHAUSTED (reason TOO_MANY_CALLS_IN_FLIGHT) instead of queueing.
+  int max_in_flight = 1024;
+  // Runs retry backoffs; required when retry.max_attempts > 1.
+  Scheduler* scheduler = nullptr;
+  // Told the outcome of every attempt: true when Leaf answered (any status
+  // below 500), false for a transport failure, timeout or 5xx.
+  std::function<void(bool leaf_reachable)> on_attempt;
+  // Uniform in [0, 1), for jitter; tests may fix it.
+  std::function<double()> random;
+};
 
 // A started exchange. Cancel() makes its callback run promptly with
 // CANCELLED (unless it already ran) and aborts the HTTP transfer.
@@ -33,8 +62,10 @@ class LeafClient {
   using Callback = std::function<void(absl::StatusOr<T>)>;
   using DoneCallback = std::function<void(absl::Status)>;
 
-  // `http` and `tokens` must outlive the client and every call it started.
-  LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoints endpoints);
+  // `http`, `tokens` and the scheduler must outlive the client and every
+  // call it started.
+  LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoints endpoints,
+             LeafClientOptions options = {});
 
   // `deadline` bounds the whole exchange, including a login and one retry
   // after a 401. `leaf_user_id` must satisfy IsLeafUserId.
@@ -52,12 +83,21 @@ class LeafClient {
                                        Callback<std::vector<CredentialEvent>> done);
 
   const LeafEndpoints& endpoints() const { return endpoints_; }
+  // Exchanges started and not finished.
+  int in_flight() const { return in_flight_.load(); }
 
  private:
   class Exchange;
+  // Starts `request`, or fails it at once when too many are in flight.
+  std::shared_ptr<LeafCall> Start(LeafOperation op, http::HttpRequest request,
+                                  std::function<void(absl::StatusOr<http::HttpResponse>)> done);
+
   http::HttpClient* const http_;
   TokenSource* const tokens_;
   const LeafEndpoints endpoints_;
+  const LeafClientOptions options_;
+  const std::function<double()> random_;
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace leafsvc::leaf

@@ -40,6 +40,9 @@ inline constexpr absl::string_view kReasonLeafResponseTooLarge = "LEAF_RESPONSE_
 inline constexpr absl::string_view kReasonLeafUnexpectedResponse = "LEAF_UNEXPECTED_RESPONSE";
 inline constexpr absl::string_view kReasonCancelled = "CANCELLED";
 inline constexpr absl::string_view kReasonTransportError = "LEAF_TRANSPORT_ERROR";
+inline constexpr absl::string_view kReasonTooManyInFlight = "TOO_MANY_CALLS_IN_FLIGHT";
+// Metadata: how many HTTP requests the call made to Leaf (set when more than one).
+inline constexpr absl::string_view kMetaAttempts = "leaf_attempts";
 
 // Metadata keys.
 inline constexpr absl::string_view kMetaHttpStatus = "leaf_http_status";

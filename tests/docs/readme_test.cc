@@ -36,7 +36,7 @@ TEST(ReadmeTest, DocumentsEveryErrorReason) {
         leaf::kReasonLeafLoginFailed, leaf::kReasonLeafPermissionDenied,
         leaf::kReasonLeafRateLimited, leaf::kReasonLeafUnavailable, leaf::kReasonLeafUnreachable,
         leaf::kReasonLeafTimeout, leaf::kReasonLeafBadResponse, leaf::kReasonLeafResponseTooLarge,
-        leaf::kReasonLeafUnexpectedResponse, leaf::kReasonCancelled, leaf::kReasonTransportError,
+        leaf::kReasonLeafUnexpectedResponse, leaf::kReasonCancelled, leaf::kReasonTransportError, leaf::kReasonTooManyInFlight,
         absl::string_view("INVALID_REQUEST"), absl::string_view("INVALID_PAGE_TOKEN"),
         absl::string_view("FULL_VIEW_NOT_ALLOWED")}) {
     EXPECT_NE(readme.find("`" + std::string(reason) + "`"), std::string::npos) << reason;

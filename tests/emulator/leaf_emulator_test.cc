@@ -658,6 +658,22 @@ TEST_F(LeafEmulatorTest, FaultTimesCountsDownAndMinusOneLastsUntilCleared) {
   EXPECT_EQ(GetCreds()->status, 404);
 }
 
+TEST_F(LeafEmulatorTest, FaultProbabilityHitsAboutThatShareOfRequests) {
+  Fault sometimes;
+  sometimes.kind = Fault::Kind::kStatus;
+  sometimes.status = 503;
+  sometimes.times = -1;
+  sometimes.probability = 0.25;
+  emu_->InjectFault(sometimes);
+  int hit = 0;
+  for (int i = 0; i < 400; ++i) {
+    if (GetCreds()->status == 503) ++hit;
+  }
+  // 400 draws at p=0.25: mean 100, sd ~8.7; these bounds are > 5 sd away.
+  EXPECT_GT(hit, 50);
+  EXPECT_LT(hit, 150);
+}
+
 TEST_F(LeafEmulatorTest, FaultMatchesMethodAndPathAndFirstMatchWins) {
   Fault post_only;
   post_only.kind = Fault::Kind::kStatus;

@@ -179,3 +179,190 @@ TEST(LeafClientCancelTest, CancelWhileWaitingForATokenFinishesAtOnceAndSendsNoth
 
 }  // namespace
 }  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+// Retries and backpressure, with a real scheduler and jitter fixed at 0 so
+// that retries are immediate.
+class LeafClientRetryTest : public ::testing::Test {
+ protected:
+  LeafClientRetryTest() : client_(&http_, &tokens_, LeafEndpoints("http://leaf"), Options()) {}
+
+  LeafClientOptions Options() {
+    LeafClientOptions o;
+    o.retry.max_attempts = 3;
+    o.scheduler = &scheduler_;
+    o.random = [] { return 0.0; };
+    o.max_in_flight = 2;
+    o.on_attempt = [this](bool ok) { outcomes_.push_back(ok); };
+    return o;
+  }
+
+  // Waits (bounded) until `n` requests have been sent in total.
+  bool WaitForRequests(size_t n) {
+    const absl::Time until = absl::Now() + absl::Seconds(5);
+    while (http_.requests().size() < n) {
+      if (absl::Now() > until) return false;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return true;
+  }
+
+  absl::Time Deadline() { return absl::Now() + absl::Seconds(30); }
+
+  template <typename T>
+  static bool Ready(const std::shared_ptr<std::optional<T>>& v) {
+    const absl::Time until = absl::Now() + absl::Seconds(5);
+    while (!v->has_value() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+    return v->has_value();
+  }
+
+  Scheduler scheduler_;
+  FakeHttpClient http_;
+  CountingTokenSource tokens_;
+  std::vector<bool> outcomes_;
+  LeafClient client_;
+};
+
+TEST_F(LeafClientRetryTest, GetIsRetriedOn503AndSucceeds) {
+  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  client_.GetCredentials(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(503));
+  ASSERT_TRUE(WaitForRequests(2));
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_TRUE((*got)->ok());
+  EXPECT_EQ(outcomes_, (std::vector<bool>{false, true}));
+}
+
+TEST_F(LeafClientRetryTest, GivesUpAfterMaxAttemptsAndSaysHowMany) {
+  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  client_.GetCredentials(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
+  for (size_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(WaitForRequests(i));
+    ASSERT_TRUE(http_.Respond(502, "<html>bad gateway</html>"));
+  }
+  ASSERT_TRUE(Ready(got));
+  EXPECT_EQ((*got)->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(GetStatusDetails((*got)->status()).metadata.at("leaf_attempts"), "3");
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(http_.requests().size(), 3u);
+}
+
+TEST_F(LeafClientRetryTest, ConnectionFailuresAndRateLimitsAreRetriedForGet) {
+  auto got = std::make_shared<std::optional<absl::StatusOr<std::vector<CredentialEvent>>>>();
+  client_.ListEvents(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(absl::UnavailableError("Connection refused")));
+  ASSERT_TRUE(WaitForRequests(2));
+  ASSERT_TRUE(http_.Respond(429));
+  ASSERT_TRUE(WaitForRequests(3));
+  ASSERT_TRUE(http_.Respond(200, "[]"));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_TRUE((*got)->ok());
+}
+
+TEST_F(LeafClientRetryTest, RetryAfterBeyondTheDeadlineIsNotWaitedFor) {
+  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  client_.GetCredentials(kUser, absl::Now() + absl::Seconds(2),
+                         [got](auto r) { *got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(429, "", {{"retry-after", "60"}}));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_EQ((*got)->status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(http_.requests().size(), 1u);
+}
+
+TEST_F(LeafClientRetryTest, PostIsNotRetriedOnceItMayHaveArrived) {
+  NewAgLeaderCredentials c;
+  c.refresh_token = Secret("rt");
+  c.public_key = "pk";
+  c.private_key = Secret("sk");
+  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  client_.CreateCredentials(kUser, c, Deadline(), [got](auto r) { *got = std::move(r); });
+  EXPECT_TRUE(http_.requests()[0].fresh_connection);
+  ASSERT_TRUE(http_.Respond(503));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_EQ((*got)->status().code(), absl::StatusCode::kUnavailable);
+
+  client_.CreateCredentials(kUser, c, Deadline(), [got](auto r) { *got = std::move(r); });
+  absl::Status reset = absl::UnavailableError("Connection reset by peer");
+  reset.SetPayload(http::kMaybeSentPayload, absl::Cord("true"));
+  got->reset();
+  ASSERT_TRUE(http_.Respond(reset));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_EQ(GetStatusDetails((*got)->status()).metadata.at("request_may_have_reached_leaf"),
+            "true");
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(http_.requests().size(), 2u);
+}
+
+TEST_F(LeafClientRetryTest, PostIsRetriedWhenTheConnectionWasRefused) {
+  NewAgLeaderCredentials c;
+  c.refresh_token = Secret("rt");
+  c.public_key = "pk";
+  c.private_key = Secret("sk");
+  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  client_.CreateCredentials(kUser, c, Deadline(), [got](auto r) { *got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(absl::UnavailableError("Connection refused")));
+  ASSERT_TRUE(WaitForRequests(2));
+  ASSERT_TRUE(http_.Respond(201, kCredentialsJson));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_TRUE((*got)->ok());
+}
+
+TEST_F(LeafClientRetryTest, DeleteWhoseRetrySees404AfterAPossibleSuccessSucceeds) {
+  auto got = std::make_shared<std::optional<absl::Status>>();
+  client_.DeleteCredentials(kUser, Deadline(), [got](absl::Status s) { *got = s; });
+  absl::Status reset = absl::UnavailableError("Connection reset by peer");
+  reset.SetPayload(http::kMaybeSentPayload, absl::Cord("true"));
+  ASSERT_TRUE(http_.Respond(reset));
+  ASSERT_TRUE(WaitForRequests(2));
+  ASSERT_TRUE(http_.Respond(404, R"({"title":"Not Found"})"));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_TRUE((*got)->ok()) << **got;
+}
+
+TEST_F(LeafClientRetryTest, PlainDelete404IsStillNotFound) {
+  auto got = std::make_shared<std::optional<absl::Status>>();
+  client_.DeleteCredentials(kUser, Deadline(), [got](absl::Status s) { *got = s; });
+  ASSERT_TRUE(http_.Respond(404));
+  ASSERT_TRUE(Ready(got));
+  EXPECT_EQ((*got)->code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LeafClientRetryTest, CancelDuringBackoffFinishesAtOnceAndSendsNoMore) {
+  LeafClientOptions o = Options();
+  o.random = [] { return 1.0; };  // full backoff
+  o.retry.initial_backoff = absl::Seconds(10);
+  o.retry.max_backoff = absl::Seconds(10);
+  LeafClient slow(&http_, &tokens_, LeafEndpoints("http://leaf"), o);
+  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto call = slow.GetCredentials(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
+  ASSERT_TRUE(http_.Respond(503));
+  EXPECT_FALSE(got->has_value());  // waiting out the backoff
+  call->Cancel();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(slow.in_flight(), 0);
+}
+
+TEST_F(LeafClientRetryTest, BeyondMaxInFlightCallsFailFast) {
+  auto first = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto second = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto third = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  client_.GetCredentials(kUser, Deadline(), [first](auto r) { *first = std::move(r); });
+  client_.GetCredentials(kUser, Deadline(), [second](auto r) { *second = std::move(r); });
+  client_.GetCredentials(kUser, Deadline(), [third](auto r) { *third = std::move(r); });
+  ASSERT_TRUE(third->has_value());
+  EXPECT_EQ((*third)->status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(GetStatusDetails((*third)->status()).reason, "TOO_MANY_CALLS_IN_FLIGHT");
+  EXPECT_EQ(http_.requests().size(), 2u);
+  EXPECT_EQ(client_.in_flight(), 2);
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  EXPECT_EQ(client_.in_flight(), 0);
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf

@@ -1,0 +1,46 @@
+// Runs callbacks after a delay on one background thread, so that waiting
+// (e.g. a retry backoff) never holds a gRPC or transport thread.
+#ifndef SERVER_UTIL_SCHEDULER_H_
+#define SERVER_UTIL_SCHEDULER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "absl/time/time.h"
+
+namespace leafsvc {
+
+class Scheduler {
+ public:
+  using TaskId = std::uint64_t;
+
+  Scheduler();
+  // Runs nothing more; tasks still pending are dropped without running.
+  ~Scheduler();
+
+  // Runs `fn` on the scheduler thread at `when` (at once if it has passed).
+  TaskId RunAt(absl::Time when, std::function<void()> fn);
+  // Returns true if the task had not started and now never will.
+  bool Cancel(TaskId id);
+
+ private:
+  void Loop();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  TaskId next_id_ = 0;
+  // Ordered by (time, id): ids break ties in submission order.
+  std::map<std::pair<absl::Time, TaskId>, std::function<void()>> tasks_;
+  std::map<TaskId, absl::Time> when_;
+  std::thread thread_;
+};
+
+}  // namespace leafsvc
+
+#endif  // SERVER_UTIL_SCHEDULER_H_
