@@ -29,6 +29,12 @@
 namespace leafsvc::client {
 namespace {
 
+// client/service_config.json, compiled in.
+constexpr char kDefaultServiceConfig[] =
+#include "client/service_config.inc"
+    ;
+
+
 using ::leaf::agleader::v1::CreateCredentialsRequest;
 using ::leaf::agleader::v1::CredentialEvent;
 using ::leaf::agleader::v1::Credentials;
@@ -67,8 +73,9 @@ const FlagSpec kFlags[] = {
      "readable on stderr",
      kAll, false},
     {"service_config", FlagSet::Type::kString, "",
-     "path of a gRPC service-config JSON file (retries, timeouts); enables "
-     "retries",
+     "path of a gRPC service-config JSON file (retries, timeouts); default: "
+     "the built-in client/service_config.json (retry Get/List/Delete on "
+     "UNAVAILABLE, never Create); \"none\" for no service config",
      kAll, false},
     {"leaf_user_id", FlagSet::Type::kString, "",
      "required: the Leaf user (a UUID)", kGet | kCreate | kDelete | kEvents,
@@ -500,7 +507,9 @@ ParseResult ParseCommandLine(int argc, char** argv, std::istream& in) {
   options.timeout = flags.GetDuration("timeout");
   options.json = flags.GetBool("json");
   options.service_config_path = flags.GetString("service_config");
-  if (!options.service_config_path.empty()) {
+  if (options.service_config_path.empty()) {
+    options.service_config_json = kDefaultServiceConfig;
+  } else if (options.service_config_path != "none") {
     absl::StatusOr<std::string> config =
         ReadServiceConfig(options.service_config_path);
     if (!config.ok()) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages this project needs, once. Idempotent: when every
-# package is already present it only runs dpkg-query and returns in well under a second.
+# Installs the Debian packages this project needs, once, and client/node's npm
+# packages when its lockfile changed. Idempotent: when everything is present it
+# only runs dpkg-query and sha256sum and returns in well under a second.
 set -euo pipefail
 
 PACKAGES=(
@@ -8,6 +9,7 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libcurl4-openssl-dev rapidjson-dev libgtest-dev libgmock-dev pkg-config
   libcpp-httplib-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev
+  python3-grpcio python3-protobuf python3-yaml
 )
 
 missing=()
@@ -17,14 +19,29 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  exit 0
+# Node.js and npm (client/node, buf): Debian's, unless the machine already has
+# a Node.js (e.g. NodeSource's, which bundles npm and conflicts with Debian's npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done" >&2
+if [ "${#missing[@]}" -ne 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: done" >&2
+fi
+
+# npm packages of client/node (gRPC for Node, the buf CLI), from the committed
+# lockfile; skipped while node_modules matches it (a stamp holds its hash).
+node_dir="$(cd "$(dirname "$0")/.." && pwd)/client/node"
+lock_hash="$(sha256sum "${node_dir}/package-lock.json" | cut -d' ' -f1)"
+stamp="${node_dir}/node_modules/.setup-lock-sha256"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+  echo "setup: npm ci in client/node" >&2
+  npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lock_hash" >"$stamp"
+fi

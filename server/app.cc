@@ -114,12 +114,21 @@ std::string App::target() const {
 }
 
 void App::Shutdown(absl::Duration grace) {
-  if (shut_down_.exchange(true)) return;
+  if (server_ == nullptr || shut_down_.exchange(true)) return;
+  const absl::Time deadline = absl::Now() + grace;
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health != nullptr) health->SetServingStatus(false);
+  service_->StartDraining();
   Log(LogLevel::kInfo, "shutting down",
-      {{"grace_ms", absl::ToInt64Milliseconds(grace)}});
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+      {{"grace_ms", absl::ToInt64Milliseconds(grace)},
+       {"calls_in_flight", service_->active_calls()}});
+  // Our calls get the grace period. Streams that never end by themselves
+  // (health Watch) must not hold the process for all of it: once our calls
+  // are done, whatever is left is cancelled.
+  while (service_->active_calls() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  server_->Shutdown(absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Milliseconds(100))));
   server_->Wait();
 }
 

@@ -23,6 +23,7 @@ namespace v1 = ::leaf::agleader::v1;
 // through.
 class LeafReactor final : public grpc::ServerUnaryReactor {
  public:
+  explicit LeafReactor(std::atomic<int>* active) : active_(active) { active_->fetch_add(1); }
   void SetCall(std::shared_ptr<leaf::LeafCall> call) {
     bool cancel_now;
     {
@@ -54,9 +55,13 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
 
  private:
   void Unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      active_->fetch_sub(1);
+      delete this;
+    }
   }
 
+  std::atomic<int>* const active_;
   std::atomic<int> refs_{2};  // OnDone + SetCall
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -79,6 +84,14 @@ AgLeaderCredentialsService::AgLeaderCredentialsService(leaf::LeafClient* leaf,
       validation_{options_.allow_full_view},
       page_tokens_(options_.page_token_key) {}
 
+absl::Status AgLeaderCredentialsService::Admit() const {
+  if (!draining_.load()) return absl::OkStatus();
+  StatusDetails d;
+  d.reason = "SHUTTING_DOWN";
+  return MakeStatus(absl::StatusCode::kUnavailable,
+                    "this server is shutting down; retry (another replica will answer)", d);
+}
+
 absl::Time AgLeaderCredentialsService::UpstreamDeadline(
     const grpc::CallbackServerContext* context) const {
   const absl::Time ours = absl::Now() + options_.upstream_timeout;
@@ -89,10 +102,11 @@ absl::Time AgLeaderCredentialsService::UpstreamDeadline(
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
     grpc::CallbackServerContext* context, const v1::GetCredentialsRequest* request,
     v1::Credentials* response) {
+  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
   if (absl::Status st = Validate(*request, validation_); !st.ok()) {
     return Reject(context, st);
   }
-  auto* reactor = new LeafReactor;
+  auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->GetCredentials(
@@ -107,6 +121,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
     grpc::CallbackServerContext* context, const v1::CreateCredentialsRequest* request,
     v1::Credentials* response) {
+  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
   if (absl::Status st = Validate(*request, validation_); !st.ok()) {
     return Reject(context, st);
   }
@@ -116,7 +131,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
   credentials.private_key = Secret(request->private_key());
   credentials.access_token = Secret(request->access_token());
 
-  auto* reactor = new LeafReactor;
+  auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->CreateCredentials(
@@ -131,10 +146,11 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
     grpc::CallbackServerContext* context, const v1::DeleteCredentialsRequest* request,
     google::protobuf::Empty* /*response*/) {
+  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
   if (absl::Status st = Validate(*request); !st.ok()) {
     return Reject(context, st);
   }
-  auto* reactor = new LeafReactor;
+  auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   const bool allow_missing = request->allow_missing();
   reactor->SetCall(leaf_->DeleteCredentials(
@@ -151,6 +167,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
     grpc::CallbackServerContext* context, const v1::ListCredentialEventsRequest* request,
     v1::ListCredentialEventsResponse* response) {
+  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
   if (absl::Status st = Validate(*request); !st.ok()) {
     return Reject(context, st);
   }
@@ -162,7 +179,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
     cursor = *std::move(decoded);
   }
   const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
-  auto* reactor = new LeafReactor;
+  auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   reactor->SetCall(leaf_->ListEvents(
       user, UpstreamDeadline(context),

@@ -6,6 +6,7 @@
 #ifndef SERVER_SERVICE_H_
 #define SERVER_SERVICE_H_
 
+#include <atomic>
 #include <string>
 
 #include "absl/time/time.h"
@@ -43,6 +44,12 @@ class AgLeaderCredentialsService final
       const ::leaf::agleader::v1::DeleteCredentialsRequest* request,
       google::protobuf::Empty* response) override;
 
+  // From now on new calls fail with UNAVAILABLE (reason SHUTTING_DOWN);
+  // calls already running go on.
+  void StartDraining() { draining_.store(true); }
+  // Calls started and not yet done.
+  int active_calls() const { return active_calls_.load(); }
+
   grpc::ServerUnaryReactor* ListCredentialEvents(
       grpc::CallbackServerContext* context,
       const ::leaf::agleader::v1::ListCredentialEventsRequest* request,
@@ -50,11 +57,15 @@ class AgLeaderCredentialsService final
 
  private:
   absl::Time UpstreamDeadline(const grpc::CallbackServerContext* context) const;
+  // The reason not to start a call now (draining), or OK.
+  absl::Status Admit() const;
 
   leaf::LeafClient* const leaf_;
   const ServiceOptions options_;
   const ValidationOptions validation_;
   const PageTokenCodec page_tokens_;
+  std::atomic<bool> draining_{false};
+  std::atomic<int> active_calls_{0};
 };
 
 }  // namespace leafsvc

@@ -24,8 +24,7 @@ absl::string_view View(const grpc_slice& slice) {
 // grpc_auth_metadata_processor::process. Runs on a gRPC transport thread for
 // every call on the port; the policy is immutable, so no locking.
 void ProcessAuthMetadata(void* state, grpc_auth_context* /*context*/, const grpc_metadata* md,
-                         size_t num_md, grpc_process_auth_metadata_done_cb done,
-                         void* user_data) {
+                         size_t num_md, grpc_process_auth_metadata_done_cb done, void* user_data) {
   const CallerAuthPolicy& policy = **static_cast<std::shared_ptr<const CallerAuthPolicy>*>(state);
   absl::string_view path;
   std::vector<absl::string_view> authorization;
@@ -61,8 +60,7 @@ class ListenerCredentials final : public grpc::ServerCredentials {
                       std::shared_ptr<const CallerAuthPolicy> policy) {
     // The base class has initialised gRPC by now, as the core calls need.
     if (tls.has_value()) {
-      grpc_ssl_pem_key_cert_pair pair{tls->private_key.Reveal().c_str(),
-                                      tls->cert_chain.c_str()};
+      grpc_ssl_pem_key_cert_pair pair{tls->private_key.Reveal().c_str(), tls->cert_chain.c_str()};
       const bool mutual = !tls->client_ca.empty();
       // The core copies the PEM strings.
       creds_ = grpc_ssl_server_credentials_create_ex(

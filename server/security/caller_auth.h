@@ -4,13 +4,13 @@
 #ifndef SERVER_SECURITY_CALLER_AUTH_H_
 #define SERVER_SECURITY_CALLER_AUTH_H_
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/support/status.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <grpcpp/security/server_credentials.h>
-#include <grpcpp/support/status.h>
 
 #include "absl/strings/string_view.h"
 #include "server/security/api_keys.h"

@@ -102,10 +102,9 @@ absl::StatusOr<TlsMaterial> LoadTls(const ListenerSecurityOptions& o) {
   const bool matches = X509_check_private_key(chain.front().get(), key.get()) == 1;
   ERR_clear_error();
   if (!matches) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--tls_key_file: ", o.tls_key_file,
-                     " is not the private key of the certificate in --tls_cert_file ",
-                     o.tls_cert_file));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--tls_key_file: ", o.tls_key_file,
+        " is not the private key of the certificate in --tls_cert_file ", o.tls_cert_file));
   }
   tls.private_key = std::move(key_text);
 
@@ -127,13 +126,13 @@ absl::StatusOr<ApiKeySet> LoadApiKeys(const ListenerSecurityOptions& o) {
     absl::StatusOr<std::string> text = ReadFile("api_keys_file", o.api_keys_file);
     if (!text.ok()) return text.status();
     absl::StatusOr<std::vector<Secret>> from_file =
-        ParseApiKeysFile(*text,
-                         absl::StrCat("--api_keys_file ", o.api_keys_file));
+        ParseApiKeysFile(*text, absl::StrCat("--api_keys_file ", o.api_keys_file));
     if (!from_file.ok()) return from_file.status();
     keys = *std::move(from_file);
   }
   if (!o.api_keys.empty()) {
-    absl::StatusOr<std::vector<Secret>> from_list = ParseApiKeyList(o.api_keys.Reveal(), "--api_keys");
+    absl::StatusOr<std::vector<Secret>> from_list =
+        ParseApiKeyList(o.api_keys.Reveal(), "--api_keys");
     if (!from_list.ok()) return from_list.status();
     keys.insert(keys.end(), from_list->begin(), from_list->end());
   }
@@ -226,8 +225,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> BuildServerCredentials(
       {{"tls", tls},
        {"mutual_tls", mutual_tls},
        {"api_keys", key_count},
-       {"health_and_reflection_need_key", policy != nullptr &&
-                                              options.protect_health_and_reflection}});
+       {"health_and_reflection_need_key",
+        policy != nullptr && options.protect_health_and_reflection}});
   return MakeListenerCredentials(loaded->tls, std::move(policy));
 }
 

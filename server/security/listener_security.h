@@ -5,10 +5,10 @@
 #ifndef SERVER_SECURITY_LISTENER_SECURITY_H_
 #define SERVER_SECURITY_LISTENER_SECURITY_H_
 
+#include <grpcpp/security/server_credentials.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/security/server_credentials.h>
 
 #include "absl/status/statusor.h"
 #include "server/util/flags.h"

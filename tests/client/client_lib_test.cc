@@ -14,7 +14,10 @@
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gmock/gmock.h"
+#include <set>
+
 #include "gtest/gtest.h"
+#include "rapidjson/document.h"
 #include "leaf/agleader/v1/agleader_credentials.pb.h"
 
 namespace leafsvc::client {
@@ -89,7 +92,37 @@ TEST_F(ClientLibTest, GetWithDefaults) {
   EXPECT_EQ(inv.options.server, "127.0.0.1:50051");
   EXPECT_EQ(inv.options.timeout, absl::Seconds(10));
   EXPECT_FALSE(inv.options.json);
-  EXPECT_TRUE(inv.options.service_config_json.empty());
+  // The shipped retry policy is on by default.
+  EXPECT_NE(inv.options.service_config_json.find("retryPolicy"), std::string::npos);
+}
+
+TEST_F(ClientLibTest, DefaultServiceConfigRetriesReadsAndDeletesButNeverCreates) {
+  ParseResult r = Parse({"get", "--leaf_user_id", kUser});
+  ASSERT_EQ(r.outcome, ParseResult::Outcome::kRun) << r.message;
+  rapidjson::Document doc;
+  doc.Parse(r.invocation.options.service_config_json.c_str());
+  ASSERT_TRUE(doc.IsObject());
+  std::set<std::string> retried, not_retried;
+  for (const auto& config : doc["methodConfig"].GetArray()) {
+    for (const auto& name : config["name"].GetArray()) {
+      (config.HasMember("retryPolicy") ? retried : not_retried)
+          .insert(name["method"].GetString());
+    }
+    if (config.HasMember("retryPolicy")) {
+      const auto& codes = config["retryPolicy"]["retryableStatusCodes"];
+      ASSERT_EQ(codes.Size(), 1u);
+      EXPECT_STREQ(codes[0].GetString(), "UNAVAILABLE");
+    }
+  }
+  EXPECT_EQ(retried, (std::set<std::string>{"GetCredentials", "ListCredentialEvents",
+                                             "DeleteCredentials"}));
+  EXPECT_EQ(not_retried, std::set<std::string>{"CreateCredentials"});
+}
+
+TEST_F(ClientLibTest, ServiceConfigNoneTurnsItOff) {
+  ParseResult r = Parse({"get", "--leaf_user_id", kUser, "--service_config", "none"});
+  ASSERT_EQ(r.outcome, ParseResult::Outcome::kRun) << r.message;
+  EXPECT_TRUE(r.invocation.options.service_config_json.empty());
 }
 
 TEST_F(ClientLibTest, GlobalFlagsBeforeOrAfterTheCommand) {

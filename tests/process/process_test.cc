@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/process/stack.h"
 #include "tests/process/subprocess.h"
 #include "third_party/grpc_proto/grpc/reflection/v1alpha/reflection.grpc.pb.h"
 
@@ -24,39 +25,18 @@ namespace {
 
 namespace refl = ::grpc::reflection::v1alpha;
 
-constexpr char kToken[] = "process-test-token";
+constexpr char kToken[] = "process-test-token";  // == kStackToken
 constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 constexpr char kRefreshToken[] = "process-refresh-token-9876";
 constexpr char kPrivateKey[] = "process-private-key-5432";
 
-std::string After(const std::string& line, const std::string& marker) {
-  size_t at = line.find(marker);
-  return at == std::string::npos ? "" : line.substr(at + marker.size());
-}
-
 class ProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const std::string tmp = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
-    server_log_ = tmp + "/server.log";
-    auto emulator = Subprocess::Start(
-        {RunfilePath("emulator/leaf_emulator"), "--port=0", absl::StrCat("--token=", kToken)},
-        {}, tmp + "/emulator.log");
-    ASSERT_TRUE(emulator.has_value());
-    emulator_.emplace(std::move(*emulator));
-    auto line = emulator_->WaitForLine("leaf_emulator listening on ", absl::Seconds(20));
-    ASSERT_TRUE(line.has_value()) << "emulator did not start";
-    leaf_url_ = After(*line, "listening on ");
-
-    auto server = Subprocess::Start(
-        {RunfilePath("server/agleader_credentials_server"), "--listen=127.0.0.1:0",
-         "--leaf_api_url=" + leaf_url_, "--log_level=debug"},
-        {{"AGLEADER_LEAF_TOKEN", kToken}}, server_log_);
-    ASSERT_TRUE(server.has_value());
-    server_.emplace(std::move(*server));
-    line = server_->WaitForLine("agleader_credentials_server listening on ", absl::Seconds(20));
-    ASSERT_TRUE(line.has_value()) << "server did not start";
-    target_ = After(*line, "listening on ");
+    stack_ = Stack::Start({"--log_level=debug"});
+    ASSERT_NE(stack_, nullptr);
+    server_ = &stack_->server();
+    target_ = stack_->target();
   }
 
   CommandResult Client(std::vector<std::string> args, const std::string& stdin_data = "",
@@ -65,22 +45,11 @@ class ProcessTest : public ::testing::Test {
     return RunCommand(args, env, stdin_data);
   }
 
-  std::string ServerLog() {
-    std::string out;
-    FILE* f = std::fopen(server_log_.c_str(), "r");
-    if (f == nullptr) return out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    std::fclose(f);
-    return out;
-  }
+  std::string ServerLog() { return stack_->ServerLog(); }
 
-  std::optional<Subprocess> emulator_;
-  std::optional<Subprocess> server_;
-  std::string leaf_url_;
+  std::unique_ptr<Stack> stack_;
+  Subprocess* server_ = nullptr;
   std::string target_;
-  std::string server_log_;
 };
 
 TEST_F(ProcessTest, SampleClientDrivesEveryRpc) {
