@@ -2,7 +2,7 @@
 //
 // Every flag accepts --name=value and --name value and has an environment
 // twin LEAF_EMULATOR_<NAME>; a flag on the command line wins over its twin.
-// Prints "leaf_emulator listening on http://HOST:PORT" once ready, serves
+// Prints "leaf_emulator listening on http(s)://HOST:PORT" once ready, serves
 // until SIGTERM or SIGINT, then stops and exits 0.
 #include <pthread.h>
 #include <signal.h>
@@ -65,6 +65,10 @@ constexpr FlagSpec kFlags[] = {
     {"max_recorded_requests", "LEAF_EMULATOR_MAX_RECORDED_REQUESTS", "100000",
      "requests kept for GET /_emulator/requests (oldest dropped first)", false,
      false},
+    {"tls_cert_file", "LEAF_EMULATOR_TLS_CERT_FILE", "(none: plain HTTP)",
+     "serve HTTPS with this PEM certificate chain", false, false},
+    {"tls_key_file", "LEAF_EMULATOR_TLS_KEY_FILE", "(none)",
+     "PEM private key of --tls_cert_file", false, false},
     {"log_requests", "LEAF_EMULATOR_LOG_REQUESTS", "false",
      "log \"METHOD path -> status\" per request to stderr (never bodies)",
      true, false},
@@ -227,6 +231,11 @@ int main(int argc, char** argv) {
       }
     }
   }
+  if (auto v = single("tls_cert_file")) options.tls_cert_file = *v;
+  if (auto v = single("tls_key_file")) options.tls_key_file = *v;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return Fail("--tls_cert_file and --tls_key_file must be set together");
+  }
   if (auto v = single("max_recorded_requests")) {
     if (!absl::SimpleAtoi(*v, &options.max_recorded_requests) ||
         options.max_recorded_requests < 1) {
@@ -260,9 +269,7 @@ int main(int argc, char** argv) {
     std::cerr << "leaf_emulator: " << emulator.status() << "\n";
     return 1;
   }
-  std::cout << "leaf_emulator listening on http://"
-            << (host.find(':') != std::string::npos ? "[" + host + "]" : host)
-            << ":" << (*emulator)->port() << std::endl;
+  std::cout << "leaf_emulator listening on " << (*emulator)->base_url() << std::endl;
   std::fflush(stdout);
 
   int signal_number = 0;

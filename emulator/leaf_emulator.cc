@@ -550,10 +550,12 @@ std::string GuessContentType(const std::string& body) {
 // httplib::Server with access to its listening socket: the library is
 // compiled with a listen backlog of 5, too small for tests that open dozens
 // of connections at once (dropped SYNs cost a 1 s retransmit).
-class EmulatorHttpServer : public httplib::Server {
+template <typename Base>
+class WithBacklog : public Base {
  public:
+  using Base::Base;
   void EnlargeBacklog(int backlog) {
-    socket_t sock = svr_sock_;
+    socket_t sock = this->svr_sock_;
     if (sock != INVALID_SOCKET) ::listen(sock, backlog);
   }
 };
@@ -596,7 +598,8 @@ class LeafEmulator::Impl {
   void Stop();
   int port() const { return port_; }
   std::string base_url() const {
-    return absl::StrCat("http://", UrlHost(options_.host), ":", port_);
+    return absl::StrCat(options_.tls_cert_file.empty() ? "http://" : "https://",
+                        UrlHost(options_.host), ":", port_);
   }
 
   // Test controls (public API).
@@ -726,7 +729,9 @@ class LeafEmulator::Impl {
   EmulatorOptions options_;
   std::vector<std::string> known_users_;  // lower-cased
 
-  EmulatorHttpServer server_;
+  // Plain HTTP, or HTTPS when options_.tls_cert_file is set.
+  std::unique_ptr<httplib::Server> server_;
+  std::function<void(int)> enlarge_backlog_;
   std::thread thread_;
   int port_ = 0;
   bool started_ = false;
@@ -756,31 +761,47 @@ absl::Status LeafEmulator::Impl::Start() {
     signal(SIGPIPE, SIG_IGN);
   }
 
+  if (options_.tls_cert_file.empty()) {
+    auto plain = std::make_unique<WithBacklog<httplib::Server>>();
+    enlarge_backlog_ = [p = plain.get()](int backlog) { p->EnlargeBacklog(backlog); };
+    server_ = std::move(plain);
+  } else {
+    auto tls = std::make_unique<WithBacklog<httplib::SSLServer>>(
+        options_.tls_cert_file.c_str(), options_.tls_key_file.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot load the TLS certificate ", options_.tls_cert_file,
+                       " and key ", options_.tls_key_file));
+    }
+    enlarge_backlog_ = [p = tls.get()](int backlog) { p->EnlargeBacklog(backlog); };
+    server_ = std::move(tls);
+  }
+
   size_t threads = static_cast<size_t>(std::max(4, options_.thread_pool_size));
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // httplib's default also sets SO_REUSEPORT, which would let a second
   // emulator silently share a port that is already in use.
-  server_.set_socket_options([](socket_t sock) {
+  server_->set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  server_.set_tcp_nodelay(true);
-  server_.set_keep_alive_max_count(1000);
-  server_.set_keep_alive_timeout(std::max<time_t>(
+  server_->set_tcp_nodelay(true);
+  server_->set_keep_alive_max_count(1000);
+  server_->set_keep_alive_timeout(std::max<time_t>(
       1, static_cast<time_t>(absl::ToInt64Seconds(options_.keep_alive_timeout))));
-  server_.set_read_timeout(10, 0);
-  server_.set_write_timeout(10, 0);
+  server_->set_read_timeout(10, 0);
+  server_->set_write_timeout(10, 0);
 
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     Handle(req, res);
   };
-  server_.Get(".*", handler);
-  server_.Post(".*", handler);
-  server_.Put(".*", handler);
-  server_.Patch(".*", handler);
-  server_.Delete(".*", handler);
-  server_.Options(".*", handler);
-  server_.set_exception_handler(
+  server_->Get(".*", handler);
+  server_->Post(".*", handler);
+  server_->Put(".*", handler);
+  server_->Patch(".*", handler);
+  server_->Delete(".*", handler);
+  server_->Options(".*", handler);
+  server_->set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res,
          std::exception_ptr) {
         Problem p;
@@ -790,32 +811,36 @@ absl::Status LeafEmulator::Impl::Start() {
       });
 
   if (options_.port == 0) {
-    port_ = server_.bind_to_any_port(options_.host);
+    port_ = server_->bind_to_any_port(options_.host);
     if (port_ <= 0) {
       return absl::UnavailableError(
           absl::StrCat("leaf emulator: cannot bind ", options_.host, ":0"));
     }
   } else {
-    if (!server_.bind_to_port(options_.host, options_.port)) {
+    if (!server_->bind_to_port(options_.host, options_.port)) {
       return absl::UnavailableError(absl::StrCat(
           "leaf emulator: cannot bind ", options_.host, ":", options_.port));
     }
     port_ = options_.port;
   }
-  server_.EnlargeBacklog(1024);
+  enlarge_backlog_(1024);
   thread_ = std::thread([this] {
-    server_.listen_after_bind();
+    server_->listen_after_bind();
     listen_returned_ = true;
   });
   started_ = true;
 
   // Ready once the accept loop runs and a request gets an answer.
   absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!server_.is_running() && !listen_returned_ &&
+  while (!server_->is_running() && !listen_returned_ &&
          absl::Now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  httplib::Client probe(ConnectHost(options_.host), port_);
+  httplib::Client probe(absl::StrCat(options_.tls_cert_file.empty() ? "http://" : "https://",
+                                     UrlHost(ConnectHost(options_.host)), ":", port_));
+  // The probe only checks that this very server answers; its certificate
+  // may come from a private CA.
+  probe.enable_server_certificate_verification(false);
   probe.set_connection_timeout(0, 200000);
   probe.set_read_timeout(1, 0);
   while (absl::Now() < deadline) {
@@ -838,11 +863,11 @@ void LeafEmulator::Impl::Stop() {
   stop_cv_.notify_all();
   // httplib's stop() is a no-op until the accept loop runs.
   absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (!server_.is_running() && !listen_returned_ &&
+  while (!server_->is_running() && !listen_returned_ &&
          absl::Now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  server_.stop();
+  server_->stop();
   // Idle keep-alive connections would otherwise hold their worker (and so
   // the join below) for up to the keep-alive timeout.
   ShutdownServerSockets(port_, -1);

@@ -43,6 +43,10 @@ struct EmulatorOptions {
   // 400; when false (default) it is accepted and the stored credentials get
   // status UNAUTHENTICATED plus a 401 event.
   bool reject_invalid_refresh_token = false;
+  // Serve HTTPS with this PEM certificate chain and key (base_url() then
+  // starts with https://); plain HTTP when empty.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Worker threads serving connections (each open connection holds one while
   // it is being served; slow faults hold theirs for their whole duration).
   int thread_pool_size = 64;

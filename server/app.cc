@@ -67,6 +67,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   ServiceOptions service_options;
   service_options.upstream_timeout = config.upstream_timeout;
   service_options.allow_full_view = config.allow_full_view;
+  service_options.allow_caller_leaf_token = config.allow_caller_leaf_token;
   service_options.page_token_key = config.page_token_key;
   app->service_ =
       std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options);

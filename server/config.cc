@@ -1,6 +1,9 @@
 #include "server/config.h"
 
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
+#include "server/util/flag_file.h"
 
 namespace leafsvc {
 namespace {
@@ -25,7 +28,15 @@ FlagSet ServerFlags() {
   f.Add("leaf_username", T::kString, "",
         "Leaf account for POST /api/authenticate; the token is cached and renewed before it expires");
   f.Add("leaf_password", T::kString, "",
-        "password of --leaf_username (prefer the environment variable)", /*secret=*/true);
+        "password of --leaf_username (prefer the environment variable or --leaf_password_file)",
+        /*secret=*/true);
+  f.Add("leaf_token_file", T::kString, "",
+        "file holding the Leaf API token (one line), instead of --leaf_token");
+  f.Add("leaf_password_file", T::kString, "",
+        "file holding the Leaf password (one line), instead of --leaf_password");
+  f.Add("allow_caller_leaf_token", T::kBool, "false",
+        "let a caller send its own Leaf token in the x-leaf-token metadata key, used instead of "
+        "the service's for that call (the caller's authorization metadata is never forwarded)");
   f.Add("upstream_timeout", T::kDuration, "10s",
         "longest time one call may spend on Leaf; the caller's gRPC deadline caps it further");
   f.Add("connect_timeout", T::kDuration, "5s", "longest time to open a connection to Leaf");
@@ -74,6 +85,20 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.leaf_token = Secret(f.GetString("leaf_token"));
   c.leaf_username = f.GetString("leaf_username");
   c.leaf_password = Secret(f.GetString("leaf_password"));
+  for (const auto& [flag, file_flag, target] :
+       {std::make_tuple("leaf_token", "leaf_token_file", &c.leaf_token),
+        std::make_tuple("leaf_password", "leaf_password_file", &c.leaf_password)}) {
+    const std::string path = f.GetString(file_flag);
+    if (path.empty()) continue;
+    if (!target->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("set either --", flag, " or --", file_flag, ", not both"));
+    }
+    absl::StatusOr<std::string> value = ReadSecretFlagFile(file_flag, path);
+    if (!value.ok()) return value.status();
+    *target = Secret(*std::move(value));
+  }
+  c.allow_caller_leaf_token = f.GetBool("allow_caller_leaf_token");
   c.upstream_timeout = f.GetDuration("upstream_timeout");
   c.connect_timeout = f.GetDuration("connect_timeout");
   c.max_response_bytes = static_cast<std::size_t>(f.GetInt("max_response_bytes"));

@@ -30,6 +30,7 @@ struct ServerConfig {
   absl::Duration leaf_health_window = absl::Seconds(30);
   std::string leaf_ca_file;
   bool allow_full_view = false;
+  bool allow_caller_leaf_token = false;
   std::string page_token_key;
   absl::Duration shutdown_grace = absl::Seconds(10);
   LogLevel log_level = LogLevel::kInfo;

@@ -92,11 +92,33 @@ absl::Status AgLeaderCredentialsService::Admit() const {
                     "this server is shutting down; retry (another replica will answer)", d);
 }
 
-absl::Time AgLeaderCredentialsService::UpstreamDeadline(
+absl::StatusOr<leaf::CallOptions> AgLeaderCredentialsService::LeafCallOptions(
     const grpc::CallbackServerContext* context) const {
   const absl::Time ours = absl::Now() + options_.upstream_timeout;
   const absl::Time callers = absl::FromChrono(context->deadline());
-  return std::min(ours, callers);
+  leaf::CallOptions call(std::min(ours, callers));
+  const auto& metadata = context->client_metadata();
+  auto token = metadata.find(kCallerLeafTokenKey);
+  if (token == metadata.end()) return call;
+  StatusDetails d;
+  if (!options_.allow_caller_leaf_token) {
+    d.reason = "CALLER_LEAF_TOKEN_NOT_ALLOWED";
+    return MakeStatus(absl::StatusCode::kPermissionDenied,
+                      "this server does not accept x-leaf-token metadata (it was not started "
+                      "with --allow_caller_leaf_token); leave it out",
+                      d);
+  }
+  const absl::string_view value(token->second.data(), token->second.size());
+  bool printable = !value.empty() && value.size() <= kMaxSecretFieldBytes;
+  for (unsigned char c : value) printable = printable && c > 0x20 && c < 0x7f;
+  if (!printable) {
+    d.reason = "INVALID_REQUEST";
+    d.field_violations.push_back({"x-leaf-token", "must be 1 to 8192 printable characters"});
+    return MakeStatus(absl::StatusCode::kInvalidArgument,
+                      "invalid x-leaf-token metadata: must be 1 to 8192 printable characters", d);
+  }
+  call.leaf_token = Secret(std::string(value));
+  return call;
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
@@ -106,11 +128,13 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
   if (absl::Status st = Validate(*request, validation_); !st.ok()) {
     return Reject(context, st);
   }
+  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
+  if (!call_options.ok()) return Reject(context, call_options.status());
   auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->GetCredentials(
-      user, UpstreamDeadline(context),
+      user, *call_options,
       [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
         if (result.ok()) ToProto(*result, user, view, response);
         reactor->FinishWith(result.status(), user);
@@ -131,11 +155,13 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
   credentials.private_key = Secret(request->private_key());
   credentials.access_token = Secret(request->access_token());
 
+  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
+  if (!call_options.ok()) return Reject(context, call_options.status());
   auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->CreateCredentials(
-      user, credentials, UpstreamDeadline(context),
+      user, credentials, *call_options,
       [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
         if (result.ok()) ToProto(*result, user, view, response);
         reactor->FinishWith(result.status(), user);
@@ -150,11 +176,13 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
   if (absl::Status st = Validate(*request); !st.ok()) {
     return Reject(context, st);
   }
+  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
+  if (!call_options.ok()) return Reject(context, call_options.status());
   auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   const bool allow_missing = request->allow_missing();
   reactor->SetCall(leaf_->DeleteCredentials(
-      user, UpstreamDeadline(context), [reactor, user, allow_missing](absl::Status status) {
+      user, *call_options, [reactor, user, allow_missing](absl::Status status) {
         if (allow_missing && absl::IsNotFound(status) &&
             GetStatusDetails(status).reason == leaf::kReasonCredentialsNotFound) {
           status = absl::OkStatus();
@@ -179,10 +207,12 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
     cursor = *std::move(decoded);
   }
   const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
+  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
+  if (!call_options.ok()) return Reject(context, call_options.status());
   auto* reactor = new LeafReactor(&active_calls_);
   const std::string user = request->leaf_user_id();
   reactor->SetCall(leaf_->ListEvents(
-      user, UpstreamDeadline(context),
+      user, *call_options,
       [this, reactor, response, user, cursor, page_size](
           absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
         if (result.ok()) {

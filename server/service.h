@@ -17,10 +17,15 @@
 
 namespace leafsvc {
 
+// Metadata key of a caller-supplied Leaf token (--allow_caller_leaf_token).
+inline constexpr char kCallerLeafTokenKey[] = "x-leaf-token";
+
 struct ServiceOptions {
   // Longest time one RPC may spend on Leaf (capped by the caller's deadline).
   absl::Duration upstream_timeout = absl::Seconds(10);
   bool allow_full_view = false;
+  // Accept a caller's own Leaf token in the x-leaf-token metadata key.
+  bool allow_caller_leaf_token = false;
   std::string page_token_key;
 };
 
@@ -56,7 +61,9 @@ class AgLeaderCredentialsService final
       ::leaf::agleader::v1::ListCredentialEventsResponse* response) override;
 
  private:
-  absl::Time UpstreamDeadline(const grpc::CallbackServerContext* context) const;
+  // The Leaf call's deadline and, if sent and allowed, the caller's Leaf token.
+  absl::StatusOr<leaf::CallOptions> LeafCallOptions(
+      const grpc::CallbackServerContext* context) const;
   // The reason not to start a call now (draining), or OK.
   absl::Status Admit() const;
 

@@ -40,12 +40,17 @@ class LeafClient::Exchange final : public LeafCall,
   using ResponseCallback = std::function<void(absl::StatusOr<http::HttpResponse>)>;
 
   Exchange(LeafClient* client, LeafOperation op, http::HttpRequest request,
+           std::optional<Secret> caller_token, std::vector<std::string> secrets,
            ResponseCallback on_response)
       : client_(client),
         op_(op),
         idempotent_(request.method == "GET" || request.method == "DELETE"),
         request_(std::move(request)),
-        on_response_(std::move(on_response)) {}
+        caller_token_(std::move(caller_token)),
+        secrets_(std::move(secrets)),
+        on_response_(std::move(on_response)) {
+    if (caller_token_.has_value()) secrets_.push_back(caller_token_->Reveal());
+  }
 
   void Start() { RequestToken(); }
 
@@ -71,6 +76,7 @@ class LeafClient::Exchange final : public LeafCall,
 
  private:
   void RequestToken() {
+    if (caller_token_.has_value()) return Send(*caller_token_);
     auto self = shared_from_this();
     client_->tokens_->GetToken([self](absl::StatusOr<Secret> token) {
       if (!token.ok()) {
@@ -96,6 +102,9 @@ class LeafClient::Exchange final : public LeafCall,
     absl::MutexLock lock(&mu_);
     if (cancelled_ || done_) return;  // Cancel() has finished (or will finish) the call
     ++attempts_;
+    if (std::find(secrets_.begin(), secrets_.end(), token.Reveal()) == secrets_.end()) {
+      secrets_.push_back(token.Reveal());
+    }
     // Registering the transfer id under the lock orders it before any Cancel.
     // HttpClient never runs the callback inside Send, so this cannot deadlock.
     transfer_ = client_->http_->Send(
@@ -127,6 +136,15 @@ class LeafClient::Exchange final : public LeafCall,
     }
     const int http = response->status_code;
     Report(http < 500);
+    if (http == 401 && caller_token_.has_value()) {
+      StatusDetails d;
+      d.reason = std::string(kReasonCallerTokenRejected);
+      d.metadata[std::string(kMetaHttpStatus)] = "401";
+      Finish(MakeStatus(absl::StatusCode::kUnauthenticated,
+                        "Leaf rejected the token sent in the x-leaf-token metadata (HTTP 401)",
+                        d));
+      return;
+    }
     if (http == 401 && !reauthenticated_ && client_->tokens_->Invalidate(token)) {
       reauthenticated_ = true;
       RequestToken();
@@ -188,19 +206,21 @@ class LeafClient::Exchange final : public LeafCall,
 
   void Finish(absl::StatusOr<http::HttpResponse> result) {
     int attempts;
+    std::vector<std::string> secrets;
     {
       absl::MutexLock lock(&mu_);
       if (done_) return;
       done_ = true;
       attempts = attempts_;
+      secrets = secrets_;
     }
     // Every non-2xx answer becomes its error here, in one place.
     if (result.ok() && (result->status_code < 200 || result->status_code >= 300)) {
       result = StatusFromLeafResponse(op_, *result);
     }
-    if (!result.ok() && attempts > 1) {
-      absl::Status st = result.status();
-      SetStatusMetadata(st, kMetaAttempts, absl::StrCat(attempts));
+    if (!result.ok()) {
+      absl::Status st = RedactSecrets(result.status(), secrets);
+      if (attempts > 1) SetStatusMetadata(st, kMetaAttempts, absl::StrCat(attempts));
       result = st;
     }
     client_->in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -212,6 +232,7 @@ class LeafClient::Exchange final : public LeafCall,
   const LeafOperation op_;
   const bool idempotent_;
   const http::HttpRequest request_;
+  const std::optional<Secret> caller_token_;
   ResponseCallback on_response_;
   // Touched only by the one thread driving the exchange at a time (the
   // steps run one after another: token, send, response, backoff).
@@ -224,17 +245,18 @@ class LeafClient::Exchange final : public LeafCall,
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<http::TransferId> transfer_ ABSL_GUARDED_BY(mu_);
+  // Values never to show in an error: what the call sent, tokens used.
+  std::vector<std::string> secrets_ ABSL_GUARDED_BY(mu_);
   std::optional<Scheduler::TaskId> timer_ ABSL_GUARDED_BY(mu_);
 };
 
 namespace {
 
-http::HttpRequest MakeRequest(const char* method, std::string url, absl::Time deadline) {
+http::HttpRequest MakeRequest(const char* method, std::string url) {
   http::HttpRequest request;
   request.method = method;
   request.url = std::move(url);
   request.headers = {{"Accept", "application/json"}};
-  request.deadline = deadline;
   return request;
 }
 
@@ -260,8 +282,10 @@ LeafClient::LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoint
       random_(options_.random ? options_.random : DefaultRandom) {}
 
 std::shared_ptr<LeafCall> LeafClient::Start(
-    LeafOperation op, http::HttpRequest request,
+    LeafOperation op, http::HttpRequest request, const CallOptions& options,
+    std::vector<std::string> secrets,
     std::function<void(absl::StatusOr<http::HttpResponse>)> done) {
+  request.deadline = options.deadline;
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     StatusDetails d;
@@ -274,16 +298,17 @@ std::shared_ptr<LeafCall> LeafClient::Start(
                     d));
     return std::make_shared<FinishedCall>();
   }
-  auto exchange = std::make_shared<Exchange>(this, op, std::move(request), std::move(done));
+  auto exchange = std::make_shared<Exchange>(this, op, std::move(request), options.leaf_token,
+                                             std::move(secrets), std::move(done));
   exchange->Start();
   return exchange;
 }
 
 std::shared_ptr<LeafCall> LeafClient::GetCredentials(absl::string_view leaf_user_id,
-                                                     absl::Time deadline,
+                                                     const CallOptions& options,
                                                      Callback<AgLeaderCredentials> done) {
   return Start(LeafOperation::kGetCredentials,
-               MakeRequest("GET", endpoints_.AgLeaderCredentials(leaf_user_id), deadline),
+               MakeRequest("GET", endpoints_.AgLeaderCredentials(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
                  done(Decode<AgLeaderCredentials>(LeafOperation::kGetCredentials, std::move(r),
                                                   &DecodeCredentials));
@@ -292,12 +317,15 @@ std::shared_ptr<LeafCall> LeafClient::GetCredentials(absl::string_view leaf_user
 
 std::shared_ptr<LeafCall> LeafClient::CreateCredentials(
     absl::string_view leaf_user_id, const NewAgLeaderCredentials& credentials,
-    absl::Time deadline, Callback<AgLeaderCredentials> done) {
-  http::HttpRequest request =
-      MakeRequest("POST", endpoints_.AgLeaderCredentials(leaf_user_id), deadline);
+    const CallOptions& options, Callback<AgLeaderCredentials> done) {
+  http::HttpRequest request = MakeRequest("POST", endpoints_.AgLeaderCredentials(leaf_user_id));
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = EncodeCreateCredentials(credentials);
-  return Start(LeafOperation::kCreateCredentials, std::move(request),
+  std::vector<std::string> secrets = {credentials.refresh_token.Reveal(),
+                                      credentials.private_key.Reveal(),
+                                      credentials.access_token.Reveal()};
+  return Start(LeafOperation::kCreateCredentials, std::move(request), options,
+               std::move(secrets),
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
                  done(Decode<AgLeaderCredentials>(LeafOperation::kCreateCredentials,
                                                   std::move(r), &DecodeCredentials));
@@ -305,10 +333,10 @@ std::shared_ptr<LeafCall> LeafClient::CreateCredentials(
 }
 
 std::shared_ptr<LeafCall> LeafClient::DeleteCredentials(absl::string_view leaf_user_id,
-                                                        absl::Time deadline,
+                                                        const CallOptions& options,
                                                         DoneCallback done) {
   return Start(LeafOperation::kDeleteCredentials,
-               MakeRequest("DELETE", endpoints_.AgLeaderCredentials(leaf_user_id), deadline),
+               MakeRequest("DELETE", endpoints_.AgLeaderCredentials(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
                  // 204 is documented; any 2xx means the credentials are gone.
                  done(r.status());
@@ -316,10 +344,10 @@ std::shared_ptr<LeafCall> LeafClient::DeleteCredentials(absl::string_view leaf_u
 }
 
 std::shared_ptr<LeafCall> LeafClient::ListEvents(absl::string_view leaf_user_id,
-                                                 absl::Time deadline,
+                                                 const CallOptions& options,
                                                  Callback<std::vector<CredentialEvent>> done) {
   return Start(LeafOperation::kListEvents,
-               MakeRequest("GET", endpoints_.AgLeaderCredentialEvents(leaf_user_id), deadline),
+               MakeRequest("GET", endpoints_.AgLeaderCredentialEvents(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
                  done(Decode<std::vector<CredentialEvent>>(LeafOperation::kListEvents,
                                                            std::move(r), &DecodeEvents));

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,19 @@ struct LeafClientOptions {
   std::function<double()> random;
 };
 
+// Per-call settings.
+struct CallOptions {
+  // Implicit on purpose: most calls only need a deadline.
+  CallOptions(absl::Time deadline) : deadline(deadline) {}  // NOLINT
+
+  // Bounds the whole exchange, including a login, retries and backoffs.
+  absl::Time deadline;
+  // A Leaf token supplied by the caller, used instead of the token source for
+  // this call; a 401 is then reported (reason CALLER_LEAF_TOKEN_REJECTED),
+  // not retried.
+  std::optional<Secret> leaf_token;
+};
+
 // A started exchange. Cancel() makes its callback run promptly with
 // CANCELLED (unless it already ran) and aborts the HTTP transfer.
 class LeafCall {
@@ -67,19 +81,20 @@ class LeafClient {
   LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoints endpoints,
              LeafClientOptions options = {});
 
-  // `deadline` bounds the whole exchange, including a login and one retry
-  // after a 401. `leaf_user_id` must satisfy IsLeafUserId.
+  // `leaf_user_id` must satisfy IsLeafUserId. Error messages and metadata
+  // never contain the secrets the call sent (they are redacted even when
+  // Leaf quotes them back).
   std::shared_ptr<LeafCall> GetCredentials(absl::string_view leaf_user_id,
-                                           absl::Time deadline,
+                                           const CallOptions& options,
                                            Callback<AgLeaderCredentials> done);
   std::shared_ptr<LeafCall> CreateCredentials(absl::string_view leaf_user_id,
                                               const NewAgLeaderCredentials& credentials,
-                                              absl::Time deadline,
+                                              const CallOptions& options,
                                               Callback<AgLeaderCredentials> done);
   std::shared_ptr<LeafCall> DeleteCredentials(absl::string_view leaf_user_id,
-                                              absl::Time deadline, DoneCallback done);
+                                              const CallOptions& options, DoneCallback done);
   std::shared_ptr<LeafCall> ListEvents(absl::string_view leaf_user_id,
-                                       absl::Time deadline,
+                                       const CallOptions& options,
                                        Callback<std::vector<CredentialEvent>> done);
 
   const LeafEndpoints& endpoints() const { return endpoints_; }
@@ -90,6 +105,7 @@ class LeafClient {
   class Exchange;
   // Starts `request`, or fails it at once when too many are in flight.
   std::shared_ptr<LeafCall> Start(LeafOperation op, http::HttpRequest request,
+                                  const CallOptions& options, std::vector<std::string> secrets,
                                   std::function<void(absl::StatusOr<http::HttpResponse>)> done);
 
   http::HttpClient* const http_;

@@ -41,6 +41,7 @@ inline constexpr absl::string_view kReasonLeafUnexpectedResponse = "LEAF_UNEXPEC
 inline constexpr absl::string_view kReasonCancelled = "CANCELLED";
 inline constexpr absl::string_view kReasonTransportError = "LEAF_TRANSPORT_ERROR";
 inline constexpr absl::string_view kReasonTooManyInFlight = "TOO_MANY_CALLS_IN_FLIGHT";
+inline constexpr absl::string_view kReasonCallerTokenRejected = "CALLER_LEAF_TOKEN_REJECTED";
 // Metadata: how many HTTP requests the call made to Leaf (set when more than one).
 inline constexpr absl::string_view kMetaAttempts = "leaf_attempts";
 

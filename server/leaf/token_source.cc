@@ -9,6 +9,7 @@
 #include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_json.h"
 #include "server/util/log.h"
+#include "server/util/status_details.h"
 
 namespace leafsvc::leaf {
 
@@ -92,6 +93,10 @@ void LoginTokenSource::OnLoginDone(absl::StatusOr<http::HttpResponse> response) 
                               LeafOperation::kLogin, 200, token.status()));
   }
 
+  if (!result.ok()) {
+    // Leaf's words could quote what it was sent.
+    result = RedactSecrets(result.status(), {options_.password.Reveal()});
+  }
   std::vector<Callback> waiters;
   {
     absl::MutexLock lock(&mu_);

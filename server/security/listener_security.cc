@@ -15,33 +15,13 @@
 #include "absl/strings/str_cat.h"
 #include "server/security/api_keys.h"
 #include "server/security/caller_auth.h"
+#include "server/util/flag_file.h"
 #include "server/util/log.h"
 
 namespace leafsvc {
 
 namespace {
 
-// Certificates, keys and key lists are far smaller; a larger file is a mistake.
-constexpr std::streamsize kMaxFileBytes = 1 << 20;
-
-absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, ": cannot read ", path, ": ", std::strerror(errno)));
-  }
-  std::string contents(static_cast<size_t>(kMaxFileBytes) + 1, '\0');
-  in.read(contents.data(), kMaxFileBytes + 1);
-  if (in.bad()) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
-  }
-  if (in.gcount() > kMaxFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, ": ", path, " is larger than ", kMaxFileBytes, " bytes"));
-  }
-  contents.resize(static_cast<size_t>(in.gcount()));
-  return contents;
-}
 
 struct BioDeleter {
   void operator()(BIO* bio) const { BIO_free(bio); }
@@ -78,7 +58,7 @@ int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { ret
 
 absl::StatusOr<TlsMaterial> LoadTls(const ListenerSecurityOptions& o) {
   TlsMaterial tls;
-  absl::StatusOr<std::string> cert = ReadFile("tls_cert_file", o.tls_cert_file);
+  absl::StatusOr<std::string> cert = ReadFlagFile("tls_cert_file", o.tls_cert_file);
   if (!cert.ok()) return cert.status();
   std::vector<X509Ptr> chain = ReadCertificates(*cert);
   if (chain.empty()) {
@@ -87,7 +67,7 @@ absl::StatusOr<TlsMaterial> LoadTls(const ListenerSecurityOptions& o) {
   }
   tls.cert_chain = *std::move(cert);
 
-  absl::StatusOr<std::string> key_pem = ReadFile("tls_key_file", o.tls_key_file);
+  absl::StatusOr<std::string> key_pem = ReadFlagFile("tls_key_file", o.tls_key_file);
   if (!key_pem.ok()) return key_pem.status();
   Secret key_text(*std::move(key_pem));
   BioPtr bio = MemoryBio(key_text.Reveal());
@@ -109,7 +89,7 @@ absl::StatusOr<TlsMaterial> LoadTls(const ListenerSecurityOptions& o) {
   tls.private_key = std::move(key_text);
 
   if (!o.client_ca_file.empty()) {
-    absl::StatusOr<std::string> ca = ReadFile("client_ca_file", o.client_ca_file);
+    absl::StatusOr<std::string> ca = ReadFlagFile("client_ca_file", o.client_ca_file);
     if (!ca.ok()) return ca.status();
     if (ReadCertificates(*ca).empty()) {
       return absl::InvalidArgumentError(
@@ -123,7 +103,7 @@ absl::StatusOr<TlsMaterial> LoadTls(const ListenerSecurityOptions& o) {
 absl::StatusOr<ApiKeySet> LoadApiKeys(const ListenerSecurityOptions& o) {
   std::vector<Secret> keys;
   if (!o.api_keys_file.empty()) {
-    absl::StatusOr<std::string> text = ReadFile("api_keys_file", o.api_keys_file);
+    absl::StatusOr<std::string> text = ReadFlagFile("api_keys_file", o.api_keys_file);
     if (!text.ok()) return text.status();
     absl::StatusOr<std::vector<Secret>> from_file =
         ParseApiKeysFile(*text, absl::StrCat("--api_keys_file ", o.api_keys_file));

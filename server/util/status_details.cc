@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 
 namespace leafsvc {
 namespace {
@@ -76,6 +77,23 @@ void SetStatusMetadata(absl::Status& status, absl::string_view key,
                        absl::string_view value) {
   if (status.ok()) return;
   status.SetPayload(absl::StrCat(kMetadataPrefix, key), absl::Cord(value));
+}
+
+absl::Status RedactSecrets(const absl::Status& status, const std::vector<std::string>& secrets) {
+  if (status.ok()) return status;
+  std::vector<std::pair<const absl::string_view, absl::string_view>> replacements;
+  for (const std::string& secret : secrets) {
+    if (secret.size() >= 4) replacements.emplace_back(secret, "[redacted]");
+  }
+  if (replacements.empty()) return status;
+  StatusDetails details = GetStatusDetails(status);
+  for (auto& [key, value] : details.metadata) {
+    value = absl::StrReplaceAll(value, replacements);
+  }
+  for (FieldViolation& v : details.field_violations) {
+    v.description = absl::StrReplaceAll(v.description, replacements);
+  }
+  return MakeStatus(status.code(), absl::StrReplaceAll(status.message(), replacements), details);
 }
 
 }  // namespace leafsvc

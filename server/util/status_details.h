@@ -43,6 +43,12 @@ StatusDetails GetStatusDetails(const absl::Status& status);
 void SetStatusMetadata(absl::Status& status, absl::string_view key,
                        absl::string_view value);
 
+// A copy of `status` whose message and metadata values have every occurrence
+// of each of `secrets` (those of 4+ characters) replaced by "[redacted]":
+// for text that came from elsewhere (Leaf's error messages) and might quote
+// what it was sent.
+absl::Status RedactSecrets(const absl::Status& status, const std::vector<std::string>& secrets);
+
 }  // namespace leafsvc
 
 #endif  // SERVER_UTIL_STATUS_DETAILS_H_

@@ -36,7 +36,8 @@ TEST(ReadmeTest, DocumentsEveryErrorReason) {
         leaf::kReasonLeafLoginFailed, leaf::kReasonLeafPermissionDenied,
         leaf::kReasonLeafRateLimited, leaf::kReasonLeafUnavailable, leaf::kReasonLeafUnreachable,
         leaf::kReasonLeafTimeout, leaf::kReasonLeafBadResponse, leaf::kReasonLeafResponseTooLarge,
-        leaf::kReasonLeafUnexpectedResponse, leaf::kReasonCancelled, leaf::kReasonTransportError, leaf::kReasonTooManyInFlight,
+        leaf::kReasonLeafUnexpectedResponse, leaf::kReasonCancelled, leaf::kReasonTransportError, leaf::kReasonTooManyInFlight, leaf::kReasonCallerTokenRejected,
+        absl::string_view("SHUTTING_DOWN"), absl::string_view("CALLER_LEAF_TOKEN_NOT_ALLOWED"),
         absl::string_view("INVALID_REQUEST"), absl::string_view("INVALID_PAGE_TOKEN"),
         absl::string_view("FULL_VIEW_NOT_ALLOWED")}) {
     EXPECT_NE(readme.find("`" + std::string(reason) + "`"), std::string::npos) << reason;

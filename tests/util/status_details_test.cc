@@ -50,3 +50,31 @@ TEST(StatusDetailsTest, SetStatusMetadataAddsAndReplaces) {
 
 }  // namespace
 }  // namespace leafsvc
+
+namespace leafsvc {
+namespace {
+
+TEST(RedactSecretsTest, ScrubsMessageMetadataAndViolations) {
+  StatusDetails d;
+  d.reason = "LEAF_REJECTED_REQUEST";
+  d.metadata = {{"leaf_message", "bad refreshToken rt-secret-123"}, {"leaf_http_status", "400"}};
+  d.field_violations = {{"f", "value rt-secret-123 is wrong"}};
+  absl::Status st = RedactSecrets(
+      MakeStatus(absl::StatusCode::kInvalidArgument, "Leaf said: rt-secret-123 and pk-99", d),
+      {"rt-secret-123", "pk-99", "ab"});
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "Leaf said: [redacted] and [redacted]");
+  StatusDetails out = GetStatusDetails(st);
+  EXPECT_EQ(out.reason, "LEAF_REJECTED_REQUEST");
+  EXPECT_EQ(out.metadata.at("leaf_message"), "bad refreshToken [redacted]");
+  EXPECT_EQ(out.metadata.at("leaf_http_status"), "400");
+  EXPECT_EQ(out.field_violations[0].description, "value [redacted] is wrong");
+}
+
+TEST(RedactSecretsTest, TooShortSecretsAreLeftAlone) {
+  absl::Status st = RedactSecrets(absl::InternalError("a b c"), {"a", "b c"});
+  EXPECT_EQ(st.message(), "a b c");
+}
+
+}  // namespace
+}  // namespace leafsvc
