@@ -8,7 +8,8 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libcurl4-openssl-dev rapidjson-dev libgtest-dev libgmock-dev pkg-config
-  libcpp-httplib-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev
+  libcpp-httplib-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev prometheus-cpp-dev
+  clang libclang-rt-14-dev
   python3-grpcio python3-protobuf python3-yaml
 )
 
@@ -21,7 +22,9 @@ done
 
 # Node.js and npm (client/node, buf): Debian's, unless the machine already has
 # a Node.js (e.g. NodeSource's, which bundles npm and conflicts with Debian's npm).
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+# SETUP_SKIP_NODE=1 (the container build) skips Node.js altogether.
+skip_node="${SETUP_SKIP_NODE:-0}"
+if [ "$skip_node" != 1 ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
   missing+=(nodejs npm)
 fi
 
@@ -38,10 +41,12 @@ fi
 # npm packages of client/node (gRPC for Node, the buf CLI), from the committed
 # lockfile; skipped while node_modules matches it (a stamp holds its hash).
 node_dir="$(cd "$(dirname "$0")/.." && pwd)/client/node"
-lock_hash="$(sha256sum "${node_dir}/package-lock.json" | cut -d' ' -f1)"
-stamp="${node_dir}/node_modules/.setup-lock-sha256"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
-  echo "setup: npm ci in client/node" >&2
-  npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
-  echo "$lock_hash" >"$stamp"
+if [ "$skip_node" != 1 ] && [ -f "${node_dir}/package-lock.json" ]; then
+  lock_hash="$(sha256sum "${node_dir}/package-lock.json" | cut -d' ' -f1)"
+  stamp="${node_dir}/node_modules/.setup-lock-sha256"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+    echo "setup: npm ci in client/node" >&2
+    npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$lock_hash" >"$stamp"
+  fi
 fi

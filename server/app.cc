@@ -25,6 +25,10 @@ bool IsLoopback(absl::string_view listen) {
 absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   std::unique_ptr<App> app(new App);
   app->config_ = config;
+  app->metrics_ = std::make_unique<Metrics>();
+  if (!config.metrics_listen.empty()) {
+    if (absl::Status st = app->metrics_->Serve(config.metrics_listen); !st.ok()) return st;
+  }
 
   http::CurlHttpClientOptions http_options;
   http_options.connect_timeout = config.connect_timeout;
@@ -44,6 +48,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     login.username = config.leaf_username;
     login.password = config.leaf_password;
     login.timeout = config.upstream_timeout;
+    Metrics* metrics = app->metrics_.get();
+    login.on_login = [metrics](bool ok) { metrics->LeafLogin(ok); };
     app->tokens_ = std::make_unique<leaf::LoginTokenSource>(app->http_.get(), endpoints,
                                                             std::move(login));
   }
@@ -53,6 +59,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
       config.leaf_health_window, [raw](bool serving) {
         Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
             serving ? "Leaf is answering again" : "Leaf has been failing; leaf-api NOT_SERVING");
+        raw->metrics_->LeafUp(serving);
         if (raw->server_ != nullptr && !raw->shut_down_) {
           raw->server_->GetHealthCheckService()->SetServingStatus(kLeafHealthName, serving);
         }
@@ -61,7 +68,11 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   leaf_options.retry.max_attempts = config.max_attempts;
   leaf_options.max_in_flight = config.max_upstream_in_flight;
   leaf_options.scheduler = app->scheduler_.get();
-  leaf_options.on_attempt = [raw](bool reachable) { raw->leaf_health_->Record(reachable); };
+  leaf_options.on_attempt = [raw](const leaf::AttemptInfo& attempt) {
+    raw->metrics_->LeafAttempt(attempt.http_method, attempt.http_status, attempt.latency);
+    raw->leaf_health_->Record(attempt.reachable);
+  };
+  leaf_options.on_retry = [raw](const std::string& method) { raw->metrics_->LeafRetry(method); };
   app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(),
                                                   endpoints, std::move(leaf_options));
   ServiceOptions service_options;
@@ -69,8 +80,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   service_options.allow_full_view = config.allow_full_view;
   service_options.allow_caller_leaf_token = config.allow_caller_leaf_token;
   service_options.page_token_key = config.page_token_key;
-  app->service_ =
-      std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options);
+  app->service_ = std::make_unique<AgLeaderCredentialsService>(
+      app->leaf_.get(), service_options, app->metrics_.get());
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> listener_credentials =
       BuildServerCredentials(config.security);
@@ -104,7 +115,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
        {"port", app->port_},
        {"leaf_api_url", config.leaf_api_url},
        {"leaf_auth", config.leaf_token.empty() ? "login" : "static token"},
-       {"allow_full_view", config.allow_full_view}});
+       {"allow_full_view", config.allow_full_view},
+       {"metrics_port", app->metrics_->port()}});
   return app;
 }
 

@@ -16,6 +16,7 @@
 #include "server/http/curl_http_client.h"
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
+#include "server/metrics.h"
 #include "server/service.h"
 #include "server/upstream_health.h"
 #include "server/util/scheduler.h"
@@ -45,11 +46,13 @@ class App {
 
   http::CurlHttpClient& http() { return *http_; }
   leaf::LeafClient& leaf() { return *leaf_; }
+  Metrics& metrics() { return *metrics_; }
 
  private:
   App() = default;
 
   ServerConfig config_;
+  std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<UpstreamHealth> leaf_health_;
   std::unique_ptr<leaf::TokenSource> tokens_;

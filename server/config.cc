@@ -61,6 +61,8 @@ FlagSet ServerFlags() {
   f.Add("shutdown_grace", T::kDuration, "10s",
         "on SIGTERM/SIGINT, how long calls in flight may still finish");
   f.Add("log_level", T::kString, "info", "debug, info, warning or error");
+  f.Add("metrics_listen", T::kString, "",
+        "host:port of a Prometheus /metrics endpoint (e.g. 0.0.0.0:9464); empty: none");
   AddListenerSecurityFlags(f);
   return f;
 }
@@ -111,6 +113,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.page_token_key = f.IsSet("page_token_key") ? f.GetString("page_token_key")
                                                 : std::string(kDefaultPageTokenKey);
   c.shutdown_grace = f.GetDuration("shutdown_grace");
+  c.metrics_listen = f.GetString("metrics_listen");
   if (!ParseLogLevel(f.GetString("log_level"), &c.log_level)) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
   }

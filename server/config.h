@@ -34,6 +34,7 @@ struct ServerConfig {
   std::string page_token_key;
   absl::Duration shutdown_grace = absl::Seconds(10);
   LogLevel log_level = LogLevel::kInfo;
+  std::string metrics_listen;  // empty: no /metrics endpoint
   ListenerSecurityOptions security;
 };
 

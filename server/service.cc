@@ -9,6 +9,7 @@
 #include "server/grpc_status.h"
 #include "server/leaf/leaf_errors.h"
 #include "server/resources.h"
+#include "server/rpc_record.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
@@ -23,7 +24,17 @@ namespace v1 = ::leaf::agleader::v1;
 // through.
 class LeafReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit LeafReactor(std::atomic<int>* active) : active_(active) { active_->fetch_add(1); }
+  LeafReactor(std::atomic<int>* active, RpcRecord record)
+      : active_(active), record_(std::move(record)) {
+    active_->fetch_add(1);
+  }
+
+  leaf::CallOptions Options(leaf::CallOptions options) {
+    options.request_id = record_.request_id();
+    options.stats = record_.stats();
+    return options;
+  }
+
   void SetCall(std::shared_ptr<leaf::LeafCall> call) {
     bool cancel_now;
     {
@@ -35,11 +46,7 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
     Unref();
   }
 
-  void FinishWith(const absl::Status& status, absl::string_view leaf_user_id) {
-    absl::Status annotated = status;
-    if (!leaf_user_id.empty()) SetStatusMetadata(annotated, "leaf_user_id", leaf_user_id);
-    Finish(ToGrpcStatus(annotated));
-  }
+  void FinishWith(const absl::Status& status) { Finish(record_.Conclude(status)); }
 
   void OnCancel() override {
     std::shared_ptr<leaf::LeafCall> call;
@@ -62,25 +69,27 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
   }
 
   std::atomic<int>* const active_;
+  RpcRecord record_;
   std::atomic<int> refs_{2};  // OnDone + SetCall
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<leaf::LeafCall> call_ ABSL_GUARDED_BY(mu_);
 };
 
-grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context,
+grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, RpcRecord& record,
                                  const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
+  reactor->Finish(record.Conclude(status));
   return reactor;
 }
 
 }  // namespace
 
 AgLeaderCredentialsService::AgLeaderCredentialsService(leaf::LeafClient* leaf,
-                                                       ServiceOptions options)
+                                                       ServiceOptions options, Metrics* metrics)
     : leaf_(leaf),
       options_(std::move(options)),
+      metrics_(metrics),
       validation_{options_.allow_full_view},
       page_tokens_(options_.page_token_key) {}
 
@@ -121,23 +130,27 @@ absl::StatusOr<leaf::CallOptions> AgLeaderCredentialsService::LeafCallOptions(
   return call;
 }
 
+absl::StatusOr<leaf::CallOptions> AgLeaderCredentialsService::Prepare(
+    const grpc::CallbackServerContext* context, const absl::Status& validation) const {
+  if (absl::Status st = Admit(); !st.ok()) return st;
+  if (!validation.ok()) return validation;
+  return LeafCallOptions(context);
+}
+
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
     grpc::CallbackServerContext* context, const v1::GetCredentialsRequest* request,
     v1::Credentials* response) {
-  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
-  if (absl::Status st = Validate(*request, validation_); !st.ok()) {
-    return Reject(context, st);
-  }
-  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
-  if (!call_options.ok()) return Reject(context, call_options.status());
-  auto* reactor = new LeafReactor(&active_calls_);
+  RpcRecord record(context, "GetCredentials", request->leaf_user_id(), metrics_);
+  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
+  if (!options.ok()) return Reject(context, record, options.status());
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
   const std::string user = request->leaf_user_id();
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->GetCredentials(
-      user, *call_options,
+      user, reactor->Options(*std::move(options)),
       [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
         if (result.ok()) ToProto(*result, user, view, response);
-        reactor->FinishWith(result.status(), user);
+        reactor->FinishWith(result.status());
       }));
   return reactor;
 }
@@ -145,26 +158,23 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
     grpc::CallbackServerContext* context, const v1::CreateCredentialsRequest* request,
     v1::Credentials* response) {
-  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
-  if (absl::Status st = Validate(*request, validation_); !st.ok()) {
-    return Reject(context, st);
-  }
+  RpcRecord record(context, "CreateCredentials", request->leaf_user_id(), metrics_);
+  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
+  if (!options.ok()) return Reject(context, record, options.status());
   leaf::NewAgLeaderCredentials credentials;
   credentials.refresh_token = Secret(request->refresh_token());
   credentials.public_key = request->public_key();
   credentials.private_key = Secret(request->private_key());
   credentials.access_token = Secret(request->access_token());
 
-  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
-  if (!call_options.ok()) return Reject(context, call_options.status());
-  auto* reactor = new LeafReactor(&active_calls_);
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
   const std::string user = request->leaf_user_id();
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->CreateCredentials(
-      user, credentials, *call_options,
+      user, credentials, reactor->Options(*std::move(options)),
       [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
         if (result.ok()) ToProto(*result, user, view, response);
-        reactor->FinishWith(result.status(), user);
+        reactor->FinishWith(result.status());
       }));
   return reactor;
 }
@@ -172,22 +182,19 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
     grpc::CallbackServerContext* context, const v1::DeleteCredentialsRequest* request,
     google::protobuf::Empty* /*response*/) {
-  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
-  if (absl::Status st = Validate(*request); !st.ok()) {
-    return Reject(context, st);
-  }
-  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
-  if (!call_options.ok()) return Reject(context, call_options.status());
-  auto* reactor = new LeafReactor(&active_calls_);
-  const std::string user = request->leaf_user_id();
+  RpcRecord record(context, "DeleteCredentials", request->leaf_user_id(), metrics_);
+  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request));
+  if (!options.ok()) return Reject(context, record, options.status());
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
   const bool allow_missing = request->allow_missing();
   reactor->SetCall(leaf_->DeleteCredentials(
-      user, *call_options, [reactor, user, allow_missing](absl::Status status) {
+      request->leaf_user_id(), reactor->Options(*std::move(options)),
+      [reactor, allow_missing](absl::Status status) {
         if (allow_missing && absl::IsNotFound(status) &&
             GetStatusDetails(status).reason == leaf::kReasonCredentialsNotFound) {
           status = absl::OkStatus();
         }
-        reactor->FinishWith(status, user);
+        reactor->FinishWith(status);
       }));
   return reactor;
 }
@@ -195,24 +202,21 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
     grpc::CallbackServerContext* context, const v1::ListCredentialEventsRequest* request,
     v1::ListCredentialEventsResponse* response) {
-  if (absl::Status st = Admit(); !st.ok()) return Reject(context, st);
-  if (absl::Status st = Validate(*request); !st.ok()) {
-    return Reject(context, st);
-  }
+  RpcRecord record(context, "ListCredentialEvents", request->leaf_user_id(), metrics_);
+  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request));
+  if (!options.ok()) return Reject(context, record, options.status());
   std::optional<PageCursor> cursor;
   if (!request->page_token().empty()) {
     absl::StatusOr<PageCursor> decoded =
         page_tokens_.Decode(request->page_token(), request->leaf_user_id());
-    if (!decoded.ok()) return Reject(context, decoded.status());
+    if (!decoded.ok()) return Reject(context, record, decoded.status());
     cursor = *std::move(decoded);
   }
   const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
-  absl::StatusOr<leaf::CallOptions> call_options = LeafCallOptions(context);
-  if (!call_options.ok()) return Reject(context, call_options.status());
-  auto* reactor = new LeafReactor(&active_calls_);
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
   const std::string user = request->leaf_user_id();
   reactor->SetCall(leaf_->ListEvents(
-      user, *call_options,
+      user, reactor->Options(*std::move(options)),
       [this, reactor, response, user, cursor, page_size](
           absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
         if (result.ok()) {
@@ -225,7 +229,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
           }
           response->set_next_page_token(std::move(page.next_page_token));
         }
-        reactor->FinishWith(result.status(), user);
+        reactor->FinishWith(result.status());
       }));
   return reactor;
 }

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 #include "server/event_pages.h"
+#include "server/metrics.h"
 #include "server/leaf/leaf_client.h"
 #include "server/validation.h"
 
@@ -32,7 +33,9 @@ struct ServiceOptions {
 class AgLeaderCredentialsService final
     : public ::leaf::agleader::v1::AgLeaderCredentials::CallbackService {
  public:
-  AgLeaderCredentialsService(leaf::LeafClient* leaf, ServiceOptions options);
+  // `metrics` may be null (no metrics); both must outlive the service.
+  AgLeaderCredentialsService(leaf::LeafClient* leaf, ServiceOptions options,
+                             Metrics* metrics = nullptr);
 
   grpc::ServerUnaryReactor* GetCredentials(
       grpc::CallbackServerContext* context,
@@ -66,9 +69,13 @@ class AgLeaderCredentialsService final
       const grpc::CallbackServerContext* context) const;
   // The reason not to start a call now (draining), or OK.
   absl::Status Admit() const;
+  // Admission, then `validation`, then the Leaf call options.
+  absl::StatusOr<leaf::CallOptions> Prepare(const grpc::CallbackServerContext* context,
+                                            const absl::Status& validation) const;
 
   leaf::LeafClient* const leaf_;
   const ServiceOptions options_;
+  Metrics* const metrics_;
   const ValidationOptions validation_;
   const PageTokenCodec page_tokens_;
   std::atomic<bool> draining_{false};

@@ -41,13 +41,14 @@ class LeafClient::Exchange final : public LeafCall,
 
   Exchange(LeafClient* client, LeafOperation op, http::HttpRequest request,
            std::optional<Secret> caller_token, std::vector<std::string> secrets,
-           ResponseCallback on_response)
+           CallStats* stats, ResponseCallback on_response)
       : client_(client),
         op_(op),
         idempotent_(request.method == "GET" || request.method == "DELETE"),
         request_(std::move(request)),
         caller_token_(std::move(caller_token)),
         secrets_(std::move(secrets)),
+        stats_(stats),
         on_response_(std::move(on_response)) {
     if (caller_token_.has_value()) secrets_.push_back(caller_token_->Reveal());
   }
@@ -102,6 +103,7 @@ class LeafClient::Exchange final : public LeafCall,
     absl::MutexLock lock(&mu_);
     if (cancelled_ || done_) return;  // Cancel() has finished (or will finish) the call
     ++attempts_;
+    sent_at_ = absl::Now();
     if (std::find(secrets_.begin(), secrets_.end(), token.Reveal()) == secrets_.end()) {
       secrets_.push_back(token.Reveal());
     }
@@ -121,7 +123,7 @@ class LeafClient::Exchange final : public LeafCall,
       cancelled = cancelled_;
     }
     if (!response.ok()) {
-      if (!cancelled) Report(false);
+      if (!cancelled) Report(0, false);
       absl::Status error = StatusFromTransportError(op_, response.status(),
                                                     client_->endpoints_.api_url());
       if (http::MaybeSent(response.status())) maybe_applied_ = true;
@@ -135,7 +137,8 @@ class LeafClient::Exchange final : public LeafCall,
       return;
     }
     const int http = response->status_code;
-    Report(http < 500);
+    last_http_status_ = http;
+    Report(http, http < 500);
     if (http == 401 && caller_token_.has_value()) {
       StatusDetails d;
       d.reason = std::string(kReasonCallerTokenRejected);
@@ -190,6 +193,7 @@ class LeafClient::Exchange final : public LeafCall,
     auto self = shared_from_this();
     absl::MutexLock lock(&mu_);
     if (cancelled_ || done_) return true;  // Cancel() finishes the call
+    if (client_->options_.on_retry) client_->options_.on_retry(request_.method);
     timer_ = client_->options_.scheduler->RunAt(when, [self] {
       {
         absl::MutexLock lock(&self->mu_);
@@ -200,8 +204,11 @@ class LeafClient::Exchange final : public LeafCall,
     return true;
   }
 
-  void Report(bool reachable) {
-    if (client_->options_.on_attempt) client_->options_.on_attempt(reachable);
+  void Report(int http_status, bool reachable) {
+    if (client_->options_.on_attempt) {
+      client_->options_.on_attempt(
+          AttemptInfo{request_.method, http_status, absl::Now() - sent_at_, reachable});
+    }
   }
 
   void Finish(absl::StatusOr<http::HttpResponse> result) {
@@ -217,6 +224,10 @@ class LeafClient::Exchange final : public LeafCall,
     // Every non-2xx answer becomes its error here, in one place.
     if (result.ok() && (result->status_code < 200 || result->status_code >= 300)) {
       result = StatusFromLeafResponse(op_, *result);
+    }
+    if (stats_ != nullptr) {
+      stats_->attempts = attempts;
+      stats_->last_http_status = last_http_status_;
     }
     if (!result.ok()) {
       absl::Status st = RedactSecrets(result.status(), secrets);
@@ -237,6 +248,9 @@ class LeafClient::Exchange final : public LeafCall,
   // Touched only by the one thread driving the exchange at a time (the
   // steps run one after another: token, send, response, backoff).
   bool reauthenticated_ = false;
+  absl::Time sent_at_;
+  int last_http_status_ = 0;
+  CallStats* const stats_;
   bool maybe_applied_ = false;
   std::optional<absl::Status> last_error_;
 
@@ -298,8 +312,11 @@ std::shared_ptr<LeafCall> LeafClient::Start(
                     d));
     return std::make_shared<FinishedCall>();
   }
+  if (!options.request_id.empty()) {
+    request.headers.emplace_back("X-Request-Id", options.request_id);
+  }
   auto exchange = std::make_shared<Exchange>(this, op, std::move(request), options.leaf_token,
-                                             std::move(secrets), std::move(done));
+                                             std::move(secrets), options.stats, std::move(done));
   exchange->Start();
   return exchange;
 }

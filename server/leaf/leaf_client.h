@@ -35,6 +35,22 @@ struct RetryPolicy {
   double multiplier = 2.0;
 };
 
+// One HTTP attempt, as seen by observers (metrics, health).
+struct AttemptInfo {
+  const std::string& http_method;  // "GET", "POST", "DELETE"
+  int http_status;                 // 0: no response (transport failure)
+  absl::Duration latency;
+  // Leaf answered (any status below 500): false for a transport failure,
+  // timeout or 5xx.
+  bool reachable;
+};
+
+// What one call did, filled in before its callback runs.
+struct CallStats {
+  int attempts = 0;          // HTTP requests sent
+  int last_http_status = 0;  // 0: no response
+};
+
 struct LeafClientOptions {
   RetryPolicy retry;
   // Most exchanges in flight at once; beyond it calls fail at once with
@@ -42,9 +58,10 @@ struct LeafClientOptions {
   int max_in_flight = 1024;
   // Runs retry backoffs; required when retry.max_attempts > 1.
   Scheduler* scheduler = nullptr;
-  // Told the outcome of every attempt: true when Leaf answered (any status
-  // below 500), false for a transport failure, timeout or 5xx.
-  std::function<void(bool leaf_reachable)> on_attempt;
+  // Told the outcome of every attempt (not of cancelled ones), and of every
+  // retry scheduled. Called on transport threads; must be quick.
+  std::function<void(const AttemptInfo&)> on_attempt;
+  std::function<void(const std::string& http_method)> on_retry;
   // Uniform in [0, 1), for jitter; tests may fix it.
   std::function<double()> random;
 };
@@ -60,6 +77,10 @@ struct CallOptions {
   // this call; a 401 is then reported (reason CALLER_LEAF_TOKEN_REJECTED),
   // not retried.
   std::optional<Secret> leaf_token;
+  // Sent to Leaf as X-Request-Id when not empty.
+  std::string request_id;
+  // Filled in before the callback runs, when not null; must outlive the call.
+  CallStats* stats = nullptr;
 };
 
 // A started exchange. Cancel() makes its callback run promptly with

@@ -111,6 +111,7 @@ void LoginTokenSource::OnLoginDone(absl::StatusOr<http::HttpResponse> response) 
       ++login_count_;
     }
   }
+  if (options_.on_login) options_.on_login(result.ok());
   if (result.ok()) {
     Log(LogLevel::kInfo, "logged in to Leaf");
   } else {

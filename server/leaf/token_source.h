@@ -50,6 +50,8 @@ struct LoginOptions {
   // Renew this long before the token's `exp` (or a tenth of its lifetime,
   // whichever is shorter).
   absl::Duration renew_margin = absl::Minutes(5);
+  // Told the outcome of every login (for metrics).
+  std::function<void(bool ok)> on_login;
 };
 
 // Logs in through POST /api/authenticate. Concurrent callers share one login

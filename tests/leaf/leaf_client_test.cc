@@ -195,7 +195,7 @@ class LeafClientRetryTest : public ::testing::Test {
     o.scheduler = &scheduler_;
     o.random = [] { return 0.0; };
     o.max_in_flight = 2;
-    o.on_attempt = [this](bool ok) { outcomes_.push_back(ok); };
+    o.on_attempt = [this](const AttemptInfo& a) { outcomes_.push_back(a.reachable); };
     return o;
   }
 

@@ -1,0 +1,181 @@
+#include "server/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <exception>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace leafsvc {
+namespace {
+
+constexpr char kService[] = "leaf.agleader.v1.AgLeaderCredentials";
+
+// Seconds: from 1 ms (a cached hop) to 30 s (a Leaf timeout).
+prometheus::Histogram::BucketBoundaries LatencyBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
+std::string CodeName(absl::StatusCode code) {
+  // go-grpc-prometheus spells codes in CamelCase ("NotFound").
+  std::string upper = absl::StatusCodeToString(code);
+  std::string out;
+  bool start = true;
+  for (char c : upper) {
+    if (c == '_') {
+      start = true;
+      continue;
+    }
+    out.push_back(start ? c : absl::ascii_tolower(c));
+    start = false;
+  }
+  if (code == absl::StatusCode::kOk) out = "OK";
+  return out;
+}
+
+}  // namespace
+
+struct Metrics::MethodMetrics {
+  prometheus::Counter* started;
+  prometheus::Histogram* latency;
+  std::string name;
+};
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  auto& started = prometheus::BuildCounter()
+                      .Name("grpc_server_started_total")
+                      .Help("RPCs started on the server.")
+                      .Register(*registry_);
+  handled_ = &prometheus::BuildCounter()
+                  .Name("grpc_server_handled_total")
+                  .Help("RPCs completed on the server, by code.")
+                  .Register(*registry_);
+  auto& handling = prometheus::BuildHistogram()
+                       .Name("grpc_server_handling_seconds")
+                       .Help("Latency of RPCs handled by the server.")
+                       .Register(*registry_);
+  for (size_t i = 0; i < kMethods.size(); ++i) {
+    const prometheus::Labels labels = {
+        {"grpc_type", "unary"}, {"grpc_service", kService}, {"grpc_method", std::string(kMethods[i])}};
+    methods_[i] = std::make_unique<MethodMetrics>(
+        MethodMetrics{&started.Add(labels), &handling.Add(labels, LatencyBuckets()),
+                      std::string(kMethods[i])});
+  }
+  rejected_ = &prometheus::BuildCounter()
+                   .Name("agleader_rejected_calls_total")
+                   .Help("Calls refused before reaching Leaf, by reason.")
+                   .Register(*registry_);
+  leaf_requests_ = &prometheus::BuildCounter()
+                        .Name("agleader_leaf_requests_total")
+                        .Help("HTTP requests to Leaf, by method and status (\"error\": no response).")
+                        .Register(*registry_);
+  leaf_latency_ = &prometheus::BuildHistogram()
+                       .Name("agleader_leaf_request_duration_seconds")
+                       .Help("Latency of HTTP requests to Leaf.")
+                       .Register(*registry_);
+  leaf_retries_ = &prometheus::BuildCounter()
+                       .Name("agleader_leaf_retries_total")
+                       .Help("HTTP requests to Leaf scheduled again after a failure.")
+                       .Register(*registry_);
+  auto& logins = prometheus::BuildCounter()
+                     .Name("agleader_leaf_logins_total")
+                     .Help("Logins to Leaf (POST /api/authenticate), by result.")
+                     .Register(*registry_);
+  logins_ok_ = &logins.Add({{"result", "success"}});
+  logins_failed_ = &logins.Add({{"result", "failure"}});
+  leaf_up_ = &prometheus::BuildGauge()
+                  .Name("agleader_leaf_up")
+                  .Help("1 while Leaf answers (the leaf-api health status), else 0.")
+                  .Register(*registry_)
+                  .Add({});
+  leaf_up_->Set(1);
+  in_flight_ = &prometheus::BuildGauge()
+                    .Name("agleader_calls_in_flight")
+                    .Help("RPCs started and not yet completed.")
+                    .Register(*registry_)
+                    .Add({});
+}
+
+Metrics::~Metrics() = default;
+
+absl::Status Metrics::Serve(const std::string& listen) {
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(listen);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("--metrics_listen: cannot listen on ", listen, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(registry_);
+  std::vector<int> ports = exposer_->GetListeningPorts();
+  port_ = ports.empty() ? 0 : ports[0];
+  return absl::OkStatus();
+}
+
+int Metrics::port() const { return port_; }
+
+Metrics::MethodMetrics* Metrics::For(absl::string_view method) {
+  for (auto& m : methods_) {
+    if (m->name == method) return m.get();
+  }
+  return nullptr;
+}
+
+void Metrics::RpcStarted(absl::string_view method) {
+  if (MethodMetrics* m = For(method)) m->started->Increment();
+}
+
+void Metrics::RpcHandled(absl::string_view method, absl::StatusCode code,
+                         absl::Duration latency) {
+  MethodMetrics* m = For(method);
+  if (m == nullptr) return;
+  m->latency->Observe(absl::ToDoubleSeconds(latency));
+  handled_
+      ->Add({{"grpc_type", "unary"},
+             {"grpc_service", kService},
+             {"grpc_method", m->name},
+             {"grpc_code", CodeName(code)}})
+      .Increment();
+}
+
+void Metrics::CallRejected(absl::string_view reason) {
+  rejected_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::LeafAttempt(absl::string_view http_method, int http_status,
+                          absl::Duration latency) {
+  const std::string method(http_method);
+  leaf_requests_
+      ->Add({{"method", method},
+             {"status", http_status == 0 ? std::string("error") : absl::StrCat(http_status)}})
+      .Increment();
+  leaf_latency_->Add({{"method", method}}, LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(latency));
+}
+
+void Metrics::LeafRetry(absl::string_view http_method) {
+  leaf_retries_->Add({{"method", std::string(http_method)}}).Increment();
+}
+
+void Metrics::LeafLogin(bool ok) { (ok ? logins_ok_ : logins_failed_)->Increment(); }
+
+void Metrics::LeafUp(bool up) { leaf_up_->Set(up ? 1 : 0); }
+
+void Metrics::CallsInFlight(int delta) {
+  if (delta > 0) {
+    in_flight_->Increment(delta);
+  } else {
+    in_flight_->Decrement(-delta);
+  }
+}
+
+std::string Metrics::Text() const {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace leafsvc

@@ -1,0 +1,77 @@
+// Prometheus metrics, served on their own port (--metrics_listen). RPC
+// metrics use the names of go-grpc-prometheus (grpc_server_started_total,
+// grpc_server_handled_total, grpc_server_handling_seconds), which existing
+// gRPC dashboards understand; the rest are prefixed agleader_.
+#ifndef SERVER_METRICS_H_
+#define SERVER_METRICS_H_
+
+#include <array>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace prometheus {
+class Counter;
+class Exposer;
+class Gauge;
+class Histogram;
+class Registry;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace leafsvc {
+
+class Metrics {
+ public:
+  // The RPC methods of the service (labels are created for them up front).
+  static constexpr std::array<absl::string_view, 4> kMethods = {
+      "GetCredentials", "CreateCredentials", "DeleteCredentials", "ListCredentialEvents"};
+
+  Metrics();
+  ~Metrics();
+
+  // Serves GET /metrics on `listen` (host:port; port 0 picks one).
+  absl::Status Serve(const std::string& listen);
+  int port() const;  // 0 when not serving
+
+  void RpcStarted(absl::string_view method);
+  void RpcHandled(absl::string_view method, absl::StatusCode code, absl::Duration latency);
+  // A call refused before reaching Leaf, by reason (e.g. INVALID_REQUEST).
+  void CallRejected(absl::string_view reason);
+  // `http_status` 0: no response.
+  void LeafAttempt(absl::string_view http_method, int http_status, absl::Duration latency);
+  void LeafRetry(absl::string_view http_method);
+  void LeafLogin(bool ok);
+  void LeafUp(bool up);
+  void CallsInFlight(int delta);
+
+  // The Prometheus text exposition of every metric (what /metrics serves).
+  std::string Text() const;
+
+ private:
+  struct MethodMetrics;
+  MethodMetrics* For(absl::string_view method);
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  std::array<std::unique_ptr<MethodMetrics>, kMethods.size()> methods_;
+  prometheus::Family<prometheus::Counter>* handled_;
+  prometheus::Family<prometheus::Counter>* rejected_;
+  prometheus::Family<prometheus::Counter>* leaf_requests_;
+  prometheus::Family<prometheus::Histogram>* leaf_latency_;
+  prometheus::Family<prometheus::Counter>* leaf_retries_;
+  prometheus::Counter* logins_ok_;
+  prometheus::Counter* logins_failed_;
+  prometheus::Gauge* leaf_up_;
+  prometheus::Gauge* in_flight_;
+};
+
+}  // namespace leafsvc
+
+#endif  // SERVER_METRICS_H_

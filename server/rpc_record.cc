@@ -1,0 +1,110 @@
+#include "server/rpc_record.h"
+
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/grpc_status.h"
+#include "server/util/log.h"
+#include "server/util/status_details.h"
+
+namespace leafsvc {
+namespace {
+
+constexpr size_t kMaxRequestIdBytes = 128;
+
+bool AcceptableRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > kMaxRequestIdBytes) return false;
+  for (unsigned char c : id) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+LogLevel LevelFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      return LogLevel::kError;
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kUnauthenticated:
+      return LogLevel::kWarning;
+    default:
+      return LogLevel::kInfo;
+  }
+}
+
+}  // namespace
+
+std::string RequestIdFrom(const grpc::CallbackServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(kRequestIdKey);
+  if (it != metadata.end()) {
+    absl::string_view id(it->second.data(), it->second.size());
+    if (AcceptableRequestId(id)) return std::string(id);
+  }
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    return absl::StrCat(absl::ToUnixNanos(absl::Now()));
+  }
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+RpcRecord::RpcRecord(grpc::CallbackServerContext* context, absl::string_view method,
+                     absl::string_view leaf_user_id, Metrics* metrics)
+    : context_(context),
+      method_(method),
+      leaf_user_id_(leaf_user_id),
+      metrics_(metrics),
+      start_(absl::Now()),
+      request_id_(RequestIdFrom(*context)) {
+  if (metrics_ != nullptr) {
+    metrics_->RpcStarted(method_);
+    metrics_->CallsInFlight(1);
+  }
+}
+
+grpc::Status RpcRecord::Conclude(const absl::Status& status) {
+  const absl::Duration latency = absl::Now() - start_;
+  absl::Status annotated = status;
+  SetStatusMetadata(annotated, "request_id", request_id_);
+  // Only a well-formed id is worth repeating; anything else may be garbage.
+  if (leaf::IsLeafUserId(leaf_user_id_)) {
+    SetStatusMetadata(annotated, "leaf_user_id", leaf_user_id_);
+  }
+  context_->AddTrailingMetadata(kRequestIdKey, request_id_);
+
+  const StatusDetails details = GetStatusDetails(annotated);
+  if (metrics_ != nullptr) {
+    metrics_->CallsInFlight(-1);
+    metrics_->RpcHandled(method_, status.code(), latency);
+    if (!status.ok() && stats_.attempts == 0 && !details.reason.empty() &&
+        details.reason != "LEAF_LOGIN_FAILED" && details.reason != "CANCELLED" &&
+        details.reason != "LEAF_UNREACHABLE" && details.reason != "LEAF_TIMEOUT") {
+      metrics_->CallRejected(details.reason);
+    }
+  }
+  const LogLevel level = LevelFor(status.code());
+  if (LogEnabled(level)) {
+    const std::string code = absl::StatusCodeToString(status.code());
+    const std::string leaf_user = leaf::IsLeafUserId(leaf_user_id_) ? leaf_user_id_ : "";
+    const std::string message(status.message());
+    Log(level, "rpc",
+        {{"method", method_},
+         {"code", code},
+         {"latency_ms", absl::ToDoubleMilliseconds(latency)},
+         {"leaf_status", stats_.last_http_status},
+         {"attempts", stats_.attempts},
+         {"request_id", request_id_},
+         {"leaf_user_id", leaf_user},
+         {"reason", details.reason},
+         {"error", message}});
+  }
+  return ToGrpcStatus(annotated);
+}
+
+}  // namespace leafsvc
