@@ -47,9 +47,10 @@ class LeafClient::Exchange final : public LeafCall,
         idempotent_(request.method == "GET" || request.method == "DELETE"),
         request_(std::move(request)),
         caller_token_(std::move(caller_token)),
-        secrets_(std::move(secrets)),
         stats_(stats),
         on_response_(std::move(on_response)) {
+    absl::MutexLock lock(&mu_);
+    secrets_ = std::move(secrets);
     if (caller_token_.has_value()) secrets_.push_back(caller_token_->Reveal());
   }
 
@@ -244,13 +245,13 @@ class LeafClient::Exchange final : public LeafCall,
   const bool idempotent_;
   const http::HttpRequest request_;
   const std::optional<Secret> caller_token_;
+  CallStats* const stats_;
   ResponseCallback on_response_;
   // Touched only by the one thread driving the exchange at a time (the
   // steps run one after another: token, send, response, backoff).
   bool reauthenticated_ = false;
   absl::Time sent_at_;
   int last_http_status_ = 0;
-  CallStats* const stats_;
   bool maybe_applied_ = false;
   std::optional<absl::Status> last_error_;
 

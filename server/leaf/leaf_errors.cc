@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "server/leaf/leaf_json.h"
 #include "server/util/status_details.h"
+#include "server/util/utf8.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -26,12 +27,12 @@ const char* Describe(LeafOperation op) {
   return "calling Leaf";
 }
 
-// Leaf's own words, shortened, with control characters dropped so they
-// cannot forge log lines.
+// Leaf's own words, shortened (never inside a character), valid UTF-8, with
+// control characters blanked so they cannot forge log lines.
 std::string Sanitize(absl::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, kMaxLeafMessage)) {
-    out.push_back(static_cast<unsigned char>(c) < 0x20 ? ' ' : c);
+  std::string out = ValidUtf8(Utf8Prefix(text, kMaxLeafMessage));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
   if (text.size() > kMaxLeafMessage) out.append("...");
   return out;

@@ -15,14 +15,19 @@ namespace {
 using rapidjson::Document;
 using rapidjson::Value;
 
+constexpr unsigned kParseFlags =
+    rapidjson::kParseDefaultFlags | rapidjson::kParseValidateEncodingFlag;
+
 absl::Status Malformed(absl::string_view what, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(what, ": ", why));
 }
 
 absl::StatusOr<Document> ParseJson(absl::string_view json, absl::string_view what) {
   Document doc;
-  // kParseStopWhenDoneFlag is off: trailing garbage is an error.
-  doc.Parse<rapidjson::kParseDefaultFlags>(json.data(), json.size());
+  // kParseStopWhenDoneFlag is off: trailing garbage is an error. JSON must be
+  // UTF-8 (RFC 8259), and what is decoded ends up in protobuf strings, which
+  // must be too.
+  doc.Parse<kParseFlags>(json.data(), json.size());
   if (doc.HasParseError()) {
     if (json.empty()) return Malformed(what, "empty body, expected JSON");
     return Malformed(what, absl::StrCat("not valid JSON (",
@@ -156,7 +161,7 @@ absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json) {
 
 std::optional<Problem> DecodeProblem(absl::string_view json) {
   Document doc;
-  doc.Parse(json.data(), json.size());
+  doc.Parse<kParseFlags>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
   Problem p;
   constexpr absl::string_view kWhat = "problem";

@@ -21,9 +21,9 @@ bool ReadDigits(absl::string_view s, size_t pos, size_t n, int* out) {
 }
 
 absl::Status Invalid(absl::string_view text, absl::string_view why) {
-  // The text is a timestamp from Leaf, never a secret; cap it anyway.
+  // The text itself is not quoted: decode errors never repeat what Leaf sent.
   return absl::InvalidArgumentError(
-      absl::StrCat("invalid timestamp \"", text.substr(0, 40), "\": ", why));
+      absl::StrCat("invalid timestamp (", text.size(), " characters): ", why));
 }
 
 }  // namespace

@@ -167,3 +167,21 @@ TEST(LeafErrorsTest, BadBody) {
 
 }  // namespace
 }  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+TEST(LeafErrorsUtf8Test, LeafMessageIsAlwaysValidUtf8) {
+  // 299 ASCII bytes then a 2-byte character: the cut at 300 must not split it.
+  std::string detail(299, 'a');
+  detail += "\xC3\xA9 more";
+  http::HttpResponse r;
+  r.status_code = 400;
+  r.body = "{\"detail\":\"" + detail + "\"}";
+  StatusDetails d = GetStatusDetails(StatusFromLeafResponse(LeafOperation::kGetCredentials, r));
+  const std::string& m = d.metadata.at("leaf_message");
+  EXPECT_EQ(m, std::string(299, 'a') + "...");
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf

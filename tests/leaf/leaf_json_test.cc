@@ -151,3 +151,24 @@ TEST(LeafJsonTest, LoginRoundTrip) {
 
 }  // namespace
 }  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+TEST(LeafJsonEncodingTest, InvalidUtf8IsRefusedNotPassedOn) {
+  EXPECT_FALSE(DecodeCredentials("{\"id\":\"x\",\"status\":\"O\xFFK\"}").ok());
+  EXPECT_FALSE(DecodeEvents("[{\"id\":\"e\",\"body\":\"\\ud800\"}]").ok());  // lone surrogate
+  auto ok = DecodeCredentials("{\"id\":\"x\",\"publicKey\":\"cl\xC3\xA9\"}");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->public_key, "cl\xC3\xA9");
+}
+
+TEST(LeafJsonEncodingTest, TimestampErrorsDoNotQuoteTheValue) {
+  auto r = DecodeCredentials(R"({"id":"x","createdTime":"SECRET-MARKER-not-a-time"})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().find("SECRET-MARKER"), absl::string_view::npos);
+  EXPECT_NE(r.status().message().find("createdTime"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf

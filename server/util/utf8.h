@@ -1,0 +1,22 @@
+// UTF-8 helpers for text that ends up in protobuf string fields (which must
+// be valid UTF-8, or other languages' parsers refuse the message).
+#ifndef SERVER_UTIL_UTF8_H_
+#define SERVER_UTIL_UTF8_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace leafsvc {
+
+// The longest prefix of `text` of at most `max_bytes` that does not end in
+// the middle of a multi-byte character.
+absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes);
+
+// `text` with every byte that is not part of a valid UTF-8 sequence replaced
+// by U+FFFD.
+std::string ValidUtf8(absl::string_view text);
+
+}  // namespace leafsvc
+
+#endif  // SERVER_UTIL_UTF8_H_

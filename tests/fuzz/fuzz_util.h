@@ -1,0 +1,133 @@
+// Helpers shared by the libFuzzer targets in this folder: a check that aborts
+// (so libFuzzer records the input as a crash), the marker secret that no
+// error may echo, and the full text of a status (message and every payload).
+#ifndef TESTS_FUZZ_FUZZ_UTIL_H_
+#define TESTS_FUZZ_FUZZ_UTIL_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace leafsvc::fuzz {
+
+// Seeds put this where a secret would be (refreshToken, privateKey,
+// accessToken, id_token); mutations move it everywhere else.
+inline constexpr absl::string_view kMarker = "SECRET-MARKER";
+
+[[noreturn]] inline void Fail(const char* file, int line, const char* cond,
+                              const std::string& detail) {
+  std::fprintf(stderr, "\n==FUZZ INVARIANT FAILED== %s:%d: %s\n%s\n", file, line, cond,
+               detail.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+// Aborts with `detail` (a std::string, built only on failure) unless `cond`.
+#define FUZZ_CHECK(cond, detail)                                             \
+  do {                                                                       \
+    if (!(cond)) ::leafsvc::fuzz::Fail(__FILE__, __LINE__, #cond, (detail)); \
+  } while (0)
+
+// The message and every payload (type URL and value) of `status`: everything
+// that may reach a caller or a log line.
+inline std::string StatusText(const absl::Status& status) {
+  std::string text(status.message());
+  status.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    absl::StrAppend(&text, "\n", url, "=", std::string(payload));
+  });
+  return text;
+}
+
+// True when `finding` is listed in the comma-separated FUZZ_IGNORE variable:
+// a long run can then go on past a known, reported finding (run_fuzzers.sh
+// also skips regression inputs named after it). Unset in the test suite.
+inline bool Ignored(absl::string_view finding) {
+  static const std::string* list = [] {
+    const char* env = std::getenv("FUZZ_IGNORE");
+    return new std::string(absl::StrCat(",", env ? env : "", ","));
+  }();
+  return absl::StrContains(*list, absl::StrCat(",", finding, ","));
+}
+
+// `text` without the quoted timestamps of ParseLeafTimestamp's errors
+// ("invalid timestamp \"...\": "): for FUZZ_IGNORE=timestamp-echo.
+inline std::string WithoutQuotedTimestamps(absl::string_view text) {
+  constexpr absl::string_view kOpen = "invalid timestamp \"";
+  std::string out;
+  while (true) {
+    const size_t open = text.find(kOpen);
+    if (open == absl::string_view::npos) break;
+    // The quote holds at most 40 bytes, which may themselves contain "\": ".
+    const size_t start = open + kOpen.size();
+    const size_t close = text.substr(0, start + 40 + 3).rfind("\": ");
+    if (close == absl::string_view::npos || close < start) break;
+    absl::StrAppend(&out, text.substr(0, open + kOpen.size()));
+    text.remove_prefix(close);
+  }
+  absl::StrAppend(&out, text);
+  return out;
+}
+
+// Printable form for failure messages (control and non-ASCII bytes escaped).
+inline std::string Printable(absl::string_view s, size_t max = 400) {
+  std::string out;
+  for (unsigned char c : s.substr(0, max)) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out.append(buf);
+    }
+  }
+  if (s.size() > max) out.append("...");
+  return out;
+}
+
+// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+inline bool IsValidUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = s[i];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (size_t k = 1; k <= n; ++k) {
+      const unsigned char cc = s[i + k];
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace leafsvc::fuzz
+
+#endif  // TESTS_FUZZ_FUZZ_UTIL_H_

@@ -1,0 +1,57 @@
+// Fuzzes DecodeProblem (Leaf's JHipster problem+json error bodies, but also
+// HTML gateway pages, empty bodies and anything else an error can carry).
+// Invariants: every JSON object is a problem and nothing else is; a decoded
+// problem re-encodes to JSON that decodes to the same problem.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "rapidjson/document.h"
+#include "server/leaf/leaf_json.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "tests/fuzz/leaf_json_writer.h"
+
+namespace leafsvc::fuzz {
+namespace {
+
+bool SameProblem(const leaf::Problem& a, const leaf::Problem& b) {
+  if (a.type != b.type || a.title != b.title || a.detail != b.detail || a.message != b.message ||
+      a.error_key != b.error_key || a.path != b.path ||
+      a.field_errors.size() != b.field_errors.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.field_errors.size(); ++i) {
+    const auto& x = a.field_errors[i];
+    const auto& y = b.field_errors[i];
+    if (x.object_name != y.object_name || x.field != y.field || x.message != y.message) {
+      return false;
+    }
+  }
+  return a.Summary() == b.Summary();
+}
+
+void Run(absl::string_view body) {
+  std::optional<leaf::Problem> problem = leaf::DecodeProblem(body);
+
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  const bool is_object = !doc.HasParseError() && doc.IsObject();
+  FUZZ_CHECK(problem.has_value() == is_object,
+             absl::StrCat("DecodeProblem ", problem ? "accepted" : "refused", " a body that is",
+                          is_object ? "" : " not", " a JSON object: ", Printable(body)));
+  if (!problem) return;
+
+  const std::string json = EncodeProblemBody(*problem);
+  std::optional<leaf::Problem> again = leaf::DecodeProblem(json);
+  FUZZ_CHECK(again.has_value() && SameProblem(*problem, *again),
+             absl::StrCat("problem changed in the round trip: ", Printable(json)));
+  (void)problem->Summary();
+}
+
+}  // namespace
+}  // namespace leafsvc::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  leafsvc::fuzz::Run(absl::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}

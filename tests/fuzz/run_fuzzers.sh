@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer target in tests/fuzz (*_fuzzer.cc) with clang,
+# AddressSanitizer and UndefinedBehaviorSanitizer. For each target it first
+# replays the inputs of past findings (tests/fuzz/regressions/<target>/<finding>.*),
+# then fuzzes for a bounded time on a writable copy of its seed corpus
+# (tests/fuzz/corpus/<target>; the repository is never written). Exits non-zero
+# on a build failure or on any finding (crash, sanitizer report, failed
+# invariant, timeout, out-of-memory); the input that triggered it is kept and
+# its path printed.
+#
+#   bash tests/fuzz/run_fuzzers.sh [SECONDS_PER_TARGET] [TARGET...]
+#
+# SECONDS_PER_TARGET defaults to 10; TARGET names (e.g. page_token_fuzzer)
+# restrict the run. Environment:
+#   FUZZ_OUT   keep binaries, corpora, logs and findings in this folder
+#              (default: a temporary folder, removed unless something was found)
+#   FUZZ_JOBS  targets built and run at once (default: the number of CPUs)
+#   CXX_FUZZ   the clang++ to use (default: clang++-14, else clang++)
+#   FUZZ_IGNORE  comma-separated names of known, reported findings (e.g.
+#              timestamp-echo) that the targets then tolerate and whose
+#              regression inputs are skipped, so that a long run can go on
+#              past them; leave unset for the real verdict
+# Under `bazel test` the sources come from the runfiles and findings are
+# copied to $TEST_UNDECLARED_OUTPUTS_DIR.
+set -uo pipefail
+
+seconds="${1:-10}"
+shift || true
+case "$seconds" in
+  '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2 ;;
+esac
+
+if [ -n "${TEST_SRCDIR:-}" ] && [ -n "${TEST_WORKSPACE:-}" ]; then
+  root="$TEST_SRCDIR/$TEST_WORKSPACE"
+else
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+fi
+fuzz_dir="$root/tests/fuzz"
+
+cxx="${CXX_FUZZ:-}"
+if [ -z "$cxx" ]; then
+  cxx="$(command -v clang++-14 || command -v clang++ || true)"
+fi
+if [ -z "$cxx" ]; then
+  echo "fuzz: clang++ not found (scripts/setup.sh installs clang and libclang-rt-14-dev)" >&2
+  exit 1
+fi
+jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+if [ -n "${FUZZ_OUT:-}" ]; then
+  out="$FUZZ_OUT"
+  keep=1
+else
+  out="$(mktemp -d "${TEST_TMPDIR:-${TMPDIR:-/tmp}}/fuzz.XXXXXX")"
+  keep=0
+fi
+mkdir -p "$out/obj" "$out/bin" "$out/corpus" "$out/log" "$out/findings"
+
+# The project sources the targets exercise (with everything they call).
+project_sources=(
+  server/leaf/leaf_json.cc
+  server/leaf/timestamp.cc
+  server/leaf/leaf_errors.cc
+  server/leaf/leaf_endpoints.cc
+  server/event_pages.cc
+  server/util/status_details.cc
+  server/http/http_client.cc
+)
+absl_modules="absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord"
+read -r -a cflags <<<"$(pkg-config --cflags $absl_modules)"
+read -r -a libs <<<"$(pkg-config --libs $absl_modules)"
+# Every sanitizer report is fatal except pointer-overflow, which ubsan.supp
+# silences in RapidJSON only (UBSAN_OPTIONS below still halts on any other).
+common=(-std=c++17 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all
+        -fsanitize-recover=pointer-overflow -I"$root"
+        "${cflags[@]}")
+
+if [ "$#" -gt 0 ]; then
+  targets=("$@")
+else
+  targets=()
+  for f in "$fuzz_dir"/*_fuzzer.cc; do targets+=("$(basename "$f" .cc)"); done
+fi
+
+# Runs "$@" in the background, at most $jobs at a time; `wait_all` collects them.
+pids=()
+run_bg() {
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n 2>/dev/null || true; done
+  "$@" &
+  pids+=("$!")
+}
+wait_all() {
+  local failed=0 pid
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  pids=()
+  return "$failed"
+}
+
+compile() {  # compile SRC OBJ
+  "$cxx" "${common[@]}" -fsanitize=fuzzer-no-link,address,undefined -c "$1" -o "$2" \
+    2>"$2.log" || { echo "fuzz: compiling $1 failed:" >&2; cat "$2.log" >&2; return 1; }
+}
+
+started=$(date +%s)
+objects=()
+for src in "${project_sources[@]}"; do
+  obj="$out/obj/$(echo "$src" | tr / _).o"
+  objects+=("$obj")
+  run_bg compile "$root/$src" "$obj"
+done
+for t in "${targets[@]}"; do
+  if [ ! -f "$fuzz_dir/$t.cc" ]; then echo "fuzz: no such target $t" >&2; exit 2; fi
+  run_bg compile "$fuzz_dir/$t.cc" "$out/obj/$t.o"
+done
+wait_all || exit 1
+link() {  # link TARGET
+  "$cxx" -fsanitize=fuzzer,address,undefined "$out/obj/$1.o" "${objects[@]}" \
+    "${libs[@]}" -lssl -lcrypto -o "$out/bin/$1" 2>"$out/log/$1.link" ||
+    { echo "fuzz: linking $1 failed:" >&2; cat "$out/log/$1.link" >&2; return 1; }
+}
+for t in "${targets[@]}"; do run_bg link "$t"; done
+wait_all || exit 1
+echo "fuzz: built ${#targets[@]} targets with $cxx in $(($(date +%s) - started)) s"
+
+max_len() {
+  case "$1" in
+    leaf_timestamp_fuzzer) echo 64 ;;
+    event_pages_fuzzer) echo 4096 ;;
+    page_token_fuzzer) echo 2048 ;;
+    *) echo 8192 ;;
+  esac
+}
+dict() {
+  case "$1" in
+    leaf_timestamp_fuzzer) echo "$fuzz_dir/timestamp.dict" ;;
+    leaf_credentials_fuzzer | leaf_events_fuzzer | leaf_login_fuzzer | leaf_problem_fuzzer | \
+      leaf_response_fuzzer) echo "$fuzz_dir/leaf_json.dict" ;;
+  esac
+}
+
+ignored() {  # ignored FILE: its finding name (up to the first dot) is in FUZZ_IGNORE
+  local name
+  name="$(basename "$1")"
+  name="${name%%.*}"
+  case ",${FUZZ_IGNORE:-}," in *",$name,"*) return 0 ;; esac
+  return 1
+}
+
+sanitizer_env=(ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$fuzz_dir/ubsan.supp")
+
+fuzz() {  # fuzz TARGET
+  local t="$1" corpus="$out/corpus/$1" d f rc=0
+  local replay=()
+  if [ -d "$fuzz_dir/regressions/$t" ]; then
+    for f in "$fuzz_dir/regressions/$t"/*; do
+      if [ -f "$f" ] && ! ignored "$f"; then replay+=("$f"); fi
+    done
+  fi
+  : >"$out/log/$t.regressions.log"
+  for f in ${replay[@]+"${replay[@]}"}; do  # one at a time: a crash ends the process
+    env "${sanitizer_env[@]}" "$out/bin/$t" -rss_limit_mb=2048 -timeout=10 "$f" \
+      >>"$out/log/$t.regressions.log" 2>&1 || rc=1
+  done
+  mkdir -p "$corpus"
+  if [ -d "$fuzz_dir/corpus/$t" ]; then cp -L "$fuzz_dir/corpus/$t"/* "$corpus"/ 2>/dev/null; fi
+  chmod -R u+w "$corpus"
+  local args=(-max_total_time="$seconds" -max_len="$(max_len "$t")" -timeout=10
+              -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/findings/$t-")
+  d="$(dict "$t")"
+  if [ -n "$d" ] && [ -f "$d" ]; then args+=(-dict="$d"); fi
+  env "${sanitizer_env[@]}" "$out/bin/$t" "${args[@]}" "$corpus" >"$out/log/$t.log" 2>&1 || rc=1
+  return "$rc"
+}
+
+pids=()
+names=()
+for t in "${targets[@]}"; do
+  run_bg fuzz "$t"
+  names+=("$t")
+done
+# Collect each target's result.
+findings=0
+for i in "${!pids[@]}"; do
+  t="${names[$i]}"
+  if wait "${pids[$i]}"; then result="ok"; else result="FINDING"; findings=$((findings + 1)); fi
+  log="$out/log/$t.log"
+  runs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || true)
+  last=$(grep -E '^#[0-9]+' "$log" | tail -n1 | grep -o 'cov: [0-9]* ft: [0-9]*' || true)
+  units=$(find "$out/corpus/$t" -type f | wc -l)
+  echo "fuzz: $t: $result, ${runs:-?} runs in ${seconds} s, ${last:-cov: ? ft: ?}, corpus $units"
+  if [ "$result" != "ok" ]; then
+    for l in "$out/log/$t.regressions.log" "$log"; do
+      [ -f "$l" ] || continue
+      # A failing replay names its input on the "Running:" line just before the report.
+      grep -E '^Running: |ERROR: |FUZZ INVARIANT FAILED|SUMMARY: |Test unit written to' "$l" |
+        grep -B1 -A2 -E 'ERROR: |FUZZ INVARIANT FAILED' | grep -v -- '^--$' | head -n 12 |
+        sed -e "s|$fuzz_dir/||g" -e 's/^/fuzz:   /'
+      if [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then cp "$l" "$TEST_UNDECLARED_OUTPUTS_DIR"/; fi
+    done
+    if [ -z "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then echo "fuzz:   logs: $out/log/$t.*log"; fi
+    if [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then
+      cp "$out/findings/$t"-* "$TEST_UNDECLARED_OUTPUTS_DIR"/ 2>/dev/null
+    fi
+  fi
+done
+pids=()
+
+echo "fuzz: ${#targets[@]} targets, ${seconds} s each, ${findings} with findings"
+if [ "$findings" -gt 0 ]; then
+  if [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then
+    echo "fuzz: logs and inputs are in bazel-testlogs/tests/fuzz/fuzz_test/test.outputs/outputs.zip"
+  else
+    echo "fuzz: binaries, logs and findings are in $out"
+  fi
+  exit 1
+fi
+[ "$keep" = 1 ] || rm -rf "$out"
+exit 0
