@@ -1,0 +1,200 @@
+'use strict';
+// A small Node.js client of leaf.agleader.v1.AgLeaderCredentials, on
+// @grpc/grpc-js with the .proto loaded at run time by @grpc/proto-loader.
+//
+//   const { AgLeaderClient, AgLeaderError } = require('./agleader_client');
+//   const client = new AgLeaderClient('127.0.0.1:50051');
+//   const creds = await client.createCredentials(
+//       { leafUserId, refreshToken, publicKey, privateKey });
+//   try { await client.getCredentials({ leafUserId: other }); }
+//   catch (e) { if (e instanceof AgLeaderError) console.log(e.codeName, e.reason, e.metadata); }
+//   client.close();
+//
+// Every error of the service carries a google.rpc.Status in the trailing
+// metadata entry `grpc-status-details-bin`; decodeError() parses it with
+// protobufjs and unpacks the google.rpc.ErrorInfo (reason, domain, metadata),
+// BadRequest (field violations) and RetryInfo (retry delay) it holds.
+//
+// Messages are plain objects with lowerCamelCase fields (leafUserId), enums as
+// their names ('CREDENTIAL_STATUS_OK'), int64 as strings, defaults filled in.
+
+const fs = require('fs');
+const path = require('path');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+const protobuf = require('protobufjs');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const PROTO_ROOT = path.join(REPO, 'proto');
+const RPC_ROOT = path.join(REPO, 'third_party', 'googleapis');
+const SERVICE_PROTO = 'leaf/agleader/v1/agleader_credentials.proto';
+// The service config the deployment recommends (retries, timeouts), used when
+// present and no other is given.
+const DEFAULT_SERVICE_CONFIG = path.join(REPO, 'client', 'service_config.json');
+const ERROR_DOMAIN = 'leaf.agleader.v1';
+const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+
+const LOADER_OPTIONS = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_ROOT, RPC_ROOT],
+};
+
+const packageDefinition = protoLoader.loadSync(SERVICE_PROTO, LOADER_OPTIONS);
+const api = grpc.loadPackageDefinition(packageDefinition).leaf.agleader.v1;
+
+// google.rpc.Status and the error details, for decoding only.
+const rpcRoot = new protobuf.Root();
+rpcRoot.resolvePath = (_origin, target) =>
+  fs.existsSync(path.join(RPC_ROOT, target)) ? path.join(RPC_ROOT, target) : target;
+rpcRoot.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
+const Status = rpcRoot.lookupType('google.rpc.Status');
+
+/** A failed RPC with its decoded details; `cause` is the grpc-js ServiceError. */
+class AgLeaderError extends Error {
+  constructor(details, cause) {
+    super(details.message, { cause }); // the server's message, as in error.details
+    this.name = 'AgLeaderError';
+    Object.assign(this, details);
+  }
+}
+
+/**
+ * Decodes a grpc-js ServiceError: {code, codeName, message, reason, domain,
+ * metadata, fieldViolations: [{field, description}], retryDelaySeconds}.
+ */
+function decodeError(error) {
+  const details = {
+    code: error.code,
+    codeName: grpc.status[error.code] || String(error.code),
+    message: error.details || error.message || '',
+    reason: '',
+    domain: '',
+    metadata: {},
+    fieldViolations: [],
+    retryDelaySeconds: null,
+  };
+  const raw = error.metadata ? error.metadata.get(STATUS_DETAILS_KEY) : [];
+  if (!raw || raw.length === 0) return details;
+  const status = Status.decode(raw[0]);
+  for (const any of status.details) {
+    const typeName = any.type_url.slice(any.type_url.lastIndexOf('/') + 1);
+    let type;
+    try {
+      type = rpcRoot.lookupType(typeName);
+    } catch (e) {
+      continue; // a detail type this client does not know
+    }
+    const detail = type.toObject(type.decode(any.value), { longs: Number, defaults: true });
+    if (typeName === 'google.rpc.ErrorInfo') {
+      details.reason = detail.reason;
+      details.domain = detail.domain;
+      details.metadata = { ...detail.metadata };
+    } else if (typeName === 'google.rpc.BadRequest') {
+      for (const v of detail.field_violations) {
+        details.fieldViolations.push({ field: v.field, description: v.description });
+      }
+    } else if (typeName === 'google.rpc.RetryInfo' && detail.retry_delay) {
+      details.retryDelaySeconds = detail.retry_delay.seconds + detail.retry_delay.nanos / 1e9;
+    }
+  }
+  return details;
+}
+
+/**
+ * The gRPC service config JSON to use: `file`, else
+ * $AGLEADER_CLIENT_SERVICE_CONFIG, else client/service_config.json if it
+ * exists; null for none (or for "none", as in the C++ client).
+ */
+function loadServiceConfig(file) {
+  let chosen = file || process.env.AGLEADER_CLIENT_SERVICE_CONFIG;
+  if (chosen === 'none') return null;
+  if (!chosen) {
+    if (!fs.existsSync(DEFAULT_SERVICE_CONFIG)) return null;
+    chosen = DEFAULT_SERVICE_CONFIG;
+  }
+  const text = fs.readFileSync(chosen, 'utf8');
+  JSON.parse(text); // fail here, clearly, rather than inside gRPC
+  return text;
+}
+
+/** One channel to the service; each method is one RPC with a deadline. */
+class AgLeaderClient {
+  /**
+   * @param {string} target host:port, or any gRPC target (dns:///...).
+   * @param {{timeoutMs?: number, serviceConfig?: string, apiKey?: string,
+   *          credentials?: grpc.ChannelCredentials}} options
+   *   apiKey (else $AGLEADER_CLIENT_API_KEY) is sent as `authorization: Bearer
+   *   <key>` to a server started with --api_keys; credentials: TLS.
+   */
+  constructor(target, options = {}) {
+    const channelOptions = {};
+    const config = loadServiceConfig(options.serviceConfig);
+    if (config !== null) channelOptions['grpc.service_config'] = config;
+    this.timeoutMs = options.timeoutMs ?? 10000;
+    const apiKey = options.apiKey ?? process.env.AGLEADER_CLIENT_API_KEY ?? '';
+    this.metadata = new grpc.Metadata();
+    if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
+    this.stub = new api.AgLeaderCredentials(
+      target,
+      options.credentials || grpc.credentials.createInsecure(),
+      channelOptions,
+    );
+  }
+
+  close() {
+    this.stub.close();
+  }
+
+  call(method, request) {
+    return new Promise((resolve, reject) => {
+      const deadline = new Date(Date.now() + this.timeoutMs);
+      this.stub[method](request, this.metadata, { deadline }, (error, response) => {
+        if (error) reject(new AgLeaderError(decodeError(error), error));
+        else resolve(response);
+      });
+    });
+  }
+
+  /** {leafUserId, refreshToken, publicKey, privateKey, accessToken?, view?} -> Credentials */
+  createCredentials(request) {
+    return this.call('CreateCredentials', request);
+  }
+
+  /** {leafUserId, view?} -> Credentials (AgLeaderError NOT_FOUND when none) */
+  getCredentials(request) {
+    return this.call('GetCredentials', request);
+  }
+
+  /** {leafUserId, allowMissing?} -> {} */
+  deleteCredentials(request) {
+    return this.call('DeleteCredentials', request);
+  }
+
+  /** {leafUserId, pageSize?, pageToken?} -> {events, nextPageToken}, newest first */
+  listCredentialEvents(request) {
+    return this.call('ListCredentialEvents', request);
+  }
+
+  /** Every event, newest first, following nextPageToken. */
+  async *iterCredentialEvents({ leafUserId, pageSize = 0 }) {
+    let pageToken = '';
+    do {
+      const page = await this.listCredentialEvents({ leafUserId, pageSize, pageToken });
+      yield* page.events;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+}
+
+module.exports = {
+  AgLeaderClient,
+  AgLeaderError,
+  decodeError,
+  loadServiceConfig,
+  ERROR_DOMAIN,
+  grpc,
+};
