@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/security/listener_security.h"
+#include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
 #include "server/util/log.h"
 
 namespace leafsvc {
@@ -94,12 +95,22 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
         {{"listen", config.listen}});
   }
 
+  // gRPC's built-in health service has no protobuf descriptors; registering
+  // health.proto lets reflection describe it (grpcurl describe/call).
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, *listener_credentials, &app->port_);
   builder.RegisterService(app->service_.get());
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  if (config.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(
+                                   std::min(config.max_connection_age, absl::Hours(24 * 20)))));
+    // Calls on a closing connection get this long to finish.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
+  }
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {
     return absl::UnavailableError(

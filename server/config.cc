@@ -58,6 +58,9 @@ FlagSet ServerFlags() {
   f.Add("page_token_key", T::kString, "",
         "key that signs ListCredentialEvents page tokens; set the same value on every replica",
         /*secret=*/true);
+  f.Add("max_connection_age", T::kDuration, "30m",
+        "close client connections after this long (gracefully), so clients re-resolve DNS and "
+        "spread over new replicas; 0: never");
   f.Add("shutdown_grace", T::kDuration, "10s",
         "on SIGTERM/SIGINT, how long calls in flight may still finish");
   f.Add("log_level", T::kString, "info", "debug, info, warning or error");
@@ -113,6 +116,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.page_token_key = f.IsSet("page_token_key") ? f.GetString("page_token_key")
                                                 : std::string(kDefaultPageTokenKey);
   c.shutdown_grace = f.GetDuration("shutdown_grace");
+  c.max_connection_age = f.GetDuration("max_connection_age");
   c.metrics_listen = f.GetString("metrics_listen");
   if (!ParseLogLevel(f.GetString("log_level"), &c.log_level)) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");

@@ -33,6 +33,7 @@ struct ServerConfig {
   bool allow_caller_leaf_token = false;
   std::string page_token_key;
   absl::Duration shutdown_grace = absl::Seconds(10);
+  absl::Duration max_connection_age = absl::ZeroDuration();  // 0: never
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen;  // empty: no /metrics endpoint
   ListenerSecurityOptions security;

@@ -264,6 +264,15 @@ TEST_F(ProcessTest, ReflectionListsAndDrivesTheServiceLikeGrpcurl) {
                         absl::StrCat("{", user, "}"), &out);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(out, "{}");
+
+  // The health service can be described and called too (grpcurl ... Health/Check).
+  const google::protobuf::ServiceDescriptor* health =
+      grpcurl.DescribeService("grpc.health.v1.Health");
+  ASSERT_NE(health, nullptr);
+  st = grpcurl.CallJson(health->FindMethodByName("Check"),
+                        R"({"service": "leaf.agleader.v1.AgLeaderCredentials"})", &out);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(out, R"({"status":"SERVING"})");
 }
 
 }  // namespace
