@@ -6,11 +6,17 @@
 #include <cstdio>
 #include <iostream>
 
+#include "absl/synchronization/mutex.h"
 #include "server/app.h"
 #include "server/config.h"
 #include "server/util/log.h"
 
 int main(int argc, char** argv) {
+  // Debian builds abseil without NDEBUG, which leaves absl::Mutex deadlock
+  // detection on: every lock and every Mutex destruction then updates a global
+  // lock graph under a global spin lock (gRPC's own locks are absl::Mutex
+  // too). It is a debugging aid; tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<leafsvc::ParsedConfig> parsed = leafsvc::ParseServerConfig(argc, argv);
   if (!parsed.ok()) {
     std::cerr << "agleader_credentials_server: " << parsed.status().message() << "\n";

@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <atomic>
 #include <exception>
 
 #include "absl/strings/ascii.h"
@@ -41,10 +42,25 @@ std::string CodeName(absl::StatusCode code) {
 
 }  // namespace
 
+// Family::Add hashes and compares the whole label set under the family's
+// mutex: too slow for every call. The children a call needs are looked up
+// once, on first use (so /metrics shows the same series as before), and kept
+// here. Add returns the same child for the same labels, so a race between two
+// first uses stores the same pointer twice.
+constexpr int kCodes = 17;  // absl::StatusCode 0..16
+
 struct Metrics::MethodMetrics {
-  prometheus::Counter* started;
-  prometheus::Histogram* latency;
+  prometheus::Counter* started = nullptr;
+  prometheus::Histogram* latency = nullptr;
   std::string name;
+  std::array<std::atomic<prometheus::Counter*>, kCodes> handled{};  // by code
+};
+
+struct Metrics::LeafMethodMetrics {
+  static constexpr int kStatuses = 600;  // 0 ("error": no response) .. 599
+  std::string name;
+  std::array<std::atomic<prometheus::Counter*>, kStatuses> requests{};  // by HTTP status
+  std::atomic<prometheus::Histogram*> latency{nullptr};
 };
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -63,9 +79,15 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   for (size_t i = 0; i < kMethods.size(); ++i) {
     const prometheus::Labels labels = {
         {"grpc_type", "unary"}, {"grpc_service", kService}, {"grpc_method", std::string(kMethods[i])}};
-    methods_[i] = std::make_unique<MethodMetrics>(
-        MethodMetrics{&started.Add(labels), &handling.Add(labels, LatencyBuckets()),
-                      std::string(kMethods[i])});
+    methods_[i] = std::make_unique<MethodMetrics>();
+    methods_[i]->started = &started.Add(labels);
+    methods_[i]->latency = &handling.Add(labels, LatencyBuckets());
+    methods_[i]->name = std::string(kMethods[i]);
+  }
+  const char* leaf_methods[] = {"GET", "POST", "DELETE"};
+  for (size_t i = 0; i < leaf_methods_.size(); ++i) {
+    leaf_methods_[i] = std::make_unique<LeafMethodMetrics>();
+    leaf_methods_[i]->name = leaf_methods[i];
   }
   rejected_ = &prometheus::BuildCounter()
                    .Name("agleader_rejected_calls_total")
@@ -126,6 +148,13 @@ Metrics::MethodMetrics* Metrics::For(absl::string_view method) {
   return nullptr;
 }
 
+Metrics::LeafMethodMetrics* Metrics::LeafFor(absl::string_view http_method) {
+  for (auto& m : leaf_methods_) {
+    if (m->name == http_method) return m.get();
+  }
+  return nullptr;
+}
+
 void Metrics::RpcStarted(absl::string_view method) {
   if (MethodMetrics* m = For(method)) m->started->Increment();
 }
@@ -135,12 +164,17 @@ void Metrics::RpcHandled(absl::string_view method, absl::StatusCode code,
   MethodMetrics* m = For(method);
   if (m == nullptr) return;
   m->latency->Observe(absl::ToDoubleSeconds(latency));
-  handled_
-      ->Add({{"grpc_type", "unary"},
-             {"grpc_service", kService},
-             {"grpc_method", m->name},
-             {"grpc_code", CodeName(code)}})
-      .Increment();
+  const int c = static_cast<int>(code);
+  prometheus::Counter* handled =
+      c >= 0 && c < kCodes ? m->handled[c].load(std::memory_order_acquire) : nullptr;
+  if (handled == nullptr) {
+    handled = &handled_->Add({{"grpc_type", "unary"},
+                              {"grpc_service", kService},
+                              {"grpc_method", m->name},
+                              {"grpc_code", CodeName(code)}});
+    if (c >= 0 && c < kCodes) m->handled[c].store(handled, std::memory_order_release);
+  }
+  handled->Increment();
 }
 
 void Metrics::CallRejected(absl::string_view reason) {
@@ -149,13 +183,25 @@ void Metrics::CallRejected(absl::string_view reason) {
 
 void Metrics::LeafAttempt(absl::string_view http_method, int http_status,
                           absl::Duration latency) {
-  const std::string method(http_method);
-  leaf_requests_
-      ->Add({{"method", method},
-             {"status", http_status == 0 ? std::string("error") : absl::StrCat(http_status)}})
-      .Increment();
-  leaf_latency_->Add({{"method", method}}, LatencyBuckets())
-      .Observe(absl::ToDoubleSeconds(latency));
+  LeafMethodMetrics* m = LeafFor(http_method);
+  const bool cacheable =
+      m != nullptr && http_status >= 0 && http_status < LeafMethodMetrics::kStatuses;
+  prometheus::Counter* requests =
+      cacheable ? m->requests[http_status].load(std::memory_order_acquire) : nullptr;
+  if (requests == nullptr) {
+    requests = &leaf_requests_->Add(
+        {{"method", std::string(http_method)},
+         {"status", http_status == 0 ? std::string("error") : absl::StrCat(http_status)}});
+    if (cacheable) m->requests[http_status].store(requests, std::memory_order_release);
+  }
+  requests->Increment();
+  prometheus::Histogram* histogram =
+      m != nullptr ? m->latency.load(std::memory_order_acquire) : nullptr;
+  if (histogram == nullptr) {
+    histogram = &leaf_latency_->Add({{"method", std::string(http_method)}}, LatencyBuckets());
+    if (m != nullptr) m->latency.store(histogram, std::memory_order_release);
+  }
+  histogram->Observe(absl::ToDoubleSeconds(latency));
 }
 
 void Metrics::LeafRetry(absl::string_view http_method) {

@@ -6,6 +6,7 @@
 #define SERVER_METRICS_H_
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -55,12 +56,16 @@ class Metrics {
 
  private:
   struct MethodMetrics;
+  struct LeafMethodMetrics;
   MethodMetrics* For(absl::string_view method);
+  LeafMethodMetrics* LeafFor(absl::string_view http_method);
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   std::array<std::unique_ptr<MethodMetrics>, kMethods.size()> methods_;
+  // GET, POST, DELETE: the methods the service sends to Leaf.
+  std::array<std::unique_ptr<LeafMethodMetrics>, 3> leaf_methods_;
   prometheus::Family<prometheus::Counter>* handled_;
   prometheus::Family<prometheus::Counter>* rejected_;
   prometheus::Family<prometheus::Counter>* leaf_requests_;

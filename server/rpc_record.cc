@@ -1,7 +1,9 @@
 #include "server/rpc_record.h"
 
-#include <openssl/rand.h>
+#include <cstdint>
+#include <cstring>
 
+#include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -46,12 +48,14 @@ std::string RequestIdFrom(const grpc::CallbackServerContext& context) {
     absl::string_view id(it->second.data(), it->second.size());
     if (AcceptableRequestId(id)) return std::string(id);
   }
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    return absl::StrCat(absl::ToUnixNanos(absl::Now()));
-  }
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  // An id only has to be unique, not unguessable: a per-thread generator
+  // (seeded from the OS once) instead of OpenSSL's locked DRBG per call.
+  thread_local absl::BitGen gen;
+  const std::uint64_t words[2] = {absl::Uniform<std::uint64_t>(gen),
+                                  absl::Uniform<std::uint64_t>(gen)};
+  char bytes[sizeof words];
+  std::memcpy(bytes, words, sizeof words);
+  return absl::BytesToHexString(absl::string_view(bytes, sizeof bytes));
 }
 
 RpcRecord::RpcRecord(grpc::CallbackServerContext* context, absl::string_view method,

@@ -1,7 +1,10 @@
 #include "server/util/log.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -22,6 +25,31 @@ absl::Mutex& SinkMutex() {
 std::function<void(absl::string_view)>& Sink() {
   static auto* sink = new std::function<void(absl::string_view)>;
   return *sink;
+}
+
+// "2026-11-28T22:18:27.322404Z", quoted. absl::FormatTime parses its format
+// and converts through the time zone library on every call; only the
+// microseconds change within a second, so the rest is formatted once a second.
+void AppendTimestamp(absl::Time now, std::string* out) {
+  thread_local std::int64_t cached_second = std::numeric_limits<std::int64_t>::min();
+  thread_local std::string cached;  // "2026-11-28T22:18:27"
+  std::int64_t micros = absl::ToUnixMicros(now);
+  std::int64_t second = micros / 1000000;
+  micros %= 1000000;
+  if (micros < 0) {
+    micros += 1000000;
+    --second;
+  }
+  if (second != cached_second) {
+    cached = absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second),
+                              absl::UTCTimeZone());
+    cached_second = second;
+  }
+  char fraction[16];
+  std::snprintf(fraction, sizeof fraction, ".%06dZ\"", static_cast<int>(micros));
+  out->push_back('"');
+  out->append(cached);
+  out->append(fraction);
 }
 
 const char* LevelName(LogLevel level) {
@@ -90,9 +118,7 @@ void LogValue::AppendJson(std::string* out) const {
 void Log(LogLevel level, absl::string_view message, LogFields fields) {
   if (!LogEnabled(level)) return;
   std::string line = "{\"time\":";
-  AppendJsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(),
-                                    absl::UTCTimeZone()),
-                   &line);
+  AppendTimestamp(absl::Now(), &line);
   line.append(",\"level\":");
   AppendJsonString(LevelName(level), &line);
   line.append(",\"msg\":");

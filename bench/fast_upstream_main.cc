@@ -1,0 +1,57 @@
+// fast_upstream: the benchmark's stand-in for Leaf (see fast_upstream.h).
+//   fast_upstream [--host=127.0.0.1] [--port=0] [--threads=1] [--delay_ms=0]
+// Prints "fast_upstream listening on HOST:PORT" when ready; runs until
+// SIGTERM or SIGINT.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "bench/fast_upstream.h"
+
+int main(int argc, char** argv) {
+  bench::FastUpstreamOptions options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char* name) -> const char* {
+      const std::string prefix = std::string("--") + name + "=";
+      return arg.rfind(prefix, 0) == 0 ? argv[i] + prefix.size() : nullptr;
+    };
+    if (const char* v = value("host")) {
+      options.host = v;
+    } else if (const char* v = value("port")) {
+      options.port = std::atoi(v);
+    } else if (const char* v = value("threads")) {
+      options.threads = std::atoi(v);
+    } else if (const char* v = value("delay_ms")) {
+      options.delay_ms = std::atoi(v);
+    } else {
+      std::fprintf(stderr,
+                   "usage: fast_upstream [--host=127.0.0.1] [--port=0] [--threads=1] "
+                   "[--delay_ms=0]\n");
+      return 2;
+    }
+  }
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::string error;
+  std::unique_ptr<bench::FastUpstream> server = bench::FastUpstream::Start(options, &error);
+  if (server == nullptr) {
+    std::fprintf(stderr, "fast_upstream: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("fast_upstream listening on %s:%d\n", options.host.c_str(), server->port());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  server.reset();
+  return 0;
+}
