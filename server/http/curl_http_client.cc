@@ -12,6 +12,8 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -168,6 +170,7 @@ class CurlHttpClient::Impl {
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
     const long per_host = options_.max_connections_per_host;
+    max_active_ = static_cast<std::size_t>(per_host);
     // The cache must hold every idle connection a burst opened, for the main
     // host and the few others (auth) we talk to, or they get closed.
     const long cache = std::max(16L, 4 * per_host);
@@ -248,24 +251,91 @@ class CurlHttpClient::Impl {
         batch.clear();
         break;
       }
-      for (Queued& q : batch) StartQueued(q, cancels);
+      for (Queued& q : batch) StartOrWait(q, cancels);
       batch.clear();
-      for (TransferId id : cancels) CancelActive(id);
+      for (TransferId id : cancels) CancelActiveOrWaiting(id);
       cancels.clear();
 
       int running = 0;
       curl_multi_perform(multi_, &running);
       ReapCompleted();
-      curl_multi_poll(multi_, nullptr, 0, kPollTimeoutMs, nullptr);
+      ExpireWaiting();
+      PromoteWaiting();
+      curl_multi_poll(multi_, nullptr, 0, PollTimeoutMs(), nullptr);
     }
     Shutdown();
   }
 
-  void StartQueued(Queued& q, const std::vector<TransferId>& cancels) {
+  // Transfers beyond the connection pool wait here, not inside libcurl: a
+  // transfer handed to curl costs ~20 KB while it waits for a connection, an
+  // entry here only its request, and curl rescans its pending list on every
+  // event.
+  void StartOrWait(Queued& q, const std::vector<TransferId>& cancels) {
     if (!cancels.empty() && std::find(cancels.begin(), cancels.end(), q.id) != cancels.end()) {
       FinishQueued(q, CancelledStatus());
       return;
     }
+    if (active_.size() < max_active_ && waiting_.empty()) {
+      StartQueued(q);
+      return;
+    }
+    const TransferId id = q.id;
+    waiting_deadlines_.emplace(q.request.deadline, id);
+    waiting_order_.push_back(id);
+    waiting_.emplace(id, std::move(q));
+  }
+
+  void PromoteWaiting() {
+    while (active_.size() < max_active_ && !waiting_order_.empty()) {
+      const TransferId id = waiting_order_.front();
+      waiting_order_.pop_front();
+      auto it = waiting_.find(id);
+      if (it == waiting_.end()) continue;  // cancelled or expired meanwhile
+      Queued q = std::move(it->second);
+      waiting_.erase(it);
+      StartQueued(q);
+    }
+    if (waiting_.empty()) {
+      waiting_order_.clear();
+      waiting_deadlines_.clear();
+    }
+  }
+
+  void ExpireWaiting() {
+    const absl::Time now = absl::Now();
+    while (!waiting_deadlines_.empty() && waiting_deadlines_.begin()->first <= now) {
+      const TransferId id = waiting_deadlines_.begin()->second;
+      waiting_deadlines_.erase(waiting_deadlines_.begin());
+      auto it = waiting_.find(id);
+      if (it == waiting_.end()) continue;
+      Queued q = std::move(it->second);
+      waiting_.erase(it);
+      FinishQueued(q, absl::DeadlineExceededError(
+                          "upstream request timed out before it was sent, waiting for a free "
+                          "connection (max_connections_per_host)"));
+    }
+  }
+
+  // Wakes the loop in time for the earliest waiting deadline.
+  int PollTimeoutMs() const {
+    if (waiting_deadlines_.empty()) return kPollTimeoutMs;
+    const absl::Duration left = waiting_deadlines_.begin()->first - absl::Now();
+    return static_cast<int>(std::clamp<std::int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 0, kPollTimeoutMs));
+  }
+
+  void CancelActiveOrWaiting(TransferId id) {
+    auto it = waiting_.find(id);
+    if (it != waiting_.end()) {
+      Queued q = std::move(it->second);
+      waiting_.erase(it);
+      FinishQueued(q, CancelledStatus());
+      return;
+    }
+    CancelActive(id);
+  }
+
+  void StartQueued(Queued& q) {
     const absl::Time now = absl::Now();
     if (q.request.deadline <= now) {
       FinishQueued(q, absl::DeadlineExceededError("deadline passed before the upstream request "
@@ -497,6 +567,10 @@ class CurlHttpClient::Impl {
         batch.swap(queued_);
         cancels_.clear();
       }
+      for (auto& [id, q] : waiting_) batch.push_back(std::move(q));
+      waiting_.clear();
+      waiting_order_.clear();
+      waiting_deadlines_.clear();
       if (batch.empty() && active_.empty()) break;
       for (auto& [id, t] : active_) {
         curl_multi_remove_handle(multi_, t->easy);
@@ -639,7 +713,13 @@ class CurlHttpClient::Impl {
   bool stopping_ = false;            // Guarded by mu_.
 
   // Loop thread only.
+  std::size_t max_active_ = 1;
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> active_;
+  // Transfers waiting for room in active_: by id, in arrival order, and by
+  // deadline (the last two may hold ids already gone from waiting_).
+  absl::flat_hash_map<TransferId, Queued> waiting_;
+  std::deque<TransferId> waiting_order_;
+  std::multimap<absl::Time, TransferId> waiting_deadlines_;
   std::vector<std::unique_ptr<Transfer>> pool_;
 
   std::thread thread_;  // Last: started after everything above exists.

@@ -621,3 +621,50 @@ TEST_F(CurlHttpClientTlsTest, CaFileIsTrusted) {
 
 }  // namespace
 }  // namespace leafsvc::http
+
+namespace leafsvc::http {
+namespace {
+
+// Beyond max_connections_per_host, transfers wait in the client's own queue:
+// never more requests at the server than the pool, waiting ones can be
+// cancelled or time out without ever being sent, and they start in order as
+// connections free up.
+TEST_F(CurlHttpClientTest, TransfersBeyondThePoolWaitAndCanBeCancelledOrExpire) {
+  CurlHttpClientOptions options;
+  options.max_connections_per_host = 2;
+  std::unique_ptr<CurlHttpClient> client = MakeClient(options);
+  std::vector<Result> slow(2);
+  for (Result& r : slow) client->Send(Get("/slow"), r.Callback());
+  ASSERT_TRUE(WaitForSlow(2));
+
+  Result cancelled, expired, later;
+  TransferId waiting = client->Send(Get("/status/201"), cancelled.Callback());
+  HttpRequest short_deadline = Get("/status/202");
+  short_deadline.deadline = absl::Now() + absl::Milliseconds(100);
+  client->Send(std::move(short_deadline), expired.Callback());
+  client->Send(Get("/status/203"), later.Callback());
+  EXPECT_EQ(client->InFlight(), 5u);
+
+  client->Cancel(waiting);
+  auto c = cancelled.Get(absl::Milliseconds(500));
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kCancelled) << c.status();
+  EXPECT_FALSE(MaybeSent(c.status()));
+
+  auto e = expired.Get(absl::Seconds(1));
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kDeadlineExceeded) << e.status();
+  EXPECT_FALSE(MaybeSent(e.status()));
+  EXPECT_NE(e.status().message().find("free connection"), absl::string_view::npos);
+
+  release_.Notify();
+  for (Result& r : slow) EXPECT_TRUE(r.Get().ok());
+  auto l = later.Get();
+  ASSERT_TRUE(l.ok()) << l.status();
+  EXPECT_EQ(l->status_code, 203);
+  const std::vector<std::string> paths = PathsSeen();
+  EXPECT_EQ(std::count(paths.begin(), paths.end(), "/status/201"), 0);
+  EXPECT_EQ(std::count(paths.begin(), paths.end(), "/status/202"), 0);
+  EXPECT_EQ(client->InFlight(), 0u);
+}
+
+}  // namespace
+}  // namespace leafsvc::http
