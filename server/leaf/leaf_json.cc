@@ -10,6 +10,7 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "server/leaf/timestamp.h"
+#include "server/util/utf8.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -74,7 +75,14 @@ absl::Status ReadString(const Value& obj, const char* name, absl::string_view wh
   if (!it->value.IsString()) {
     return Malformed(what, absl::StrCat("field \"", name, "\" is not a string"));
   }
-  out->assign(it->value.GetString(), it->value.GetStringLength());
+  absl::string_view value(it->value.GetString(), it->value.GetStringLength());
+  // RapidJSON validates the raw bytes but turns an escaped lone low
+  // surrogate ("\udc00") into invalid UTF-8; protobuf strings must be valid.
+  if (IsValidUtf8(value)) {
+    out->assign(value.data(), value.size());
+  } else {
+    *out = ValidUtf8(value);
+  }
   return absl::OkStatus();
 }
 

@@ -13,6 +13,8 @@ namespace leafsvc {
 // the middle of a multi-byte character.
 absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes);
 
+bool IsValidUtf8(absl::string_view text);
+
 // `text` with every byte that is not part of a valid UTF-8 sequence replaced
 // by U+FFFD.
 std::string ValidUtf8(absl::string_view text);

@@ -172,3 +172,15 @@ TEST(LeafJsonEncodingTest, TimestampErrorsDoNotQuoteTheValue) {
 
 }  // namespace
 }  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+TEST(LeafJsonEncodingTest, EscapedLoneLowSurrogateBecomesAReplacementCharacter) {
+  auto events = DecodeEvents(R"([{"id":"e","body":"a\udc00b"}])");
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_EQ((*events)[0].body, "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf
