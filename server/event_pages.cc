@@ -20,7 +20,8 @@ namespace {
 
 constexpr absl::string_view kVersion = "v1";
 constexpr size_t kMacBytes = 16;
-constexpr size_t kMaxTokenBytes = 1024;
+// Leaf's event ids are UUIDs; 8 KiB leaves room for ids of up to ~6 KB.
+constexpr size_t kMaxTokenBytes = 8192;
 
 absl::Status InvalidToken(absl::string_view why) {
   StatusDetails d;

@@ -57,15 +57,18 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
                                               absl::Time now) {
   value = absl::StripAsciiWhitespace(value);
   if (value.empty()) return std::nullopt;
+  // Capped at a day: beyond that a delay is meaningless (and would not fit
+  // google.protobuf.Duration if absurd).
+  constexpr int64_t kMaxSeconds = 24 * 3600;
   int64_t seconds;
   if (absl::SimpleAtoi(value, &seconds)) {
     if (seconds < 0) return std::nullopt;
-    return absl::Seconds(seconds);
+    return absl::Seconds(std::min(seconds, kMaxSeconds));
   }
   absl::Time when;
   std::string err;
   if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", std::string(value), &when, &err)) {
-    return when > now ? when - now : absl::ZeroDuration();
+    return when > now ? std::min(when - now, absl::Seconds(kMaxSeconds)) : absl::ZeroDuration();
   }
   return std::nullopt;
 }

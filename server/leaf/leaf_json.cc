@@ -18,8 +18,10 @@ namespace {
 using rapidjson::Document;
 using rapidjson::Value;
 
-constexpr unsigned kParseFlags =
-    rapidjson::kParseDefaultFlags | rapidjson::kParseValidateEncodingFlag;
+// Iterative: a recursive parse of Leaf's body ("[[[[..." is 4 MiB deep at
+// the size limit) would overflow the stack.
+constexpr unsigned kBaseFlags = rapidjson::kParseDefaultFlags | rapidjson::kParseIterativeFlag;
+constexpr unsigned kParseFlags = kBaseFlags | rapidjson::kParseValidateEncodingFlag;
 
 bool IsAscii(absl::string_view s) {
   std::size_t i = 0;
@@ -41,7 +43,7 @@ bool IsAscii(absl::string_view s) {
 // is skipped for those: the outcome is the same.
 void ParseUtf8(Document& doc, absl::string_view json) {
   if (IsAscii(json)) {
-    doc.Parse<rapidjson::kParseDefaultFlags>(json.data(), json.size());
+    doc.Parse<kBaseFlags>(json.data(), json.size());
   } else {
     doc.Parse<kParseFlags>(json.data(), json.size());
   }

@@ -54,22 +54,22 @@ absl::StatusOr<absl::Time> ParseLeafTimestamp(absl::string_view text) {
   }
   if (pos < text.size() && text[pos] == 'Z') ++pos;
   if (pos != text.size()) return Invalid(text, "unexpected trailing characters");
+  // No leap seconds: Leaf's timestamps are java.time.Instant, which has none.
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-      minute > 59 || second > 60) {
+      minute > 59 || second > 59) {
     return Invalid(text, "field out of range");
   }
   absl::CivilSecond civil(year, month, day, hour, minute, second);
   // CivilSecond normalizes out-of-range values (Feb 30 -> Mar 2): refuse them.
   if (civil.year() != year || civil.month() != month || civil.day() != day ||
-      civil.hour() != hour || civil.minute() != minute ||
-      (civil.second() != second && second != 60)) {
+      civil.hour() != hour || civil.minute() != minute || civil.second() != second) {
     return Invalid(text, "no such date");
   }
   return absl::FromCivil(civil, absl::UTCTimeZone()) + absl::Nanoseconds(nanos);
 }
 
 std::string FormatLeafTimestamp(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", time, absl::UTCTimeZone());
+  return absl::FormatTime("%E4Y-%m-%dT%H:%M:%E6SZ", time, absl::UTCTimeZone());
 }
 
 }  // namespace leafsvc::leaf

@@ -19,7 +19,7 @@ std::optional<absl::Time> JwtExpiry(const Secret& jwt) {
   std::string payload;
   if (!absl::WebSafeBase64Unescape(parts[1], &payload)) return std::nullopt;
   rapidjson::Document doc;
-  doc.Parse(payload.data(), payload.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(payload.data(), payload.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
   auto exp = doc.FindMember("exp");
   if (exp == doc.MemberEnd() || !exp->value.IsNumber()) return std::nullopt;

@@ -64,8 +64,13 @@ void Run(const uint8_t* data, size_t size) {
   std::set<Key> keys;
   for (int i = 0; i < count && in.remaining_bytes() > 0; ++i) {
     leaf::CredentialEvent e;
+    e.id = in.ConsumeRandomLengthString(24);
     // Leaf's ids are UUIDs; a hostile Leaf may send anything, now and then long.
-    e.id = in.ConsumeRandomLengthString(in.ConsumeIntegralInRange<int>(0, 7) == 0 ? 1200 : 24);
+    if (!e.id.empty() && in.ConsumeIntegralInRange<int>(0, 7) == 0) {
+      const size_t length = in.ConsumeIntegralInRange<size_t>(0, 1200);
+      while (e.id.size() < length) e.id += e.id;
+      e.id.resize(length);
+    }
     e.created_date = TimeFrom(in);
     e.status_code = i;
     if (!keys.insert(KeyOf(e)).second) continue;  // Leaf's events are distinct

@@ -25,6 +25,7 @@ void Run(absl::string_view body) {
     return;
   }
   FUZZ_CHECK(!token->empty(), "decoded an empty id_token");
+  if (!CheckDecodedUtf8("id_token", token->Reveal())) return;
   std::ostringstream printed;
   printed << *token;
   FUZZ_CHECK(printed.str() == "[redacted]", printed.str());

@@ -1,7 +1,8 @@
 // Fuzzes DecodeProblem (Leaf's JHipster problem+json error bodies, but also
 // HTML gateway pages, empty bodies and anything else an error can carry).
-// Invariants: every JSON object is a problem and nothing else is; a decoded
-// problem re-encodes to JSON that decodes to the same problem.
+// Invariants: every (UTF-8) JSON object is a problem and nothing else is;
+// decoded strings are UTF-8; a decoded problem re-encodes to JSON that
+// decodes to the same problem.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,13 +34,26 @@ bool SameProblem(const leaf::Problem& a, const leaf::Problem& b) {
 void Run(absl::string_view body) {
   std::optional<leaf::Problem> problem = leaf::DecodeProblem(body);
 
+  // JSON is UTF-8 (RFC 8259): bodies that are not are no problem+json either.
   rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
+  doc.Parse<rapidjson::kParseDefaultFlags | rapidjson::kParseValidateEncodingFlag |
+            rapidjson::kParseIterativeFlag>(body.data(),
+                                                                                   body.size());
   const bool is_object = !doc.HasParseError() && doc.IsObject();
   FUZZ_CHECK(problem.has_value() == is_object,
              absl::StrCat("DecodeProblem ", problem ? "accepted" : "refused", " a body that is",
                           is_object ? "" : " not", " a JSON object: ", Printable(body)));
   if (!problem) return;
+  bool utf8 = true;
+  for (const std::string* s : {&problem->type, &problem->title, &problem->detail, &problem->message,
+                               &problem->error_key, &problem->path}) {
+    utf8 &= CheckDecodedUtf8("problem field", *s);
+  }
+  for (const auto& f : problem->field_errors) {
+    utf8 &= CheckDecodedUtf8("objectName", f.object_name) & CheckDecodedUtf8("field", f.field) &
+            CheckDecodedUtf8("message", f.message);
+  }
+  if (!utf8) return;
 
   const std::string json = EncodeProblemBody(*problem);
   std::optional<leaf::Problem> again = leaf::DecodeProblem(json);

@@ -17,7 +17,7 @@
 #   FUZZ_JOBS  targets built and run at once (default: the number of CPUs)
 #   CXX_FUZZ   the clang++ to use (default: clang++-14, else clang++)
 #   FUZZ_IGNORE  comma-separated names of known, reported findings (e.g.
-#              timestamp-echo) that the targets then tolerate and whose
+#              deep-nesting) that the targets then tolerate and whose
 #              regression inputs are skipped, so that a long run can go on
 #              past them; leave unset for the real verdict
 # Under `bazel test` the sources come from the runfiles and findings are
@@ -65,6 +65,7 @@ project_sources=(
   server/event_pages.cc
   server/util/status_details.cc
   server/http/http_client.cc
+  server/util/utf8.cc
 )
 absl_modules="absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord"
 read -r -a cflags <<<"$(pkg-config --cflags $absl_modules)"
@@ -125,7 +126,7 @@ echo "fuzz: built ${#targets[@]} targets with $cxx in $(($(date +%s) - started))
 max_len() {
   case "$1" in
     leaf_timestamp_fuzzer) echo 64 ;;
-    event_pages_fuzzer) echo 4096 ;;
+    event_pages_fuzzer) echo 1024 ;;
     page_token_fuzzer) echo 2048 ;;
     *) echo 8192 ;;
   esac
@@ -149,19 +150,34 @@ ignored() {  # ignored FILE: its finding name (up to the first dot) is in FUZZ_I
 sanitizer_env=(ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
                UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$fuzz_dir/ubsan.supp")
 
-fuzz() {  # fuzz TARGET
-  local t="$1" corpus="$out/corpus/$1" d f rc=0
-  local replay=()
+# The first report in a libFuzzer log: a failed invariant and its detail
+# line, else the sanitizer's or libFuzzer's error line.
+first_report() {
+  if grep -q 'FUZZ INVARIANT FAILED' "$1"; then
+    grep -m1 -A1 'FUZZ INVARIANT FAILED' "$1" | cut -c1-300
+  else
+    grep -m1 -E 'ERROR: |SUMMARY: ' "$1" | cut -c1-300
+  fi | sed -e "s|$fuzz_dir/||g"
+}
+
+fuzz() {  # fuzz TARGET; what it finds goes to $out/log/TARGET.findings
+  local t="$1" corpus="$out/corpus/$1" d f name log rc=0
+  local report="$out/log/$t.findings"
+  : >"$report"
+  # Past findings first, one process each (a crash ends the process).
   if [ -d "$fuzz_dir/regressions/$t" ]; then
     for f in "$fuzz_dir/regressions/$t"/*; do
-      if [ -f "$f" ] && ! ignored "$f"; then replay+=("$f"); fi
+      [ -f "$f" ] && ! ignored "$f" || continue
+      name="$(basename "$f")"
+      log="$out/log/$t.regression.$name.log"
+      if ! env "${sanitizer_env[@]}" "$out/bin/$t" -rss_limit_mb=2048 -timeout=10 "$f" \
+        >"$log" 2>&1; then
+        rc=1
+        { echo "regression input regressions/$t/$name fails again:"; first_report "$log"; } \
+          >>"$report"
+      fi
     done
   fi
-  : >"$out/log/$t.regressions.log"
-  for f in ${replay[@]+"${replay[@]}"}; do  # one at a time: a crash ends the process
-    env "${sanitizer_env[@]}" "$out/bin/$t" -rss_limit_mb=2048 -timeout=10 "$f" \
-      >>"$out/log/$t.regressions.log" 2>&1 || rc=1
-  done
   mkdir -p "$corpus"
   if [ -d "$fuzz_dir/corpus/$t" ]; then cp -L "$fuzz_dir/corpus/$t"/* "$corpus"/ 2>/dev/null; fi
   chmod -R u+w "$corpus"
@@ -169,7 +185,15 @@ fuzz() {  # fuzz TARGET
               -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/findings/$t-")
   d="$(dict "$t")"
   if [ -n "$d" ] && [ -f "$d" ]; then args+=(-dict="$d"); fi
-  env "${sanitizer_env[@]}" "$out/bin/$t" "${args[@]}" "$corpus" >"$out/log/$t.log" 2>&1 || rc=1
+  log="$out/log/$t.log"
+  if ! env "${sanitizer_env[@]}" "$out/bin/$t" "${args[@]}" "$corpus" >"$log" 2>&1; then
+    rc=1
+    {
+      echo "fuzzing found:"
+      first_report "$log"
+      grep -o 'Test unit written to .*' "$log" | head -n1
+    } >>"$report"
+  fi
   return "$rc"
 }
 
@@ -190,17 +214,12 @@ for i in "${!pids[@]}"; do
   units=$(find "$out/corpus/$t" -type f | wc -l)
   echo "fuzz: $t: $result, ${runs:-?} runs in ${seconds} s, ${last:-cov: ? ft: ?}, corpus $units"
   if [ "$result" != "ok" ]; then
-    for l in "$out/log/$t.regressions.log" "$log"; do
-      [ -f "$l" ] || continue
-      # A failing replay names its input on the "Running:" line just before the report.
-      grep -E '^Running: |ERROR: |FUZZ INVARIANT FAILED|SUMMARY: |Test unit written to' "$l" |
-        grep -B1 -A2 -E 'ERROR: |FUZZ INVARIANT FAILED' | grep -v -- '^--$' | head -n 12 |
-        sed -e "s|$fuzz_dir/||g" -e 's/^/fuzz:   /'
-      if [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then cp "$l" "$TEST_UNDECLARED_OUTPUTS_DIR"/; fi
-    done
-    if [ -z "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then echo "fuzz:   logs: $out/log/$t.*log"; fi
+    sed 's/^/fuzz:   /' "$out/log/$t.findings"
     if [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then
+      cp "$out/log/$t".* "$TEST_UNDECLARED_OUTPUTS_DIR"/ 2>/dev/null
       cp "$out/findings/$t"-* "$TEST_UNDECLARED_OUTPUTS_DIR"/ 2>/dev/null
+    else
+      echo "fuzz:   logs: $out/log/$t.*"
     fi
   fi
 done

@@ -113,6 +113,7 @@ class FaultSuiteTest : public ::testing::Test {
   void Check(const std::string& name, const std::string& rpc, const leafemu::Fault& fault,
              const std::function<grpc::Status()>& call, grpc::StatusCode expected_code,
              int expected_attempts) {
+    h_->emulator().ClearRequests();
     h_->emulator().InjectFault(fault);
     grpc::Status st = call();
     h_->emulator().ClearFaults();
@@ -203,6 +204,18 @@ TEST_F(FaultSuiteTest, HugeBody) {
   leafemu::Fault f = Fault(Kind::kHugeBody);
   f.huge_bytes = 8 << 20;
   Check("huge body (8 MiB > 256 KiB limit)", "Get", f, [&] { return Get(); },
+        grpc::StatusCode::INTERNAL, 1);
+}
+
+TEST_F(FaultSuiteTest, DeeplyNestedJsonCannotCrashTheServer) {
+  // 200 KB of '[' overflowed a recursive JSON parser (found by fuzzing).
+  leafemu::Fault error_page = Fault(Kind::kStatus, 503);
+  error_page.body = std::string(200000, '[');
+  Check("503 with 200 KB of '[' (every attempt)", "Get", error_page, [&] { return Get(); },
+        grpc::StatusCode::UNAVAILABLE, 3);
+  leafemu::Fault ok_page = Fault(Kind::kStatus, 200);
+  ok_page.body = std::string(200000, '[');
+  Check("200 with 200 KB of '['", "Get", ok_page, [&] { return Get(); },
         grpc::StatusCode::INTERNAL, 1);
 }
 

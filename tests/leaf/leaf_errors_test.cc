@@ -185,3 +185,15 @@ TEST(LeafErrorsUtf8Test, LeafMessageIsAlwaysValidUtf8) {
 
 }  // namespace
 }  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+TEST(LeafErrorsRetryAfterTest, AbsurdDelaysAreCappedAtADay) {
+  const absl::Time now = absl::FromUnixSeconds(1445412480);
+  EXPECT_EQ(ParseRetryAfter("999999999999", now), absl::Hours(24));
+  EXPECT_EQ(ParseRetryAfter("Fri, 01 Jan 2100 00:00:00 GMT", now), absl::Hours(24));
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf

@@ -184,3 +184,20 @@ TEST(LeafJsonEncodingTest, EscapedLoneLowSurrogateBecomesAReplacementCharacter) 
 
 }  // namespace
 }  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+TEST(LeafJsonNestingTest, DeeplyNestedBodiesAreRefusedWithoutExhaustingTheStack) {
+  // 1 MiB of '[' would overflow the stack of a recursive parser.
+  const std::string deep(1 << 20, '[');
+  EXPECT_FALSE(DecodeCredentials(deep).ok());
+  EXPECT_FALSE(DecodeEvents(deep).ok());
+  EXPECT_FALSE(DecodeProblem(deep).has_value());
+  const std::string balanced = std::string(200000, '[') + std::string(200000, ']');
+  auto events = DecodeEvents(balanced);
+  EXPECT_FALSE(events.ok());  // an array of arrays is not an array of events
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf

@@ -51,3 +51,17 @@ TEST(TimestampTest, FormatParseRoundTrip) {
 
 }  // namespace
 }  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+TEST(TimestampTest, NoLeapSecondsAndFourDigitYears) {
+  EXPECT_FALSE(ParseLeafTimestamp("2016-12-31T23:59:60Z").ok());
+  const absl::Time early = absl::FromCivil(absl::CivilSecond(999, 1, 2, 3, 4, 5),
+                                           absl::UTCTimeZone());
+  EXPECT_EQ(FormatLeafTimestamp(early), "0999-01-02T03:04:05.000000Z");
+  EXPECT_EQ(*ParseLeafTimestamp(FormatLeafTimestamp(early)), early);
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf
