@@ -32,6 +32,53 @@ struct LoadResult {
   std::vector<std::int64_t> latencies_ns;  // of the requests in the window
 };
 
+using Clock = std::chrono::steady_clock;
+
+// The warm-up and measurement window both generators share: completions
+// during the warm-up are dropped; the window opens at the first completion
+// after it (on_begin) and closes at the first one past `duration` (on_end),
+// after which no new request should start.
+class MeasureWindow {
+ public:
+  MeasureWindow(const LoadOptions& options, LoadResult* result)
+      : options_(options), result_(result), warmup_end_(Clock::now() + options.warmup) {}
+
+  // One request, started at `started`, completed at `now`. `error_text` is
+  // called only for the first failure inside the window.
+  template <typename ErrorText>
+  void Complete(Clock::time_point now, Clock::time_point started, bool ok, ErrorText error_text) {
+    if (!measuring_ && !stopping_ && now >= warmup_end_) {
+      measuring_ = true;
+      window_start_ = now;
+      if (options_.on_begin) options_.on_begin();
+    }
+    if (measuring_ && now >= window_start_ + options_.duration) {
+      measuring_ = false;
+      stopping_ = true;
+      result_->seconds = std::chrono::duration<double>(now - window_start_).count();
+      if (options_.on_end) options_.on_end();
+    }
+    if (!measuring_) return;
+    ++result_->requests;
+    result_->latencies_ns.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count());
+    if (!ok) {
+      ++result_->errors;
+      if (result_->first_error.empty()) result_->first_error = error_text();
+    }
+  }
+
+  bool stopping() const { return stopping_; }
+
+ private:
+  const LoadOptions& options_;
+  LoadResult* const result_;
+  const Clock::time_point warmup_end_;
+  Clock::time_point window_start_;
+  bool measuring_ = false;
+  bool stopping_ = false;
+};
+
 // GET `url` with libcurl multi over keep-alive connections.
 LoadResult RunDirect(const std::string& url, const std::string& bearer_token,
                      const LoadOptions& options);

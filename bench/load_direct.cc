@@ -12,8 +12,6 @@
 namespace bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 struct Slot {
   CURL* easy = nullptr;
   std::string body;
@@ -58,10 +56,7 @@ LoadResult RunDirect(const std::string& url, const std::string& bearer_token,
   }
   result.latencies_ns.reserve(1 << 20);
 
-  const Clock::time_point t0 = Clock::now();
-  const Clock::time_point warmup_end = t0 + options.warmup;
-  Clock::time_point window_start, window_end;
-  bool measuring = false, stopping = false;
+  MeasureWindow window(options, &result);
   int in_flight = 0;
   auto start = [&](Slot* s) {
     s->body.clear();
@@ -86,34 +81,14 @@ LoadResult RunDirect(const std::string& url, const std::string& bearer_token,
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       curl_multi_remove_handle(multi, easy);
       --in_flight;
-      if (!measuring && !stopping && now >= warmup_end) {
-        measuring = true;
-        window_start = now;
-        if (options.on_begin) options.on_begin();
-      }
-      if (measuring && now >= window_start + options.duration) {
-        measuring = false;
-        stopping = true;
-        window_end = now;
-        if (options.on_end) options.on_end();
-      }
-      if (measuring) {
-        ++result.requests;
-        result.latencies_ns.push_back(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(now - s->start).count());
-        if (code != CURLE_OK || status != 200) {
-          ++result.errors;
-          if (result.first_error.empty()) {
-            result.first_error =
-                code != CURLE_OK ? curl_easy_strerror(code) : "HTTP " + std::to_string(status);
-          }
-        }
-      }
-      if (!stopping) start(s);
+      window.Complete(now, s->start, code == CURLE_OK && status == 200, [&] {
+        return code != CURLE_OK ? std::string(curl_easy_strerror(code))
+                                : "HTTP " + std::to_string(status);
+      });
+      if (!window.stopping()) start(s);
     }
     if (in_flight > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
   }
-  result.seconds = std::chrono::duration<double>(window_end - window_start).count();
 
   for (auto& s : slots) curl_easy_cleanup(s->easy);
   curl_multi_cleanup(multi);

@@ -13,7 +13,6 @@ namespace bench {
 namespace {
 
 namespace v1 = ::leaf::agleader::v1;
-using Clock = std::chrono::steady_clock;
 
 // Deadline a caller would set; far above any latency measured here.
 constexpr auto kCallDeadline = std::chrono::seconds(10);
@@ -95,10 +94,7 @@ LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
     ++in_flight;
   };
 
-  const Clock::time_point t0 = Clock::now();
-  const Clock::time_point warmup_end = t0 + options.warmup;
-  Clock::time_point window_start, window_end;
-  bool measuring = false, stopping = false;
+  MeasureWindow window(options, &result);
   for (int i = 0; i < options.concurrency; ++i) start();
   while (in_flight > 0) {
     void* tag = nullptr;
@@ -107,32 +103,11 @@ LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
     const Clock::time_point now = Clock::now();
     std::unique_ptr<Call> call(static_cast<Call*>(tag));
     --in_flight;
-    if (!measuring && !stopping && now >= warmup_end) {
-      measuring = true;
-      window_start = now;
-      if (options.on_begin) options.on_begin();
-    }
-    if (measuring && now >= window_start + options.duration) {
-      measuring = false;
-      stopping = true;
-      window_end = now;
-      if (options.on_end) options.on_end();
-    }
-    if (measuring) {
-      ++result.requests;
-      result.latencies_ns.push_back(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - call->start).count());
-      if (!call->status.ok() || call->response.id().empty()) {
-        ++result.errors;
-        if (result.first_error.empty()) {
-          result.first_error =
-              CodeName(call->status.error_code()) + ": " + call->status.error_message();
-        }
-      }
-    }
-    if (!stopping) start();
+    window.Complete(now, call->start, call->status.ok() && !call->response.id().empty(), [&] {
+      return CodeName(call->status.error_code()) + ": " + call->status.error_message();
+    });
+    if (!window.stopping()) start();
   }
-  result.seconds = std::chrono::duration<double>(window_end - window_start).count();
   cq.Shutdown();
   void* tag;
   bool ok;
