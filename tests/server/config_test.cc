@@ -1,5 +1,6 @@
 #include "server/config.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <vector>
 
@@ -67,6 +68,37 @@ TEST(ConfigTest, SecretsNeverAppearInErrors) {
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().message().find("tok-secret"), absl::string_view::npos);
   EXPECT_EQ(p.status().message().find("pw-secret"), absl::string_view::npos);
+}
+
+std::string WriteFile(const std::string& name, const std::string& contents) {
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/" + name;
+  FILE* f = std::fopen(path.c_str(), "w");
+  std::fputs(contents.c_str(), f);
+  std::fclose(f);
+  return path;
+}
+
+TEST(ConfigFileTest, SecretsCanComeFromFiles) {
+  const std::string token = WriteFile("token", "tok-from-file\n");
+  auto p = Parse({("--leaf_token_file=" + token).c_str()});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.leaf_token.Reveal(), "tok-from-file");
+
+  const std::string password = WriteFile("password", "pw-from-file");
+  p = Parse({"--leaf_username=u", ("--leaf_password_file=" + password).c_str()});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.leaf_password.Reveal(), "pw-from-file");
+}
+
+TEST(ConfigFileTest, BadSecretFilesAreExplainedWithoutTheirContents) {
+  const std::string two_lines = WriteFile("two", "line-one-secret\nline-two-secret\n");
+  auto p = Parse({("--leaf_token_file=" + two_lines).c_str()});
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("--leaf_token_file"), absl::string_view::npos);
+  EXPECT_EQ(p.status().message().find("line-one-secret"), absl::string_view::npos);
+  EXPECT_FALSE(Parse({"--leaf_token_file=/nonexistent/token"}).ok());
+  const std::string token = WriteFile("token2", "t");
+  EXPECT_FALSE(Parse({"--leaf_token=t", ("--leaf_token_file=" + token).c_str()}).ok());
 }
 
 }  // namespace
