@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 
 namespace leafsvc {
 namespace {
@@ -31,6 +32,7 @@ const char* TypeName(FlagSet::Type type) {
     case FlagSet::Type::kBool: return "bool";
     case FlagSet::Type::kInt: return "int";
     case FlagSet::Type::kDuration: return "duration";
+    case FlagSet::Type::kList: return "list";
   }
   return "";
 }
@@ -45,7 +47,14 @@ void FlagSet::Add(std::string name, Type type, std::string default_value,
 }
 
 std::string FlagSet::EnvName(absl::string_view name) const {
+  for (const Flag& f : flags_) {
+    if (f.name == name && !f.env.empty()) return f.env;
+  }
   return absl::AsciiStrToUpper(absl::StrCat(env_prefix_, name));
+}
+
+void FlagSet::SetEnvName(absl::string_view name, std::string env) {
+  if (Flag* f = Find(name)) f->env = std::move(env);
 }
 
 std::vector<std::string> FlagSet::Names() const {
@@ -75,6 +84,7 @@ absl::Status FlagSet::Check(const Flag& flag, absl::string_view value,
   std::string shown = flag.secret ? "[redacted]" : std::string(value);
   switch (flag.type) {
     case Type::kString:
+    case Type::kList:
       return absl::OkStatus();
     case Type::kBool: {
       bool b;
@@ -109,6 +119,7 @@ absl::Status FlagSet::Parse(int argc, char** argv) {
     if (!st.ok()) return st;
     f.value = env;
     f.set = true;
+    if (f.type == Type::kList) f.list = absl::StrSplit(env, ',', absl::SkipEmpty());
   }
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -151,6 +162,11 @@ absl::Status FlagSet::Parse(int argc, char** argv) {
     if (!st.ok()) return st;
     flag->value = value;
     flag->set = true;
+    if (flag->type == Type::kList) {
+      if (!flag->from_command_line) flag->list.clear();
+      flag->list.push_back(value);
+    }
+    flag->from_command_line = true;
   }
   return absl::OkStatus();
 }
@@ -175,6 +191,10 @@ absl::Duration FlagSet::GetDuration(absl::string_view name) const {
   absl::Duration d = absl::ZeroDuration();
   (void)absl::ParseDuration(Get(name).value, &d);
   return d;
+}
+
+std::vector<std::string> FlagSet::GetList(absl::string_view name) const {
+  return Get(name).list;
 }
 
 bool FlagSet::IsSet(absl::string_view name) const { return Get(name).set; }

@@ -17,7 +17,10 @@ namespace leafsvc {
 
 class FlagSet {
  public:
-  enum class Type { kString, kBool, kInt, kDuration };
+  // kList: every --name on the command line adds one value; the environment
+  // twin holds comma-separated values. The command line replaces the
+  // environment's values.
+  enum class Type { kString, kBool, kInt, kDuration, kList };
 
   // `env_prefix` + the upper-cased flag name is each flag's environment twin.
   explicit FlagSet(std::string env_prefix) : env_prefix_(std::move(env_prefix)) {}
@@ -35,6 +38,7 @@ class FlagSet {
   bool GetBool(absl::string_view name) const;
   int64_t GetInt(absl::string_view name) const;
   absl::Duration GetDuration(absl::string_view name) const;
+  std::vector<std::string> GetList(absl::string_view name) const;
   // True when the value came from argv or the environment.
   bool IsSet(absl::string_view name) const;
 
@@ -47,6 +51,8 @@ class FlagSet {
   std::string MarkdownTable() const;
 
   std::string EnvName(absl::string_view name) const;
+  // Replaces the environment twin's name (e.g. a plural for a list flag).
+  void SetEnvName(absl::string_view name, std::string env);
   // Declared flag names, in declaration order.
   std::vector<std::string> Names() const;
 
@@ -59,6 +65,9 @@ class FlagSet {
     bool secret;
     std::string value;
     bool set = false;
+    std::string env;                // empty: env_prefix_ + upper-cased name
+    std::vector<std::string> list;  // kList values
+    bool from_command_line = false;
   };
   Flag* Find(absl::string_view name);
   const Flag& Get(absl::string_view name) const;

@@ -94,3 +94,29 @@ TEST_F(FlagsTest, HelpAndPositionals) {
 
 }  // namespace
 }  // namespace leafsvc
+
+namespace leafsvc {
+namespace {
+
+TEST(FlagListTest, RepeatsAccumulateAndReplaceTheEnvironment) {
+  FlagSet flags("LISTTEST_");
+  flags.Add("token", FlagSet::Type::kList, "", "tokens");
+  flags.SetEnvName("token", "LISTTEST_TOKENS");
+  EXPECT_EQ(flags.EnvName("token"), "LISTTEST_TOKENS");
+  setenv("LISTTEST_TOKENS", "e1,e2", 1);
+  {
+    std::vector<const char*> args = {"prog"};
+    ASSERT_TRUE(flags.Parse(1, const_cast<char**>(args.data())).ok());
+    EXPECT_EQ(flags.GetList("token"), (std::vector<std::string>{"e1", "e2"}));
+  }
+  FlagSet again("LISTTEST_");
+  again.Add("token", FlagSet::Type::kList, "", "tokens");
+  again.SetEnvName("token", "LISTTEST_TOKENS");
+  std::vector<const char*> args = {"prog", "--token=a,b", "--token", "c"};
+  ASSERT_TRUE(again.Parse(4, const_cast<char**>(args.data())).ok());
+  EXPECT_EQ(again.GetList("token"), (std::vector<std::string>{"a,b", "c"}));
+  unsetenv("LISTTEST_TOKENS");
+}
+
+}  // namespace
+}  // namespace leafsvc
