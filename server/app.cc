@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/security/listener_security.h"
-#include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
 #include "server/util/log.h"
+#include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
 
 namespace leafsvc {
 
@@ -61,8 +61,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
         Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
             serving ? "Leaf is answering again" : "Leaf has been failing; leaf-api NOT_SERVING");
         raw->metrics_->LeafUp(serving);
-        if (raw->server_ != nullptr && !raw->shut_down_) {
-          raw->server_->GetHealthCheckService()->SetServingStatus(kLeafHealthName, serving);
+        grpc::HealthCheckServiceInterface* health = raw->health_.load();
+        if (health != nullptr && !raw->shut_down_) {
+          health->SetServingStatus(kLeafHealthName, serving);
         }
       });
   leaf::LeafClientOptions leaf_options;
@@ -120,6 +121,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   grpc::HealthCheckServiceInterface* health = app->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
+  // From here on, leaf-api transitions (reported on transport threads) go
+  // straight to the health service.
+  app->health_.store(health);
   health->SetServingStatus(kLeafHealthName, app->leaf_health_->serving());
   Log(LogLevel::kInfo, "serving",
       {{"listen", config.listen},
@@ -140,7 +144,7 @@ std::string App::target() const {
 void App::Shutdown(absl::Duration grace) {
   if (server_ == nullptr || shut_down_.exchange(true)) return;
   const absl::Time deadline = absl::Now() + grace;
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  grpc::HealthCheckServiceInterface* health = health_.load();
   if (health != nullptr) health->SetServingStatus(false);
   service_->StartDraining();
   Log(LogLevel::kInfo, "shutting down",

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
@@ -60,6 +61,7 @@ class App {
   std::unique_ptr<leaf::LeafClient> leaf_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
   int port_ = 0;
   std::atomic<bool> shut_down_{false};
 };
