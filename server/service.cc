@@ -6,7 +6,6 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "server/grpc_status.h"
 #include "server/leaf/leaf_errors.h"
 #include "server/resources.h"
 #include "server/rpc_record.h"
