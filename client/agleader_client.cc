@@ -71,6 +71,14 @@ bool IsFull(CredentialsView view) {
   return view == leaf::agleader::v1::CREDENTIALS_VIEW_FULL;
 }
 
+// The outcome of a call that returns Credentials (get and create).
+int PrintCredentials(const grpc::Status& status, const Credentials& response,
+                     CredentialsView view, Printer& printer) {
+  if (!status.ok()) return printer.Error(status);
+  return printer.Message(response, FormatCredentials(response, view),
+                         IsFull(view));
+}
+
 int RunGet(const Invocation& inv, AgLeaderCredentials::Stub& stub,
            Printer& printer) {
   grpc::ClientContext context;
@@ -78,10 +86,7 @@ int RunGet(const Invocation& inv, AgLeaderCredentials::Stub& stub,
   Credentials response;
   grpc::Status status =
       stub.GetCredentials(&context, inv.get_request, &response);
-  if (!status.ok()) return printer.Error(status);
-  CredentialsView view = inv.get_request.view();
-  return printer.Message(response, FormatCredentials(response, view),
-                         IsFull(view));
+  return PrintCredentials(status, response, inv.get_request.view(), printer);
 }
 
 int RunCreate(const Invocation& inv, AgLeaderCredentials::Stub& stub,
@@ -91,10 +96,8 @@ int RunCreate(const Invocation& inv, AgLeaderCredentials::Stub& stub,
   Credentials response;
   grpc::Status status =
       stub.CreateCredentials(&context, inv.create_request, &response);
-  if (!status.ok()) return printer.Error(status);
-  CredentialsView view = inv.create_request.view();
-  return printer.Message(response, FormatCredentials(response, view),
-                         IsFull(view));
+  return PrintCredentials(status, response, inv.create_request.view(),
+                          printer);
 }
 
 int RunDelete(const Invocation& inv, AgLeaderCredentials::Stub& stub,
