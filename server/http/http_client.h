@@ -32,6 +32,12 @@ struct HttpRequest {
   // must never be sent twice (e.g. a POST): transports may transparently
   // re-send a request whose reused connection died before any answer.
   bool fresh_connection = false;
+  // When the transfer reuses a pooled connection and no byte of the answer
+  // has arrived this long after it started, the transport gives up on it
+  // with UNAVAILABLE carrying kNoAnswerPayload (and kMaybeSentPayload): the
+  // connection may have died silently, and a new one may answer. Infinite
+  // (the default): only the deadline applies.
+  absl::Duration first_byte_timeout = absl::InfiniteDuration();
 };
 
 struct HttpResponse {
@@ -54,6 +60,8 @@ struct HttpResponse {
 // the status carries the payload kMaybeSentPayload (value "true"): callers
 // must then not assume a non-idempotent request had no effect.
 inline constexpr absl::string_view kMaybeSentPayload = "leafsvc.http/maybe_sent";
+// Set (value "true") when first_byte_timeout ended the transfer.
+inline constexpr absl::string_view kNoAnswerPayload = "leafsvc.http/no_answer";
 
 using HttpCallback = std::function<void(absl::StatusOr<HttpResponse>)>;
 using TransferId = std::uint64_t;

@@ -5,91 +5,28 @@
 #define SERVER_LEAF_LEAF_CLIENT_H_
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
+#include "server/leaf/leaf_call.h"
 #include "server/leaf/leaf_endpoints.h"
 #include "server/leaf/leaf_errors.h"
+#include "server/leaf/leaf_exchange.h"
 #include "server/leaf/leaf_types.h"
 #include "server/leaf/token_source.h"
 #include "server/util/scheduler.h"
 
 namespace leafsvc::leaf {
-
-// When a failed exchange is sent again. Only requests that are safe to
-// repeat are retried: GET and DELETE on a connection failure, 429, 502, 503
-// or 504; a POST only when the connection failed before anything was sent.
-// Delays grow exponentially with full jitter, at least Retry-After, and never
-// past the exchange's deadline.
-struct RetryPolicy {
-  int max_attempts = 3;  // including the first; 1 disables retries
-  absl::Duration initial_backoff = absl::Milliseconds(100);
-  absl::Duration max_backoff = absl::Seconds(2);
-  double multiplier = 2.0;
-};
-
-// One HTTP attempt, as seen by observers (metrics, health).
-struct AttemptInfo {
-  const std::string& http_method;  // "GET", "POST", "DELETE"
-  int http_status;                 // 0: no response (transport failure)
-  absl::Duration latency;
-  // Leaf answered (any status below 500): false for a transport failure,
-  // timeout or 5xx.
-  bool reachable;
-};
-
-// What one call did, filled in before its callback runs.
-struct CallStats {
-  int attempts = 0;          // HTTP requests sent
-  int last_http_status = 0;  // 0: no response
-};
-
-struct LeafClientOptions {
-  RetryPolicy retry;
-  // Most exchanges in flight at once; beyond it calls fail at once with
-  // RESOURCE_EXHAUSTED (reason TOO_MANY_CALLS_IN_FLIGHT) instead of queueing.
-  int max_in_flight = 1024;
-  // Runs retry backoffs; required when retry.max_attempts > 1.
-  Scheduler* scheduler = nullptr;
-  // Told the outcome of every attempt (not of cancelled ones), and of every
-  // retry scheduled. Called on transport threads; must be quick.
-  std::function<void(const AttemptInfo&)> on_attempt;
-  std::function<void(const std::string& http_method)> on_retry;
-  // Uniform in [0, 1), for jitter; tests may fix it.
-  std::function<double()> random;
-};
-
-// Per-call settings.
-struct CallOptions {
-  // Implicit on purpose: most calls only need a deadline.
-  CallOptions(absl::Time deadline) : deadline(deadline) {}  // NOLINT
-
-  // Bounds the whole exchange, including a login, retries and backoffs.
-  absl::Time deadline;
-  // A Leaf token supplied by the caller, used instead of the token source for
-  // this call; a 401 is then reported (reason CALLER_LEAF_TOKEN_REJECTED),
-  // not retried.
-  std::optional<Secret> leaf_token;
-  // Sent to Leaf as X-Request-Id when not empty.
-  std::string request_id;
-  // Filled in before the callback runs, when not null; must outlive the call.
-  CallStats* stats = nullptr;
-};
-
-// A started exchange. Cancel() makes its callback run promptly with
-// CANCELLED (unless it already ran) and aborts the HTTP transfer.
-class LeafCall {
- public:
-  virtual ~LeafCall() = default;
-  virtual void Cancel() = 0;
-};
 
 class LeafClient {
  public:
@@ -114,16 +51,19 @@ class LeafClient {
                                               Callback<AgLeaderCredentials> done);
   std::shared_ptr<LeafCall> DeleteCredentials(absl::string_view leaf_user_id,
                                               const CallOptions& options, DoneCallback done);
-  std::shared_ptr<LeafCall> ListEvents(absl::string_view leaf_user_id,
-                                       const CallOptions& options,
+  std::shared_ptr<LeafCall> ListEvents(absl::string_view leaf_user_id, const CallOptions& options,
                                        Callback<std::vector<CredentialEvent>> done);
 
   const LeafEndpoints& endpoints() const { return endpoints_; }
   // Exchanges started and not finished.
   int in_flight() const { return in_flight_.load(); }
 
+  // Ends every exchange still in flight with `status` (their callbacks run
+  // before this returns, on this thread, unless already running elsewhere).
+  // For shutdown: calls cut short get a status that says why.
+  void AbortAll(const absl::Status& status);
+
  private:
-  class Exchange;
   // Starts `request`, or fails it at once when too many are in flight.
   std::shared_ptr<LeafCall> Start(LeafOperation op, http::HttpRequest request,
                                   const CallOptions& options, std::vector<std::string> secrets,
@@ -135,6 +75,12 @@ class LeafClient {
   const LeafClientOptions options_;
   const std::function<double()> random_;
   std::atomic<int> in_flight_{0};
+
+  // Exchanges in flight, for AbortAll. Weak: an exchange lives as long as
+  // something (transport, timer, token source, caller) still refers to it.
+  absl::Mutex live_mu_;
+  std::uint64_t next_live_id_ ABSL_GUARDED_BY(live_mu_) = 0;
+  absl::flat_hash_map<std::uint64_t, std::weak_ptr<Exchange>> live_ ABSL_GUARDED_BY(live_mu_);
 };
 
 }  // namespace leafsvc::leaf
