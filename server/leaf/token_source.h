@@ -1,6 +1,6 @@
 // Where the Leaf API token (the Bearer of every call) comes from: a static
-// token from configuration, or a login with username + password that is
-// cached until shortly before the JWT's `exp` and renewed on demand.
+// token from configuration, or a login with username + password whose token
+// is cached and renewed in the background before the JWT's `exp`.
 #ifndef SERVER_LEAF_TOKEN_SOURCE_H_
 #define SERVER_LEAF_TOKEN_SOURCE_H_
 
@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
 #include "server/leaf/leaf_endpoints.h"
+#include "server/leaf/login_policy.h"
 #include "server/util/secret.h"
 
 namespace leafsvc::leaf {
@@ -47,20 +48,19 @@ struct LoginOptions {
   Secret password;
   // Bound on one login exchange.
   absl::Duration timeout = absl::Seconds(10);
-  // Renew this long before the token's `exp` (or a tenth of its lifetime,
-  // whichever is shorter).
-  absl::Duration renew_margin = absl::Minutes(5);
+  // When to log in (renewal, backoff, lifetimes).
+  LoginPolicyOptions policy;
   // Told the outcome of every login (for metrics).
   std::function<void(bool ok)> on_login;
+  // Uniform in [0, 1), for the backoff jitter; tests may fix it.
+  std::function<double()> random;
 };
 
-// Logs in through POST /api/authenticate. Concurrent callers share one login
-// in flight (single flight); a failed login is reported to everyone waiting
-// on it and retried by the next GetToken.
+// Logs in through POST /api/authenticate, as LoginPolicy decides: one login
+// in flight for all callers, background renewal, backoff after failures.
 class LoginTokenSource final : public TokenSource {
  public:
-  LoginTokenSource(http::HttpClient* http, LeafEndpoints endpoints,
-                   LoginOptions options,
+  LoginTokenSource(http::HttpClient* http, LeafEndpoints endpoints, LoginOptions options,
                    std::function<absl::Time()> clock = nullptr);
 
   void GetToken(Callback done) override;
@@ -68,6 +68,8 @@ class LoginTokenSource final : public TokenSource {
 
   // Successful logins so far (for tests and metrics).
   int login_count() const;
+  // Logins started so far, successful or not.
+  int login_attempts() const;
 
  private:
   void StartLogin();
@@ -77,17 +79,19 @@ class LoginTokenSource final : public TokenSource {
   const LeafEndpoints endpoints_;
   const LoginOptions options_;
   const std::function<absl::Time()> clock_;
+  const std::function<double()> random_;
 
   mutable absl::Mutex mu_;
-  std::optional<Secret> token_ ABSL_GUARDED_BY(mu_);
-  absl::Time renew_at_ ABSL_GUARDED_BY(mu_);
-  bool login_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  LoginPolicy policy_ ABSL_GUARDED_BY(mu_);
   std::vector<Callback> waiters_ ABSL_GUARDED_BY(mu_);
   int login_count_ ABSL_GUARDED_BY(mu_) = 0;
+  int login_attempts_ ABSL_GUARDED_BY(mu_) = 0;
+  bool warned_lifetime_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// The `exp` claim of a JWT, if it has one (the signature is not checked:
-// the token is Leaf's to verify).
+// The `exp` claim of a JWT, if it has one and it is a number of seconds in
+// years 1970-9999 (the signature is not checked: the token is Leaf's to
+// verify).
 std::optional<absl::Time> JwtExpiry(const Secret& jwt);
 
 }  // namespace leafsvc::leaf

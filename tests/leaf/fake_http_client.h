@@ -5,6 +5,7 @@
 #define TESTS_LEAF_FAKE_HTTP_CLIENT_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,18 @@ class FakeHttpClient final : public http::HttpClient {
     }
     done(std::move(response));
     return true;
+  }
+
+  // Takes the oldest pending request's callback out without running it, as a
+  // transport does when a response arrives: from then on Cancel(id) finds
+  // nothing to cancel. Lets a test put a Cancel between "response received"
+  // and "response handled".
+  std::optional<http::HttpCallback> Take() {
+    absl::MutexLock lock(&mu_);
+    if (pending_.empty()) return std::nullopt;
+    http::HttpCallback done = std::move(pending_.begin()->second.second);
+    pending_.erase(pending_.begin());
+    return done;
   }
 
   bool Respond(int status, std::string body = "", http::HttpHeaders headers = {}) {

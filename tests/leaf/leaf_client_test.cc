@@ -88,8 +88,7 @@ TEST_F(LeafClientTest, DeleteSucceedsOn204AndMaps404) {
 TEST_F(LeafClientTest, ListEventsUsesEventsPath) {
   std::optional<absl::StatusOr<std::vector<CredentialEvent>>> got;
   client_.ListEvents(kUser, Deadline(), [&](auto r) { got = std::move(r); });
-  EXPECT_NE(http_.requests().at(0).url.find("/ag-leader-credentials/events"),
-            std::string::npos);
+  EXPECT_NE(http_.requests().at(0).url.find("/ag-leader-credentials/events"), std::string::npos);
   ASSERT_TRUE(http_.Respond(200, R"([{"id":"e","statusCode":200}])"));
   ASSERT_TRUE(got->ok());
   EXPECT_EQ((*got)->size(), 1u);

@@ -6,8 +6,7 @@
 namespace leafsvc::leaf {
 namespace {
 
-http::HttpResponse Response(int status, std::string body = "",
-                            http::HttpHeaders headers = {}) {
+http::HttpResponse Response(int status, std::string body = "", http::HttpHeaders headers = {}) {
   http::HttpResponse r;
   r.status_code = status;
   r.body = std::move(body);
@@ -15,8 +14,7 @@ http::HttpResponse Response(int status, std::string body = "",
   return r;
 }
 
-std::string Problem(int status, const std::string& error_key = "",
-                    const std::string& detail = "") {
+std::string Problem(int status, const std::string& error_key = "", const std::string& detail = "") {
   std::string json = "{\"title\":\"t\",\"status\":" + std::to_string(status) +
                      ",\"message\":\"error.http." + std::to_string(status) + "\"";
   if (!error_key.empty()) json += ",\"errorKey\":\"" + error_key + "\"";
@@ -61,10 +59,9 @@ TEST(LeafErrorsTest, MappingTable) {
        "LEAF_RATE_LIMITED"},
       {LeafOperation::kGetCredentials, 500, Problem(500), absl::StatusCode::kUnavailable,
        "LEAF_UNAVAILABLE"},
-      {LeafOperation::kListEvents, 502, "<html>Bad Gateway</html>",
-       absl::StatusCode::kUnavailable, "LEAF_UNAVAILABLE"},
-      {LeafOperation::kGetCredentials, 503, "", absl::StatusCode::kUnavailable,
+      {LeafOperation::kListEvents, 502, "<html>Bad Gateway</html>", absl::StatusCode::kUnavailable,
        "LEAF_UNAVAILABLE"},
+      {LeafOperation::kGetCredentials, 503, "", absl::StatusCode::kUnavailable, "LEAF_UNAVAILABLE"},
       {LeafOperation::kGetCredentials, 418, "", absl::StatusCode::kFailedPrecondition,
        "LEAF_REJECTED_REQUEST"},
       {LeafOperation::kGetCredentials, 302, "", absl::StatusCode::kUnknown,
@@ -94,8 +91,8 @@ TEST(LeafErrorsTest, LeafMessageIsShortenedAndStrippedOfControlCharacters) {
   std::string detail(1000, 'x');
   detail[5] = '\n';
   std::string body = "{\"detail\":\"" + detail.substr(0, 5) + "\\n" + detail.substr(6) + "\"}";
-  StatusDetails d = GetStatusDetails(
-      StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body)));
+  StatusDetails d =
+      GetStatusDetails(StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body)));
   const std::string& m = d.metadata.at("leaf_message");
   EXPECT_LT(m.size(), 310u);
   EXPECT_EQ(m.find('\n'), std::string::npos);
@@ -148,8 +145,8 @@ TEST(LeafErrorsTest, TransportErrors) {
 TEST(LeafErrorsTest, MaybeSentCreateIsFlagged) {
   absl::Status transport = absl::UnavailableError("reset");
   transport.SetPayload(http::kMaybeSentPayload, absl::Cord("true"));
-  StatusDetails d = GetStatusDetails(
-      StatusFromTransportError(LeafOperation::kCreateCredentials, transport, "h"));
+  StatusDetails d =
+      GetStatusDetails(StatusFromTransportError(LeafOperation::kCreateCredentials, transport, "h"));
   EXPECT_EQ(d.metadata.at("request_may_have_reached_leaf"), "true");
 
   StatusDetails not_sent = GetStatusDetails(StatusFromTransportError(

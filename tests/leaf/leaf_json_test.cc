@@ -60,8 +60,7 @@ TEST(LeafJsonTest, CredentialsErrorsSayWhatIsWrongWithoutQuotingTheBody) {
   for (const Case& c : cases) {
     auto r = DecodeCredentials(c.body);
     ASSERT_FALSE(r.ok()) << c.body;
-    EXPECT_NE(r.status().message().find(c.expect), absl::string_view::npos)
-        << r.status().message();
+    EXPECT_NE(r.status().message().find(c.expect), absl::string_view::npos) << r.status().message();
     EXPECT_EQ(r.status().message().find("leaky-secret"), absl::string_view::npos);
   }
 }
@@ -179,7 +178,9 @@ namespace {
 TEST(LeafJsonEncodingTest, EscapedLoneLowSurrogateBecomesAReplacementCharacter) {
   auto events = DecodeEvents(R"([{"id":"e","body":"a\udc00b"}])");
   ASSERT_TRUE(events.ok()) << events.status();
-  EXPECT_EQ((*events)[0].body, "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  EXPECT_EQ((*events)[0].body,
+            "a\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b");
 }
 
 }  // namespace

@@ -30,11 +30,11 @@ TEST(TimestampTest, ZIsOptionalAndMeansUtc) {
 }
 
 TEST(TimestampTest, RejectsMalformedInput) {
-  for (const char* bad : {"", "2022-01-02", "2022-01-02 03:04:05Z", "2022-01-02T03:04:05.Z",
-                          "2022-01-02T03:04:05.1234567890Z", "2022-13-02T03:04:05Z",
-                          "2022-02-30T03:04:05Z", "2022-01-02T03:04:05+01:00",
-                          "2022-01-02T03:04:05Zjunk", "2022-01-02T25:04:05Z",
-                          "20a2-01-02T03:04:05Z", " 2022-01-02T03:04:05Z"}) {
+  for (const char* bad :
+       {"", "2022-01-02", "2022-01-02 03:04:05Z", "2022-01-02T03:04:05.Z",
+        "2022-01-02T03:04:05.1234567890Z", "2022-13-02T03:04:05Z", "2022-02-30T03:04:05Z",
+        "2022-01-02T03:04:05+01:00", "2022-01-02T03:04:05Zjunk", "2022-01-02T25:04:05Z",
+        "20a2-01-02T03:04:05Z", " 2022-01-02T03:04:05Z"}) {
     EXPECT_FALSE(ParseLeafTimestamp(bad).ok()) << bad;
   }
 }
@@ -57,8 +57,8 @@ namespace {
 
 TEST(TimestampTest, NoLeapSecondsAndFourDigitYears) {
   EXPECT_FALSE(ParseLeafTimestamp("2016-12-31T23:59:60Z").ok());
-  const absl::Time early = absl::FromCivil(absl::CivilSecond(999, 1, 2, 3, 4, 5),
-                                           absl::UTCTimeZone());
+  const absl::Time early =
+      absl::FromCivil(absl::CivilSecond(999, 1, 2, 3, 4, 5), absl::UTCTimeZone());
   EXPECT_EQ(FormatLeafTimestamp(early), "0999-01-02T03:04:05.000000Z");
   EXPECT_EQ(*ParseLeafTimestamp(FormatLeafTimestamp(early)), early);
 }

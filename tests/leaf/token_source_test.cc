@@ -16,8 +16,8 @@ using ::leafsvc::testing::FakeHttpClient;
 std::string Jwt(absl::Time exp, const std::string& tag = "sig") {
   std::string header, payload;
   absl::WebSafeBase64Escape(R"({"alg":"HS512"})", &header);
-  absl::WebSafeBase64Escape(
-      absl::StrCat(R"({"sub":"me","exp":)", absl::ToUnixSeconds(exp), "}"), &payload);
+  absl::WebSafeBase64Escape(absl::StrCat(R"({"sub":"me","exp":)", absl::ToUnixSeconds(exp), "}"),
+                            &payload);
   return absl::StrCat(header, ".", payload, ".", tag);
 }
 
@@ -97,7 +97,13 @@ TEST_F(LoginTokenSourceTest, RenewsBeforeExpiry) {
   EXPECT_TRUE(Get().has_value());
   EXPECT_EQ(http_.requests().size(), 1u);
   now_ += absl::Minutes(56);  // within the renew margin
-  EXPECT_FALSE(Get().has_value());
+  // The token is still valid: the caller gets it at once while the renewal
+  // runs in the background.
+  auto during = Get();
+  ASSERT_TRUE(during.has_value());
+  EXPECT_TRUE(during->ok());
+  EXPECT_EQ(http_.requests().size(), 2u);
+  EXPECT_TRUE(Get().has_value());  // no second renewal while one is in flight
   EXPECT_EQ(http_.requests().size(), 2u);
 }
 
@@ -115,6 +121,13 @@ TEST_F(LoginTokenSourceTest, FailedLoginReachesEveryWaiterAndIsRetriedLater) {
     EXPECT_NE(t.status().message().find("Bad credentials"), absl::string_view::npos);
     EXPECT_EQ(t.status().message().find("pw-123"), absl::string_view::npos);
   }
+  // In backoff: fail at once, no new login.
+  auto fast = Get();
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(fast->status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(GetStatusDetails(fast->status()).retry_delay.has_value());
+  EXPECT_EQ(http_.requests().size(), 1u);
+  now_ += absl::Seconds(2);  // past the first backoff step (1 s)
   Get();
   EXPECT_EQ(http_.requests().size(), 2u);
 }
@@ -132,7 +145,9 @@ TEST_F(LoginTokenSourceTest, UnreadableLoginResponseIsReported) {
   auto out = Get();
   ASSERT_TRUE(http_.Respond(200, "<html>"));
   std::optional<absl::StatusOr<Secret>> got;
-  // The first waiter already got the error; check a fresh waiter after it.
+  // The first waiter already got the error; check a fresh waiter after it,
+  // once the backoff has passed.
+  now_ += absl::Seconds(2);
   source_.GetToken([&got](absl::StatusOr<Secret> t) { got = std::move(t); });
   ASSERT_TRUE(http_.Respond(200, "{}"));
   ASSERT_TRUE(got.has_value());
@@ -145,6 +160,115 @@ TEST(JwtExpiryTest, ReadsExpAndToleratesGarbage) {
   EXPECT_EQ(JwtExpiry(Secret(Jwt(exp))), exp);
   EXPECT_FALSE(JwtExpiry(Secret("not-a-jwt")).has_value());
   EXPECT_FALSE(JwtExpiry(Secret("a.!!!.c")).has_value());
+}
+
+// Logins counted per case: a failing, renewing or oddly-dated login must
+// never turn calls into a storm of POST /api/authenticate.
+std::string JwtWithRawExp(const std::string& exp) {
+  std::string header, payload;
+  absl::WebSafeBase64Escape(R"({"alg":"HS512"})", &header);
+  absl::WebSafeBase64Escape(absl::StrCat(R"({"sub":"me","exp":)", exp, "}"), &payload);
+  return absl::StrCat(header, ".", payload, ".sig");
+}
+
+TEST_F(LoginTokenSourceTest, TwentyCallsAfterAFailedLoginMakeNoNewLogin) {
+  Get();
+  ASSERT_TRUE(http_.Respond(503, "down"));
+  int failed_fast = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto t = Get();
+    ASSERT_TRUE(t.has_value());
+    EXPECT_FALSE(t->ok());
+    if (GetStatusDetails(t->status()).retry_delay.has_value()) ++failed_fast;
+  }
+  EXPECT_EQ(failed_fast, 20);
+  EXPECT_EQ(source_.login_attempts(), 1);
+  // Each backoff step allows one attempt, shared by every caller.
+  now_ += absl::Seconds(1);
+  for (int i = 0; i < 20; ++i) Get();
+  EXPECT_EQ(source_.login_attempts(), 2);
+  ASSERT_TRUE(http_.Respond(503, "down"));
+  now_ += absl::Milliseconds(1500);  // the second step is 1.6-2 s
+  for (int i = 0; i < 20; ++i) Get();
+  EXPECT_EQ(source_.login_attempts(), 2);
+  now_ += absl::Seconds(1);
+  for (int i = 0; i < 20; ++i) Get();
+  EXPECT_EQ(source_.login_attempts(), 3);
+  ASSERT_TRUE(http_.Respond(200, LoginBody(Jwt(now_ + absl::Hours(24)))));
+  ASSERT_TRUE(Get().has_value());
+  EXPECT_EQ(source_.login_count(), 1);
+}
+
+TEST_F(LoginTokenSourceTest, AFailedRenewalKeepsServingTheValidToken) {
+  Get();
+  const std::string jwt = Jwt(now_ + absl::Hours(24));
+  ASSERT_TRUE(http_.Respond(200, LoginBody(jwt)));
+  now_ += absl::Hours(24) - absl::Minutes(2);  // in the renew window
+  auto t = Get();
+  ASSERT_TRUE(t.has_value() && t->ok());
+  EXPECT_EQ(http_.requests().size(), 2u);
+  ASSERT_TRUE(http_.Respond(503, "down"));
+  for (int i = 0; i < 20; ++i) {
+    auto again = Get();
+    ASSERT_TRUE(again.has_value());
+    ASSERT_TRUE(again->ok());
+    EXPECT_EQ((*again)->Reveal(), jwt);
+  }
+  EXPECT_EQ(source_.login_attempts(), 2);  // the backoff holds the next renewal
+  now_ += absl::Seconds(1);
+  Get();
+  EXPECT_EQ(source_.login_attempts(), 3);
+}
+
+TEST_F(LoginTokenSourceTest, A401OnAnOlderTokenKeepsTheNewerOne) {
+  Get();
+  const std::string old_jwt = Jwt(now_ + absl::Hours(24), "old");
+  ASSERT_TRUE(http_.Respond(200, LoginBody(old_jwt)));
+  now_ += absl::Hours(24) - absl::Minutes(2);
+  Get();  // background renewal
+  const std::string new_jwt = Jwt(now_ + absl::Hours(24), "new");
+  ASSERT_TRUE(http_.Respond(200, LoginBody(new_jwt)));
+  // A call that used the old token gets a 401 now.
+  EXPECT_TRUE(source_.Invalidate(Secret(old_jwt)));
+  auto t = Get();
+  ASSERT_TRUE(t.has_value() && t->ok());
+  EXPECT_EQ((*t)->Reveal(), new_jwt);
+  EXPECT_EQ(source_.login_attempts(), 2);
+}
+
+TEST_F(LoginTokenSourceTest, AnExpInThePastMeansDefaultLifetimeNotALoginPerCall) {
+  Get();
+  ASSERT_TRUE(http_.Respond(200, LoginBody(Jwt(now_ - absl::Hours(1)))));
+  for (int i = 0; i < 20; ++i) {
+    auto t = Get();
+    ASSERT_TRUE(t.has_value() && t->ok());
+  }
+  EXPECT_EQ(source_.login_attempts(), 1);
+}
+
+TEST_F(LoginTokenSourceTest, AnAbsurdExpIsIgnoredAndTheTokenIsStillRenewed) {
+  for (const std::string exp :
+       {"1e300", "-5", "99999999999999", "\"soon\"", "1.7976931348623157e308"}) {
+    SCOPED_TRACE(exp);
+    LoginTokenSource source(&http_, LeafEndpoints("http://leaf"), Options(),
+                            [this] { return now_; });
+    const size_t before = http_.requests().size();
+    source.GetToken([](absl::StatusOr<Secret>) {});
+    ASSERT_TRUE(http_.Respond(200, LoginBody(JwtWithRawExp(exp))));
+    for (int i = 0; i < 5; ++i) source.GetToken([](absl::StatusOr<Secret>) {});
+    EXPECT_EQ(http_.requests().size(), before + 1);
+    now_ += absl::Hours(23);  // the default lifetime is over: renewed
+    source.GetToken([](absl::StatusOr<Secret>) {});
+    EXPECT_EQ(http_.requests().size(), before + 2);
+    ASSERT_TRUE(http_.Respond(200, LoginBody(Jwt(now_ + absl::Hours(24)))));
+  }
+}
+
+TEST(JwtExpiryTest, RejectsValuesOutsideTimestampRange) {
+  EXPECT_FALSE(JwtExpiry(Secret(JwtWithRawExp("1e300"))).has_value());
+  EXPECT_FALSE(JwtExpiry(Secret(JwtWithRawExp("-1"))).has_value());
+  EXPECT_FALSE(JwtExpiry(Secret(JwtWithRawExp("253402300800"))).has_value());
+  EXPECT_TRUE(JwtExpiry(Secret(JwtWithRawExp("253402300799"))).has_value());
 }
 
 TEST(StaticTokenSourceTest, ReturnsTheTokenAndNeverRetries) {
