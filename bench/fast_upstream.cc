@@ -83,7 +83,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-
 }  // namespace
 
 const std::string& FastUpstreamCredentialsBody() {
