@@ -83,6 +83,7 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+
 }  // namespace
 
 const std::string& FastUpstreamCredentialsBody() {
