@@ -1,5 +1,5 @@
-// What one benchmark run measured, the targets evaluated on it, and
-// the three renderings: a text table, results.json and an SVG plot.
+// What one benchmark run measured and the targets evaluated on it.
+// Rendered by report_table.h, report_json.h and report_svg.h.
 #ifndef BENCH_REPORT_H_
 #define BENCH_REPORT_H_
 
@@ -91,10 +91,6 @@ struct Target {
 std::vector<Target> EvaluateTargets(const Report& report);
 
 const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency);
-
-std::string RenderTable(const Report& report);
-std::string RenderJson(const Report& report);
-std::string RenderSvg(const Report& report);
 
 Machine DescribeMachine();
 

@@ -1,6 +1,7 @@
 #include "bench/stats.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -143,6 +144,23 @@ int CountEstablishedTo(pid_t pid, int remote_port) {
   closedir(dir);
   return CountEstablishedInTable(ReadFileOrEmpty(proc + "/net/tcp"), remote_port, inodes) +
          CountEstablishedInTable(ReadFileOrEmpty(proc + "/net/tcp6"), remote_port, inodes);
+}
+
+double SelfCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+double MachineBusySeconds() {
+  const std::string stat = ReadFileOrEmpty("/proc/stat");
+  std::istringstream in(stat.substr(0, stat.find('\n')));
+  std::string cpu;
+  long long user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal;
+  return static_cast<double>(user + nice + system + irq + softirq) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace bench

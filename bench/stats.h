@@ -56,6 +56,12 @@ int CountEstablishedInTable(std::string_view table, int remote_port,
 
 std::string ReadFileOrEmpty(const std::string& path);
 
+// CPU seconds (user + system) this process has used so far.
+double SelfCpuSeconds();
+
+// Busy CPU seconds of the whole machine (all CPUs), from /proc/stat.
+double MachineBusySeconds();
+
 }  // namespace bench
 
 #endif  // BENCH_STATS_H_

@@ -1,47 +1,123 @@
-// Keeps the README true: every server flag, its environment twin and every
-// ErrorInfo reason the code can produce are documented.
+// Keeps the README and docs/ true: every server flag, its environment twin
+// and every ErrorInfo reason the code can produce are documented in their
+// tables, every relative link leads to a file (and heading) that exists, the
+// README maps every page of docs/ and stays short enough to read first.
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "server/config.h"
 #include "server/leaf/leaf_errors.h"
+#include "tests/docs/markdown_links.h"
 
 namespace leafsvc {
 namespace {
 
-std::string Readme() {
-  std::ifstream in(std::string(std::getenv("TEST_SRCDIR")) + "/" +
-                   std::getenv("TEST_WORKSPACE") + "/README.md");
+namespace fs = std::filesystem;
+
+constexpr int kMaxReadmeLines = 250;
+
+fs::path Runfiles() { return fs::path(std::getenv("TEST_SRCDIR")) / std::getenv("TEST_WORKSPACE"); }
+
+std::string Read(const fs::path& path) {
+  std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-TEST(ReadmeTest, DocumentsEveryServerFlagAndItsEnvironmentVariable) {
-  const std::string readme = Readme();
-  ASSERT_FALSE(readme.empty());
+// The pages under test, relative to the workspace: README.md and docs/*.md.
+std::vector<std::string> Pages() {
+  std::vector<std::string> pages = {"README.md"};
+  for (const fs::directory_entry& entry : fs::directory_iterator(Runfiles() / "docs")) {
+    if (entry.path().extension() == ".md") {
+      pages.push_back("docs/" + entry.path().filename().string());
+    }
+  }
+  return pages;
+}
+
+// Links point at source files no target exports (and at folders), so they are
+// checked in the source tree, found through the README's runfiles symlink.
+// The BUILD file runs this test locally and never caches it, since those files
+// are not its inputs.
+fs::path SourceRoot() { return fs::canonical(Runfiles() / "README.md").parent_path(); }
+
+TEST(DocsTest, ConfigurationTablesEveryServerFlagWithItsEnvironmentVariable) {
+  const std::string page = Read(Runfiles() / "docs" / "configuration.md");
+  ASSERT_FALSE(page.empty());
   FlagSet flags = ServerFlags();
   for (const std::string& name : flags.Names()) {
-    EXPECT_NE(readme.find("`--" + name + "`"), std::string::npos) << name;
-    EXPECT_NE(readme.find("`" + flags.EnvName(name) + "`"), std::string::npos) << name;
+    const std::string row = "| `--" + name + "` | `" + flags.EnvName(name) + "` |";
+    EXPECT_NE(page.find(row), std::string::npos) << "docs/configuration.md lacks the row " << row;
   }
 }
 
-TEST(ReadmeTest, DocumentsEveryErrorReason) {
-  const std::string readme = Readme();
-  for (absl::string_view reason :
-       {leaf::kReasonCredentialsNotFound, leaf::kReasonLeafUserNotFound,
-        leaf::kReasonAlreadyExist, leaf::kReasonLeafRejected, leaf::kReasonLeafTokenRejected,
-        leaf::kReasonLeafLoginFailed, leaf::kReasonLeafPermissionDenied,
-        leaf::kReasonLeafRateLimited, leaf::kReasonLeafUnavailable, leaf::kReasonLeafUnreachable,
-        leaf::kReasonLeafTimeout, leaf::kReasonLeafBadResponse, leaf::kReasonLeafResponseTooLarge,
-        leaf::kReasonLeafUnexpectedResponse, leaf::kReasonCancelled, leaf::kReasonTransportError, leaf::kReasonTooManyInFlight, leaf::kReasonCallerTokenRejected,
-        absl::string_view("SHUTTING_DOWN"), absl::string_view("CALLER_LEAF_TOKEN_NOT_ALLOWED"),
-        absl::string_view("INVALID_REQUEST"), absl::string_view("INVALID_PAGE_TOKEN"),
-        absl::string_view("FULL_VIEW_NOT_ALLOWED")}) {
-    EXPECT_NE(readme.find("`" + std::string(reason) + "`"), std::string::npos) << reason;
+TEST(DocsTest, ErrorsTablesEveryErrorReason) {
+  const std::string page = Read(Runfiles() / "docs" / "errors.md");
+  ASSERT_FALSE(page.empty());
+  for (absl::string_view reason : {leaf::kReasonCredentialsNotFound,
+                                   leaf::kReasonLeafUserNotFound,
+                                   leaf::kReasonAlreadyExist,
+                                   leaf::kReasonLeafRejected,
+                                   leaf::kReasonLeafTokenRejected,
+                                   leaf::kReasonLeafLoginFailed,
+                                   leaf::kReasonLeafPermissionDenied,
+                                   leaf::kReasonLeafRateLimited,
+                                   leaf::kReasonLeafUnavailable,
+                                   leaf::kReasonLeafUnreachable,
+                                   leaf::kReasonLeafTimeout,
+                                   leaf::kReasonLeafBadResponse,
+                                   leaf::kReasonLeafResponseTooLarge,
+                                   leaf::kReasonLeafUnexpectedResponse,
+                                   leaf::kReasonCancelled,
+                                   leaf::kReasonTransportError,
+                                   leaf::kReasonTooManyInFlight,
+                                   leaf::kReasonCallerTokenRejected,
+                                   absl::string_view("SHUTTING_DOWN"),
+                                   absl::string_view("CALLER_LEAF_TOKEN_NOT_ALLOWED"),
+                                   absl::string_view("INVALID_REQUEST"),
+                                   absl::string_view("INVALID_PAGE_TOKEN"),
+                                   absl::string_view("FULL_VIEW_NOT_ALLOWED")}) {
+    EXPECT_NE(page.find("| `" + std::string(reason) + "` |"), std::string::npos)
+        << "the error table of docs/errors.md lacks " << reason;
   }
+}
+
+TEST(DocsTest, EveryRelativeLinkLeadsToAFileAndHeadingThatExist) {
+  const fs::path root = SourceRoot();
+  ASSERT_TRUE(fs::exists(root / "WORKSPACE")) << root << " is not the source tree";
+  for (const std::string& page : Pages()) {
+    const std::string text = Read(Runfiles() / page);
+    ASSERT_FALSE(text.empty()) << page;
+    const std::vector<std::string> broken = docs::BrokenLinks((root / page).string(), text);
+    EXPECT_TRUE(broken.empty()) << page << ":\n  " << absl::StrJoin(broken, "\n  ");
+  }
+}
+
+TEST(DocsTest, ReadmeMapsEveryDocsPage) {
+  const std::string readme = Read(Runfiles() / "README.md");
+  const std::vector<std::string> pages = Pages();
+  ASSERT_GT(pages.size(), 1u) << "no docs/*.md in the runfiles";
+  for (const std::string& page : pages) {
+    if (page == "README.md") continue;
+    EXPECT_NE(readme.find("](" + page + ")"), std::string::npos) << "README does not link " << page;
+  }
+}
+
+TEST(DocsTest, ReadmeStaysShortAndKeepsTheQuickstart) {
+  const std::string readme = Read(Runfiles() / "README.md");
+  const std::vector<absl::string_view> lines = absl::StrSplit(readme, '\n');
+  EXPECT_LT(static_cast<int>(lines.size()), kMaxReadmeLines)
+      << "the README is the first screen or two; move detail to docs/";
+  EXPECT_NE(readme.find("bash scripts/run.sh"), std::string::npos);
+  EXPECT_NE(readme.find("bash scripts/test.sh"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,148 @@
+#include "bench/report_json.h"
+
+#include <cmath>
+
+#include "bench/report_format.h"
+#include "rapidjson/prettywriter.h"
+#include "rapidjson/stringbuffer.h"
+
+namespace bench {
+
+std::string RenderJson(const Report& r) {
+  rapidjson::StringBuffer buf;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const char* key, const std::string& v) {
+    w.Key(key);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  auto dbl = [&](const char* key, double v) {
+    w.Key(key);
+    if (v < 0 || std::isnan(v)) {
+      w.Null();
+    } else {
+      w.Double(std::round(v * 1000) / 1000);
+    }
+  };
+  auto i64 = [&](const char* key, std::int64_t v) {
+    w.Key(key);
+    if (v < 0) {
+      w.Null();
+    } else {
+      w.Int64(v);
+    }
+  };
+  w.StartObject();
+  str("started_at", r.started_at);
+  w.Key("machine");
+  w.StartObject();
+  i64("nproc", r.machine.nproc);
+  str("cpu_model", r.machine.cpu_model);
+  str("kernel", r.machine.kernel);
+  i64("mem_total_mb", r.machine.mem_total_mb);
+  str("loadavg_start", r.machine.loadavg_start);
+  str("loadavg_end", r.machine.loadavg_end);
+  w.EndObject();
+  w.Key("config");
+  w.StartObject();
+  for (const auto& [k, v] : r.config) str(k.c_str(), v);
+  w.EndObject();
+  w.Key("runs");
+  w.StartArray();
+  for (const RunRecord& run : r.runs) {
+    w.StartObject();
+    str("mode", run.mode);
+    i64("concurrency", run.concurrency);
+    i64("requests", run.requests);
+    i64("errors", run.errors);
+    if (!run.first_error.empty()) str("first_error", run.first_error);
+    dbl("seconds", run.seconds);
+    dbl("requests_per_second", run.rps);
+    w.Key("latency_us");
+    w.StartObject();
+    dbl("mean", run.latency.mean_us);
+    dbl("p50", run.latency.p50_us);
+    dbl("p90", run.latency.p90_us);
+    dbl("p99", run.latency.p99_us);
+    dbl("p999", run.latency.p999_us);
+    dbl("max", run.latency.max_us);
+    w.EndObject();
+    dbl("service_cpu_seconds", run.service_cpu_s);
+    dbl("service_cpu_us_per_request", PerRequestUs(run.service_cpu_s, run.requests));
+    dbl("service_context_switches_per_request",
+        run.service_ctx_switches < 0 || run.requests <= 0
+            ? -1
+            : static_cast<double>(run.service_ctx_switches) / run.requests);
+    dbl("upstream_cpu_us_per_request", PerRequestUs(run.upstream_cpu_s, run.requests));
+    dbl("loadgen_cpu_us_per_request", PerRequestUs(run.loadgen_cpu_s, run.requests));
+    dbl("foreign_cpu_seconds", run.foreign_cpu_s);
+    i64("service_rss_kb", run.service_rss_kb);
+    i64("service_peak_rss_kb", run.service_hwm_kb);
+    i64("service_threads", run.service_threads);
+    i64("service_upstream_connections", run.service_upstream_connections);
+    i64("upstream_max_connections", run.upstream_max_connections);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("ratios_through_over_direct");
+  w.StartArray();
+  for (int c : Concurrencies(r)) {
+    const RunRecord* d = FindRun(r, "direct", c);
+    const RunRecord* t = FindRun(r, "through", c);
+    if (d == nullptr || t == nullptr) continue;
+    w.StartObject();
+    i64("concurrency", c);
+    dbl("throughput", d->rps > 0 ? t->rps / d->rps : -1);
+    dbl("p50", d->latency.p50_us > 0 ? t->latency.p50_us / d->latency.p50_us : -1);
+    dbl("p99", d->latency.p99_us > 0 ? t->latency.p99_us / d->latency.p99_us : -1);
+    w.Key("added_p50_us");
+    w.Double(std::round((t->latency.p50_us - d->latency.p50_us) * 10) / 10);
+    w.Key("added_p99_us");
+    w.Double(std::round((t->latency.p99_us - d->latency.p99_us) * 10) / 10);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (r.hold.has_value()) {
+    const HoldRecord& h = *r.hold;
+    w.Key("memory_check");
+    w.StartObject();
+    i64("calls_in_flight", h.calls);
+    i64("pool_size", h.pool_size);
+    i64("upstream_delay_ms", h.delay_ms);
+    i64("completed_before_sample", h.completed_before_sample);
+    i64("service_rss_before_kb", h.rss_before_kb);
+    i64("service_rss_kb", h.rss_kb);
+    i64("service_peak_rss_kb", h.hwm_kb);
+    i64("service_threads_before", h.threads_before);
+    i64("service_threads_during", h.threads_during);
+    i64("service_threads_after", h.threads_after);
+    i64("service_upstream_connections", h.upstream_connections);
+    i64("upstream_open_connections", h.upstream_open_connections);
+    i64("upstream_requests_while_held", h.upstream_requests);
+    w.Key("final_codes");
+    w.StartObject();
+    for (const auto& [code, n] : h.final_codes) i64(code.c_str(), n);
+    w.EndObject();
+    dbl("seconds_to_drain", h.seconds_to_drain);
+    w.EndObject();
+  }
+  w.Key("targets");
+  w.StartArray();
+  for (const Target& t : EvaluateTargets(r)) {
+    w.StartObject();
+    str("name", t.name);
+    str("measured", t.measured);
+    str("limit", t.limit);
+    w.Key("met");
+    if (t.evaluated) {
+      w.Bool(t.met);
+    } else {
+      w.Null();
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(buf.GetString()) + "\n";
+}
+
+}  // namespace bench
