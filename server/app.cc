@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "server/security/listener_security.h"
 #include "server/util/log.h"
+#include "server/util/status_details.h"
 #include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
 
 namespace leafsvc {
@@ -49,41 +50,44 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     login.username = config.leaf_username;
     login.password = config.leaf_password;
     login.timeout = config.upstream_timeout;
+    login.policy.initial_backoff = config.leaf_login_backoff;
+    login.policy.max_backoff = config.leaf_login_max_backoff;
     Metrics* metrics = app->metrics_.get();
     login.on_login = [metrics](bool ok) { metrics->LeafLogin(ok); };
-    app->tokens_ = std::make_unique<leaf::LoginTokenSource>(app->http_.get(), endpoints,
-                                                            std::move(login));
+    app->tokens_ =
+        std::make_unique<leaf::LoginTokenSource>(app->http_.get(), endpoints, std::move(login));
   }
   app->scheduler_ = std::make_unique<Scheduler>();
   App* raw = app.get();
-  app->leaf_health_ = std::make_unique<UpstreamHealth>(
-      config.leaf_health_window, [raw](bool serving) {
+  app->leaf_health_ =
+      std::make_unique<UpstreamHealth>(config.leaf_health_window, [raw](bool serving) {
         Log(serving ? LogLevel::kInfo : LogLevel::kWarning,
             serving ? "Leaf is answering again" : "Leaf has been failing; leaf-api NOT_SERVING");
         raw->metrics_->LeafUp(serving);
-        grpc::HealthCheckServiceInterface* health = raw->health_.load();
-        if (health != nullptr && !raw->shut_down_) {
-          health->SetServingStatus(kLeafHealthName, serving);
-        }
+        absl::MutexLock lock(&raw->health_mu_);
+        if (raw->health_ != nullptr) raw->health_->SetServingStatus(kLeafHealthName, serving);
       });
   leaf::LeafClientOptions leaf_options;
   leaf_options.retry.max_attempts = config.max_attempts;
   leaf_options.max_in_flight = config.max_upstream_in_flight;
+  leaf_options.first_byte_timeout = config.upstream_first_byte_timeout > absl::ZeroDuration()
+                                        ? config.upstream_first_byte_timeout
+                                        : absl::InfiniteDuration();
   leaf_options.scheduler = app->scheduler_.get();
   leaf_options.on_attempt = [raw](const leaf::AttemptInfo& attempt) {
     raw->metrics_->LeafAttempt(attempt.http_method, attempt.http_status, attempt.latency);
     raw->leaf_health_->Record(attempt.reachable);
   };
   leaf_options.on_retry = [raw](const std::string& method) { raw->metrics_->LeafRetry(method); };
-  app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(),
-                                                  endpoints, std::move(leaf_options));
+  app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(), endpoints,
+                                                  std::move(leaf_options));
   ServiceOptions service_options;
   service_options.upstream_timeout = config.upstream_timeout;
   service_options.allow_full_view = config.allow_full_view;
   service_options.allow_caller_leaf_token = config.allow_caller_leaf_token;
   service_options.page_token_key = config.page_token_key;
-  app->service_ = std::make_unique<AgLeaderCredentialsService>(
-      app->leaf_.get(), service_options, app->metrics_.get());
+  app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
+                                                               app->metrics_.get());
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> listener_credentials =
       BuildServerCredentials(config.security);
@@ -114,17 +118,19 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   }
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("could not listen on ", config.listen,
-                     " (address in use, or not a valid host:port?)"));
+    return absl::UnavailableError(absl::StrCat("could not listen on ", config.listen,
+                                               " (address in use, or not a valid host:port?)"));
   }
   grpc::HealthCheckServiceInterface* health = app->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
   // From here on, leaf-api transitions (reported on transport threads) go
   // straight to the health service.
-  app->health_.store(health);
-  health->SetServingStatus(kLeafHealthName, app->leaf_health_->serving());
+  {
+    absl::MutexLock lock(&app->health_mu_);
+    app->health_ = health;
+    health->SetServingStatus(kLeafHealthName, app->leaf_health_->serving());
+  }
   Log(LogLevel::kInfo, "serving",
       {{"listen", config.listen},
        {"port", app->port_},
@@ -141,11 +147,22 @@ std::string App::target() const {
   return absl::StrCat(host, ":", port_);
 }
 
+absl::Status App::ShutdownStatus() {
+  StatusDetails d;
+  d.reason = "SHUTTING_DOWN";
+  return MakeStatus(absl::StatusCode::kUnavailable,
+                    "this server is shutting down and its grace period ended before Leaf "
+                    "answered; retry (another replica will answer)",
+                    d);
+}
+
 void App::Shutdown(absl::Duration grace) {
   if (server_ == nullptr || shut_down_.exchange(true)) return;
   const absl::Time deadline = absl::Now() + grace;
-  grpc::HealthCheckServiceInterface* health = health_.load();
-  if (health != nullptr) health->SetServingStatus(false);
+  {
+    absl::MutexLock lock(&health_mu_);
+    if (health_ != nullptr) health_->SetServingStatus(false);
+  }
   service_->StartDraining();
   Log(LogLevel::kInfo, "shutting down",
       {{"grace_ms", absl::ToInt64Milliseconds(grace)},
@@ -156,8 +173,21 @@ void App::Shutdown(absl::Duration grace) {
   while (service_->active_calls() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  server_->Shutdown(absl::ToChronoTime(std::min(deadline, absl::Now() + absl::Milliseconds(100))));
+  if (service_->active_calls() > 0) {
+    // Ended by us, with a status that says why, before gRPC would cancel
+    // them with a bare "Cancelling all calls".
+    Log(LogLevel::kWarning, "shutdown grace over; ending the calls still waiting on Leaf",
+        {{"calls_in_flight", service_->active_calls()}});
+    leaf_->AbortAll(ShutdownStatus());
+    const absl::Time flushed = absl::Now() + absl::Milliseconds(500);
+    while (service_->active_calls() > 0 && absl::Now() < flushed) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
   server_->Wait();
+  absl::MutexLock lock(&health_mu_);
+  health_ = nullptr;
 }
 
 App::~App() {

@@ -4,14 +4,15 @@
 #ifndef SERVER_APP_H_
 #define SERVER_APP_H_
 
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 
-#include <grpcpp/health_check_service_interface.h>
-#include <grpcpp/server.h>
-
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/config.h"
 #include "server/http/curl_http_client.h"
@@ -42,8 +43,12 @@ class App {
   std::string target() const;
 
   // Marks health NOT_SERVING, stops accepting calls, lets calls in flight
-  // finish for up to `grace`, then cancels the rest. Idempotent.
+  // finish for up to `grace`, then ends the rest with UNAVAILABLE
+  // SHUTTING_DOWN (full ErrorInfo) and stops the server. Idempotent.
   void Shutdown(absl::Duration grace);
+
+  // The status calls cut short by the shutdown grace end with.
+  static absl::Status ShutdownStatus();
 
   http::CurlHttpClient& http() { return *http_; }
   leaf::LeafClient& leaf() { return *leaf_; }
@@ -61,7 +66,11 @@ class App {
   std::unique_ptr<leaf::LeafClient> leaf_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::atomic<grpc::HealthCheckServiceInterface*> health_{nullptr};
+  // Set once serving, cleared (under the lock) before the server and its
+  // health service go away: a leaf-api transition reported on a transport
+  // thread never reaches a destroyed health service.
+  absl::Mutex health_mu_;
+  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(health_mu_) = nullptr;
   int port_ = 0;
   std::atomic<bool> shut_down_{false};
 };

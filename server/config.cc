@@ -25,8 +25,9 @@ FlagSet ServerFlags() {
   f.Add("leaf_token", T::kString, "",
         "a Leaf API token (JWT) used as is; alternative to --leaf_username/--leaf_password",
         /*secret=*/true);
-  f.Add("leaf_username", T::kString, "",
-        "Leaf account for POST /api/authenticate; the token is cached and renewed before it expires");
+  f.Add(
+      "leaf_username", T::kString, "",
+      "Leaf account for POST /api/authenticate; the token is cached and renewed before it expires");
   f.Add("leaf_password", T::kString, "",
         "password of --leaf_username (prefer the environment variable or --leaf_password_file)",
         /*secret=*/true);
@@ -66,7 +67,28 @@ FlagSet ServerFlags() {
   f.Add("log_level", T::kString, "info", "debug, info, warning or error");
   f.Add("metrics_listen", T::kString, "",
         "host:port of a Prometheus /metrics endpoint (e.g. 0.0.0.0:9464); empty: none");
+  f.Add("upstream_first_byte_timeout", T::kDuration, "5s",
+        "a GET or DELETE sent over a reused connection that shows no byte of an answer this long "
+        "is sent once more on a new connection (a dead keep-alive connection must not cost a "
+        "call its deadline); 0: off");
+  f.Add("leaf_login_backoff", T::kDuration, "1s",
+        "after a failed Leaf login, wait this long before the next (doubling, jittered); callers "
+        "meanwhile fail at once with RetryInfo instead of each starting a login");
+  f.Add("leaf_login_max_backoff", T::kDuration, "5m", "the longest wait between failed logins");
   AddListenerSecurityFlags(f);
+  const absl::Duration kYear = absl::Hours(24 * 365);
+  f.SetRange("upstream_timeout", absl::Milliseconds(10), absl::Hours(1));
+  f.SetRange("connect_timeout", absl::Milliseconds(10), absl::Minutes(10));
+  f.SetRange("max_response_bytes", 1024, int64_t{1} << 30);
+  f.SetRange("max_connections_per_host", 1, 10000);
+  f.SetRange("max_attempts", 1, 10);
+  f.SetRange("max_upstream_in_flight", 1, 1000000);
+  f.SetRange("leaf_health_window", absl::Seconds(1), absl::Hours(24));
+  f.SetRange("max_connection_age", absl::ZeroDuration(), kYear);
+  f.SetRange("shutdown_grace", absl::ZeroDuration(), absl::Hours(1));
+  f.SetRange("upstream_first_byte_timeout", absl::ZeroDuration(), absl::Hours(1));
+  f.SetRange("leaf_login_backoff", absl::Milliseconds(10), absl::Hours(1));
+  f.SetRange("leaf_login_max_backoff", absl::Milliseconds(10), absl::Hours(24));
   return f;
 }
 
@@ -113,9 +135,16 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.leaf_health_window = f.GetDuration("leaf_health_window");
   c.leaf_ca_file = f.GetString("leaf_ca_file");
   c.allow_full_view = f.GetBool("allow_full_view");
-  c.page_token_key = f.IsSet("page_token_key") ? f.GetString("page_token_key")
-                                                : std::string(kDefaultPageTokenKey);
+  c.page_token_key =
+      f.IsSet("page_token_key") ? f.GetString("page_token_key") : std::string(kDefaultPageTokenKey);
   c.shutdown_grace = f.GetDuration("shutdown_grace");
+  c.upstream_first_byte_timeout = f.GetDuration("upstream_first_byte_timeout");
+  c.leaf_login_backoff = f.GetDuration("leaf_login_backoff");
+  c.leaf_login_max_backoff = f.GetDuration("leaf_login_max_backoff");
+  if (c.leaf_login_max_backoff < c.leaf_login_backoff) {
+    return absl::InvalidArgumentError(
+        "--leaf_login_max_backoff must be at least --leaf_login_backoff");
+  }
   c.max_connection_age = f.GetDuration("max_connection_age");
   c.metrics_listen = f.GetString("metrics_listen");
   if (!ParseLogLevel(f.GetString("log_level"), &c.log_level)) {
@@ -138,8 +167,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
         "AGLEADER_LEAF_PASSWORD (or the matching flags)");
   }
   if (has_login && (c.leaf_username.empty() || c.leaf_password.empty())) {
-    return absl::InvalidArgumentError(
-        "--leaf_username and --leaf_password must be set together");
+    return absl::InvalidArgumentError("--leaf_username and --leaf_password must be set together");
   }
   if (c.leaf_api_url.rfind("http://", 0) != 0 && c.leaf_api_url.rfind("https://", 0) != 0) {
     return absl::InvalidArgumentError("--leaf_api_url must start with http:// or https://");

@@ -33,6 +33,10 @@ struct ServerConfig {
   bool allow_caller_leaf_token = false;
   std::string page_token_key;
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // 0: off. See LeafClientOptions::first_byte_timeout.
+  absl::Duration upstream_first_byte_timeout = absl::Seconds(5);
+  absl::Duration leaf_login_backoff = absl::Seconds(1);
+  absl::Duration leaf_login_max_backoff = absl::Minutes(5);
   absl::Duration max_connection_age = absl::ZeroDuration();  // 0: never
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen;  // empty: no /metrics endpoint

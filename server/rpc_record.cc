@@ -83,6 +83,13 @@ grpc::Status RpcRecord::Conclude(const absl::Status& status) {
   context_->AddTrailingMetadata(kRequestIdKey, request_id_);
 
   const StatusDetails details = GetStatusDetails(annotated);
+  if (!status.ok() && stats_.attempts > 0 && details.reason != "SHUTTING_DOWN") {
+    // Leaf was asked, under this server's own retry policy: a client
+    // retrying on top (the shipped service config retries UNAVAILABLE)
+    // would multiply the requests Leaf sees. A negative pushback tells
+    // gRPC clients not to retry this call.
+    context_->AddTrailingMetadata(kRetryPushbackKey, "-1");
+  }
   if (metrics_ != nullptr) {
     metrics_->CallsInFlight(-1);
     metrics_->RpcHandled(method_, status.code(), latency);

@@ -5,10 +5,10 @@
 #ifndef SERVER_RPC_RECORD_H_
 #define SERVER_RPC_RECORD_H_
 
-#include <string>
-
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
+
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -21,6 +21,8 @@ namespace leafsvc {
 // Metadata key of the request id (read from the caller, echoed back in
 // trailing metadata, sent to Leaf as X-Request-Id).
 inline constexpr char kRequestIdKey[] = "x-request-id";
+// gRPC's retry pushback trailer (gRFC A6): negative means "do not retry".
+inline constexpr char kRetryPushbackKey[] = "grpc-retry-pushback-ms";
 
 class RpcRecord {
  public:

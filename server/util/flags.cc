@@ -28,23 +28,55 @@ bool ParseBool(absl::string_view text, bool* out) {
 
 const char* TypeName(FlagSet::Type type) {
   switch (type) {
-    case FlagSet::Type::kString: return "string";
-    case FlagSet::Type::kBool: return "bool";
-    case FlagSet::Type::kInt: return "int";
-    case FlagSet::Type::kDuration: return "duration";
-    case FlagSet::Type::kList: return "list";
+    case FlagSet::Type::kString:
+      return "string";
+    case FlagSet::Type::kBool:
+      return "bool";
+    case FlagSet::Type::kInt:
+      return "int";
+    case FlagSet::Type::kDuration:
+      return "duration";
+    case FlagSet::Type::kList:
+      return "list";
   }
   return "";
 }
 
 }  // namespace
 
-void FlagSet::Add(std::string name, Type type, std::string default_value,
-                  std::string help, bool secret) {
-  Flag flag{std::move(name), type, default_value, std::move(help), secret,
-            default_value};
+void FlagSet::Add(std::string name, Type type, std::string default_value, std::string help,
+                  bool secret) {
+  Flag flag{std::move(name), type, default_value, std::move(help), secret, default_value};
   flags_.push_back(std::move(flag));
 }
+
+void FlagSet::SetRange(absl::string_view name, int64_t min, int64_t max) {
+  Flag* f = Find(name);
+  if (f == nullptr || f->type != Type::kInt || min > max) std::abort();  // programming error
+  f->int_min = min;
+  f->int_max = max;
+}
+
+void FlagSet::SetRange(absl::string_view name, absl::Duration min, absl::Duration max) {
+  Flag* f = Find(name);
+  if (f == nullptr || f->type != Type::kDuration || min > max) std::abort();
+  f->duration_min = min;
+  f->duration_max = max;
+}
+
+std::string FlagSet::RangeOf(const Flag& flag) {
+  switch (flag.type) {
+    case Type::kInt:
+      return absl::StrCat(flag.int_min, " to ", flag.int_max);
+    case Type::kDuration:
+      return absl::StrCat(absl::FormatDuration(flag.duration_min), " to ",
+                          absl::FormatDuration(flag.duration_max));
+    default:
+      return "";
+  }
+}
+
+std::string FlagSet::RangeText(absl::string_view name) const { return RangeOf(Get(name)); }
 
 std::string FlagSet::EnvName(absl::string_view name) const {
   for (const Flag& f : flags_) {
@@ -78,8 +110,7 @@ const FlagSet::Flag& FlagSet::Get(absl::string_view name) const {
   std::abort();
 }
 
-absl::Status FlagSet::Check(const Flag& flag, absl::string_view value,
-                            absl::string_view source) {
+absl::Status FlagSet::Check(const Flag& flag, absl::string_view value, absl::string_view source) {
   // Secret values are never echoed back, not even when malformed.
   std::string shown = flag.secret ? "[redacted]" : std::string(value);
   switch (flag.type) {
@@ -89,23 +120,25 @@ absl::Status FlagSet::Check(const Flag& flag, absl::string_view value,
     case Type::kBool: {
       bool b;
       if (ParseBool(value, &b)) return absl::OkStatus();
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: --%s expects true or false, got \"%s\"", source, flag.name, shown));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: --%s expects true or false, got \"%s\"", source, flag.name, shown));
     }
     case Type::kInt: {
       int64_t i;
-      if (absl::SimpleAtoi(value, &i)) return absl::OkStatus();
+      // SimpleAtoi fails on anything an int64 cannot hold.
+      const bool parsed = absl::SimpleAtoi(value, &i);
+      if (parsed && i >= flag.int_min && i <= flag.int_max) return absl::OkStatus();
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: --%s expects an integer, got \"%s\"", source, flag.name, shown));
+          "%s: --%s=%s is %s: expects an integer from %s", source, flag.name, shown,
+          parsed ? "out of range" : "not an integer (or too large)", RangeOf(flag)));
     }
     case Type::kDuration: {
       absl::Duration d;
-      if (absl::ParseDuration(value, &d) && d >= absl::ZeroDuration()) {
-        return absl::OkStatus();
-      }
+      const bool parsed = absl::ParseDuration(value, &d);
+      if (parsed && d >= flag.duration_min && d <= flag.duration_max) return absl::OkStatus();
       return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: --%s expects a duration such as 500ms, 10s or 2m, got \"%s\"",
-          source, flag.name, shown));
+          "%s: --%s=%s is %s: expects a duration such as 500ms, 10s or 2m, from %s", source,
+          flag.name, shown, parsed ? "out of range" : "not a duration", RangeOf(flag)));
     }
   }
   return absl::OkStatus();
@@ -145,8 +178,7 @@ absl::Status FlagSet::Parse(int argc, char** argv) {
       }
     }
     if (flag == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name, " (see --help)"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
     }
     if (!has_value) {
       if (flag->type == Type::kBool) {
@@ -154,8 +186,7 @@ absl::Status FlagSet::Parse(int argc, char** argv) {
       } else if (i + 1 < argc) {
         value = argv[++i];
       } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag --", name, " needs a value"));
+        return absl::InvalidArgumentError(absl::StrCat("flag --", name, " needs a value"));
       }
     }
     absl::Status st = Check(*flag, value, "command line");
@@ -171,9 +202,7 @@ absl::Status FlagSet::Parse(int argc, char** argv) {
   return absl::OkStatus();
 }
 
-std::string FlagSet::GetString(absl::string_view name) const {
-  return Get(name).value;
-}
+std::string FlagSet::GetString(absl::string_view name) const { return Get(name).value; }
 
 bool FlagSet::GetBool(absl::string_view name) const {
   bool b = false;
@@ -193,28 +222,27 @@ absl::Duration FlagSet::GetDuration(absl::string_view name) const {
   return d;
 }
 
-std::vector<std::string> FlagSet::GetList(absl::string_view name) const {
-  return Get(name).list;
-}
+std::vector<std::string> FlagSet::GetList(absl::string_view name) const { return Get(name).list; }
 
 bool FlagSet::IsSet(absl::string_view name) const { return Get(name).set; }
 
 std::string FlagSet::Help(absl::string_view usage) const {
-  std::string out = absl::StrCat(usage, "\n\nFlags (each also read from its environment variable):\n");
+  std::string out =
+      absl::StrCat(usage, "\n\nFlags (each also read from its environment variable):\n");
   for (const Flag& f : flags_) {
-    absl::StrAppendFormat(&out, "  --%s (%s, env %s, default \"%s\")\n      %s\n",
-                          f.name, TypeName(f.type), EnvName(f.name),
-                          f.default_value, f.help);
+    const std::string range = RangeOf(f);
+    absl::StrAppendFormat(&out, "  --%s (%s, env %s, default \"%s\"%s)\n      %s\n", f.name,
+                          TypeName(f.type), EnvName(f.name), f.default_value,
+                          range.empty() ? "" : absl::StrCat(", ", range), f.help);
   }
   return out;
 }
 
 std::string FlagSet::MarkdownTable() const {
-  std::string out =
-      "| flag | environment | default | meaning |\n|---|---|---|---|\n";
+  std::string out = "| flag | environment | default | meaning |\n|---|---|---|---|\n";
   for (const Flag& f : flags_) {
-    absl::StrAppendFormat(&out, "| `--%s` | `%s` | `%s` | %s |\n", f.name,
-                          EnvName(f.name), f.default_value, f.help);
+    absl::StrAppendFormat(&out, "| `--%s` | `%s` | `%s` | %s |\n", f.name, EnvName(f.name),
+                          f.default_value, f.help);
   }
   return out;
 }

@@ -26,8 +26,16 @@ class FlagSet {
   explicit FlagSet(std::string env_prefix) : env_prefix_(std::move(env_prefix)) {}
 
   // Declares a flag. `secret` flags never have their value printed.
-  void Add(std::string name, Type type, std::string default_value,
-           std::string help, bool secret = false);
+  // Numeric flags are range-checked: an int flag is by default limited to
+  // what an `int` holds and a duration to 0..100 years; SetRange narrows it.
+  void Add(std::string name, Type type, std::string default_value, std::string help,
+           bool secret = false);
+  // The values an int (or duration) flag accepts, both ends included. A value
+  // outside is an error at Parse naming the flag, the value and the range.
+  void SetRange(absl::string_view name, int64_t min, int64_t max);
+  void SetRange(absl::string_view name, absl::Duration min, absl::Duration max);
+  // The accepted range as text ("1 to 10"), empty for non-numeric flags.
+  std::string RangeText(absl::string_view name) const;
 
   // Reads the environment and then `argv` (--name=value, --name value, and
   // --flag / --noflag for booleans). Arguments that are not flags are
@@ -68,11 +76,15 @@ class FlagSet {
     std::string env;                // empty: env_prefix_ + upper-cased name
     std::vector<std::string> list;  // kList values
     bool from_command_line = false;
+    int64_t int_min = INT32_MIN;
+    int64_t int_max = INT32_MAX;
+    absl::Duration duration_min = absl::ZeroDuration();
+    absl::Duration duration_max = absl::Hours(24 * 365 * 100);
   };
+  static std::string RangeOf(const Flag& flag);
   Flag* Find(absl::string_view name);
   const Flag& Get(absl::string_view name) const;
-  static absl::Status Check(const Flag& flag, absl::string_view value,
-                            absl::string_view source);
+  static absl::Status Check(const Flag& flag, absl::string_view value, absl::string_view source);
 
   std::string env_prefix_;
   std::vector<Flag> flags_;

@@ -56,9 +56,9 @@ TEST(ConfigTest, BadValuesAreExplained) {
 TEST(ConfigTest, HelpListsEveryFlagWithItsEnvironmentVariable) {
   auto p = Parse({"--help"});
   ASSERT_TRUE(p.ok());
-  for (const char* s : {"--listen", "AGLEADER_LISTEN", "--leaf_api_url", "--leaf_token",
-                        "--leaf_username", "--leaf_password", "--upstream_timeout",
-                        "--allow_full_view", "--shutdown_grace"}) {
+  for (const char* s :
+       {"--listen", "AGLEADER_LISTEN", "--leaf_api_url", "--leaf_token", "--leaf_username",
+        "--leaf_password", "--upstream_timeout", "--allow_full_view", "--shutdown_grace"}) {
     EXPECT_NE(p->help.find(s), std::string::npos) << s;
   }
 }
@@ -99,6 +99,73 @@ TEST(ConfigFileTest, BadSecretFilesAreExplainedWithoutTheirContents) {
   EXPECT_FALSE(Parse({"--leaf_token_file=/nonexistent/token"}).ok());
   const std::string token = WriteFile("token2", "t");
   EXPECT_FALSE(Parse({"--leaf_token=t", ("--leaf_token_file=" + token).c_str()}).ok());
+}
+
+}  // namespace
+}  // namespace leafsvc
+
+namespace leafsvc {
+namespace {
+
+// Every numeric flag is range-checked: a negative, overflowing or absurd
+// value stops the server at start, naming the flag, the value and the range.
+TEST(ConfigRangeTest, OutOfRangeNumbersAreRefusedWithFlagValueAndRange) {
+  struct Case {
+    const char* arg;
+    const char* range;
+  };
+  for (const Case& c : {
+           Case{"--max_response_bytes=-1", "1024 to 1073741824"},
+           Case{"--max_attempts=4294967297", "1 to 10"},
+           Case{"--max_attempts=0", "1 to 10"},
+           Case{"--max_attempts=99999999999999999999999", "1 to 10"},
+           Case{"--max_upstream_in_flight=-5", "1 to 1000000"},
+           Case{"--max_connections_per_host=0", "1 to 10000"},
+           Case{"--upstream_timeout=0s", "10ms to 1h"},
+           Case{"--upstream_timeout=-3s", "10ms to 1h"},
+           Case{"--connect_timeout=100000h", "10ms to 10m"},
+           Case{"--shutdown_grace=2h", "0 to 1h"},
+           Case{"--leaf_login_backoff=1ms", "10ms to 1h"},
+       }) {
+    SCOPED_TRACE(c.arg);
+    auto p = Parse({"--leaf_token=abc", c.arg});
+    ASSERT_FALSE(p.ok());
+    const std::string message(p.status().message());
+    const std::string arg(c.arg);
+    const std::string flag = arg.substr(0, arg.find('='));
+    const std::string value = arg.substr(arg.find('=') + 1);
+    EXPECT_NE(message.find(flag), std::string::npos) << message;
+    EXPECT_NE(message.find(value), std::string::npos) << message;
+    EXPECT_NE(message.find(c.range), std::string::npos) << message;
+  }
+}
+
+TEST(ConfigRangeTest, OutOfRangeEnvironmentValuesAreRefusedToo) {
+  setenv("AGLEADER_MAX_ATTEMPTS", "4294967297", 1);
+  auto p = Parse({"--leaf_token=abc"});
+  unsetenv("AGLEADER_MAX_ATTEMPTS");
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("AGLEADER_MAX_ATTEMPTS"), absl::string_view::npos);
+}
+
+TEST(ConfigRangeTest, EveryNumericServerFlagHasADeclaredRange) {
+  FlagSet flags = ServerFlags();
+  for (const std::string& name : flags.Names()) {
+    const std::string range = flags.RangeText(name);
+    if (range.empty()) continue;
+    // The defaults of FlagSet (an int's full range, 0 to 100 years) mean
+    // nobody thought about the flag.
+    EXPECT_EQ(range.find("2147483647"), std::string::npos) << name;
+    EXPECT_EQ(range.find("876000h"), std::string::npos) << name;
+  }
+}
+
+TEST(ConfigRangeTest, BoundsThemselvesAreAccepted) {
+  auto p = Parse({"--leaf_token=abc", "--max_attempts=10", "--max_response_bytes=1024",
+                  "--shutdown_grace=0s", "--upstream_first_byte_timeout=0s"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.max_attempts, 10);
+  EXPECT_EQ(p->config.upstream_first_byte_timeout, absl::ZeroDuration());
 }
 
 }  // namespace
