@@ -1,0 +1,192 @@
+#include "client/flag_table.h"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace leafsvc::client {
+namespace {
+
+constexpr absl::string_view kProgram = "agleader_client";
+
+// The flag table. Global flags (kAllCommands) come first; each command's
+// FlagSet holds the global flags and its own.
+const FlagSpec kFlags[] = {
+    {"server", FlagSet::Type::kString, "127.0.0.1:50051",
+     "address of the AgLeaderCredentials server (host:port)", kAllCommands, false},
+    {"timeout", FlagSet::Type::kDuration, "10s", "deadline of each call (0 or inf: none)",
+     kAllCommands, false},
+    {"json", FlagSet::Type::kBool, "false",
+     "print the response as JSON (lowerCamelCase field names); errors stay "
+     "readable on stderr",
+     kAllCommands, false},
+    {"service_config", FlagSet::Type::kString, "",
+     "path of a gRPC service-config JSON file (retries, timeouts); default: "
+     "the built-in client/service_config.json (retry Get/List/Delete on "
+     "UNAVAILABLE, never Create); \"none\" for no service config",
+     kAllCommands, false},
+    {"tls", FlagSet::Type::kBool, "false",
+     "connect with TLS, verifying the server's certificate (against "
+     "--ca_file, else gRPC's default roots); implied by --ca_file, "
+     "--cert_file, --key_file and --server_name",
+     kAllCommands, false},
+    // Not AGLEADER_CLIENT_CA_FILE: that is the server's --client_ca_file
+    // (the CA of caller certificates), often set in the same shell.
+    {"ca_file", FlagSet::Type::kString, "",
+     "PEM CA bundle that signed the server's certificate (TLS)", kAllCommands, false,
+     "AGLEADER_CLIENT_TLS_CA_FILE"},
+    {"cert_file", FlagSet::Type::kString, "",
+     "PEM client certificate chain for mutual TLS (with --key_file)", kAllCommands, false},
+    {"key_file", FlagSet::Type::kString, "", "PEM private key of --cert_file (mutual TLS)",
+     kAllCommands, false},
+    {"server_name", FlagSet::Type::kString, "",
+     "name the server's certificate must carry, instead of the host of "
+     "--server (TLS target name override)",
+     kAllCommands, false},
+    {"api_key", FlagSet::Type::kString, "",
+     "API key sent as \"authorization: Bearer <key>\" on every call (secret; "
+     "prefer --api_key_file or the environment variable)",
+     kAllCommands, true},
+    {"api_key_file", FlagSet::Type::kString, "",
+     "read the API key from this file: its one line that is not blank or a "
+     "# comment, surrounding whitespace dropped",
+     kAllCommands, false},
+    {"leaf_user_id", FlagSet::Type::kString, "", "required: the Leaf user (a UUID)", kAllCommands,
+     false},
+    {"view", FlagSet::Type::kString, "basic",
+     "basic or full (full shows the secret values; the server must allow it)",
+     kGetMask | kCreateMask, false},
+    {"public_key", FlagSet::Type::kString, "", "required: the application's AgLeader public key",
+     kCreateMask, false},
+    {"refresh_token", FlagSet::Type::kString, "", "the grower's AgFiniti refresh token (secret)",
+     kCreateMask, true},
+    {"private_key", FlagSet::Type::kString, "",
+     "the application's AgLeader private key, on one line (secret)", kCreateMask, true},
+    {"private_key_file", FlagSet::Type::kString, "",
+     "read the private key from this file; one trailing newline is dropped, "
+     "the key must otherwise be a single line",
+     kCreateMask, false},
+    {"access_token", FlagSet::Type::kString, "", "an AgFiniti access token, optional (secret)",
+     kCreateMask, true},
+    {"secrets_from_stdin", FlagSet::Type::kBool, "false",
+     "read refresh_token=..., private_key=..., access_token=... lines from "
+     "stdin",
+     kCreateMask, false},
+    {"allow_missing", FlagSet::Type::kBool, "false", "succeed when the user has no credentials",
+     kDeleteMask, false},
+    {"page_size", FlagSet::Type::kInt, "0",
+     "events per page, 1 to 500 (0: the server's default of 50)", kEventsMask, false},
+    {"page_token", FlagSet::Type::kString, "", "next_page_token of a previous page", kEventsMask,
+     false},
+    {"all", FlagSet::Type::kBool, "false",
+     "follow next_page_token until the last page and print every event", kEventsMask, false},
+};
+
+const CommandSpec kCommands[] = {
+    {Command::kGet, "get", kGetMask, "get --leaf_user_id ID [--view basic|full]",
+     "show the AgLeader credentials of a Leaf user"},
+    {Command::kCreate, "create", kCreateMask,
+     "create --leaf_user_id ID --public_key K [--refresh_token T]\n"
+     "         [--private_key P | --private_key_file PATH] [--access_token A]\n"
+     "         [--secrets_from_stdin] [--view basic|full]",
+     "attach AgLeader credentials to a Leaf user"},
+    {Command::kDelete, "delete", kDeleteMask, "delete --leaf_user_id ID [--allow_missing]",
+     "remove the AgLeader credentials of a Leaf user"},
+    {Command::kEvents, "events", kEventsMask,
+     "events --leaf_user_id ID [--page_size N] [--page_token T] [--all]",
+     "list Leaf's exchanges with AgLeader for the credentials, newest first"},
+};
+
+}  // namespace
+
+const FlagSpec* FindFlag(absl::string_view name) {
+  for (const FlagSpec& f : kFlags) {
+    if (name == f.name) return &f;
+  }
+  return nullptr;
+}
+
+const CommandSpec* FindCommand(absl::string_view name) {
+  for (const CommandSpec& c : kCommands) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+const CommandSpec& GetCommandSpec(Command command) {
+  for (const CommandSpec& c : kCommands) {
+    if (c.command == command) return c;
+  }
+  return kCommands[0];
+}
+
+absl::string_view CommandName(Command command) { return GetCommandSpec(command).name; }
+
+FlagSet MakeFlagSet(unsigned mask, bool annotate) {
+  FlagSet flags{std::string(kEnvPrefix)};
+  for (const FlagSpec& f : kFlags) {
+    if ((f.commands & mask) == 0) continue;
+    std::string help = f.help;
+    if (annotate && f.commands != kAllCommands) {
+      std::vector<absl::string_view> names;
+      for (const CommandSpec& c : kCommands) {
+        if (f.commands & c.mask) names.push_back(c.name);
+      }
+      help = absl::StrCat("[", absl::StrJoin(names, ", "), "] ", help);
+    }
+    flags.Add(f.name, f.type, f.default_value, help, f.secret);
+    if (f.env != nullptr) flags.SetEnvName(f.name, f.env);
+  }
+  return flags;
+}
+
+std::string Usage(std::optional<Command> command) {
+  std::string usage;
+  if (command.has_value()) {
+    const CommandSpec& spec = GetCommandSpec(*command);
+    usage = absl::StrCat("usage: ", kProgram, " [global flags] ", spec.synopsis, "\n\n",
+                         spec.description, ".\n");
+  } else {
+    usage = absl::StrCat("usage: ", kProgram,
+                         " [global flags] <command> [command flags]\n\n"
+                         "Commands:\n");
+    for (const CommandSpec& c : kCommands) {
+      absl::StrAppend(&usage, "  ", c.synopsis, "\n      ", c.description, "\n");
+    }
+  }
+  if (!command.has_value() || *command == Command::kCreate) {
+    absl::StrAppend(&usage,
+                    "\nSecrets of create, highest precedence first: the flag on the "
+                    "command line;\na name=value line on stdin with --secrets_from_stdin; "
+                    "--private_key_file (private\nkey only); the environment variable. "
+                    "Secret values are never printed except\nin --view full output.\n");
+  }
+  absl::StrAppend(&usage,
+                  "\nAPI key, highest precedence first: --api_key on the command line; "
+                  "--api_key_file;\nthe environment variable. It is never printed.\n");
+  absl::StrAppend(&usage,
+                  "\nExit status: 0 success, 1 the call failed (error on "
+                  "stderr), 2 usage error.");
+  if (command.has_value()) {
+    return MakeFlagSet(GetCommandSpec(*command).mask).Help(usage);
+  }
+  return MakeFlagSet(kAllCommands, /*annotate=*/true).Help(usage);
+}
+
+absl::StatusOr<std::string> ReadFlagFile(absl::string_view flag, const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot open \"", path, "\""));
+  }
+  std::stringstream contents;
+  contents << file.rdbuf();
+  if (file.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read \"", path, "\""));
+  }
+  return contents.str();
+}
+
+}  // namespace leafsvc::client
