@@ -50,6 +50,9 @@ class App {
   // The status calls cut short by the shutdown grace end with.
   static absl::Status ShutdownStatus();
 
+  // RPCs of the AgLeaderCredentials service that have not ended yet.
+  int active_calls() const { return service_->active_calls(); }
+
   http::CurlHttpClient& http() { return *http_; }
   leaf::LeafClient& leaf() { return *leaf_; }
   Metrics& metrics() { return *metrics_; }

@@ -1,13 +1,14 @@
 // Clean shutdown of the server process: on SIGTERM health turns NOT_SERVING,
 // new calls are refused, calls in flight get up to --shutdown_grace to
 // finish, and the process exits 0.
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <future>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 #include "tests/process/stack.h"
@@ -97,21 +98,55 @@ TEST(ShutdownTest, CallsInFlightFinishWithinTheGraceAndTheProcessExitsZero) {
   watch_ctx.TryCancel();
 }
 
-TEST(ShutdownTest, CallsOutlastingTheGraceAreCancelledAndTheProcessStillExitsZero) {
-  auto stack = Stack::Start({"--shutdown_grace=500ms"});
+google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  google::rpc::ErrorInfo info;
+  if (!details.ParseFromString(status.error_details())) return info;
+  for (const auto& any : details.details()) {
+    if (any.UnpackTo(&info)) return info;
+  }
+  return info;
+}
+
+// With --upstream_timeout longer than --shutdown_grace, the calls the grace
+// cuts (a create among them) end as UNAVAILABLE SHUTTING_DOWN with full
+// ErrorInfo, not gRPC's bare "Cancelling all calls".
+TEST(ShutdownTest, CallsOutlastingTheGraceEndAsShuttingDownAndTheProcessStillExitsZero) {
+  auto stack = Stack::Start({"--shutdown_grace=500ms", "--upstream_timeout=30s"});
   ASSERT_NE(stack, nullptr);
   AddLatency(*stack, 8000);
   auto stub = v1::AgLeaderCredentials::NewStub(
       grpc::CreateChannel(stack->target(), grpc::InsecureChannelCredentials()));
   auto in_flight = StartGet(*stub);
-  ASSERT_TRUE(WaitForUpstream(*stack, 1));
+  grpc::ClientContext create_ctx;
+  create_ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  v1::CreateCredentialsRequest create;
+  create.set_leaf_user_id(kUser);
+  create.set_refresh_token("shutdown-refresh-token");
+  create.set_public_key("pk");
+  create.set_private_key("shutdown-private-key");
+  v1::Credentials created;
+  std::promise<grpc::Status> create_done;
+  stub->async()->CreateCredentials(&create_ctx, &create, &created,
+                                   [&create_done](grpc::Status s) { create_done.set_value(s); });
+  ASSERT_TRUE(WaitForUpstream(*stack, 2));
   const absl::Time signalled = absl::Now();
   stack->server().Signal(SIGTERM);
   EXPECT_EQ(stack->server().Wait(absl::Seconds(10)), std::optional<int>(0));
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(3));
   auto result = in_flight->done.get_future();
   ASSERT_EQ(result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  EXPECT_NE(result.get().error_code(), grpc::StatusCode::OK);
+  const grpc::Status get = result.get();
+  EXPECT_EQ(get.error_code(), grpc::StatusCode::UNAVAILABLE) << get.error_message();
+  EXPECT_EQ(ErrorInfoOf(get).reason(), "SHUTTING_DOWN");
+  auto create_result = create_done.get_future();
+  ASSERT_EQ(create_result.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  const grpc::Status post = create_result.get();
+  EXPECT_EQ(post.error_code(), grpc::StatusCode::UNAVAILABLE) << post.error_message();
+  const google::rpc::ErrorInfo info = ErrorInfoOf(post);
+  EXPECT_EQ(info.reason(), "SHUTTING_DOWN");
+  EXPECT_EQ(info.metadata().at("request_may_have_reached_leaf"), "true");
+  EXPECT_FALSE(info.metadata().at("request_id").empty());
 }
 
 }  // namespace
