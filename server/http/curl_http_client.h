@@ -44,7 +44,8 @@ class CurlHttpClient final : public HttpClient {
  public:
   // Starts the event-loop thread. Fails with INVALID_ARGUMENT on bad options
   // (including an unreadable ca_file), INTERNAL if libcurl cannot start.
-  static absl::StatusOr<std::unique_ptr<CurlHttpClient>> Create(CurlHttpClientOptions options);
+  static absl::StatusOr<std::unique_ptr<CurlHttpClient>> Create(
+      CurlHttpClientOptions options);
 
   // Cancels every transfer still queued or running (their callbacks run with
   // CANCELLED, on the loop thread, before this returns) and joins the

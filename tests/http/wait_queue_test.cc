@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <utility>
@@ -168,7 +169,11 @@ class ReferenceQueue {
 };
 
 TEST(WaitQueueTest, RandomOperationsMatchTheReferenceModel) {
-  const std::uint32_t seed = std::random_device{}();
+  // WAIT_QUEUE_SEED=<n> replays a printed seed.
+  const char* replay = std::getenv("WAIT_QUEUE_SEED");
+  const std::uint32_t seed = replay != nullptr
+                                 ? static_cast<std::uint32_t>(std::strtoul(replay, nullptr, 10))
+                                 : std::random_device{}();
   std::printf("WaitQueueTest seed: %u\n", seed);
   SCOPED_TRACE(::testing::Message() << "seed " << seed);
   for (int round = 0; round < 20; ++round) {
@@ -198,7 +203,9 @@ TEST(WaitQueueTest, RandomOperationsMatchTheReferenceModel) {
         const bool expected = model.Remove(id);
         absl::optional<PendingTransfer> removed = queue.Remove(id);
         ASSERT_EQ(removed.has_value(), expected) << "step " << step << " id " << id;
-        if (removed.has_value()) ASSERT_EQ(removed->id, id);
+        if (removed.has_value()) {
+          ASSERT_EQ(removed->id, id);
+        }
       } else {
         now += absl::Milliseconds(std::uniform_int_distribution<int>(0, 30)(rng));
         ASSERT_EQ(Ids(queue.PopExpired(now)), model.PopExpired(now)) << "step " << step;
