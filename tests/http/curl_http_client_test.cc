@@ -1,148 +1,39 @@
+// CurlHttpClient against a local httplib server: methods, bodies, headers,
+// deadlines, cancellation, size limits, pooling and the wait queue. TLS is in
+// curl_http_client_tls_test.cc.
 #include "server/http/curl_http_client.h"
 
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdlib>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/http/http_client.h"
+#include "tests/http/http_test_util.h"
 
 namespace leafsvc::http {
 namespace {
 
+using ::leafsvc::http::testing::ClosedPort;
+using ::leafsvc::http::testing::kWait;
+using ::leafsvc::http::testing::Notification;
+using ::leafsvc::http::testing::Result;
+using ::leafsvc::http::testing::TestServer;
 using ::testing::HasSubstr;
-
-constexpr absl::Duration kWait = absl::Seconds(5);
-
-// Like Notification, but on std::mutex so that ThreadSanitizer
-// understands it (the system abseil lacks TSan annotations).
-class Notification {
- public:
-  void Notify() {
-    std::lock_guard<std::mutex> lock(mu_);
-    notified_ = true;
-    cv_.notify_all();
-  }
-  bool HasBeenNotified() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return notified_;
-  }
-  bool WaitForNotificationWithTimeout(absl::Duration timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] { return notified_; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool notified_ = false;
-};
-
-// Runs an httplib server on 127.0.0.1 on its own thread.
-template <typename Server>
-class TestServer {
- public:
-  template <typename... Args>
-  explicit TestServer(Args&&... args) : server_(std::forward<Args>(args)...) {
-    server_.set_keep_alive_max_count(100000);
-    // Else Nagle plus delayed ACKs stall each reused-connection response
-    // (httplib writes headers and body separately) by ~40 ms.
-    server_.set_tcp_nodelay(true);
-    // Each keep-alive connection pins one worker thread.
-    server_.new_task_queue = [] { return new httplib::ThreadPool(32); };
-  }
-  ~TestServer() { Stop(); }
-
-  Server& server() { return server_; }
-  int port() const { return port_; }
-
-  bool Start() {
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) return false;
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    const absl::Time give_up = absl::Now() + kWait;
-    while (!server_.is_running()) {
-      if (absl::Now() > give_up) return false;
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-    return true;
-  }
-
-  void Stop() {
-    if (thread_.joinable()) {
-      server_.stop();
-      thread_.join();
-    }
-  }
-
- private:
-  Server server_;
-  int port_ = 0;
-  std::thread thread_;
-};
-
-// Waits for one callback, with a timeout so that a bug fails the test.
-class Result {
- public:
-  HttpCallback Callback() {
-    return [state = state_](absl::StatusOr<HttpResponse> result) {
-      state->promise.set_value(std::move(result));
-    };
-  }
-  absl::StatusOr<HttpResponse> Get(absl::Duration timeout = kWait) {
-    if (future_.wait_for(absl::ToChronoMilliseconds(timeout)) != std::future_status::ready) {
-      return absl::UnknownError("test: callback did not run in time");
-    }
-    return future_.get();
-  }
-
- private:
-  struct State {
-    std::promise<absl::StatusOr<HttpResponse>> promise;
-  };
-  std::shared_ptr<State> state_ = std::make_shared<State>();
-  std::future<absl::StatusOr<HttpResponse>> future_ = state_->promise.get_future();
-};
-
-// A port on which nothing listens (bound, then closed).
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class CurlHttpClientTest : public ::testing::Test {
  protected:
@@ -253,22 +144,6 @@ class CurlHttpClientTest : public ::testing::Test {
   std::set<std::string> connections_;
   httplib::Headers last_request_headers_;
 };
-
-TEST(HttpResponseTest, HeaderReturnsFirstMatchOrEmpty) {
-  HttpResponse response;
-  response.headers = {{"a", "1"}, {"b", "2"}, {"a", "3"}};
-  EXPECT_EQ(response.Header("a"), "1");
-  EXPECT_EQ(response.Header("b"), "2");
-  EXPECT_EQ(response.Header("c"), "");
-}
-
-TEST(MaybeSentTest, ReadsPayload) {
-  EXPECT_FALSE(MaybeSent(absl::OkStatus()));
-  absl::Status status = absl::UnavailableError("x");
-  EXPECT_FALSE(MaybeSent(status));
-  status.SetPayload(kMaybeSentPayload, absl::Cord("true"));
-  EXPECT_TRUE(MaybeSent(status));
-}
 
 TEST_F(CurlHttpClientTest, GetReturnsStatusHeadersAndBody) {
   auto response = SendAndWait(*client_, Get("/hello"));
@@ -518,112 +393,6 @@ TEST_F(CurlHttpClientTest, CreateRejectsBadOptions) {
   options.max_connections_per_host = 0;
   EXPECT_EQ(CurlHttpClient::Create(options).status().code(), absl::StatusCode::kInvalidArgument);
 }
-
-// ---- TLS ----
-
-// A self-signed certificate for 127.0.0.1, its key, and its PEM file.
-class SelfSignedCert {
- public:
-  SelfSignedCert() {
-    key_ = EVP_EC_gen("P-256");
-    cert_ = X509_new();
-    X509_set_version(cert_, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert_), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert_), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert_), 24 * 3600);
-    X509_set_pubkey(cert_, key_);
-    X509_NAME* name = X509_get_subject_name(cert_);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("leafsvc test"), -1, -1, 0);
-    X509_set_issuer_name(cert_, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, cert_, cert_, nullptr, nullptr, 0);
-    for (auto [nid, value] : std::vector<std::pair<int, const char*>>{
-             {NID_basic_constraints, "critical,CA:TRUE"},
-             {NID_subject_key_identifier, "hash"},
-             {NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"}}) {
-      X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-      X509_add_ext(cert_, ext, -1);
-      X509_EXTENSION_free(ext);
-    }
-    X509_sign(cert_, key_, EVP_sha256());
-
-    const char* dir = std::getenv("TEST_TMPDIR");
-    path_ = absl::StrCat(dir != nullptr ? dir : "/tmp", "/leafsvc_ca_", getpid(), ".pem");
-    BIO* bio = BIO_new_file(path_.c_str(), "w");
-    PEM_write_bio_X509(bio, cert_);
-    BIO_free(bio);
-  }
-  ~SelfSignedCert() {
-    X509_free(cert_);
-    EVP_PKEY_free(key_);
-    unlink(path_.c_str());
-  }
-
-  X509* cert() const { return cert_; }
-  EVP_PKEY* key() const { return key_; }
-  const std::string& path() const { return path_; }
-
- private:
-  EVP_PKEY* key_ = nullptr;
-  X509* cert_ = nullptr;
-  std::string path_;
-};
-
-class CurlHttpClientTlsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(server_.server().is_valid());
-    server_.server().Get("/hello", [](const httplib::Request&, httplib::Response& res) {
-      res.set_content("secure hi", "text/plain");
-    });
-    ASSERT_TRUE(server_.Start());
-  }
-
-  std::string Url() const { return absl::StrCat("https://127.0.0.1:", server_.port(), "/hello"); }
-
-  SelfSignedCert cert_;
-  TestServer<httplib::SSLServer> server_{cert_.cert(), cert_.key()};
-};
-
-TEST_F(CurlHttpClientTlsTest, UntrustedCertificateIsUnavailableTls) {
-  auto client = CurlHttpClient::Create(CurlHttpClientOptions());
-  ASSERT_TRUE(client.ok());
-  HttpRequest request;
-  request.method = "GET";
-  request.url = Url();
-  Result result;
-  (*client)->Send(request, result.Callback());
-  auto response = result.Get();
-  EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable) << response.status();
-  EXPECT_THAT(response.status().message(), HasSubstr("TLS"));
-  EXPECT_FALSE(MaybeSent(response.status()));
-}
-
-TEST_F(CurlHttpClientTlsTest, CaFileIsTrusted) {
-  CurlHttpClientOptions options;
-  options.ca_file = cert_.path();
-  auto client = CurlHttpClient::Create(options);
-  ASSERT_TRUE(client.ok()) << client.status();
-  for (int i = 0; i < 2; ++i) {
-    HttpRequest request;
-    request.method = "GET";
-    request.url = Url();
-    Result result;
-    (*client)->Send(request, result.Callback());
-    auto response = result.Get();
-    ASSERT_TRUE(response.ok()) << response.status();
-    EXPECT_EQ(response->status_code, 200);
-    EXPECT_EQ(response->body, "secure hi");
-  }
-}
-
-}  // namespace
-}  // namespace leafsvc::http
-
-namespace leafsvc::http {
-namespace {
 
 // Beyond max_connections_per_host, transfers wait in the client's own queue:
 // never more requests at the server than the pool, waiting ones can be

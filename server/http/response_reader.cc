@@ -1,0 +1,69 @@
+#include "server/http/response_reader.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/string_view.h"
+
+namespace leafsvc::http {
+
+void ResponseReader::Reset(std::size_t max_bytes, bool head_request) {
+  max_bytes_ = max_bytes;
+  head_request_ = head_request;
+  too_large_ = false;
+  response_.status_code = 0;
+  response_.headers.clear();
+  response_.body.clear();
+}
+
+std::size_t ResponseReader::OnHeader(char* data, std::size_t size, std::size_t n, void* reader) {
+  auto* r = static_cast<ResponseReader*>(reader);
+  const std::size_t len = size * n;
+  absl::string_view line(data, len);
+  if (absl::StartsWith(line, "HTTP/")) {
+    // A new response (after 1xx): only the final one's headers count.
+    r->response_.headers.clear();
+    return len;
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == absl::string_view::npos) return len;  // End of block.
+  std::string name(line.substr(0, colon));
+  absl::AsciiStrToLower(&name);
+  absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+  if (name == "content-length" && !r->head_request_) {
+    std::uint64_t length = 0;
+    if (absl::SimpleAtoi(value, &length)) {
+      if (length > r->max_bytes_) {
+        r->too_large_ = true;
+        return 0;
+      }
+      r->response_.body.reserve(length);
+    }
+  }
+  r->response_.headers.emplace_back(std::move(name), std::string(value));
+  return len;
+}
+
+std::size_t ResponseReader::OnBody(char* data, std::size_t size, std::size_t n, void* reader) {
+  auto* r = static_cast<ResponseReader*>(reader);
+  const std::size_t len = size * n;
+  if (len > r->max_bytes_ - r->response_.body.size()) {
+    r->too_large_ = true;
+    return 0;
+  }
+  r->response_.body.append(data, len);
+  return len;
+}
+
+HttpResponse ResponseReader::Take(int status_code) {
+  response_.status_code = status_code;
+  HttpResponse response = std::move(response_);
+  response_ = HttpResponse();
+  return response;
+}
+
+}  // namespace leafsvc::http
