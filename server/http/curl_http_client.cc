@@ -138,6 +138,8 @@ class CurlHttpClient::Impl {
     HttpCallback done;
     ResponseReader reader;
     curl_slist* headers = nullptr;
+    // request.first_byte_timeout after the start; InfiniteFuture: none.
+    absl::Time first_byte_deadline = absl::InfiniteFuture();
     char error[CURL_ERROR_SIZE];
   };
 
@@ -169,9 +171,10 @@ class CurlHttpClient::Impl {
       int running = 0;
       curl_multi_perform(multi_, &running);
       ReapCompleted();
+      const absl::Time next_silent = AbandonSilentConnections();
       ExpireWaiting();
       PromoteWaiting();
-      curl_multi_poll(multi_, nullptr, 0, PollTimeoutMs(), nullptr);
+      curl_multi_poll(multi_, nullptr, 0, PollTimeoutMs(next_silent), nullptr);
     }
     Shutdown();
   }
@@ -204,9 +207,58 @@ class CurlHttpClient::Impl {
     }
   }
 
-  // Wakes the loop in time for the earliest waiting deadline.
-  int PollTimeoutMs() const {
-    const absl::optional<absl::Time> earliest = waiting_.EarliestDeadline();
+  // A transfer on a reused connection that has shown no byte of an answer
+  // by its first-byte deadline is abandoned (which also closes that
+  // connection): the connection may have died silently, and the caller can
+  // try a new one. Returns the earliest first-byte deadline still pending.
+  absl::Time AbandonSilentConnections() {
+    absl::Time next = absl::InfiniteFuture();
+    if (silent_watch_ == 0) return next;
+    const absl::Time now = absl::Now();
+    std::vector<TransferId> silent;
+    for (const auto& [id, t] : active_) {
+      if (t->first_byte_deadline == absl::InfiniteFuture() || t->reader.answered()) continue;
+      long new_connections = 0;
+      long request_bytes = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &new_connections);
+      curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+      if (new_connections == 0 && request_bytes == 0) {
+        // Not yet on a connection: cannot tell reused from new yet.
+        next = std::min(next, std::max(now + absl::Milliseconds(10), t->first_byte_deadline));
+        continue;
+      }
+      if (new_connections > 0) {
+        // A connection made for this transfer: only the deadline applies.
+        t->first_byte_deadline = absl::InfiniteFuture();
+        --silent_watch_;
+        continue;
+      }
+      if (now >= t->first_byte_deadline) {
+        silent.push_back(id);
+      } else {
+        next = std::min(next, t->first_byte_deadline);
+      }
+    }
+    for (TransferId id : silent) {
+      auto it = active_.find(id);
+      std::unique_ptr<Transfer> t = std::move(it->second);
+      active_.erase(it);
+      curl_multi_remove_handle(multi_, t->easy);
+      absl::Status status = absl::UnavailableError(
+          "Leaf sent no byte of an answer on a reused connection within the first-byte timeout");
+      status.SetPayload(kNoAnswerPayload, absl::Cord("true"));
+      status.SetPayload(kMaybeSentPayload, absl::Cord("true"));
+      Finish(std::move(t), std::move(status));
+    }
+    return next;
+  }
+
+  // Wakes the loop in time for the earliest waiting or first-byte deadline.
+  int PollTimeoutMs(absl::Time next_silent) const {
+    absl::optional<absl::Time> earliest = waiting_.EarliestDeadline();
+    if (next_silent != absl::InfiniteFuture()) {
+      earliest = earliest.has_value() ? std::min(*earliest, next_silent) : next_silent;
+    }
     if (!earliest.has_value()) return kPollTimeoutMs;
     const absl::Duration left = *earliest - absl::Now();
     return static_cast<int>(std::clamp<std::int64_t>(
@@ -236,6 +288,12 @@ class CurlHttpClient::Impl {
     t->id = q.id;
     t->request = std::move(q.request);
     t->done = std::move(q.done);
+    t->first_byte_deadline = absl::InfiniteFuture();
+    if (t->request.first_byte_timeout != absl::InfiniteDuration() &&
+        !t->request.fresh_connection) {
+      t->first_byte_deadline = now + t->request.first_byte_timeout;
+      ++silent_watch_;
+    }
     if (absl::Status s = Configure(*t, now); !s.ok()) {
       Finish(std::move(t), std::move(s));
       return;
@@ -396,6 +454,10 @@ class CurlHttpClient::Impl {
   // Returns `t` (already removed from the multi handle, if it was added) to
   // the pool, then runs its callback with `result`.
   void Finish(std::unique_ptr<Transfer> t, absl::StatusOr<HttpResponse> result) {
+    if (t->first_byte_deadline != absl::InfiniteFuture()) {
+      t->first_byte_deadline = absl::InfiniteFuture();
+      --silent_watch_;
+    }
     HttpCallback done = std::move(t->done);
     curl_slist_free_all(t->headers);
     t->headers = nullptr;
@@ -440,6 +502,9 @@ class CurlHttpClient::Impl {
   std::size_t max_active_ = 1;
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> active_;
   WaitQueue waiting_;  // Transfers waiting for room in active_.
+  // Active transfers with a first-byte deadline (so the scan is skipped
+  // when there are none).
+  int silent_watch_ = 0;
   std::vector<std::unique_ptr<Transfer>> pool_;
 
   std::thread thread_;  // Last: started after everything above exists.

@@ -1,5 +1,7 @@
 #include "server/http/response_reader.h"
 
+#include <algorithm>
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -15,6 +17,7 @@ void ResponseReader::Reset(std::size_t max_bytes, bool head_request) {
   max_bytes_ = max_bytes;
   head_request_ = head_request;
   too_large_ = false;
+  answered_ = false;
   response_.status_code = 0;
   response_.headers.clear();
   response_.body.clear();
@@ -23,6 +26,7 @@ void ResponseReader::Reset(std::size_t max_bytes, bool head_request) {
 std::size_t ResponseReader::OnHeader(char* data, std::size_t size, std::size_t n, void* reader) {
   auto* r = static_cast<ResponseReader*>(reader);
   const std::size_t len = size * n;
+  r->answered_ = true;
   absl::string_view line(data, len);
   if (absl::StartsWith(line, "HTTP/")) {
     // A new response (after 1xx): only the final one's headers count.
@@ -41,7 +45,9 @@ std::size_t ResponseReader::OnHeader(char* data, std::size_t size, std::size_t n
         r->too_large_ = true;
         return 0;
       }
-      r->response_.body.reserve(length);
+      // Bounded: a Content-Length is only a claim, and memory is spent on
+      // bytes that actually arrive.
+      r->response_.body.reserve(std::min<std::uint64_t>(length, kMaxReserveBytes));
     }
   }
   r->response_.headers.emplace_back(std::move(name), std::string(value));

@@ -28,6 +28,8 @@ class ResponseReader {
   // the body would exceed the limit.
   static std::size_t OnBody(char* data, std::size_t size, std::size_t n, void* reader);
 
+  // Whether any byte of an answer (a status or header line) has arrived.
+  bool answered() const { return answered_; }
   // Whether the response was abandoned for exceeding the limit.
   bool too_large() const { return too_large_; }
   std::size_t max_bytes() const { return max_bytes_; }
@@ -40,7 +42,11 @@ class ResponseReader {
   std::size_t max_bytes_ = 0;
   bool head_request_ = false;
   bool too_large_ = false;
+  bool answered_ = false;
 };
+
+// The most body memory reserved up front from a Content-Length.
+inline constexpr std::size_t kMaxReserveBytes = 1 << 20;
 
 }  // namespace leafsvc::http
 
