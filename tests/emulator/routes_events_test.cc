@@ -46,6 +46,7 @@ TEST_F(EventRoutesTest, EventsAreNewestFirst) {
   ASSERT_TRUE(emu_->AddEvent(kLeafUser, e));
   rapidjson::Document d = Parse(GetEvents()->body);
   ASSERT_EQ(d.Size(), 2u);
+  EXPECT_EQ(GetEvents()->get_header_value("X-Total-Count"), "2");
   EXPECT_STREQ(d[0]["id"].GetString(), "later");
   EXPECT_EQ(d[0]["statusCode"].GetInt(), 401);
   EXPECT_EQ(d[1]["statusCode"].GetInt(), 200);
