@@ -3,11 +3,12 @@
 // credential endpoints, problem+json errors, and test controls for behaviour
 // Leaf leaves undocumented and for faults. A real HTTP server (cpp-httplib)
 // on loopback; usable in-process from tests and as the `leaf_emulator` binary.
+//
+// This is the public facade: the parts it wires together live beside it, one
+// concept per file (leaf_emulator.cc maps them). The value types are in types.h.
 #ifndef EMULATOR_LEAF_EMULATOR_H_
 #define EMULATOR_LEAF_EMULATOR_H_
 
-#include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,114 +16,15 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "emulator/types.h"
 
 namespace leafemu {
-
-// What a POST does when the user already has AgLeader credentials.
-enum class DuplicateCreateMode {
-  kReplace,     // 201, the new credentials replace the old ones (default)
-  kBadRequest,  // 400 problem+json with errorKey "credentialsalreadyexist"
-  kConflict,    // 409 problem+json
-};
-
-struct EmulatorOptions {
-  std::string host = "127.0.0.1";
-  int port = 0;  // 0: pick a free port
-  // Accounts accepted by POST /api/authenticate: username -> password.
-  std::map<std::string, std::string> accounts;
-  // Bearer tokens accepted without login (besides tokens issued by login).
-  std::vector<std::string> static_tokens;
-  // When set, only these Leaf user ids exist (others get 404); otherwise any
-  // well-formed id is an existing user.
-  std::optional<std::vector<std::string>> known_users;
-  DuplicateCreateMode duplicate_create_mode = DuplicateCreateMode::kReplace;
-  // Lifetime of tokens issued by login (rememberMe true / false).
-  absl::Duration remember_me_token_lifetime = absl::Hours(24 * 30);
-  absl::Duration token_lifetime = absl::Hours(24);
-  // When true, a refreshToken starting with "invalid" is refused at POST with
-  // 400; when false (default) it is accepted and the stored credentials get
-  // status UNAUTHENTICATED plus a 401 event.
-  bool reject_invalid_refresh_token = false;
-  // Serve HTTPS with this PEM certificate chain and key (base_url() then
-  // starts with https://); plain HTTP when empty.
-  std::string tls_cert_file;
-  std::string tls_key_file;
-  // Worker threads serving connections (each open connection holds one while
-  // it is being served; slow faults hold theirs for their whole duration).
-  int thread_pool_size = 64;
-  // Idle keep-alive connections are closed after this long. Stop() closes
-  // them at once regardless.
-  absl::Duration keep_alive_timeout = absl::Seconds(5);
-  // When true, one line per request ("METHOD path -> status", never bodies or
-  // headers) goes to stderr.
-  bool log_requests = false;
-  // Requests() keeps at most this many (the oldest are dropped), so a
-  // long-running emulator under load does not grow without bound.
-  int max_recorded_requests = 100000;
-};
-
-// One injected misbehaviour. It applies to the next `times` requests whose
-// method matches (empty: any) and whose path contains `path_contains`
-// (empty: any), including /api/authenticate.
-struct Fault {
-  enum class Kind {
-    kLatencyOnly,      // delay, then answer normally
-    kStatus,           // answer `status` with `body` (default: problem+json)
-    kMalformedJson,    // 200 (or `status` if set) with a truncated JSON body
-    kEmptyBody,        // 200 (or `status` if set) with an empty body
-    kHtml,             // `status` (default 502) with a gateway HTML page
-    kCloseConnection,  // close the connection without answering
-    kResetMidBody,     // send headers and part of the body, then close
-    kHugeBody,         // 200 with a valid-looking JSON body of `huge_bytes`
-    kSlowDrip,         // 200, body sent one byte every `drip_interval`
-  };
-  Kind kind = Kind::kStatus;
-  std::string method;
-  std::string path_contains;
-  int times = 1;  // -1: until cleared
-  // Chance that a matching request is hit (and `times` counted down); the
-  // others are served normally. For load tests with a fault rate.
-  double probability = 1.0;
-  absl::Duration latency = absl::ZeroDuration();
-  int status = 0;
-  std::string body;
-  std::map<std::string, std::string> headers;  // e.g. {"Retry-After", "1"}
-  std::int64_t huge_bytes = 16 << 20;
-  absl::Duration drip_interval = absl::Milliseconds(100);
-};
-
-// A request as the emulator saw it (for tests that count upstream calls).
-struct RecordedRequest {
-  std::string method;
-  std::string path;  // without query string
-  std::string query;
-  std::map<std::string, std::string> headers;  // names lower-cased
-  std::string body;
-  int status = 0;  // what the emulator answered (0 if the connection was cut)
-};
-
-// What the emulator holds for one user.
-struct StoredCredentials {
-  std::string id;
-  std::string status;  // "OK", "UNAUTHENTICATED", ... (any string)
-  std::string created_time;  // as served, e.g. "2023-04-21T12:16:27.997586Z"
-  std::string access_token, refresh_token, public_key, private_key;
-};
-
-struct StoredEvent {
-  std::string id;
-  std::string created_date;
-  int status_code = 200;
-  std::string headers;
-  std::string body;
-};
 
 class LeafEmulator {
  public:
   // Binds, starts serving on a background thread and returns once the port
   // accepts connections.
-  static absl::StatusOr<std::unique_ptr<LeafEmulator>> Start(
-      EmulatorOptions options);
+  static absl::StatusOr<std::unique_ptr<LeafEmulator>> Start(EmulatorOptions options);
   ~LeafEmulator();  // stops the server
 
   int port() const;
@@ -132,8 +34,7 @@ class LeafEmulator {
   // Test controls (also reachable over HTTP under /_emulator/, see README).
   void SetDuplicateCreateMode(DuplicateCreateMode mode);
   // Returns false if the user has no credentials. Records an event.
-  bool SetCredentialStatus(const std::string& leaf_user_id,
-                           const std::string& status);
+  bool SetCredentialStatus(const std::string& leaf_user_id, const std::string& status);
   bool AddEvent(const std::string& leaf_user_id, StoredEvent event);
   void PutCredentials(const std::string& leaf_user_id, StoredCredentials c);
   std::optional<StoredCredentials> GetStored(const std::string& leaf_user_id) const;
@@ -152,9 +53,8 @@ class LeafEmulator {
   void RevokeAllTokens();
   void Reset();  // forget all credentials, events, faults and requests
 
-  class Impl;
-
  private:
+  class Impl;
   explicit LeafEmulator(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,19 @@
+// Leaf's JSON representations of what the store holds.
+#ifndef EMULATOR_LEAF_JSON_H_
+#define EMULATOR_LEAF_JSON_H_
+
+#include <string>
+#include <vector>
+
+#include "emulator/types.h"
+
+namespace leafemu {
+
+// An AgLeaderCredentials object; an empty access token is served as null.
+std::string CredentialsJson(const StoredCredentials& c);
+// A JSON array of events, in the order given.
+std::string EventsJson(const std::vector<StoredEvent>& events);
+
+}  // namespace leafemu
+
+#endif  // EMULATOR_LEAF_JSON_H_

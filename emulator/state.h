@@ -1,0 +1,41 @@
+// Everything one emulator instance holds, shared by Leaf's routes, the
+// control API and the public facade. Each part has its own lock.
+#ifndef EMULATOR_STATE_H_
+#define EMULATOR_STATE_H_
+
+#include <utility>
+
+#include "emulator/auth.h"
+#include "emulator/faults.h"
+#include "emulator/request_log.h"
+#include "emulator/store.h"
+#include "emulator/types.h"
+
+namespace leafemu {
+
+struct EmulatorState {
+  explicit EmulatorState(EmulatorOptions opts)
+      : options(std::move(opts)),
+        store(options.duplicate_create_mode),
+        auth(options),
+        requests(options.max_recorded_requests) {}
+
+  // Forgets all credentials, events, faults, requests and the login count,
+  // and restores the configured duplicate mode. Issued tokens stay valid.
+  void Reset() {
+    store.Reset();
+    faults.Clear();
+    requests.Clear();
+    auth.ResetLoginCount();
+  }
+
+  const EmulatorOptions options;
+  Store store;
+  Auth auth;
+  FaultPlan faults;
+  RequestLog requests;
+};
+
+}  // namespace leafemu
+
+#endif  // EMULATOR_STATE_H_

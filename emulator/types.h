@@ -1,0 +1,118 @@
+// The plain values exchanged by the emulator's public API (leaf_emulator.h)
+// and its parts: options, faults, recorded requests, stored credentials and
+// events. No behaviour here, so every part can include it.
+#ifndef EMULATOR_TYPES_H_
+#define EMULATOR_TYPES_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace leafemu {
+
+// What a POST does when the user already has AgLeader credentials.
+enum class DuplicateCreateMode {
+  kReplace,     // 201, the new credentials replace the old ones (default)
+  kBadRequest,  // 400 problem+json with errorKey "credentialsalreadyexist"
+  kConflict,    // 409 problem+json
+};
+
+struct EmulatorOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: pick a free port
+  // Accounts accepted by POST /api/authenticate: username -> password.
+  std::map<std::string, std::string> accounts;
+  // Bearer tokens accepted without login (besides tokens issued by login).
+  std::vector<std::string> static_tokens;
+  // When set, only these Leaf user ids exist (others get 404); otherwise any
+  // well-formed id is an existing user.
+  std::optional<std::vector<std::string>> known_users;
+  DuplicateCreateMode duplicate_create_mode = DuplicateCreateMode::kReplace;
+  // Lifetime of tokens issued by login (rememberMe true / false).
+  absl::Duration remember_me_token_lifetime = absl::Hours(24 * 30);
+  absl::Duration token_lifetime = absl::Hours(24);
+  // When true, a refreshToken starting with "invalid" is refused at POST with
+  // 400; when false (default) it is accepted and the stored credentials get
+  // status UNAUTHENTICATED plus a 401 event.
+  bool reject_invalid_refresh_token = false;
+  // Serve HTTPS with this PEM certificate chain and key (base_url() then
+  // starts with https://); plain HTTP when empty.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Worker threads serving connections (each open connection holds one while
+  // it is being served; slow faults hold theirs for their whole duration).
+  int thread_pool_size = 64;
+  // Idle keep-alive connections are closed after this long. Stop() closes
+  // them at once regardless.
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  // When true, one line per request ("METHOD path -> status", never bodies or
+  // headers) goes to stderr.
+  bool log_requests = false;
+  // Requests() keeps at most this many (the oldest are dropped), so a
+  // long-running emulator under load does not grow without bound.
+  int max_recorded_requests = 100000;
+};
+
+// One injected misbehaviour. It applies to the next `times` requests whose
+// method matches (empty: any) and whose path contains `path_contains`
+// (empty: any), including /api/authenticate.
+struct Fault {
+  enum class Kind {
+    kLatencyOnly,      // delay, then answer normally
+    kStatus,           // answer `status` with `body` (default: problem+json)
+    kMalformedJson,    // 200 (or `status` if set) with a truncated JSON body
+    kEmptyBody,        // 200 (or `status` if set) with an empty body
+    kHtml,             // `status` (default 502) with a gateway HTML page
+    kCloseConnection,  // close the connection without answering
+    kResetMidBody,     // send headers and part of the body, then close
+    kHugeBody,         // 200 with a valid-looking JSON body of `huge_bytes`
+    kSlowDrip,         // 200, body sent one byte every `drip_interval`
+  };
+  Kind kind = Kind::kStatus;
+  std::string method;
+  std::string path_contains;
+  int times = 1;  // -1: until cleared
+  // Chance that a matching request is hit (and `times` counted down); the
+  // others are served normally. For load tests with a fault rate.
+  double probability = 1.0;
+  absl::Duration latency = absl::ZeroDuration();
+  int status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // e.g. {"Retry-After", "1"}
+  std::int64_t huge_bytes = 16 << 20;
+  absl::Duration drip_interval = absl::Milliseconds(100);
+};
+
+// A request as the emulator saw it (for tests that count upstream calls).
+struct RecordedRequest {
+  std::string method;
+  std::string path;  // without query string
+  std::string query;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  int status = 0;  // what the emulator answered (0 if the connection was cut)
+};
+
+// What the emulator holds for one user.
+struct StoredCredentials {
+  std::string id;
+  std::string status;        // "OK", "UNAUTHENTICATED", ... (any string)
+  std::string created_time;  // as served, e.g. "2023-04-21T12:16:27.997586Z"
+  std::string access_token, refresh_token, public_key, private_key;
+};
+
+struct StoredEvent {
+  std::string id;
+  std::string created_date;
+  int status_code = 200;
+  std::string headers;
+  std::string body;
+};
+
+}  // namespace leafemu
+
+#endif  // EMULATOR_TYPES_H_
