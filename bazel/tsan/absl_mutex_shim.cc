@@ -16,7 +16,11 @@
 // Condition functions it evaluates for waiters) is not reported.
 
 #include <dlfcn.h>
+#include <link.h>
 #include <sanitizer/tsan_interface.h>
+
+extern "C" void __tsan_ignore_thread_begin();
+extern "C" void __tsan_ignore_thread_end();
 
 #include <cstdint>
 #include <cstdio>
@@ -87,10 +91,56 @@ Fn Real(const char* pattern) {
 // land in this shim too. Only the outermost call on a thread is annotated: it
 // describes the whole operation, and a nested annotation would unlock twice.
 thread_local int shim_depth = 0;
+// Whether the outermost call on this thread came from a system library.
+thread_local bool shim_from_system = false;
+
+// The code of the system's shared libraries (/usr/..., /lib...): gRPC,
+// abseil, libstdc++; none of them is instrumented here. Collected once, at
+// the first call (every library the tests use is loaded by then).
+struct CodeRange {
+  uintptr_t begin;
+  uintptr_t end;
+};
+constexpr int kMaxRanges = 512;
+struct SystemCode {
+  CodeRange ranges[kMaxRanges];
+  int count = 0;
+};
+
+int AddSystemCode(dl_phdr_info* info, size_t, void* data) {
+  auto* code = static_cast<SystemCode*>(data);
+  const char* name = info->dlpi_name;
+  if (name == nullptr ||
+      (std::strncmp(name, "/usr/", 5) != 0 && std::strncmp(name, "/lib", 4) != 0)) {
+    return 0;
+  }
+  for (int i = 0; i < info->dlpi_phnum && code->count < kMaxRanges; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
+    const uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    code->ranges[code->count++] = {begin, begin + ph.p_memsz};
+  }
+  return 0;
+}
+
+bool InSystemLibrary(const void* pc) {
+  static const SystemCode* const code = [] {
+    auto* c = new SystemCode;
+    dl_iterate_phdr(AddSystemCode, c);
+    return c;
+  }();
+  const auto addr = reinterpret_cast<uintptr_t>(pc);
+  for (int i = 0; i < code->count; ++i) {
+    if (addr >= code->ranges[i].begin && addr < code->ranges[i].end) return true;
+  }
+  return false;
+}
 
 class ShimCall {
  public:
-  ShimCall() { ++shim_depth; }
+  explicit ShimCall(const void* caller) {
+    if (++shim_depth == 1) shim_from_system = InSystemLibrary(caller);
+  }
   ~ShimCall() { --shim_depth; }
   ShimCall(const ShimCall&) = delete;
   ShimCall& operator=(const ShimCall&) = delete;
@@ -100,7 +150,7 @@ class ShimCall {
 // and mangled name (resolved once), and counts the call for `shim_depth`.
 #define SHIM_ENTRY(type, pattern)               \
   static const auto real = Real<type>(pattern); \
-  const ShimCall shim_call
+  const ShimCall shim_call(__builtin_return_address(0))
 
 // ABSL_MUTEX_SHIM_OFF=1 forwards every call unannotated: what TSan reports
 // then is what the shim hides (tests/tsan uses it to show that it matters).
@@ -109,21 +159,48 @@ bool Annotating() {
   return on && shim_depth == 1;
 }
 
-// The annotations, unless switched off.
+// The annotations, unless switched off. A call from project code gets TSan's
+// mutex annotations: ordering, plus ownership checks, lock-order (deadlock)
+// detection and "mutexes held" in reports. TSan's mutex annotations also
+// count as an atomic read of the mutex's memory; for gRPC's own mutexes,
+// allocated and handed between threads by code TSan cannot see, that read is
+// reported as a race with the allocation. A call from a system library
+// therefore gets the ordering alone (__tsan_acquire / __tsan_release on the
+// mutex's address, which touch no memory), with accesses ignored while
+// abseil runs (as between __tsan_mutex_pre_* and __tsan_mutex_post_*).
 void PreLock(void* mu, unsigned flags) {
-  if (Annotating()) __tsan_mutex_pre_lock(mu, flags);
+  if (!Annotating()) return;
+  if (shim_from_system) {
+    __tsan_ignore_thread_begin();
+  } else {
+    __tsan_mutex_pre_lock(mu, flags);
+  }
 }
 void PostLock(void* mu, unsigned flags, int recursion) {
-  if (Annotating()) __tsan_mutex_post_lock(mu, flags, recursion);
+  if (!Annotating()) return;
+  if (shim_from_system) {
+    __tsan_ignore_thread_end();
+    if ((flags & __tsan_mutex_try_lock_failed) == 0) __tsan_acquire(mu);
+  } else {
+    __tsan_mutex_post_lock(mu, flags, recursion);
+  }
 }
 void PreUnlock(void* mu, unsigned flags) {
-  if (Annotating()) __tsan_mutex_pre_unlock(mu, flags);
+  if (!Annotating()) return;
+  if (shim_from_system) {
+    __tsan_release(mu);
+    __tsan_ignore_thread_begin();
+  } else {
+    __tsan_mutex_pre_unlock(mu, flags);
+  }
 }
 void PostUnlock(void* mu, unsigned flags) {
-  if (Annotating()) __tsan_mutex_post_unlock(mu, flags);
-}
-void Destroy(void* mu) {
-  if (Annotating()) __tsan_mutex_destroy(mu, 0);
+  if (!Annotating()) return;
+  if (shim_from_system) {
+    __tsan_ignore_thread_end();
+  } else {
+    __tsan_mutex_post_unlock(mu, flags);
+  }
 }
 void HappensBefore(const void* addr) {
   if (Annotating()) __tsan_release(const_cast<void*>(addr));
@@ -189,11 +266,13 @@ constexpr unsigned kRead = __tsan_mutex_read_lock;
 
 }  // namespace
 
-Mutex::~Mutex() {
-  SHIM_ENTRY(void (*)(Mutex*), "_ZN4absl@5MutexD1Ev");
-  Destroy(this);
-  real(this);
-}
+// Mutex destruction is deliberately not annotated (__tsan_mutex_destroy):
+// TSan would count it as a write to the mutex, and gRPC frees objects holding
+// a Mutex behind reference counts in its uninstrumented code, which TSan
+// would then report as a race between the destroy and the last unlock. A
+// freed heap mutex loses its TSan state anyway; a mutex reusing the stack
+// slot of an old one could at worst inherit its ordering (hiding, never
+// inventing, a report).
 
 void Mutex::Lock() {
   SHIM_ENTRY(void (*)(Mutex*), "_ZN4absl@5Mutex4LockEv");
