@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "server/security/listener_security.h"
 #include "server/util/log.h"
+#include "server/util/redact.h"
 #include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
 
 namespace leafsvc {
@@ -26,6 +27,10 @@ bool IsLoopback(absl::string_view listen) {
 absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   std::unique_ptr<App> app(new App);
   app->config_ = config;
+  // Whatever text leaves the process from now on is redacted of these.
+  RegisterProcessSecret(config.leaf_token.Reveal());
+  RegisterProcessSecret(config.leaf_password.Reveal());
+  RegisterProcessSecret(config.page_token_key);
   app->metrics_ = std::make_unique<Metrics>();
   if (!config.metrics_listen.empty()) {
     if (absl::Status st = app->metrics_->Serve(config.metrics_listen); !st.ok()) return st;

@@ -158,6 +158,10 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
     grpc::CallbackServerContext* context, const v1::CreateCredentialsRequest* request,
     v1::Credentials* response) {
   RpcRecord record(context, "CreateCredentials", request->leaf_user_id(), metrics_);
+  for (const std::string* secret :
+       {&request->refresh_token(), &request->private_key(), &request->access_token()}) {
+    record.AddCallSecret(*secret);
+  }
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return Reject(context, record, options.status());
   leaf::NewAgLeaderCredentials credentials;
