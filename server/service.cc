@@ -206,7 +206,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
     grpc::CallbackServerContext* context, const v1::ListCredentialEventsRequest* request,
     v1::ListCredentialEventsResponse* response) {
   RpcRecord record(context, "ListCredentialEvents", request->leaf_user_id(), metrics_);
-  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request));
+  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return Reject(context, record, options.status());
   std::optional<PageCursor> cursor;
   if (!request->page_token().empty()) {
@@ -218,17 +218,17 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
   const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
   auto* reactor = new LeafReactor(&active_calls_, std::move(record));
   const std::string user = request->leaf_user_id();
+  const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->ListEvents(
       user, reactor->Options(*std::move(options)),
-      [this, reactor, response, user, cursor, page_size](
-          absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
+      [this, reactor, response, user, cursor, page_size,
+       view](absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
         if (result.ok()) {
-          EventPage page = SelectEventPage(*std::move(result), user,
-                                           cursor ? &*cursor : nullptr, page_size,
-                                           page_tokens_);
+          EventPage page = SelectEventPage(*std::move(result), user, cursor ? &*cursor : nullptr,
+                                           page_size, page_tokens_);
           response->mutable_events()->Reserve(static_cast<int>(page.events.size()));
           for (const leaf::CredentialEvent& e : page.events) {
-            ToProto(e, user, response->add_events());
+            ToProto(e, user, view, response->add_events());
           }
           response->set_next_page_token(std::move(page.next_page_token));
         }

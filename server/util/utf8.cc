@@ -67,4 +67,18 @@ std::string ValidUtf8(absl::string_view text) {
   return out;
 }
 
+absl::string_view Utf8LastChars(absl::string_view text, size_t count) {
+  size_t i = text.size();
+  for (size_t seen = 0; i > 0 && seen < count;) {
+    if ((static_cast<unsigned char>(text[--i]) & 0xC0) != 0x80) ++seen;
+  }
+  return text.substr(i);
+}
+
+size_t Utf8CharCount(absl::string_view text) {
+  size_t n = 0;
+  for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 }  // namespace leafsvc

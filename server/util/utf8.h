@@ -19,6 +19,11 @@ bool IsValidUtf8(absl::string_view text);
 // by U+FFFD.
 std::string ValidUtf8(absl::string_view text);
 
+// The last `count` characters (code points) of valid UTF-8 `text` (all of it
+// when shorter), and the number of characters in it.
+absl::string_view Utf8LastChars(absl::string_view text, size_t count);
+size_t Utf8CharCount(absl::string_view text);
+
 }  // namespace leafsvc
 
 #endif  // SERVER_UTIL_UTF8_H_
