@@ -147,5 +147,29 @@ TEST(HintTest, MultiByteSecretsRoundTripWithWholeCharacterHints) {
   }
 }
 
+TEST(InputTest, UpperCaseUserIdsAreOneUserAndFormatCharactersAreRefused) {
+  auto h = Start(/*allow_full_view=*/false);
+  ASSERT_NE(h, nullptr);
+  const std::string upper = "3FA85F64-5717-4562-B3FC-2C963F66AFA6";
+  v1::Credentials created = h->Create(upper);
+  EXPECT_EQ(created.leaf_user_id(), kUserA);
+  EXPECT_EQ(created.name(), std::string("users/") + kUserA + "/agLeaderCredentials");
+  EXPECT_TRUE(h->emulator().GetStored(kUserA).has_value());
+  for (const auto& r : h->emulator().Requests()) {
+    EXPECT_EQ(r.path.find("3FA85F64"), std::string::npos) << r.path;
+  }
+
+  v1::CreateCredentialsRequest bidi;
+  bidi.set_leaf_user_id(kUserB);
+  bidi.set_refresh_token("refresh\xE2\x80\xAEtoken");
+  bidi.set_public_key("public\xC2\x85key");
+  bidi.set_private_key("private-key");
+  v1::Credentials out;
+  grpc::Status st = h->stub().CreateCredentials(Harness::Context().get(), bidi, &out);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestOf(st).field_violations_size(), 2);
+  EXPECT_FALSE(h->emulator().GetStored(kUserB).has_value());
+}
+
 }  // namespace
 }  // namespace leafsvc::testing
