@@ -30,7 +30,8 @@ constexpr char kApiKey[] = "LEAKCHECK-caller-api-key-0007";
 const char* const kSecrets[] = {kRefresh,  kPrivate,     kAccess, kLeafToken,
                                 kPassword, kCallerToken, kApiKey};
 
-class SecretLeakTest : public ::testing::Test {
+// Captures every log line at the most verbose level for the test's checks.
+class CapturedLogs : public ::testing::Test {
  protected:
   void SetUp() override {
     SetLogLevel(LogLevel::kDebug);
@@ -42,6 +43,16 @@ class SecretLeakTest : public ::testing::Test {
   void TearDown() override {
     SetLogSink(nullptr);
     SetLogLevel(LogLevel::kInfo);
+  }
+
+  std::mutex mu_;
+  std::vector<std::string> logs_;
+};
+
+class SecretLeakTest : public CapturedLogs {
+ protected:
+  void TearDown() override {
+    CapturedLogs::TearDown();
     std::lock_guard<std::mutex> lock(mu_);
     ASSERT_FALSE(logs_.empty());  // the check below looked at real output
     for (const std::string& line : logs_) {
@@ -137,8 +148,6 @@ class SecretLeakTest : public ::testing::Test {
            "\"}";
   }
 
-  std::mutex mu_;
-  std::vector<std::string> logs_;
   int checked_ = 0;
 };
 
@@ -267,20 +276,8 @@ std::string SurvivingRun(const std::string& text, const std::string& secret) {
 // bytes for ErrorInfo metadata, 1 KiB for the message). Nothing of 8 or more
 // bytes of any of them may reach the gRPC message, any ErrorInfo metadata
 // value or any log line.
-class SecretEchoTest : public ::testing::Test {
+class SecretEchoTest : public CapturedLogs {
  protected:
-  void SetUp() override {
-    SetLogLevel(LogLevel::kDebug);
-    SetLogSink([this](absl::string_view line) {
-      std::lock_guard<std::mutex> lock(mu_);
-      logs_.emplace_back(line);
-    });
-  }
-  void TearDown() override {
-    SetLogSink(nullptr);
-    SetLogLevel(LogLevel::kInfo);
-  }
-
   // Creates credentials whose refresh token is `secret` while Leaf answers
   // 400 quoting `quoted` after `offset` bytes; checks every exit.
   void CreateAgainstEcho(Harness& h, const std::string& secret, const std::string& quoted,
@@ -320,9 +317,6 @@ class SecretEchoTest : public ::testing::Test {
       for (const std::string& line : logs_) ASSERT_EQ(SurvivingRun(line, w), "") << line << where;
     }
   }
-
-  std::mutex mu_;
-  std::vector<std::string> logs_;
 };
 
 TEST_F(SecretEchoTest, NoRunOfAnySecretSurvivesAnyOffsetOrLength) {
