@@ -11,6 +11,7 @@
 #include "server/security/listener_security.h"
 #include "server/util/log.h"
 #include "server/util/status_details.h"
+#include "server/util/redact.h"
 #include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
 
 namespace leafsvc {
@@ -27,6 +28,10 @@ bool IsLoopback(absl::string_view listen) {
 absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   std::unique_ptr<App> app(new App);
   app->config_ = config;
+  // Whatever text leaves the process from now on is redacted of these.
+  RegisterProcessSecret(config.leaf_token.Reveal());
+  RegisterProcessSecret(config.leaf_password.Reveal());
+  RegisterProcessSecret(config.page_token_key);
   app->metrics_ = std::make_unique<Metrics>();
   if (!config.metrics_listen.empty()) {
     if (absl::Status st = app->metrics_->Serve(config.metrics_listen); !st.ok()) return st;
