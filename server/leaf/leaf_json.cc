@@ -39,10 +39,11 @@ bool IsAscii(absl::string_view s) {
   return true;
 }
 
-// Whether `json` nests arrays and objects deeper than kMaxLeafJsonDepth.
+}  // namespace
+
 // Checked before parsing: a 4 MiB "[[[[..." body would otherwise build a
 // tree of millions of values (~100 MB) only to be refused afterwards.
-bool TooDeep(absl::string_view json) {
+bool NestedTooDeep(absl::string_view json) {
   int depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < json.size(); ++i) {
@@ -64,13 +65,17 @@ bool TooDeep(absl::string_view json) {
   return false;
 }
 
+namespace {
+
 // Parses with UTF-8 validation, which rapidjson does byte by byte through a
 // slow path (a third of the cost of decoding a credentials body). An ASCII
 // body, which is what Leaf sends nearly always, is valid UTF-8 as it is, and
 // validation only ever looks at the input bytes (not at \u escapes), so it
 // is skipped for those: the outcome is the same.
 void ParseUtf8(Document& doc, absl::string_view json) {
-  if (TooDeep(json)) {
+  // A raw NUL is never valid JSON (RFC 8259), but rapidjson stops reading
+  // at one and would accept "{}\0<anything>".
+  if (NestedTooDeep(json) || json.find('\0') != absl::string_view::npos) {
     // An error the callers already handle, without building the tree.
     doc.Parse<kBaseFlags>("[");
     return;
@@ -94,8 +99,11 @@ absl::StatusOr<Document> ParseJson(absl::string_view json, absl::string_view wha
   ParseUtf8(doc, json);
   if (doc.HasParseError()) {
     if (json.empty()) return Malformed(what, "empty body, expected JSON");
-    if (TooDeep(json)) {
+    if (NestedTooDeep(json)) {
       return Malformed(what, absl::StrCat("nested deeper than ", kMaxLeafJsonDepth, " levels"));
+    }
+    if (json.find('\0') != absl::string_view::npos) {
+      return Malformed(what, "not valid JSON (a NUL byte)");
     }
     return Malformed(
         what, absl::StrCat("not valid JSON (", rapidjson::GetParseError_En(doc.GetParseError()),

@@ -21,6 +21,9 @@ namespace leafsvc::leaf {
 // own are 3 deep); deeper bodies are refused before a tree is built, so a
 // hostile 4 MiB body costs bounded memory.
 inline constexpr int kMaxLeafJsonDepth = 64;
+// Whether `json` nests arrays and objects deeper than kMaxLeafJsonDepth
+// (such a body is refused without being parsed).
+bool NestedTooDeep(absl::string_view json);
 
 // Errors: INVALID_ARGUMENT naming the problem (the caller decides how an
 // unreadable upstream body is reported).
