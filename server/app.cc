@@ -1,6 +1,5 @@
 #include "server/app.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
@@ -12,7 +11,6 @@
 #include "server/util/log.h"
 #include "server/util/status_details.h"
 #include "server/util/redact.h"
-#include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
 
 namespace leafsvc {
 
@@ -105,12 +103,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
         {{"listen", config.listen}});
   }
 
-  // gRPC's built-in health service has no protobuf descriptors; registering
-  // health.proto lets reflection describe it (grpcurl describe/call).
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  // Reflection (v1 and v1alpha) from the descriptors embedded at build time,
+  // which keep the proto's comments and json_name and describe health too.
+  absl::StatusOr<std::unique_ptr<reflection::ServerReflection>> server_reflection =
+      reflection::ServerReflection::FromEmbedded();
+  if (!server_reflection.ok()) return server_reflection.status();
+  app->reflection_ = *std::move(server_reflection);
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  app->reflection_->RegisterOn(&builder);
   builder.AddListeningPort(config.listen, *listener_credentials, &app->port_);
   builder.RegisterService(app->service_.get());
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);

@@ -19,6 +19,7 @@
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
 #include "server/metrics.h"
+#include "server/reflection/reflection_service.h"
 #include "server/service.h"
 #include "server/upstream_health.h"
 #include "server/util/scheduler.h"
@@ -68,6 +69,7 @@ class App {
   std::unique_ptr<http::CurlHttpClient> http_;
   std::unique_ptr<leaf::LeafClient> leaf_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
+  std::unique_ptr<reflection::ServerReflection> reflection_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   // Set once serving, cleared (under the lock) before the server and its
   // health service go away: a leaf-api transition reported on a transport

@@ -5,7 +5,7 @@ source "$(dirname "$0")/harness.sh"
 source "$(dirname "$0")/node_lib.sh"
 
 start_stack
-export PYTHONPATH="${WS}/client/python/gen:${WS}/client/python"
+export PYTHONPATH="${WS}/client/python"
 export PYTHONDONTWRITEBYTECODE=1
 /usr/bin/python3 "${WS}/tests/polyglot/run_unittest.py" "${WS}/tests/polyglot/utf8_hints_test.py" &
 HARNESS_PIDS+=("$!")
