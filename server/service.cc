@@ -10,6 +10,7 @@
 #include "server/leaf/leaf_errors.h"
 #include "server/resources.h"
 #include "server/rpc_record.h"
+#include "server/util/happens_before.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
@@ -46,7 +47,12 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
     Unref();
   }
 
-  void FinishWith(const absl::Status& status) { Finish(record_.Conclude(status)); }
+  void FinishWith(const absl::Status& status) {
+    grpc::Status result = record_.Conclude(status);
+    // gRPC runs OnDone (which may free this) only after Finish.
+    HappensBefore(this);
+    Finish(std::move(result));
+  }
 
   void OnCancel() override {
     std::shared_ptr<leaf::LeafCall> call;
@@ -58,7 +64,10 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
     if (call) call->Cancel();
   }
 
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    HappensAfter(this);
+    Unref();
+  }
 
  private:
   void Unref() {
