@@ -9,9 +9,13 @@
 #include "absl/synchronization/mutex.h"
 #include "server/app.h"
 #include "server/config.h"
+#include "server/config_secrets.h"
 #include "server/util/log.h"
+#include "server/util/log_bridge.h"
 
 int main(int argc, char** argv) {
+  // Before anything can log: gRPC, protobuf and abseil lines become JSON too.
+  leafsvc::InstallLogBridges();
   // Debian builds abseil without NDEBUG, which leaves absl::Mutex deadlock
   // detection on: every lock and every Mutex destruction then updates a global
   // lock graph under a global spin lock (gRPC's own locks are absl::Mutex
@@ -19,7 +23,8 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<leafsvc::ParsedConfig> parsed = leafsvc::ParseServerConfig(argc, argv);
   if (!parsed.ok()) {
-    std::cerr << "agleader_credentials_server: " << parsed.status().message() << "\n";
+    leafsvc::Log(leafsvc::LogLevel::kError, parsed.status().message(),
+                 {{"event", "invalid configuration"}});
     return 2;
   }
   if (!parsed->help.empty()) {
@@ -38,9 +43,12 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<std::unique_ptr<leafsvc::App>> app = leafsvc::App::Start(parsed->config);
   if (!app.ok()) {
-    std::cerr << "agleader_credentials_server: " << app.status().message() << "\n";
+    leafsvc::Log(leafsvc::LogLevel::kError, app.status().message(),
+                 {{"event", "could not start"}});
     return 1;
   }
+  // The App, the token source and the listener hold their own copies.
+  leafsvc::WipeSecrets(parsed->config);
   // Process tests and scripts wait for this line.
   std::printf("agleader_credentials_server listening on %s\n", (*app)->target().c_str());
   std::fflush(stdout);

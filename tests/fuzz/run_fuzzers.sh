@@ -66,6 +66,7 @@ project_sources=(
   server/util/status_details.cc
   server/http/http_client.cc
   server/util/utf8.cc
+  server/util/secret.cc
 )
 absl_modules="absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord"
 read -r -a cflags <<<"$(pkg-config --cflags $absl_modules)"

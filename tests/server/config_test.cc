@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/config_secrets.h"
 
 namespace leafsvc {
 namespace {
@@ -56,9 +57,9 @@ TEST(ConfigTest, BadValuesAreExplained) {
 TEST(ConfigTest, HelpListsEveryFlagWithItsEnvironmentVariable) {
   auto p = Parse({"--help"});
   ASSERT_TRUE(p.ok());
-  for (const char* s : {"--listen", "AGLEADER_LISTEN", "--leaf_api_url", "--leaf_token",
-                        "--leaf_username", "--leaf_password", "--upstream_timeout",
-                        "--allow_full_view", "--shutdown_grace"}) {
+  for (const char* s :
+       {"--listen", "AGLEADER_LISTEN", "--leaf_api_url", "--leaf_token", "--leaf_username",
+        "--leaf_password", "--upstream_timeout", "--allow_full_view", "--shutdown_grace"}) {
     EXPECT_NE(p->help.find(s), std::string::npos) << s;
   }
 }
@@ -76,6 +77,32 @@ std::string WriteFile(const std::string& name, const std::string& contents) {
   std::fputs(contents.c_str(), f);
   std::fclose(f);
   return path;
+}
+
+TEST(ConfigTest, PageTokenKeyHasNoPublicDefault) {
+  auto p = Parse({"--leaf_token=abc"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.page_token_key, "");  // App draws a random key and warns
+  p = Parse({"--leaf_token=abc", "--page_token_key=shared"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.page_token_key, "shared");
+}
+
+TEST(ConfigTest, WipeSecretsEmptiesEverySecretAndKeepsTheRest) {
+  auto p = Parse({"--leaf_username=u@example.com", "--leaf_password=pw-long-enough-for-heap-0001",
+                  "--page_token_key=k", "--api_keys=caller-key-0000000001,caller-key-0000000002"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  ServerConfig c = p->config;
+  const char* password_buffer = c.leaf_password.Reveal().data();
+  const size_t password_size = c.leaf_password.Reveal().size();
+  WipeSecrets(c);
+  EXPECT_TRUE(c.leaf_password.empty());
+  EXPECT_TRUE(c.leaf_token.empty());
+  EXPECT_TRUE(c.security.api_keys.empty());
+  EXPECT_TRUE(c.page_token_key.empty());
+  EXPECT_EQ(std::string(password_buffer, password_size), std::string(password_size, '\0'));
+  EXPECT_EQ(c.leaf_username, "u@example.com");
+  EXPECT_EQ(c.listen, p->config.listen);
 }
 
 TEST(ConfigFileTest, SecretsCanComeFromFiles) {
