@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     // Calls on a closing connection get this long to finish.
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
   }
+  ApplyConnectionLimits(config.connection_limits, builder);
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {
     return absl::UnavailableError(

@@ -60,6 +60,7 @@ FlagSet ServerFlags() {
   f.Add("metrics_listen", T::kString, "",
         "host:port of a Prometheus /metrics endpoint (e.g. 0.0.0.0:9464); empty: none");
   AddListenerSecurityFlags(f);
+  AddConnectionLimitFlags(f);
   return f;
 }
 
@@ -117,6 +118,9 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   absl::StatusOr<ListenerSecurityOptions> security = ReadListenerSecurityFlags(f);
   if (!security.ok()) return security.status();
   c.security = *std::move(security);
+  absl::StatusOr<ConnectionLimits> limits = ReadConnectionLimitFlags(f);
+  if (!limits.ok()) return limits.status();
+  c.connection_limits = *limits;
 
   const bool has_token = !c.leaf_token.empty();
   const bool has_login = !c.leaf_username.empty() || !c.leaf_password.empty();

@@ -11,6 +11,7 @@
 #include "server/config.h"
 #include "server/config_secrets.h"
 #include "server/util/log.h"
+#include "server/util/fd_limit.h"
 #include "server/util/log_bridge.h"
 
 int main(int argc, char** argv) {
@@ -32,6 +33,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   leafsvc::SetLogLevel(parsed->config.log_level);
+  absl::StatusOr<leafsvc::FdBudget> fds =
+      leafsvc::RaiseFdLimitAndReserve(parsed->config.connection_limits.fd_reserve);
+  if (!fds.ok()) {
+    leafsvc::Log(leafsvc::LogLevel::kError, fds.status().message(),
+                 {{"event", "invalid configuration"}});
+    return 2;
+  }
+  leafsvc::Log(leafsvc::LogLevel::kInfo, "file descriptor limit",
+               {{"soft_limit", fds->soft_limit},
+                {"hard_limit", fds->hard_limit},
+                {"caller_connections_below_fd", fds->caller_below}});
 
   // Block the stop signals in every thread (threads inherit the mask) and
   // wait for them here.
