@@ -105,6 +105,31 @@ TEST(ConfigTest, WipeSecretsEmptiesEverySecretAndKeepsTheRest) {
   EXPECT_EQ(c.listen, p->config.listen);
 }
 
+TEST(ConfigTest, ConnectionLimitsHaveDocumentedDefaultsAndRanges) {
+  auto p = Parse({"--leaf_token=abc"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  const ConnectionLimits& l = p->config.connection_limits;
+  EXPECT_EQ(l.handshake_timeout, absl::Seconds(10));
+  EXPECT_EQ(l.max_connection_idle, absl::Minutes(5));
+  EXPECT_EQ(l.grpc_memory_quota, std::size_t{256} << 20);
+  EXPECT_EQ(l.fd_reserve, 128);
+  setenv("AGLEADER_HANDSHAKE_TIMEOUT", "3s", 1);
+  p = Parse({"--leaf_token=abc", "--max_connection_idle=0", "--fd_reserve=0"});
+  unsetenv("AGLEADER_HANDSHAKE_TIMEOUT");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.connection_limits.handshake_timeout, absl::Seconds(3));
+  EXPECT_EQ(p->config.connection_limits.max_connection_idle, absl::ZeroDuration());
+  EXPECT_EQ(p->config.connection_limits.fd_reserve, 0);
+  for (const char* bad : {"--handshake_timeout=0s", "--handshake_timeout=1h", "--fd_reserve=-1",
+                          "--grpc_memory_quota=1000", "--max_connection_idle=-1s"}) {
+    auto r = Parse({"--leaf_token=abc", bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    const std::string flag(bad, std::string(bad).find('='));
+    EXPECT_NE(std::string(r.status().message()).find(flag), std::string::npos)
+        << bad << ": " << r.status().message();
+  }
+}
+
 TEST(ConfigFileTest, SecretsCanComeFromFiles) {
   const std::string token = WriteFile("token", "tok-from-file\n");
   auto p = Parse({("--leaf_token_file=" + token).c_str()});
