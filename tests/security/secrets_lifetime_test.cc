@@ -64,16 +64,24 @@ std::unique_ptr<Harness> StartWithKey(const std::string& key) {
   return Harness::Start(nullptr, [key](ServerConfig& c) { c.page_token_key = key; });
 }
 
+// Two replicas started with `key`, each with the same user and events.
+struct Replicas {
+  std::unique_ptr<Harness> a, b;
+};
+Replicas StartReplicas(const std::string& key) {
+  Replicas r{StartWithKey(key), StartWithKey(key)};
+  if (r.a == nullptr || r.b == nullptr) return {};
+  AddEvents(*r.a);
+  AddEvents(*r.b);
+  return r;
+}
+
 TEST(SecretsLifetimeTest, WithoutAKeyEachProcessDrawsItsOwnAndWarns) {
   LogCapture log;
-  auto a = StartWithKey("");
-  auto b = StartWithKey("");
+  auto [a, b] = StartReplicas("");
   ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
   EXPECT_TRUE(log.Contains("no --page_token_key"));
   EXPECT_TRUE(log.Contains("replicas behind one load balancer must share one key"));
-  AddEvents(*a);
-  AddEvents(*b);
 
   v1::ListCredentialEventsResponse first;
   ASSERT_TRUE(List(*a, "", &first).ok());
@@ -87,13 +95,9 @@ TEST(SecretsLifetimeTest, WithoutAKeyEachProcessDrawsItsOwnAndWarns) {
 
 TEST(SecretsLifetimeTest, ReplicasSharingAKeyAcceptEachOthersTokensWithoutAWarning) {
   LogCapture log;
-  auto a = StartWithKey("shared-key");
-  auto b = StartWithKey("shared-key");
+  auto [a, b] = StartReplicas("shared-key");
   ASSERT_NE(a, nullptr);
-  ASSERT_NE(b, nullptr);
   EXPECT_FALSE(log.Contains("no --page_token_key"));
-  AddEvents(*a);
-  AddEvents(*b);
   v1::ListCredentialEventsResponse first, next;
   ASSERT_TRUE(List(*a, "", &first).ok());
   grpc::Status st = List(*b, first.next_page_token(), &next);
