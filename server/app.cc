@@ -7,7 +7,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/config_secrets.h"
 #include "server/security/listener_security.h"
+#include "server/security/page_token_key.h"
 #include "server/util/log.h"
 #include "server/util/status_details.h"
 #include "server/util/redact.h"
@@ -88,13 +90,19 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   service_options.upstream_timeout = config.upstream_timeout;
   service_options.allow_full_view = config.allow_full_view;
   service_options.allow_caller_leaf_token = config.allow_caller_leaf_token;
-  service_options.page_token_key = config.page_token_key;
-  app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
-                                                               app->metrics_.get());
+  absl::StatusOr<std::string> page_token_key = PageTokenKeyOrRandom(config.page_token_key);
+  if (!page_token_key.ok()) return page_token_key.status();
+  service_options.page_token_key = *std::move(page_token_key);
+  app->service_ = std::make_unique<AgLeaderCredentialsService>(
+      app->leaf_.get(), service_options, app->metrics_.get());
+  WipeString(service_options.page_token_key);
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> listener_credentials =
       BuildServerCredentials(config.security);
   if (!listener_credentials.ok()) return listener_credentials.status();
+  // The token source, the service and the listener credentials hold what
+  // they need; the copy kept for target() and Shutdown() holds no secret.
+  WipeSecrets(app->config_);
 
   if (!IsLoopback(config.listen) && CallersUnauthenticated(config.security)) {
     Log(LogLevel::kWarning,
@@ -122,6 +130,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     // Calls on a closing connection get this long to finish.
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
   }
+  ApplyConnectionLimits(config.connection_limits, builder);
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("could not listen on ", config.listen,

@@ -40,6 +40,8 @@ class App {
   ~App();
 
   int port() const { return port_; }
+  // The configuration it runs with, secrets wiped (see config_secrets.h).
+  const ServerConfig& config() const { return config_; }
   // "127.0.0.1:<port>" style address clients can dial.
   std::string target() const;
 

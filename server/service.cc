@@ -240,16 +240,18 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
       user, reactor->Options(*std::move(options)),
       [this, reactor, response, user, cursor, page_size,
        view](absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
-        if (result.ok()) {
-          EventPage page = SelectEventPage(*std::move(result), user, cursor ? &*cursor : nullptr,
-                                           page_size, page_tokens_);
-          response->mutable_events()->Reserve(static_cast<int>(page.events.size()));
-          for (const leaf::CredentialEvent& e : page.events) {
+        absl::StatusOr<EventPage> page =
+            result.ok() ? SelectEventPage(*std::move(result), user, cursor ? &*cursor : nullptr,
+                                          page_size, page_tokens_)
+                        : absl::StatusOr<EventPage>(result.status());
+        if (page.ok()) {
+          response->mutable_events()->Reserve(static_cast<int>(page->events.size()));
+          for (const leaf::CredentialEvent& e : page->events) {
             ToProto(e, user, view, response->add_events());
           }
-          response->set_next_page_token(std::move(page.next_page_token));
+          response->set_next_page_token(std::move(page->next_page_token));
         }
-        reactor->FinishWith(result.status());
+        reactor->FinishWith(page.status());
       }));
   return reactor;
 }
