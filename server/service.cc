@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/leaf/leaf_errors.h"
+#include "server/raw_unary.h"
 #include "server/resources.h"
 #include "server/rpc_record.h"
 #include "server/util/happens_before.h"
@@ -25,8 +26,8 @@ namespace v1 = ::leaf::agleader::v1;
 // through.
 class LeafReactor final : public grpc::ServerUnaryReactor {
  public:
-  LeafReactor(std::atomic<int>* active, RpcRecord record)
-      : active_(active), record_(std::move(record)) {
+  LeafReactor(std::atomic<int>* active, RpcRecord record, std::unique_ptr<RawResponse> messages)
+      : active_(active), record_(std::move(record)), messages_(std::move(messages)) {
     active_->fetch_add(1);
   }
 
@@ -49,6 +50,7 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
 
   void FinishWith(const absl::Status& status) {
     grpc::Status result = record_.Conclude(status);
+    if (result.ok()) messages_->Write();
     // gRPC runs OnDone (which may free this) only after Finish.
     HappensBefore(this);
     Finish(std::move(result));
@@ -79,6 +81,8 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
 
   std::atomic<int>* const active_;
   RpcRecord record_;
+  // The call's request and response (the methods are registered raw).
+  const std::unique_ptr<RawResponse> messages_;
   std::atomic<int> refs_{2};  // OnDone + SetCall
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
@@ -155,13 +159,20 @@ absl::StatusOr<leaf::CallOptions> AgLeaderCredentialsService::Prepare(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
-    grpc::CallbackServerContext* context, const v1::GetCredentialsRequest* request,
-    v1::Credentials* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call = std::make_unique<RawUnary<v1::GetCredentialsRequest, v1::Credentials>>(raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "GetCredentials", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::GetCredentialsRequest* request = &call->request;
+  v1::Credentials* response = &call->response;
   const std::string user = LeafUserId(*request);
   RpcRecord record(context, "GetCredentials", user, metrics_);
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return Reject(context, record, options.status());
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->GetCredentials(
       user, reactor->Options(*std::move(options)),
@@ -173,8 +184,16 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
-    grpc::CallbackServerContext* context, const v1::CreateCredentialsRequest* request,
-    v1::Credentials* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call =
+      std::make_unique<RawUnary<v1::CreateCredentialsRequest, v1::Credentials>>(raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "CreateCredentials", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::CreateCredentialsRequest* request = &call->request;
+  v1::Credentials* response = &call->response;
   const std::string user = LeafUserId(*request);
   RpcRecord record(context, "CreateCredentials", user, metrics_);
   for (const std::string* secret :
@@ -189,7 +208,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
   credentials.private_key = Secret(request->private_key());
   credentials.access_token = Secret(request->access_token());
 
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->CreateCredentials(
       user, credentials, reactor->Options(*std::move(options)),
@@ -201,13 +220,20 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
-    grpc::CallbackServerContext* context, const v1::DeleteCredentialsRequest* request,
-    google::protobuf::Empty* /*response*/) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call = std::make_unique<RawUnary<v1::DeleteCredentialsRequest, google::protobuf::Empty>>(
+      raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "DeleteCredentials", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::DeleteCredentialsRequest* request = &call->request;
   const std::string user = LeafUserId(*request);
   RpcRecord record(context, "DeleteCredentials", user, metrics_);
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request));
   if (!options.ok()) return Reject(context, record, options.status());
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const bool allow_missing = request->allow_missing();
   reactor->SetCall(leaf_->DeleteCredentials(
       user, reactor->Options(*std::move(options)), [reactor, allow_missing](absl::Status status) {
@@ -221,8 +247,17 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
-    grpc::CallbackServerContext* context, const v1::ListCredentialEventsRequest* request,
-    v1::ListCredentialEventsResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call =
+      std::make_unique<RawUnary<v1::ListCredentialEventsRequest, v1::ListCredentialEventsResponse>>(
+          raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "ListCredentialEvents", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::ListCredentialEventsRequest* request = &call->request;
+  v1::ListCredentialEventsResponse* response = &call->response;
   const std::string user = LeafUserId(*request);
   RpcRecord record(context, "ListCredentialEvents", user, metrics_);
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
@@ -234,7 +269,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
     cursor = *std::move(decoded);
   }
   const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->ListEvents(
       user, reactor->Options(*std::move(options)),
