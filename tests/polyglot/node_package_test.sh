@@ -2,8 +2,8 @@
 # The Node.js client installed as a user would: `npm pack` in a copy of the
 # repository's files it needs (prepack bundles the .proto files and the service
 # config), then `npm install <tarball>` in an empty folder outside the
-# repository (dependencies from the npm cache scripts/setup.sh filled, their
-# metadata from the npm registry);
+# repository, offline (dependencies from the npm cache scripts/setup.sh filled,
+# pinned by a lockfile made from client/node's);
 # then node_package.test.js drives its bin against the real server, plaintext,
 # with API keys, over TLS and mutual TLS.
 source "$(dirname "$0")/harness.sh"
@@ -31,8 +31,12 @@ tar -tzf "$TARBALL" | grep -q 'package/bundle/leaf/agleader/v1/agleader_credenti
   echo "FAIL: the tarball lacks the bundled proto" >&2
   exit 1
 }
-(cd "$APP" && "$NPM" install --prefer-offline --cache "$NPM_CACHE" --no-audit --no-fund \
-  --loglevel=error "$TARBALL" >/dev/null) || exit 1
+# Offline: a lockfile pins the client's dependencies to the ones setup.sh
+# cached, so installing asks no registry.
+python3 "${WS}/tests/polyglot/offline_app_lock.py" "${NODE_DIR}/package-lock.json" \
+  "${NODE_DIR}/package.json" "$TARBALL" "$APP" || exit 1
+(cd "$APP" && "$NPM" ci --offline --cache "$NPM_CACHE" --no-audit --no-fund \
+  --loglevel=error >/dev/null) || exit 1
 
 export AGLEADER_TEST_API_KEY="${HARNESS_API_KEY}"
 start_tls_stacks
