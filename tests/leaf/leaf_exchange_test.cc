@@ -10,33 +10,17 @@
 #include "server/leaf/leaf_client.h"
 #include "server/util/status_details.h"
 #include "tests/leaf/fake_http_client.h"
+#include "tests/leaf/test_token_sources.h"
 
 namespace leafsvc::leaf {
 namespace {
 
 using ::leafsvc::testing::FakeHttpClient;
 
-constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-constexpr char kCredentialsJson[] =
-    R"({"id":"c1","status":"OK","createdTime":"2023-04-21T12:16:27.997586Z",)"
-    R"("refreshToken":"rt","publicKey":"pk","privateKey":"sk"})";
-
-class RotatingTokens final : public TokenSource {
- public:
-  void GetToken(Callback done) override { done(Secret("token-" + std::to_string(gen_))); }
-  bool Invalidate(const Secret&) override {
-    ++gen_;
-    return true;
-  }
-  int gen_ = 1;
-};
-
-class PendingTokens final : public TokenSource {
- public:
-  void GetToken(Callback done) override { waiting_.push_back(std::move(done)); }
-  bool Invalidate(const Secret&) override { return true; }
-  std::vector<Callback> waiting_;
-};
+using RotatingTokens = ::leafsvc::testing::CountingTokenSource;
+using PendingTokens = ::leafsvc::testing::PendingTokenSource;
+constexpr const char* kUser = ::leafsvc::testing::kTestUser;
+constexpr const char* kCredentialsJson = ::leafsvc::testing::kTestCredentialsJson;
 
 // Written by whichever thread completes the call, read by the test.
 struct Outcome {
