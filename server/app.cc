@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   service_options.allow_full_view = config.allow_full_view;
   service_options.allow_caller_leaf_token = config.allow_caller_leaf_token;
   service_options.page_token_key = config.page_token_key;
+  service_options.batch_fan_out = config.batch_fan_out;
   app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
                                                                app->metrics_.get());
 
