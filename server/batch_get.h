@@ -40,8 +40,7 @@ class BatchGet final : public leaf::LeafCall, public std::enable_shared_from_thi
   // One result per requested id, in request order.
   using Done = std::function<void(std::vector<Result>)>;
 
-  BatchGet(std::vector<std::string> leaf_user_ids, int fan_out, absl::Time deadline,
-           Fetch fetch);
+  BatchGet(std::vector<std::string> leaf_user_ids, int fan_out, absl::Time deadline, Fetch fetch);
 
   // Runs `done` exactly once, when every distinct user has a result.
   void Start(Done done);

@@ -49,8 +49,8 @@ absl::StatusOr<ListCursor> ListTokenCodec::Decode(absl::string_view token,
   ListCursor cursor;
   cursor.position = absl::ToUnixMicros(decoded->create_time);
   // Signed, so only a bug here could make these wrong; checked regardless.
-  if (!absl::SimpleAtoi(decoded->event_id, &cursor.leaf_page_size) ||
-      cursor.leaf_page_size <= 0 || cursor.position < 0) {
+  if (!absl::SimpleAtoi(decoded->event_id, &cursor.leaf_page_size) || cursor.leaf_page_size <= 0 ||
+      cursor.position < 0) {
     return InvalidListToken();
   }
   return cursor;
@@ -83,10 +83,8 @@ void UserListing::FetchNext() {
   const int size = cursor_.leaf_page_size;
   const int page = static_cast<int>(cursor_.position / size);
   std::shared_ptr<UserListing> self = shared_from_this();
-  std::shared_ptr<leaf::LeafCall> call =
-      fetch_(page, size, [self](absl::StatusOr<leaf::LeafUsersPage> r) {
-        self->OnPage(std::move(r));
-      });
+  std::shared_ptr<leaf::LeafCall> call = fetch_(
+      page, size, [self](absl::StatusOr<leaf::LeafUsersPage> r) { self->OnPage(std::move(r)); });
   bool cancel_now;
   {
     absl::MutexLock lock(&mu_);
@@ -112,8 +110,7 @@ void UserListing::OnPage(absl::StatusOr<leaf::LeafUsersPage> page) {
     result_.users.push_back(user);
     full = result_.users.size() >= static_cast<size_t>(page_size_);
   }
-  const bool total_reached =
-      result_.total_count && cursor_.position >= *result_.total_count;
+  const bool total_reached = result_.total_count && cursor_.position >= *result_.total_count;
   const bool leaf_has_more =
       !whole_list && users.size() == static_cast<size_t>(size) && !total_reached;
   const bool more = i < users.size() || leaf_has_more;

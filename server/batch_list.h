@@ -58,13 +58,11 @@ struct ListingResult {
   std::optional<long long> total_count;
 };
 
-class UserListing final : public leaf::LeafCall,
-                          public std::enable_shared_from_this<UserListing> {
+class UserListing final : public leaf::LeafCall, public std::enable_shared_from_this<UserListing> {
  public:
   using FetchDone = std::function<void(absl::StatusOr<leaf::LeafUsersPage>)>;
   // Starts GET /users?page=&size=; `done` runs exactly once.
-  using Fetch =
-      std::function<std::shared_ptr<leaf::LeafCall>(int page, int size, FetchDone done)>;
+  using Fetch = std::function<std::shared_ptr<leaf::LeafCall>(int page, int size, FetchDone done)>;
   using Done = std::function<void(absl::StatusOr<ListingResult>)>;
   using Filter = std::function<bool(const leaf::AgLeaderCredentials&)>;
 

@@ -26,8 +26,7 @@ namespace v1 = ::leaf::agleader::v1;
 // the RPC and outlives it (the operation's callbacks hold it).
 class OperationReactor final : public grpc::ServerUnaryReactor {
  public:
-  OperationReactor(std::atomic<int>* active, RpcRecord record,
-                   std::shared_ptr<leaf::LeafCall> op)
+  OperationReactor(std::atomic<int>* active, RpcRecord record, std::shared_ptr<leaf::LeafCall> op)
       : active_(active), record_(std::move(record)), op_(std::move(op)) {
     active_->fetch_add(1);
   }
@@ -109,18 +108,18 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
       start, page_size, std::move(filter), soft_deadline);
   auto* reactor = new OperationReactor(&active_calls_, std::move(record), listing);
   const v1::CredentialsView view = request->view();
-  listing->Start([reactor, response, view, tokens, filter_key](
-                     absl::StatusOr<ListingResult> result) {
-    if (result.ok()) {
-      response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
-      for (const leaf::LeafUser& u : result->users) {
-        ToProto(*u.ag_leader, u.id, view, response->add_credentials());
-      }
-      if (result->next) response->set_next_page_token(tokens.Encode(*result->next, filter_key));
-      if (result->total_count) response->set_total_size(*result->total_count);
-    }
-    reactor->FinishWith(result.status());
-  });
+  listing->Start(
+      [reactor, response, view, tokens, filter_key](absl::StatusOr<ListingResult> result) {
+        if (result.ok()) {
+          response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
+          for (const leaf::LeafUser& u : result->users) {
+            ToProto(*u.ag_leader, u.id, view, response->add_credentials());
+          }
+          if (result->next) response->set_next_page_token(tokens.Encode(*result->next, filter_key));
+          if (result->total_count) response->set_total_size(*result->total_count);
+        }
+        reactor->FinishWith(result.status());
+      });
   return reactor;
 }
 

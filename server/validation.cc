@@ -24,7 +24,8 @@ class Violations {
 
   void CheckLeafUserId(absl::string_view id) {
     if (id.empty()) {
-      Add("leaf_user_id", "required: the Leaf user's id, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6");
+      Add("leaf_user_id",
+          "required: the Leaf user's id, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6");
     } else if (!leaf::IsLeafUserId(id)) {
       // The value is not echoed: it may be anything, including a secret
       // pasted into the wrong field.
@@ -35,8 +36,7 @@ class Violations {
   }
 
   // A required (or, with `required` false, optional) secret-like field.
-  void CheckCredentialField(absl::string_view field, absl::string_view value,
-                            bool required) {
+  void CheckCredentialField(absl::string_view field, absl::string_view value, bool required) {
     if (value.empty()) {
       if (required) Add(field, "required");
       return;
@@ -48,8 +48,9 @@ class Violations {
     }
     for (unsigned char c : value) {
       if (c < 0x20 || c == 0x7f) {
-        Add(field, "must not contain control characters (newline, tab, NUL...); "
-                   "check for a stray line break when it was copied");
+        Add(field,
+            "must not contain control characters (newline, tab, NUL...); "
+            "check for a stray line break when it was copied");
         return;
       }
     }
@@ -100,8 +101,7 @@ class Violations {
 
 }  // namespace
 
-absl::Status Validate(const v1::GetCredentialsRequest& request,
-                      const ValidationOptions& options) {
+absl::Status Validate(const v1::GetCredentialsRequest& request, const ValidationOptions& options) {
   Violations v;
   v.CheckLeafUserId(request.leaf_user_id());
   v.CheckView(request.view(), options);
@@ -155,8 +155,7 @@ absl::Status Validate(const v1::BatchGetCredentialsRequest& request,
   return v.ToStatus();
 }
 
-absl::Status Validate(const v1::ListCredentialsRequest& request,
-                      const ValidationOptions& options) {
+absl::Status Validate(const v1::ListCredentialsRequest& request, const ValidationOptions& options) {
   Violations v;
   v.CheckPageSize(request.page_size());
   for (int i = 0; i < request.statuses_size(); ++i) {

@@ -12,19 +12,19 @@ std::shared_ptr<LeafCall> LeafClient::ListUsers(int page, int size, const CallOp
   request.method = "GET";
   request.url = endpoints_.Users(page, size);
   request.headers = {{"Accept", "application/json"}};
-  return Start(LeafOperation::kListUsers, std::move(request), options, {},
-               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-                 if (!r.ok()) return done(r.status());
-                 absl::StatusOr<std::vector<LeafUser>> users = DecodeUsers(r->body);
-                 if (!users.ok()) {
-                   return done(
-                       StatusFromBadBody(LeafOperation::kListUsers, r->status_code, users.status()));
-                 }
-                 LeafUsersPage result;
-                 result.users = *std::move(users);
-                 result.total_count = ParseTotalCount(r->Header("x-total-count"));
-                 done(std::move(result));
-               });
+  return Start(
+      LeafOperation::kListUsers, std::move(request), options, {},
+      [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+        if (!r.ok()) return done(r.status());
+        absl::StatusOr<std::vector<LeafUser>> users = DecodeUsers(r->body);
+        if (!users.ok()) {
+          return done(StatusFromBadBody(LeafOperation::kListUsers, r->status_code, users.status()));
+        }
+        LeafUsersPage result;
+        result.users = *std::move(users);
+        result.total_count = ParseTotalCount(r->Header("x-total-count"));
+        done(std::move(result));
+      });
 }
 
 }  // namespace leafsvc::leaf

@@ -20,8 +20,7 @@ using rapidjson::Value;
 
 constexpr absl::string_view kWhat = "Leaf's users response";
 // Iterative: a nested body must not overflow the stack (as in leaf_json.cc).
-constexpr unsigned kParseFlags = rapidjson::kParseDefaultFlags |
-                                 rapidjson::kParseIterativeFlag |
+constexpr unsigned kParseFlags = rapidjson::kParseDefaultFlags | rapidjson::kParseIterativeFlag |
                                  rapidjson::kParseValidateEncodingFlag;
 
 absl::Status Malformed(absl::string_view why) {
@@ -37,8 +36,8 @@ absl::StatusOr<std::optional<AgLeaderCredentials>> DecodeEmbedded(const Value& v
   if (v.IsArray()) {
     if (v.Empty()) return std::nullopt;
     if (v.Size() > 1) {
-      return Malformed(absl::StrCat("element ", index,
-                                    ": more than one agLeaderCredentials (Leaf holds one)"));
+      return Malformed(
+          absl::StrCat("element ", index, ": more than one agLeaderCredentials (Leaf holds one)"));
     }
     obj = &v[0];
   }
