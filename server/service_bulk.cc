@@ -83,13 +83,14 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
   std::vector<int> statuses(request->statuses().begin(), request->statuses().end());
   const std::string filter_key = StatusFilterKey(statuses);
   const ListTokenCodec tokens(&page_tokens_);
-  ListCursor start{0, options_.leaf_users_page_size};
+  const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
+  // Leaf pages at least as large as the caller's: fewer requests to Leaf.
+  ListCursor start{0, std::max(options_.leaf_users_page_size, page_size)};
   if (!request->page_token().empty()) {
     absl::StatusOr<ListCursor> decoded = tokens.Decode(request->page_token(), filter_key);
     if (!decoded.ok()) return RejectWith(context, record, decoded.status());
     start = *decoded;
   }
-  const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
   UserListing::Filter filter = [statuses](const leaf::AgLeaderCredentials& c) {
     if (statuses.empty()) return true;
     return std::find(statuses.begin(), statuses.end(), ToCredentialStatus(c.status)) !=
