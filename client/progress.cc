@@ -28,7 +28,8 @@ std::string FormatProgress(int64_t done, std::optional<int64_t> total, absl::Dur
                            bool bar) {
   const double secs = absl::ToDoubleSeconds(elapsed);
   const double rate = secs > 0 ? done / secs : 0;
-  const std::string rate_text = absl::StrFormat("%.0f/s", rate);
+  // Slow rates (a real Leaf, one GET per user) need the decimal.
+  const std::string rate_text = absl::StrFormat(rate < 10 ? "%.1f/s" : "%.0f/s", rate);
   if (!total || *total <= 0) {
     return bar ? absl::StrCat(done, " done  ", rate_text)
                : absl::StrCat(done, " users, ", rate_text);
