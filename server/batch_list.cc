@@ -37,7 +37,7 @@ std::string StatusFilterKey(std::vector<int> statuses) {
   return absl::StrJoin(statuses, ",");
 }
 
-std::string ListTokenCodec::Encode(const ListCursor& cursor, absl::string_view filter) const {
+absl::StatusOr<std::string> ListTokenCodec::Encode(const ListCursor& cursor, absl::string_view filter) const {
   return codec_->Encode({absl::StrCat(kScope, filter), absl::FromUnixMicros(cursor.position),
                          absl::StrCat(cursor.leaf_page_size)});
 }
@@ -45,7 +45,9 @@ std::string ListTokenCodec::Encode(const ListCursor& cursor, absl::string_view f
 absl::StatusOr<ListCursor> ListTokenCodec::Decode(absl::string_view token,
                                                   absl::string_view filter) const {
   absl::StatusOr<PageCursor> decoded = codec_->Decode(token, absl::StrCat(kScope, filter));
-  if (!decoded.ok()) return InvalidListToken();
+  if (!decoded.ok()) {
+    return absl::IsInvalidArgument(decoded.status()) ? InvalidListToken() : decoded.status();
+  }
   ListCursor cursor;
   cursor.position = absl::ToUnixMicros(decoded->create_time);
   // Signed, so only a bug here could make these wrong; checked regardless.

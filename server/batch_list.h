@@ -41,8 +41,10 @@ struct ListCursor {
 class ListTokenCodec {
  public:
   explicit ListTokenCodec(const PageTokenCodec* codec) : codec_(codec) {}
-  std::string Encode(const ListCursor& cursor, absl::string_view filter) const;
-  // INVALID_ARGUMENT (reason INVALID_PAGE_TOKEN) for anything else.
+  // INTERNAL when signing fails (see PageTokenCodec).
+  absl::StatusOr<std::string> Encode(const ListCursor& cursor, absl::string_view filter) const;
+  // INVALID_ARGUMENT (reason INVALID_PAGE_TOKEN) for anything else; INTERNAL
+  // when HMAC fails.
   absl::StatusOr<ListCursor> Decode(absl::string_view token, absl::string_view filter) const;
 
  private:

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/security/connection_limits.h"
 #include "server/security/listener_security.h"
 #include "server/util/flags.h"
 #include "server/util/log.h"
@@ -42,6 +43,7 @@ struct ServerConfig {
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen;  // empty: no /metrics endpoint
   ListenerSecurityOptions security;
+  ConnectionLimits connection_limits;
 };
 
 // The flag table with its defaults.

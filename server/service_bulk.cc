@@ -109,18 +109,21 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
       start, page_size, std::move(filter), soft_deadline);
   auto* reactor = new OperationReactor(&active_calls_, std::move(record), listing);
   const v1::CredentialsView view = request->view();
-  listing->Start(
-      [reactor, response, view, tokens, filter_key](absl::StatusOr<ListingResult> result) {
-        if (result.ok()) {
-          response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
-          for (const leaf::LeafUser& u : result->users) {
-            ToProto(*u.ag_leader, u.id, view, response->add_credentials());
-          }
-          if (result->next) response->set_next_page_token(tokens.Encode(*result->next, filter_key));
-          if (result->total_count) response->set_total_size(*result->total_count);
-        }
-        reactor->FinishWith(result.status());
-      });
+  listing->Start([reactor, response, view, tokens,
+                  filter_key](absl::StatusOr<ListingResult> result) {
+    if (!result.ok()) return reactor->FinishWith(result.status());
+    if (result->next) {
+      absl::StatusOr<std::string> token = tokens.Encode(*result->next, filter_key);
+      if (!token.ok()) return reactor->FinishWith(token.status());
+      response->set_next_page_token(*std::move(token));
+    }
+    response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
+    for (const leaf::LeafUser& u : result->users) {
+      ToProto(*u.ag_leader, u.id, view, response->add_credentials());
+    }
+    if (result->total_count) response->set_total_size(*result->total_count);
+    reactor->FinishWith(absl::OkStatus());
+  });
   return reactor;
 }
 

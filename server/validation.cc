@@ -4,9 +4,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "server/leaf/leaf_endpoints.h"
 #include "server/util/status_details.h"
+#include "server/util/utf8.h"
 
 namespace leafsvc {
 namespace {
@@ -46,14 +48,20 @@ class Violations {
                               value.size(), ")"));
       return;
     }
-    for (unsigned char c : value) {
-      if (c < 0x20 || c == 0x7f) {
-        Add(field,
-            "must not contain control characters (newline, tab, NUL...); "
-            "check for a stray line break when it was copied");
-        return;
-      }
-    }
+    CheckCharacters(field, value);
+  }
+
+  // Any string field: no control or invisible format character, which could
+  // hide or reorder text in logs and consoles (bidi overrides) or make two
+  // equal-looking values differ.
+  void CheckCharacters(absl::string_view field, absl::string_view value) {
+    const int32_t c = FirstForbiddenChar(value);
+    if (c < 0) return;
+    Add(field, absl::StrFormat("must not contain control characters (newline, tab, NUL, "
+                               "U+0085...) or invisible formatting characters (bidi overrides "
+                               "such as U+202E, zero-width spaces...), found U+%04X; check for "
+                               "a stray line break when it was copied",
+                               c));
   }
 
   void CheckPageSize(int page_size) {
@@ -126,10 +134,13 @@ absl::Status Validate(const v1::DeleteCredentialsRequest& request) {
   return v.ToStatus();
 }
 
-absl::Status Validate(const v1::ListCredentialEventsRequest& request) {
+absl::Status Validate(const v1::ListCredentialEventsRequest& request,
+                      const ValidationOptions& options) {
   Violations v;
   v.CheckLeafUserId(request.leaf_user_id());
+  v.CheckView(request.view(), options);
   v.CheckPageSize(request.page_size());
+  v.CheckCharacters("page_token", request.page_token());
   return v.ToStatus();
 }
 
@@ -165,6 +176,7 @@ absl::Status Validate(const v1::ListCredentialsRequest& request, const Validatio
     }
   }
   v.CheckView(request.view(), options);
+  v.CheckCharacters("page_token", request.page_token());
   return v.ToStatus();
 }
 

@@ -2,6 +2,7 @@
 // cancel, an abort, a timer and a response ends the call exactly once.
 #include "server/leaf/leaf_exchange.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -37,9 +38,10 @@ class PendingTokens final : public TokenSource {
   std::vector<Callback> waiting_;
 };
 
+// Written by whichever thread completes the call, read by the test.
 struct Outcome {
-  int calls = 0;
-  absl::Status status;
+  std::atomic<int> calls{0};
+  absl::Status status;  // written before `calls` is incremented
 };
 
 class LeafExchangeTest : public ::testing::Test {
@@ -56,8 +58,8 @@ class LeafExchangeTest : public ::testing::Test {
                                 absl::Duration timeout = absl::Seconds(30)) {
     return client.GetCredentials(kUser, absl::Now() + timeout,
                                  [out](absl::StatusOr<AgLeaderCredentials> r) {
-                                   ++out->calls;
                                    out->status = r.status();
+                                   out->calls.fetch_add(1);
                                  });
   }
 
