@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/audit_input.h"
 #include "client/channel.h"
 #include "client/flag_table.h"
 #include "client/secrets.h"
@@ -110,6 +111,7 @@ absl::Status ParseClientOptions(const FlagSet& flags, const Scan& scan, Invocati
 // The request of the command.
 absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& in,
                           Invocation* inv) {
+  if (inv->command == Command::kAudit) return ParseAuditOptions(flags, in, &inv->audit);
   std::string leaf_user_id = flags.GetString("leaf_user_id");
   if (leaf_user_id.empty()) {
     return absl::InvalidArgumentError("missing required flag --leaf_user_id");
@@ -138,6 +140,8 @@ absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& 
       inv->delete_request.set_leaf_user_id(leaf_user_id);
       inv->delete_request.set_allow_missing(flags.GetBool("allow_missing"));
       break;
+    case Command::kAudit:
+      break;  // handled above
     case Command::kEvents: {
       int64_t page_size = flags.GetInt("page_size");
       if (page_size < std::numeric_limits<int32_t>::min() ||
@@ -169,11 +173,11 @@ ParseResult ParseCommandLine(int argc, char** argv, std::istream& in) {
     return result;
   }
   if (scan.positional.empty()) {
-    return UsageError("no command given (get, create, delete or events)", std::nullopt);
+    return UsageError("no command given (get, create, delete, events or audit)", std::nullopt);
   }
   if (spec == nullptr) {
     return UsageError(absl::StrCat("unknown command \"", Printable(scan.positional[0]),
-                                   "\" (expected get, create, delete or events)"),
+                                   "\" (expected get, create, delete, events or audit)"),
                       std::nullopt);
   }
   if (scan.positional.size() > 1) {

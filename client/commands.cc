@@ -1,6 +1,7 @@
 #include "client/commands.h"
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "client/audit.h"
 #include "client/channel.h"
 #include "client/command_line.h"
 #include "client/error_output.h"
@@ -161,6 +163,8 @@ int Run(const Invocation& inv, std::ostream& out, std::ostream& err) {
       return RunDelete(inv, *stub, printer);
     case Command::kEvents:
       return RunEvents(inv, *stub, printer);
+    case Command::kAudit:
+      return RunAudit(inv, *stub, out, err, &err == &std::cerr && isatty(STDERR_FILENO) == 1);
   }
   return kExitUsageError;
 }

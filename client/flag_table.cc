@@ -54,8 +54,8 @@ const FlagSpec kFlags[] = {
      "read the API key from this file: its one line that is not blank or a "
      "# comment, surrounding whitespace dropped",
      kAllCommands, false},
-    {"leaf_user_id", FlagSet::Type::kString, "", "required: the Leaf user (a UUID)", kAllCommands,
-     false},
+    {"leaf_user_id", FlagSet::Type::kString, "", "required: the Leaf user (a UUID)",
+     kGetMask | kCreateMask | kDeleteMask | kEventsMask, false},
     {"view", FlagSet::Type::kString, "basic",
      "basic or full (full shows the secret values; the server must allow it)",
      kGetMask | kCreateMask, false},
@@ -83,6 +83,18 @@ const FlagSpec kFlags[] = {
      false},
     {"all", FlagSet::Type::kBool, "false",
      "follow next_page_token until the last page and print every event", kEventsMask, false},
+    {"users", FlagSet::Type::kString, "",
+     "audit these users: a file with one Leaf user id per line (blank lines and # comments "
+     "skipped), - for stdin; default: every user of the account",
+     kAuditMask, false},
+    {"csv", FlagSet::Type::kBool, "false", "print the rows as CSV (with a header line)",
+     kAuditMask, false},
+    {"chunk_size", FlagSet::Type::kInt, "100",
+     "users per BatchGetCredentials call with --users, 1 to 500", kAuditMask, false},
+    {"progress", FlagSet::Type::kString, "auto",
+     "auto (a bar when stderr is a terminal, else a line every few seconds), bar, plain or "
+     "none",
+     kAuditMask, false},
 };
 
 const CommandSpec kCommands[] = {
@@ -98,6 +110,10 @@ const CommandSpec kCommands[] = {
     {Command::kEvents, "events", kEventsMask,
      "events --leaf_user_id ID [--page_size N] [--page_token T] [--all]",
      "list Leaf's exchanges with AgLeader for the credentials, newest first"},
+    {Command::kAudit, "audit", kAuditMask,
+     "audit [--users FILE|-] [--csv] [--chunk_size N] [--progress auto|bar|plain|none]",
+     "report the state of many users' credentials (every user of the account, or those of\n"
+     "      --users) with a summary; exit 3 when any must re-authorize"},
 };
 
 }  // namespace
@@ -169,7 +185,8 @@ std::string Usage(std::optional<Command> command) {
                   "--api_key_file;\nthe environment variable. It is never printed.\n");
   absl::StrAppend(&usage,
                   "\nExit status: 0 success, 1 the call failed (error on "
-                  "stderr), 2 usage error.");
+                  "stderr), 2 usage error; audit: 3 some credentials need re-authorization "
+                  "(UNAUTHENTICATED or MISSING_PERMISSION) and nothing failed.");
   if (command.has_value()) {
     return MakeFlagSet(GetCommandSpec(*command).mask).Help(usage);
   }

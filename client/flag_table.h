@@ -19,7 +19,8 @@ enum CommandMask : unsigned {
   kCreateMask = 1u << 1,
   kDeleteMask = 1u << 2,
   kEventsMask = 1u << 3,
-  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask,
+  kAuditMask = 1u << 4,
+  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask | kAuditMask,
 };
 
 struct FlagSpec {
@@ -47,7 +48,7 @@ const FlagSpec* FindFlag(absl::string_view name);
 const CommandSpec* FindCommand(absl::string_view name);
 const CommandSpec& GetCommandSpec(Command command);
 
-// "get", "create", "delete" or "events".
+// "get", "create", "delete", "events" or "audit".
 absl::string_view CommandName(Command command);
 
 // A FlagSet with the flags of the commands in `mask`. With `annotate`, the

@@ -18,11 +18,14 @@ namespace leafsvc::client {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRpcError = 1;    // the call failed (gRPC status)
 inline constexpr int kExitUsageError = 2;  // bad command line or input
+// audit: some credentials need the grower to re-authorize
+// (UNAUTHENTICATED or MISSING_PERMISSION), and nothing failed.
+inline constexpr int kExitNeedsReauthorization = 3;
 
 // Prefix of every flag's environment twin, e.g. AGLEADER_CLIENT_SERVER.
 inline constexpr absl::string_view kEnvPrefix = "AGLEADER_CLIENT_";
 
-enum class Command { kGet, kCreate, kDelete, kEvents };
+enum class Command { kGet, kCreate, kDelete, kEvents, kAudit };
 
 // Transport security of the channel. The files are read while parsing, so
 // a missing or malformed file is a usage error before any connection.
@@ -50,6 +53,18 @@ struct ClientOptions {
   Secret api_key;
 };
 
+// What `audit` checks and how it prints.
+struct AuditOptions {
+  // With --users: these ids (BatchGetCredentials in chunks); without: every
+  // user of the account (ListCredentials).
+  bool all_users = true;
+  std::vector<std::string> users;
+  int chunk_size = 100;
+  bool csv = false;  // JSON lines come from ClientOptions::json
+  enum class Progress { kAuto, kBar, kPlain, kNone };
+  Progress progress = Progress::kAuto;
+};
+
 // A fully parsed command line: which command to run with which request.
 struct Invocation {
   Command command = Command::kGet;
@@ -60,6 +75,7 @@ struct Invocation {
   leaf::agleader::v1::DeleteCredentialsRequest delete_request;
   leaf::agleader::v1::ListCredentialEventsRequest events_request;
   bool all_pages = false;  // events --all
+  AuditOptions audit;
   // Every secret value read from any source (for Redact()).
   std::vector<std::string> secrets;
 };

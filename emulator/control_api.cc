@@ -11,6 +11,7 @@
 #include "emulator/leaf_json.h"
 #include "emulator/paths.h"
 #include "emulator/problem.h"
+#include "emulator/seed.h"
 
 namespace leafemu {
 namespace {
@@ -180,6 +181,15 @@ void GetEvents(const Call& c) {
   SendJson(c.res, 200, EventsJson(*events));
 }
 
+void SeedUsers(const Call& c) {
+  absl::StatusOr<SeedSpec> spec = SeedSpecFromJson(c.req.body);
+  if (!spec.ok()) {
+    c.BadRequest(std::string(spec.status().message()));
+    return;
+  }
+  SendJson(c.res, 200, SeedResultJson(Seed(c.state.store, *spec)));
+}
+
 struct Endpoint {
   const char* method;
   const char* path[3];  // segments, "*" for any one; unused ones null
@@ -205,6 +215,7 @@ const Endpoint kEndpoints[] = {
     {"POST", {"users", "*", "credentials"}, PutCredentials},
     {"POST", {"users", "*", "events"}, AddEvent},
     {"GET", {"users", "*", "events"}, GetEvents},
+    {"POST", {"seed"}, SeedUsers},
 };
 
 bool PathIs(const std::vector<std::string>& parts, const Endpoint& e) {

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,13 @@ FlagSet EmulatorFlags() {
         "requests kept for GET /_emulator/requests (oldest dropped first)");
   f.Add("tls_cert_file", T::kString, "", "serve HTTPS with this PEM certificate chain");
   f.Add("tls_key_file", T::kString, "", "PEM private key of --tls_cert_file");
+  f.Add("seed_users", T::kInt, "0",
+        "start with this many Leaf users in the --seed_mix of credential states (GET /users)");
+  f.Add("seed_mix", T::kString,
+        "OK=70,UNAUTHENTICATED=10,MISSING_PERMISSION=5,"
+        "TEMPORARILY_UNAVAILABLE=5,NONE=10",
+        "weights of the seeded users' states, STATUS=WEIGHT,...; NONE: no AgLeader credentials");
+  f.Add("seed", T::kInt, "1", "seed of the seeded users' ids and states");
   f.Add("log_requests", T::kBool, "false",
         "log \"METHOD path -> status\" per request to stderr (never bodies)");
   return f;
@@ -99,8 +107,8 @@ int main(int argc, char** argv) {
   } else if (mode == "conflict") {
     options.duplicate_create_mode = leafemu::DuplicateCreateMode::kConflict;
   } else {
-    return Fail(absl::StrCat("bad --duplicate_mode '", mode,
-                             "' (replace | bad_request | conflict)"));
+    return Fail(
+        absl::StrCat("bad --duplicate_mode '", mode, "' (replace | bad_request | conflict)"));
   }
   options.reject_invalid_refresh_token = flags.GetBool("reject_invalid_refresh_token");
   options.log_requests = flags.GetBool("log_requests");
@@ -114,6 +122,16 @@ int main(int argc, char** argv) {
     return Fail("--tls_cert_file and --tls_key_file must be set together");
   }
 
+  leafemu::SeedSpec seed_spec;
+  const int64_t seed_users = flags.GetInt("seed_users");
+  if (seed_users < 0 || seed_users > 1000000) return Fail("--seed_users must be 0 to 1000000");
+  seed_spec.users = static_cast<int>(seed_users);
+  seed_spec.seed = static_cast<uint64_t>(flags.GetInt("seed"));
+  absl::StatusOr<std::map<std::string, double>> mix =
+      leafemu::ParseSeedMix(flags.GetString("seed_mix"));
+  if (!mix.ok()) return Fail(std::string(mix.status().message()));
+  seed_spec.mix = *std::move(mix);
+
   // Handle SIGINT/SIGTERM synchronously: block them before any thread
   // starts (threads inherit the mask), then wait for one below.
   sigset_t stop_signals;
@@ -126,6 +144,11 @@ int main(int argc, char** argv) {
   if (!emulator.ok()) {
     std::cerr << "leaf_emulator: " << emulator.status() << "\n";
     return 1;
+  }
+  if (seed_spec.users > 0) {
+    // stderr: stdout's first line is the address, which scripts read.
+    std::cerr << "leaf_emulator seeded " << leafemu::SeedResultJson((*emulator)->Seed(seed_spec))
+              << std::endl;
   }
   std::cout << "leaf_emulator listening on " << (*emulator)->base_url() << std::endl;
   std::fflush(stdout);

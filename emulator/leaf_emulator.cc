@@ -119,4 +119,8 @@ std::string LeafEmulator::IssueToken(const std::string& username, absl::Duration
 void LeafEmulator::RevokeAllTokens() { impl_->state().auth.RevokeAllTokens(); }
 void LeafEmulator::Reset() { impl_->state().Reset(); }
 
+SeedResult LeafEmulator::Seed(const SeedSpec& spec) {
+  return leafemu::Seed(impl_->state().store, spec);
+}
+
 }  // namespace leafemu

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "emulator/seed.h"
 #include "emulator/types.h"
 
 namespace leafemu {
@@ -51,6 +52,9 @@ class LeafEmulator {
   std::string IssueToken(const std::string& username, absl::Duration lifetime);
   // Makes every token issued so far invalid (as if Leaf rotated its key).
   void RevokeAllTokens();
+  // Adds spec.users Leaf users in the spec's mix of credential states
+  // (POST /_emulator/seed).
+  SeedResult Seed(const SeedSpec& spec);
   void Reset();  // forget all credentials, events, faults and requests
 
  private:

@@ -28,6 +28,9 @@ void RegisterCredentialRoutes(Router& router, const LeafApiContext& ctx);
 // GET /users/{leafUserId}/ag-leader-credentials/events (routes_events.cc).
 void RegisterEventRoutes(Router& router, const LeafApiContext& ctx);
 
+// GET /users?page=&size= (routes_users.cc).
+void RegisterUserRoutes(Router& router, const LeafApiContext& ctx);
+
 // All of Leaf's routes, behind the Bearer check of `ctx.auth`, with
 // {leafUserId} checked to be UUID-shaped and, when options.known_users is
 // set, one of them.

@@ -1,5 +1,6 @@
 #include "emulator/store.h"
 
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -21,6 +22,7 @@ Store::CreateOutcome Store::Create(const std::string& user, const StoredCredenti
     if (mode_ == DuplicateCreateMode::kConflict) return CreateOutcome::kRefusedConflict;
   }
   UserRecord& record = users_[Key(user)];
+  listed_.insert(Key(user));
   record.credentials = c;
   record.events.clear();  // a new credential starts a new history
   record.events.push_back(std::move(first_event));
@@ -72,7 +74,29 @@ StoredCredentials Store::Put(const std::string& user, StoredCredentials c) {
   if (c.created_time.empty()) c.created_time = NowTimestamp();
   std::lock_guard<std::mutex> l(mu_);
   users_[Key(user)].credentials = c;
+  listed_.insert(Key(user));
   return c;
+}
+
+void Store::AddUser(const std::string& user) {
+  std::lock_guard<std::mutex> l(mu_);
+  listed_.insert(Key(user));
+}
+
+std::vector<std::pair<std::string, std::optional<StoredCredentials>>> Store::ListUsers(
+    size_t offset, size_t limit, size_t* total) const {
+  std::lock_guard<std::mutex> l(mu_);
+  *total = listed_.size();
+  std::vector<std::pair<std::string, std::optional<StoredCredentials>>> out;
+  if (offset >= listed_.size()) return out;
+  auto it = std::next(listed_.begin(), static_cast<std::ptrdiff_t>(offset));
+  for (; it != listed_.end() && out.size() < limit; ++it) {
+    auto record = users_.find(*it);
+    out.emplace_back(*it, record == users_.end()
+                              ? std::nullopt
+                              : std::optional<StoredCredentials>(record->second.credentials));
+  }
+  return out;
 }
 
 void Store::SetDuplicateMode(DuplicateCreateMode mode) {
@@ -88,6 +112,7 @@ DuplicateCreateMode Store::duplicate_mode() const {
 void Store::Reset() {
   std::lock_guard<std::mutex> l(mu_);
   users_.clear();
+  listed_.clear();
   mode_ = default_mode_;
 }
 

@@ -8,7 +8,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "emulator/types.h"
@@ -47,6 +49,15 @@ class Store {
   // Stores `c` as is, keeping the user's events; an empty id, status or
   // created time is filled in. Returns what is now stored.
   StoredCredentials Put(const std::string& user, StoredCredentials c);
+  // Makes `user` a Leaf user of the API owner (listed by GET /users) without
+  // credentials; no-op for a listed user.
+  void AddUser(const std::string& user);
+  // Leaf's users list (GET /users): every user ever given credentials or
+  // added, in id order (lower-cased), whether or not it holds credentials
+  // now (deleting credentials does not delete the user). The `limit` users
+  // from `offset`; `total` gets the list's length.
+  std::vector<std::pair<std::string, std::optional<StoredCredentials>>> ListUsers(
+      size_t offset, size_t limit, size_t* total) const;
   void SetDuplicateMode(DuplicateCreateMode mode);
   DuplicateCreateMode duplicate_mode() const;
   // Forgets every user; the duplicate mode goes back to the default.
@@ -62,6 +73,7 @@ class Store {
   mutable std::mutex mu_;
   DuplicateCreateMode mode_;
   std::map<std::string, UserRecord> users_;  // key: lower-cased user id
+  std::set<std::string> listed_;             // lower-cased ids GET /users lists
 };
 
 }  // namespace leafemu

@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   absl::StatusOr<std::string> page_token_key = PageTokenKeyOrRandom(config.page_token_key);
   if (!page_token_key.ok()) return page_token_key.status();
   service_options.page_token_key = *std::move(page_token_key);
+  service_options.batch_fan_out = config.batch_fan_out;
   app->service_ = std::make_unique<AgLeaderCredentialsService>(
       app->leaf_.get(), service_options, app->metrics_.get());
   WipeString(service_options.page_token_key);

@@ -68,6 +68,9 @@ FlagSet ServerFlags() {
         "after a failed Leaf login, wait this long before the next (doubling, jittered); callers "
         "meanwhile fail at once with RetryInfo instead of each starting a login");
   f.Add("leaf_login_max_backoff", T::kDuration, "5m", "the longest wait between failed logins");
+  f.Add("batch_fan_out", T::kInt, "8",
+        "BatchGetCredentials: most Leaf calls in flight for one batch (they count against "
+        "--max_upstream_in_flight and share the connection pool with every other call)");
   AddListenerSecurityFlags(f);
   AddConnectionLimitFlags(f);
   const absl::Duration kYear = absl::Hours(24 * 365);
@@ -77,6 +80,7 @@ FlagSet ServerFlags() {
   f.SetRange("max_connections_per_host", 1, 10000);
   f.SetRange("max_attempts", 1, 10);
   f.SetRange("max_upstream_in_flight", 1, 1000000);
+  f.SetRange("batch_fan_out", 1, 64);
   f.SetRange("leaf_health_window", absl::Seconds(1), absl::Hours(24));
   f.SetRange("max_connection_age", absl::ZeroDuration(), kYear);
   f.SetRange("shutdown_grace", absl::ZeroDuration(), absl::Hours(1));
@@ -126,6 +130,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.max_connections_per_host = static_cast<int>(f.GetInt("max_connections_per_host"));
   c.max_attempts = static_cast<int>(f.GetInt("max_attempts"));
   c.max_upstream_in_flight = static_cast<int>(f.GetInt("max_upstream_in_flight"));
+  c.batch_fan_out = static_cast<int>(f.GetInt("batch_fan_out"));
   c.leaf_health_window = f.GetDuration("leaf_health_window");
   c.leaf_ca_file = f.GetString("leaf_ca_file");
   c.allow_full_view = f.GetBool("allow_full_view");

@@ -28,6 +28,7 @@ struct ServerConfig {
   int max_connections_per_host = 64;
   int max_attempts = 3;
   int max_upstream_in_flight = 1024;
+  int batch_fan_out = 8;
   absl::Duration leaf_health_window = absl::Seconds(30);
   std::string leaf_ca_file;
   bool allow_full_view = false;

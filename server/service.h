@@ -28,6 +28,10 @@ struct ServiceOptions {
   // Accept a caller's own Leaf token in the x-leaf-token metadata key.
   bool allow_caller_leaf_token = false;
   std::string page_token_key;
+  // BatchGetCredentials: most Leaf calls in flight per batch (--batch_fan_out).
+  int batch_fan_out = 8;
+  // ListCredentials: the `size` of each GET /users page.
+  int leaf_users_page_size = 100;
 };
 
 // The four credential methods are registered raw (their requests arrive as
@@ -68,6 +72,16 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
   grpc::ServerUnaryReactor* ListCredentialEvents(grpc::CallbackServerContext* context,
                                                  const grpc::ByteBuffer* request,
                                                  grpc::ByteBuffer* response) override;
+
+  // service_bulk.cc
+  grpc::ServerUnaryReactor* ListCredentials(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::ListCredentialsRequest* request,
+      ::leaf::agleader::v1::ListCredentialsResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGetCredentials(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::BatchGetCredentialsRequest* request,
+      ::leaf::agleader::v1::BatchGetCredentialsResponse* response) override;
 
  private:
   // The Leaf call's deadline and, if sent and allowed, the caller's Leaf token.

@@ -64,6 +64,13 @@ class Violations {
                                c));
   }
 
+  void CheckPageSize(int page_size) {
+    if (page_size < 0 || page_size > kMaxPageSize) {
+      Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize, " (0 means ",
+                                    kDefaultPageSize, "), got ", page_size));
+    }
+  }
+
   void CheckView(v1::CredentialsView view, const ValidationOptions& options) {
     if (!v1::CredentialsView_IsValid(view)) {
       Add("view", absl::StrCat("unknown view ", static_cast<int>(view)));
@@ -132,10 +139,43 @@ absl::Status Validate(const v1::ListCredentialEventsRequest& request,
   Violations v;
   v.CheckLeafUserId(request.leaf_user_id());
   v.CheckView(request.view(), options);
-  if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
-    v.Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize, " (0 means ",
-                                    kDefaultPageSize, "), got ", request.page_size()));
+  v.CheckPageSize(request.page_size());
+  v.CheckCharacters("page_token", request.page_token());
+  return v.ToStatus();
+}
+
+absl::Status Validate(const v1::BatchGetCredentialsRequest& request,
+                      const ValidationOptions& options) {
+  Violations v;
+  const int n = request.leaf_user_ids_size();
+  if (n == 0 || n > kMaxBatchSize) {
+    v.Add("leaf_user_ids",
+          absl::StrCat("must hold 1 to ", kMaxBatchSize, " Leaf user ids, got ", n));
   }
+  // Stops at a handful: a batch of 500 bad ids needs no 500 violations.
+  int bad = 0;
+  for (int i = 0; i < n && i < kMaxBatchSize && bad < 10; ++i) {
+    const std::string& id = request.leaf_user_ids(i);
+    if (leaf::IsLeafUserId(id)) continue;
+    ++bad;
+    v.Add(absl::StrCat("leaf_user_ids[", i, "]"),
+          absl::StrCat("must be a UUID of 8-4-4-4-12 hexadecimal digits (got ", id.size(),
+                       " characters)"));
+  }
+  v.CheckView(request.view(), options);
+  return v.ToStatus();
+}
+
+absl::Status Validate(const v1::ListCredentialsRequest& request, const ValidationOptions& options) {
+  Violations v;
+  v.CheckPageSize(request.page_size());
+  for (int i = 0; i < request.statuses_size(); ++i) {
+    if (!v1::CredentialStatus_IsValid(request.statuses(i))) {
+      v.Add(absl::StrCat("statuses[", i, "]"),
+            absl::StrCat("unknown status ", request.statuses(i)));
+    }
+  }
+  v.CheckView(request.view(), options);
   v.CheckCharacters("page_token", request.page_token());
   return v.ToStatus();
 }

@@ -27,6 +27,16 @@ absl::Status Validate(const ::leaf::agleader::v1::DeleteCredentialsRequest& requ
 absl::Status Validate(const ::leaf::agleader::v1::ListCredentialEventsRequest& request,
                       const ValidationOptions& options = {});
 
+// BatchGetCredentials: 1 to kMaxBatchSize ids, each a Leaf user id
+// (duplicates allowed), and the view rules of GetCredentials.
+inline constexpr int kMaxBatchSize = 500;
+absl::Status Validate(const ::leaf::agleader::v1::BatchGetCredentialsRequest& request,
+                      const ValidationOptions& options);
+// ListCredentials: page_size as ListCredentialEvents, known statuses, the
+// view rules of GetCredentials. The page token is checked when decoded.
+absl::Status Validate(const ::leaf::agleader::v1::ListCredentialsRequest& request,
+                      const ValidationOptions& options);
+
 }  // namespace leafsvc
 
 #endif  // SERVER_VALIDATION_H_

@@ -100,8 +100,33 @@ function decodeError(error) {
   };
   const raw = error.metadata ? error.metadata.get(STATUS_DETAILS_KEY) : [];
   if (!raw || raw.length === 0) return details;
-  const status = Status.decode(raw[0]);
-  for (const any of status.details) {
+  return addStatusDetails(details, Status.decode(raw[0]).details);
+}
+
+/**
+ * Decodes the `error` of one BatchGetCredentials result (an ErrorStatus,
+ * wire-compatible with google.rpc.Status) into the fields of decodeError.
+ */
+function decodeResultError(error) {
+  const details = {
+    code: error.code,
+    codeName: grpc.status[error.code] || String(error.code),
+    message: error.message || '',
+    reason: '',
+    domain: '',
+    metadata: {},
+    fieldViolations: [],
+    retryDelaySeconds: null,
+  };
+  const anys = (error.details || []).map((a) => ({
+    type_url: a.typeUrl || a.type_url || '',
+    value: a.value,
+  }));
+  return addStatusDetails(details, anys);
+}
+
+function addStatusDetails(details, anys) {
+  for (const any of anys) {
     const typeName = any.type_url.slice(any.type_url.lastIndexOf('/') + 1);
     let type;
     try {
@@ -263,6 +288,34 @@ class AgLeaderClient {
     return this.call('ListCredentialEvents', request);
   }
 
+  /**
+   * {pageSize?, pageToken?, statuses?, view?} -> {credentials, nextPageToken, totalSize}.
+   * A page may hold fewer than pageSize credentials (even none) and still have
+   * a nextPageToken: stop only when it is empty.
+   */
+  listCredentials(request = {}) {
+    return this.call('ListCredentials', request);
+  }
+
+  /** Every user's Credentials (of those statuses), following nextPageToken. */
+  async *iterCredentials({ pageSize = 0, statuses = [], view } = {}) {
+    let pageToken = '';
+    do {
+      const page = await this.listCredentials({ pageSize, pageToken, statuses, view });
+      yield* page.credentials;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  }
+
+  /**
+   * {leafUserIds (1 to 500), view?} -> one result per id, in order: {leafUserId,
+   * credentials} or {leafUserId, error} (decodeResultError reads the error).
+   */
+  async batchGetCredentials(request) {
+    const response = await this.call('BatchGetCredentials', request);
+    return response.results;
+  }
+
   /** Every event, newest first, following nextPageToken. */
   async *iterCredentialEvents({ leafUserId, pageSize = 0 }) {
     let pageToken = '';
@@ -278,6 +331,7 @@ module.exports = {
   AgLeaderClient,
   AgLeaderError,
   decodeError,
+  decodeResultError,
   loadServiceConfig,
   readApiKeyFile,
   tlsCredentials,

@@ -17,6 +17,7 @@ const {
   AgLeaderClient,
   AgLeaderError,
   decodeError,
+  decodeResultError,
   grpc,
   loadServiceConfig,
 } = require('./agleader_client');
@@ -95,6 +96,37 @@ describe('AgLeaderClient', { skip: !TARGET || !EMULATOR_URL }, () => {
     assert.deepEqual(await client.deleteCredentials({ leafUserId: user }), {});
     const e = await rejection(client.getCredentials({ leafUserId: user }));
     assert.equal(e.code, grpc.status.NOT_FOUND);
+  });
+
+  test('listCredentials and batchGetCredentials over seeded users', async () => {
+    const seeded = await fetch(`${EMULATOR_URL}/_emulator/seed`, {
+      method: 'POST',
+      body: JSON.stringify({ users: 10, mix: { MISSING_PERMISSION: 1 }, seed: 7 }),
+    });
+    assert.deepEqual((await seeded.json()).counts, { MISSING_PERMISSION: 10 });
+    const listed = [];
+    for await (const c of client.iterCredentials({
+      pageSize: 4,
+      statuses: ['CREDENTIAL_STATUS_MISSING_PERMISSION'],
+    })) {
+      listed.push(c);
+    }
+    assert.ok(listed.length >= 10);
+    for (const c of listed) {
+      assert.equal(c.status, 'CREDENTIAL_STATUS_MISSING_PERMISSION');
+      assert.equal(c.refreshToken, '');
+    }
+    const ids = listed.slice(0, 2).map((c) => c.leafUserId);
+    const missing = newUser();
+    const results = await client.batchGetCredentials({ leafUserIds: [...ids, missing] });
+    assert.deepEqual(results.map((r) => r.leafUserId), [...ids, missing]);
+    assert.equal(results[0].result, 'credentials');
+    assert.equal(results[0].credentials.leafStatus, 'MISSING_PERMISSION');
+    assert.equal(results[2].result, 'error');
+    const details = decodeResultError(results[2].error);
+    assert.equal(details.code, grpc.status.NOT_FOUND);
+    assert.equal(details.reason, 'CREDENTIALS_NOT_FOUND');
+    assert.equal(details.metadata.leaf_user_id, missing);
   });
 
   test('missing credentials decode to NOT_FOUND with ErrorInfo', async () => {

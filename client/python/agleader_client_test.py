@@ -149,6 +149,35 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(e.reason, "LEAF_RATE_LIMITED")
         self.assertEqual(e.retry_delay, 7.0)
 
+    def test_list_and_batch_get_credentials_of_seeded_users(self):
+        request = urllib.request.Request(
+            EMULATOR_URL + "/_emulator/seed",
+            data=json.dumps({"users": 12, "mix": {"OK": 1, "UNAUTHENTICATED": 1}, "seed": 99}).encode(),
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            self.assertEqual(json.load(response)["counts"], {"OK": 6, "UNAUTHENTICATED": 6})
+        unauthenticated = list(
+            self.client.iter_credentials(
+                page_size=5, statuses=[pb.CREDENTIAL_STATUS_UNAUTHENTICATED]
+            )
+        )
+        self.assertGreaterEqual(len(unauthenticated), 6)
+        for c in unauthenticated:
+            self.assertEqual(c.status, pb.CREDENTIAL_STATUS_UNAUTHENTICATED)
+            self.assertEqual(c.refresh_token, "")
+        ids = [c.leaf_user_id for c in unauthenticated[:3]]
+        missing = new_user()
+        results = self.client.batch_get_credentials(ids + [missing])
+        self.assertEqual([r.leaf_user_id for r in results], ids + [missing])
+        for r in results[:3]:
+            self.assertEqual(r.credentials.leaf_status, "UNAUTHENTICATED")
+        self.assertEqual(results[3].WhichOneof("result"), "error")
+        details = agleader_client.decode_result_error(results[3].error)
+        self.assertEqual(details.code, grpc.StatusCode.NOT_FOUND)
+        self.assertEqual(details.reason, "CREDENTIALS_NOT_FOUND")
+        self.assertEqual(details.metadata["leaf_user_id"], missing)
+
     def test_delete_with_allow_missing_succeeds_without_credentials(self):
         self.client.delete_credentials(new_user(), allow_missing=True)
 

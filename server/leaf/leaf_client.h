@@ -23,6 +23,7 @@
 #include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_exchange.h"
 #include "server/leaf/leaf_types.h"
+#include "server/leaf/leaf_users_json.h"
 #include "server/leaf/token_source.h"
 #include "server/util/scheduler.h"
 
@@ -53,6 +54,10 @@ class LeafClient {
                                               const CallOptions& options, DoneCallback done);
   std::shared_ptr<LeafCall> ListEvents(absl::string_view leaf_user_id, const CallOptions& options,
                                        Callback<std::vector<CredentialEvent>> done);
+  // One page of the API owner's Leaf users (GET /users?page=&size=, pages
+  // from 0), with X-Total-Count when Leaf sent it (leaf_users.cc).
+  std::shared_ptr<LeafCall> ListUsers(int page, int size, const CallOptions& options,
+                                      Callback<LeafUsersPage> done);
 
   const LeafEndpoints& endpoints() const { return endpoints_; }
   // Exchanges started and not finished.

@@ -59,4 +59,8 @@ std::string LeafEndpoints::AgLeaderCredentialEvents(
   return absl::StrCat(AgLeaderCredentials(leaf_user_id), "/events");
 }
 
+std::string LeafEndpoints::Users(int page, int size) const {
+  return absl::StrCat(api_url_, kUserManagement, "/users?page=", page, "&size=", size);
+}
+
 }  // namespace leafsvc::leaf

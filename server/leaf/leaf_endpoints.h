@@ -27,6 +27,8 @@ class LeafEndpoints {
   std::string AgLeaderCredentials(absl::string_view leaf_user_id) const;
   // {usermanagement}/users/{id}/ag-leader-credentials/events
   std::string AgLeaderCredentialEvents(absl::string_view leaf_user_id) const;
+  // {usermanagement}/users?page={page}&size={size} (Leaf pages from 0).
+  std::string Users(int page, int size) const;
 
  private:
   std::string api_url_;

@@ -21,6 +21,7 @@ const char* Describe(LeafOperation op) {
     case LeafOperation::kCreateCredentials: return "creating AgLeader credentials";
     case LeafOperation::kDeleteCredentials: return "deleting AgLeader credentials";
     case LeafOperation::kListEvents: return "listing AgLeader credential events";
+    case LeafOperation::kListUsers: return "listing Leaf users";
   }
   return "calling Leaf";
 }
@@ -163,7 +164,7 @@ absl::Status StatusFromTransportError(LeafOperation op, const absl::Status& tran
                                       absl::string_view host) {
   StatusDetails d;
   if (http::MaybeSent(transport) && op != LeafOperation::kGetCredentials &&
-      op != LeafOperation::kListEvents) {
+      op != LeafOperation::kListEvents && op != LeafOperation::kListUsers) {
     d.metadata[std::string(kMetaMaybeApplied)] = "true";
   }
   absl::StatusCode code;

@@ -21,6 +21,7 @@ enum class LeafOperation {
   kCreateCredentials,
   kDeleteCredentials,
   kListEvents,
+  kListUsers,
 };
 
 // Reasons (ErrorInfo.reason) produced here.

@@ -59,6 +59,7 @@ mkdir -p "$out/obj" "$out/bin" "$out/corpus" "$out/log" "$out/findings"
 # The project sources the targets exercise (with everything they call).
 project_sources=(
   server/leaf/leaf_json.cc
+  server/leaf/leaf_users_json.cc
   server/leaf/timestamp.cc
   server/leaf/leaf_errors.cc
   server/leaf/leaf_endpoints.cc

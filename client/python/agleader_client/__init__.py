@@ -24,7 +24,7 @@ import dataclasses
 import json
 import os
 from importlib import resources
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import grpc
 
@@ -87,7 +87,21 @@ def decode_error(error: grpc.RpcError) -> ErrorDetails:
             raw = value
     if raw is None:
         return details
-    status = status_pb2.Status.FromString(raw)
+    return _add_status_details(details, status_pb2.Status.FromString(raw))
+
+
+def decode_result_error(error) -> ErrorDetails:
+    """Decodes the `error` (an ErrorStatus, wire-compatible with google.rpc.Status)
+    of one BatchGetCredentialsResult."""
+    code = _CODES.get(error.code, grpc.StatusCode.UNKNOWN)
+    details = ErrorDetails(code=code, message=error.message)
+    return _add_status_details(details, status_pb2.Status.FromString(error.SerializeToString()))
+
+
+_CODES = {c.value[0]: c for c in grpc.StatusCode}
+
+
+def _add_status_details(details: ErrorDetails, status) -> ErrorDetails:
     for any_detail in status.details:
         if any_detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
@@ -267,6 +281,54 @@ class AgLeaderClient:
                 leaf_user_id=leaf_user_id, page_size=page_size, page_token=page_token
             ),
         )
+
+    def list_credentials(
+        self,
+        page_size: int = 0,
+        page_token: str = "",
+        statuses: Sequence[int] = (),
+        view: int = pb.CREDENTIALS_VIEW_BASIC,
+    ):
+        """One page of every user's credentials: a ListCredentialsResponse.
+
+        A page may hold fewer than page_size credentials (even none) and still
+        have a next_page_token: stop only when the token is empty.
+        """
+        return self._call(
+            self._stub.ListCredentials,
+            pb.ListCredentialsRequest(
+                page_size=page_size, page_token=page_token, statuses=list(statuses), view=view
+            ),
+        )
+
+    def iter_credentials(
+        self,
+        page_size: int = 0,
+        statuses: Sequence[int] = (),
+        view: int = pb.CREDENTIALS_VIEW_BASIC,
+    ) -> Iterator:
+        """Every user's Credentials (of those statuses), following next_page_token."""
+        token = ""
+        while True:
+            page = self.list_credentials(page_size, token, statuses, view)
+            yield from page.credentials
+            token = page.next_page_token
+            if not token:
+                return
+
+    def batch_get_credentials(
+        self, leaf_user_ids: Sequence[str], view: int = pb.CREDENTIALS_VIEW_BASIC
+    ) -> List:
+        """One BatchGetCredentialsResult per id (1 to 500), in order.
+
+        Each holds `credentials` or `error`; decode_result_error() turns an
+        error into ErrorDetails.
+        """
+        response = self._call(
+            self._stub.BatchGetCredentials,
+            pb.BatchGetCredentialsRequest(leaf_user_ids=list(leaf_user_ids), view=view),
+        )
+        return list(response.results)
 
     def iter_credential_events(self, leaf_user_id: str, page_size: int = 0) -> Iterator:
         """Every event, newest first, following next_page_token."""

@@ -1,0 +1,65 @@
+#include "client/audit_input.h"
+
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "server/leaf/leaf_endpoints.h"
+
+namespace leafsvc::client {
+
+absl::StatusOr<std::vector<std::string>> ParseUserList(std::istream& in, absl::string_view source) {
+  std::vector<std::string> users;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    absl::string_view id = absl::StripAsciiWhitespace(line);
+    if (id.empty() || id[0] == '#') continue;
+    if (!leaf::IsLeafUserId(id)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, " line ", number, ": not a Leaf user id (a UUID of 8-4-4-4-12 ",
+                       "hexadecimal digits, ", id.size(), " characters given)"));
+    }
+    users.emplace_back(id);
+  }
+  if (in.bad()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", source));
+  if (users.empty()) return absl::InvalidArgumentError(absl::StrCat(source, " lists no user"));
+  return users;
+}
+
+absl::Status ParseAuditOptions(const FlagSet& flags, std::istream& in, AuditOptions* audit) {
+  audit->csv = flags.GetBool("csv");
+  const int64_t chunk = flags.GetInt("chunk_size");
+  if (chunk < 1 || chunk > 500) {
+    return absl::InvalidArgumentError("--chunk_size must be between 1 and 500");
+  }
+  audit->chunk_size = static_cast<int>(chunk);
+  const std::string progress = absl::AsciiStrToLower(flags.GetString("progress"));
+  if (progress == "auto") {
+    audit->progress = AuditOptions::Progress::kAuto;
+  } else if (progress == "bar") {
+    audit->progress = AuditOptions::Progress::kBar;
+  } else if (progress == "plain") {
+    audit->progress = AuditOptions::Progress::kPlain;
+  } else if (progress == "none") {
+    audit->progress = AuditOptions::Progress::kNone;
+  } else {
+    return absl::InvalidArgumentError("--progress must be auto, bar, plain or none");
+  }
+  const std::string path = flags.GetString("users");
+  if (path.empty()) return absl::OkStatus();
+  audit->all_users = false;
+  absl::StatusOr<std::vector<std::string>> users;
+  if (path == "-") {
+    users = ParseUserList(in, "--users stdin");
+  } else {
+    std::ifstream file(path);
+    if (!file)
+      return absl::InvalidArgumentError(absl::StrCat("--users: cannot open \"", path, "\""));
+    users = ParseUserList(file, absl::StrCat("--users \"", path, "\""));
+  }
+  if (!users.ok()) return users.status();
+  audit->users = *std::move(users);
+  return absl::OkStatus();
+}
+
+}  // namespace leafsvc::client

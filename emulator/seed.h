@@ -1,0 +1,52 @@
+// Seeding the emulator with many Leaf users in mixed credential states, so a
+// fleet-wide audit (ListCredentials, BatchGetCredentials) can be run against
+// thousands of growers. Deterministic: the same spec gives the same users.
+#ifndef EMULATOR_SEED_H_
+#define EMULATOR_SEED_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "emulator/store.h"
+
+namespace leafemu {
+
+// The pseudo-status of a seeded user without AgLeader credentials.
+inline constexpr char kSeedNoCredentials[] = "NONE";
+
+struct SeedSpec {
+  int users = 0;
+  // Weight per status ("OK", "UNAUTHENTICATED", ... or kSeedNoCredentials);
+  // counts are the weights' shares of `users`, rounded so they add up.
+  std::map<std::string, double> mix = {{"OK", 70},
+                                       {"UNAUTHENTICATED", 10},
+                                       {"MISSING_PERMISSION", 5},
+                                       {"TEMPORARILY_UNAVAILABLE", 5},
+                                       {kSeedNoCredentials, 10}};
+  std::uint64_t seed = 1;
+};
+
+struct SeedResult {
+  std::map<std::string, int> counts;                       // status -> users
+  std::vector<std::pair<std::string, std::string>> users;  // (id, status), in seeding order
+};
+
+// Adds the users to `store` (existing users stay). Secrets are fake but
+// shaped like AgLeader's (long enough to have hints).
+SeedResult Seed(Store& store, const SeedSpec& spec);
+
+// {"users":N,"mix":{"OK":70,...},"seed":S}; mix and seed optional.
+absl::StatusOr<SeedSpec> SeedSpecFromJson(absl::string_view json);
+// "OK=70,UNAUTHENTICATED=10,NONE=20" (the emulator binary's --seed_mix).
+absl::StatusOr<std::map<std::string, double>> ParseSeedMix(absl::string_view text);
+// {"users":N,"counts":{"OK":n,...}}
+std::string SeedResultJson(const SeedResult& result);
+
+}  // namespace leafemu
+
+#endif  // EMULATOR_SEED_H_

@@ -1,0 +1,44 @@
+// Leaf's users listing (GET /users?page=&size=): each element is a Leaf user
+// with every provider's credentials embedded. Only the id and the embedded
+// agLeaderCredentials are kept; the rest of the user (name, email, other
+// providers' credentials) is never read into memory as values.
+#ifndef SERVER_LEAF_LEAF_USERS_JSON_H_
+#define SERVER_LEAF_LEAF_USERS_JSON_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/leaf/leaf_types.h"
+
+namespace leafsvc::leaf {
+
+// One element of GET /users.
+struct LeafUser {
+  std::string id;
+  // Absent when the user has no AgLeader credentials.
+  std::optional<AgLeaderCredentials> ag_leader;
+};
+
+// A decoded page of GET /users, with Leaf's X-Total-Count when it sent one.
+struct LeafUsersPage {
+  std::vector<LeafUser> users;
+  std::optional<long long> total_count;
+};
+
+// Decodes the body: a bare JSON array of users, or a {"content": [...]}
+// wrapper (Spring's Page). A user's "agLeaderCredentials" may be absent,
+// null, an object, or an array of at most one object (an empty array means
+// none); the object is decoded with DecodeCredentials' rules. A user without
+// a string "id" is an error. Errors: INVALID_ARGUMENT naming the element,
+// never quoting the body (it holds secrets).
+absl::StatusOr<std::vector<LeafUser>> DecodeUsers(absl::string_view json);
+
+// The X-Total-Count header: a non-negative decimal integer, else nullopt.
+std::optional<long long> ParseTotalCount(absl::string_view value);
+
+}  // namespace leafsvc::leaf
+
+#endif  // SERVER_LEAF_LEAF_USERS_JSON_H_
