@@ -11,6 +11,7 @@
 #ifndef SERVER_RAW_UNARY_H_
 #define SERVER_RAW_UNARY_H_
 
+#include <grpcpp/impl/codegen/proto_utils.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>

@@ -34,16 +34,17 @@ struct ServiceOptions {
   int leaf_users_page_size = 100;
 };
 
-// The four credential methods are registered raw (their requests arrive as
+// The unary methods are registered raw (their requests arrive as
 // bytes; see server/raw_unary.h): a request gRPC could not parse is answered
 // INVALID_ARGUMENT MALFORMED_REQUEST, logged and counted, not UNIMPLEMENTED.
-using AgLeaderCredentialsBase =
-    ::leaf::agleader::v1::AgLeaderCredentials::WithRawCallbackMethod_GetCredentials<
-        ::leaf::agleader::v1::AgLeaderCredentials::WithRawCallbackMethod_CreateCredentials<
-            ::leaf::agleader::v1::AgLeaderCredentials::WithRawCallbackMethod_DeleteCredentials<
-                ::leaf::agleader::v1::AgLeaderCredentials::
-                    WithRawCallbackMethod_ListCredentialEvents<
-                        ::leaf::agleader::v1::AgLeaderCredentials::CallbackService>>>>;
+namespace agleader_v1 = ::leaf::agleader::v1;
+using AgLeaderCredentialsBase = agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_GetCredentials<
+    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_CreateCredentials<
+        agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_DeleteCredentials<
+            agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentialEvents<
+                agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentials<
+                    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_BatchGetCredentials<
+                        agleader_v1::AgLeaderCredentials::CallbackService>>>>>>;
 
 class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
  public:
@@ -74,14 +75,12 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
                                                  grpc::ByteBuffer* response) override;
 
   // service_bulk.cc
-  grpc::ServerUnaryReactor* ListCredentials(
-      grpc::CallbackServerContext* context,
-      const ::leaf::agleader::v1::ListCredentialsRequest* request,
-      ::leaf::agleader::v1::ListCredentialsResponse* response) override;
-  grpc::ServerUnaryReactor* BatchGetCredentials(
-      grpc::CallbackServerContext* context,
-      const ::leaf::agleader::v1::BatchGetCredentialsRequest* request,
-      ::leaf::agleader::v1::BatchGetCredentialsResponse* response) override;
+  grpc::ServerUnaryReactor* ListCredentials(grpc::CallbackServerContext* context,
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* BatchGetCredentials(grpc::CallbackServerContext* context,
+                                                const grpc::ByteBuffer* request,
+                                                grpc::ByteBuffer* response) override;
 
  private:
   // The Leaf call's deadline and, if sent and allowed, the caller's Leaf token.

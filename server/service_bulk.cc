@@ -12,9 +12,11 @@
 #include "server/batch_get.h"
 #include "server/batch_list.h"
 #include "server/grpc_status.h"
+#include "server/raw_unary.h"
 #include "server/resources.h"
 #include "server/rpc_record.h"
 #include "server/service.h"
+#include "server/util/happens_before.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
@@ -26,14 +28,25 @@ namespace v1 = ::leaf::agleader::v1;
 // the RPC and outlives it (the operation's callbacks hold it).
 class OperationReactor final : public grpc::ServerUnaryReactor {
  public:
-  OperationReactor(std::atomic<int>* active, RpcRecord record, std::shared_ptr<leaf::LeafCall> op)
-      : active_(active), record_(std::move(record)), op_(std::move(op)) {
+  OperationReactor(std::atomic<int>* active, RpcRecord record, std::shared_ptr<leaf::LeafCall> op,
+                   std::unique_ptr<RawResponse> messages)
+      : active_(active),
+        record_(std::move(record)),
+        op_(std::move(op)),
+        messages_(std::move(messages)) {
     active_->fetch_add(1);
   }
 
-  void FinishWith(const absl::Status& status) { Finish(record_.Conclude(status)); }
+  void FinishWith(const absl::Status& status) {
+    grpc::Status result = record_.Conclude(status);
+    if (result.ok()) messages_->Write();
+    // gRPC runs OnDone (which frees this) only after Finish.
+    HappensBefore(this);
+    Finish(std::move(result));
+  }
   void OnCancel() override { op_->Cancel(); }
   void OnDone() override {
+    HappensAfter(this);
     active_->fetch_sub(1);
     delete this;
   }
@@ -42,6 +55,8 @@ class OperationReactor final : public grpc::ServerUnaryReactor {
   std::atomic<int>* const active_;
   RpcRecord record_;
   const std::shared_ptr<leaf::LeafCall> op_;
+  // The call's request and response (the methods are registered raw).
+  const std::unique_ptr<RawResponse> messages_;
 };
 
 grpc::ServerUnaryReactor* RejectWith(grpc::CallbackServerContext* context, RpcRecord& record,
@@ -75,8 +90,16 @@ void ToResult(const BatchGet::Result& r, const std::string& user, v1::Credential
 }  // namespace
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
-    grpc::CallbackServerContext* context, const v1::ListCredentialsRequest* request,
-    v1::ListCredentialsResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call = std::make_unique<RawUnary<v1::ListCredentialsRequest, v1::ListCredentialsResponse>>(
+      raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "ListCredentials", "", metrics_);
+    return RejectWith(context, record, st);
+  }
+  const v1::ListCredentialsRequest* request = &call->request;
+  v1::ListCredentialsResponse* response = &call->response;
   RpcRecord record(context, "ListCredentials", "", metrics_);
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return RejectWith(context, record, options.status());
@@ -107,29 +130,38 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
         return leaf_->ListUsers(page, size, call_options, std::move(done));
       },
       start, page_size, std::move(filter), soft_deadline);
-  auto* reactor = new OperationReactor(&active_calls_, std::move(record), listing);
+  auto* reactor = new OperationReactor(&active_calls_, std::move(record), listing, std::move(call));
   const v1::CredentialsView view = request->view();
-  listing->Start([reactor, response, view, tokens,
-                  filter_key](absl::StatusOr<ListingResult> result) {
-    if (!result.ok()) return reactor->FinishWith(result.status());
-    if (result->next) {
-      absl::StatusOr<std::string> token = tokens.Encode(*result->next, filter_key);
-      if (!token.ok()) return reactor->FinishWith(token.status());
-      response->set_next_page_token(*std::move(token));
-    }
-    response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
-    for (const leaf::LeafUser& u : result->users) {
-      ToProto(*u.ag_leader, u.id, view, response->add_credentials());
-    }
-    if (result->total_count) response->set_total_size(*result->total_count);
-    reactor->FinishWith(absl::OkStatus());
-  });
+  listing->Start(
+      [reactor, response, view, tokens, filter_key](absl::StatusOr<ListingResult> result) {
+        if (!result.ok()) return reactor->FinishWith(result.status());
+        if (result->next) {
+          absl::StatusOr<std::string> token = tokens.Encode(*result->next, filter_key);
+          if (!token.ok()) return reactor->FinishWith(token.status());
+          response->set_next_page_token(*std::move(token));
+        }
+        response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
+        for (const leaf::LeafUser& u : result->users) {
+          ToProto(*u.ag_leader, u.id, view, response->add_credentials());
+        }
+        if (result->total_count) response->set_total_size(*result->total_count);
+        reactor->FinishWith(absl::OkStatus());
+      });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::BatchGetCredentials(
-    grpc::CallbackServerContext* context, const v1::BatchGetCredentialsRequest* request,
-    v1::BatchGetCredentialsResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call =
+      std::make_unique<RawUnary<v1::BatchGetCredentialsRequest, v1::BatchGetCredentialsResponse>>(
+          raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "BatchGetCredentials", "", metrics_);
+    return RejectWith(context, record, st);
+  }
+  const v1::BatchGetCredentialsRequest* request = &call->request;
+  v1::BatchGetCredentialsResponse* response = &call->response;
   RpcRecord record(context, "BatchGetCredentials", "", metrics_);
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return RejectWith(context, record, options.status());
@@ -145,7 +177,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::BatchGetCredentials(
         call.deadline = std::min(absl::Now() + options_.upstream_timeout, batch_deadline);
         return leaf_->GetCredentials(user, call, std::move(done));
       });
-  auto* reactor = new OperationReactor(&active_calls_, std::move(record), batch);
+  auto* reactor = new OperationReactor(&active_calls_, std::move(record), batch, std::move(call));
   const v1::CredentialsView view = request->view();
   batch->Start([reactor, response, view, ids](std::vector<BatchGet::Result> results) {
     response->mutable_results()->Reserve(static_cast<int>(results.size()));

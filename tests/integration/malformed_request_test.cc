@@ -40,11 +40,11 @@ grpc::Status CallRaw(Harness& h, const std::string& method, const std::string& b
   return status;
 }
 
-// Field 1 (leaf_user_id), length-delimited, with a byte that is not UTF-8.
-std::string InvalidUtf8UserId() {
-  std::string s =
-      "\x0a\x04"
-      "ab";
+// String field `field` (length-delimited) holding a byte that is not UTF-8.
+std::string InvalidUtf8String(int field) {
+  std::string s(1, static_cast<char>(field << 3 | 2));
+  s += "\x04";
+  s += "ab";
   s += '\xff';
   s += 'c';
   return s;
@@ -60,10 +60,10 @@ TEST(MalformedRequestTest, EveryMethodAnswersInvalidArgumentWithAReasonALogLineA
     lines.emplace_back(line);
   });
   h->emulator().ClearRequests();
-  const std::vector<std::string> methods = {"GetCredentials", "CreateCredentials",
-                                            "DeleteCredentials", "ListCredentialEvents"};
+  const std::vector<std::string> methods = {"GetCredentials",    "CreateCredentials",
+                                            "DeleteCredentials", "ListCredentialEvents",
+                                            "ListCredentials",   "BatchGetCredentials"};
   const std::vector<std::string> bodies = {
-      InvalidUtf8UserId(),
       std::string("\x0a\x20"
                   "3fa85f64",
                   10),  // claims 32 bytes, has 8: truncated
@@ -71,7 +71,10 @@ TEST(MalformedRequestTest, EveryMethodAnswersInvalidArgumentWithAReasonALogLineA
   };
   int calls = 0;
   for (const std::string& method : methods) {
-    for (const std::string& body : bodies) {
+    // The first string field: leaf_user_id(s), or ListCredentials' page_token.
+    std::vector<std::string> method_bodies = bodies;
+    method_bodies.push_back(InvalidUtf8String(method == "ListCredentials" ? 2 : 1));
+    for (const std::string& body : method_bodies) {
       SCOPED_TRACE(method + " body of " + std::to_string(body.size()) + " bytes");
       grpc::Status st = CallRaw(*h, method, body);
       ++calls;
