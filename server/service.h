@@ -12,9 +12,10 @@
 #include "absl/time/time.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 #include "server/event_pages.h"
-#include "server/metrics.h"
 #include "server/leaf/leaf_client.h"
+#include "server/metrics.h"
 #include "server/validation.h"
+#include "server/watch/registry.h"
 
 namespace leafsvc {
 
@@ -63,6 +64,14 @@ class AgLeaderCredentialsService final
       const ::leaf::agleader::v1::ListCredentialEventsRequest* request,
       ::leaf::agleader::v1::ListCredentialEventsResponse* response) override;
 
+  // Streams changes from `registry` (service_watch.cc). Without a registry
+  // (SetWatchRegistry not called) the RPC is UNIMPLEMENTED.
+  grpc::ServerWriteReactor<::leaf::agleader::v1::CredentialsChange>* WatchCredentials(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::WatchCredentialsRequest* request) override;
+  // Call before serving; `registry` must outlive the service.
+  void SetWatchRegistry(watch::Registry* registry) { watch_ = registry; }
+
  private:
   // The Leaf call's deadline and, if sent and allowed, the caller's Leaf token.
   absl::StatusOr<leaf::CallOptions> LeafCallOptions(
@@ -80,6 +89,7 @@ class AgLeaderCredentialsService final
   const PageTokenCodec page_tokens_;
   std::atomic<bool> draining_{false};
   std::atomic<int> active_calls_{0};
+  watch::Registry* watch_ = nullptr;
 };
 
 }  // namespace leafsvc
