@@ -138,9 +138,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Help("Latency of RPCs handled by the server.")
                        .Register(*registry_);
   for (size_t i = 0; i < kMethods.size(); ++i) {
-    const prometheus::Labels labels = {{"grpc_type", "unary"},
-                                       {"grpc_service", kService},
-                                       {"grpc_method", std::string(kMethods[i])}};
+    const prometheus::Labels labels = {
+        {"grpc_type", "unary"}, {"grpc_service", kService}, {"grpc_method", std::string(kMethods[i])}};
     methods_[i] = std::make_unique<MethodMetrics>();
     methods_[i]->started = &started.Add(labels);
     methods_[i]->latency = &handling.Add(labels, LatencyBuckets());
@@ -155,11 +154,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                    .Name("agleader_rejected_calls_total")
                    .Help("Calls refused before reaching Leaf, by reason.")
                    .Register(*registry_);
-  leaf_requests_ =
-      &prometheus::BuildCounter()
-           .Name("agleader_leaf_requests_total")
-           .Help("HTTP requests to Leaf, by method and status (\"error\": no response).")
-           .Register(*registry_);
+  leaf_requests_ = &prometheus::BuildCounter()
+                        .Name("agleader_leaf_requests_total")
+                        .Help("HTTP requests to Leaf, by method and status (\"error\": no response).")
+                        .Register(*registry_);
   leaf_latency_ = &prometheus::BuildHistogram()
                        .Name("agleader_leaf_request_duration_seconds")
                        .Help("Latency of HTTP requests to Leaf.")
@@ -223,7 +221,8 @@ void Metrics::RpcStarted(absl::string_view method) {
   if (MethodMetrics* m = For(method)) m->started->Increment();
 }
 
-void Metrics::RpcHandled(absl::string_view method, absl::StatusCode code, absl::Duration latency) {
+void Metrics::RpcHandled(absl::string_view method, absl::StatusCode code,
+                         absl::Duration latency) {
   MethodMetrics* m = For(method);
   if (m == nullptr) return;
   m->latency->Observe(absl::ToDoubleSeconds(latency));
@@ -244,7 +243,8 @@ void Metrics::CallRejected(absl::string_view reason) {
   rejected_->Add({{"reason", std::string(reason)}}).Increment();
 }
 
-void Metrics::LeafAttempt(absl::string_view http_method, int http_status, absl::Duration latency) {
+void Metrics::LeafAttempt(absl::string_view http_method, int http_status,
+                          absl::Duration latency) {
   LeafMethodMetrics* m = LeafFor(http_method);
   const bool cacheable =
       m != nullptr && http_status >= 0 && http_status < LeafMethodMetrics::kStatuses;
