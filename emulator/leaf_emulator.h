@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "emulator/alert_sender.h"
 #include "emulator/types.h"
 
 namespace leafemu {
@@ -51,7 +52,9 @@ class LeafEmulator {
   std::string IssueToken(const std::string& username, absl::Duration lifetime);
   // Makes every token issued so far invalid (as if Leaf rotated its key).
   void RevokeAllTokens();
-  void Reset();  // forget all credentials, events, faults and requests
+  // Webhook deliveries attempted so far (alerts and confirmations).
+  std::vector<AlertDelivery> AlertDeliveries() const;
+  void Reset();  // forget all credentials, events, faults, requests and webhooks
 
  private:
   class Impl;

@@ -55,6 +55,7 @@ std::unique_ptr<Router> MakeLeafRouter(const LeafApiContext& ctx) {
   RegisterLoginRoutes(*router, ctx);
   RegisterCredentialRoutes(*router, ctx);
   RegisterEventRoutes(*router, ctx);
+  RegisterAlertRoutes(*router, ctx);
   return router;
 }
 
