@@ -196,9 +196,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     writing_ = false;
+    if (!queue_.empty()) queue_.pop_front();
     if (ok) {
       ++sent_;
-      queue_.pop_front();
     } else if (!ending_) {
       EndLocked(absl::CancelledError("the stream broke"));
     }
@@ -262,7 +262,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
     if (ending_) return;
     ending_ = true;
     end_status_ = status;
-    queue_.clear();
+    // The message being written stays until its OnWriteDone.
+    queue_.erase(writing_ && !queue_.empty() ? queue_.begin() + 1 : queue_.begin(), queue_.end());
     held_.clear();
     if (!writing_) FinishLocked();
   }
