@@ -107,9 +107,23 @@ absl::Status ParseClientOptions(const FlagSet& flags, const Scan& scan, Invocati
   return absl::OkStatus();
 }
 
+// The request of `watch`. A stream has no natural end: without --timeout
+// (flag or environment) it gets no deadline.
+absl::Status ParseWatchRequest(const FlagSet& flags, Invocation* inv) {
+  std::vector<std::string> users = flags.GetList("leaf_user_id");
+  if (users.empty()) return absl::InvalidArgumentError("missing required flag --leaf_user_id");
+  absl::StatusOr<CredentialsView> view = ParseView(flags.GetString("view"));
+  if (!view.ok()) return view.status();
+  for (const std::string& user : users) inv->watch_request.add_leaf_user_ids(user);
+  inv->watch_request.set_view(*view);
+  if (!flags.IsSet("timeout")) inv->options.timeout = absl::InfiniteDuration();
+  return absl::OkStatus();
+}
+
 // The request of the command.
 absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& in,
                           Invocation* inv) {
+  if (inv->command == Command::kWatch) return ParseWatchRequest(flags, inv);
   std::string leaf_user_id = flags.GetString("leaf_user_id");
   if (leaf_user_id.empty()) {
     return absl::InvalidArgumentError("missing required flag --leaf_user_id");
@@ -138,6 +152,8 @@ absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& 
       inv->delete_request.set_leaf_user_id(leaf_user_id);
       inv->delete_request.set_allow_missing(flags.GetBool("allow_missing"));
       break;
+    case Command::kWatch:
+      break;  // ParseWatchRequest
     case Command::kEvents: {
       int64_t page_size = flags.GetInt("page_size");
       if (page_size < std::numeric_limits<int32_t>::min() ||
@@ -169,11 +185,11 @@ ParseResult ParseCommandLine(int argc, char** argv, std::istream& in) {
     return result;
   }
   if (scan.positional.empty()) {
-    return UsageError("no command given (get, create, delete or events)", std::nullopt);
+    return UsageError("no command given (get, create, delete, events or watch)", std::nullopt);
   }
   if (spec == nullptr) {
     return UsageError(absl::StrCat("unknown command \"", Printable(scan.positional[0]),
-                                   "\" (expected get, create, delete or events)"),
+                                   "\" (expected get, create, delete, events or watch)"),
                       std::nullopt);
   }
   if (scan.positional.size() > 1) {

@@ -15,6 +15,7 @@
 #include "client/json_output.h"
 #include "client/secrets.h"
 #include "client/text_output.h"
+#include "client/watch.h"
 #include "google/protobuf/empty.pb.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 
@@ -161,6 +162,8 @@ int Run(const Invocation& inv, std::ostream& out, std::ostream& err) {
       return RunDelete(inv, *stub, printer);
     case Command::kEvents:
       return RunEvents(inv, *stub, printer);
+    case Command::kWatch:
+      return RunWatch(inv, *stub, out, err);
   }
   return kExitUsageError;
 }

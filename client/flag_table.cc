@@ -54,11 +54,14 @@ const FlagSpec kFlags[] = {
      "read the API key from this file: its one line that is not blank or a "
      "# comment, surrounding whitespace dropped",
      kAllCommands, false},
-    {"leaf_user_id", FlagSet::Type::kString, "", "required: the Leaf user (a UUID)", kAllCommands,
-     false},
+    {"leaf_user_id", FlagSet::Type::kString, "", "required: the Leaf user (a UUID)",
+     kAllCommands & ~kWatchMask, false},
+    // watch takes several users: its own entry, a list.
+    {"leaf_user_id", FlagSet::Type::kList, "",
+     "required: a Leaf user to watch (a UUID); repeat for more, up to 100", kWatchMask, false},
     {"view", FlagSet::Type::kString, "basic",
      "basic or full (full shows the secret values; the server must allow it)",
-     kGetMask | kCreateMask, false},
+     kGetMask | kCreateMask | kWatchMask, false},
     {"public_key", FlagSet::Type::kString, "", "required: the application's AgLeader public key",
      kCreateMask, false},
     {"refresh_token", FlagSet::Type::kString, "", "the grower's AgFiniti refresh token (secret)",
@@ -98,6 +101,10 @@ const CommandSpec kCommands[] = {
     {Command::kEvents, "events", kEventsMask,
      "events --leaf_user_id ID [--page_size N] [--page_token T] [--all]",
      "list Leaf's exchanges with AgLeader for the credentials, newest first"},
+    {Command::kWatch, "watch", kWatchMask,
+     "watch --leaf_user_id ID [--leaf_user_id ID ...] [--view basic|full]",
+     "print each change of the users' credentials as it happens (one line each; --json: one "
+     "JSON object per line) until interrupted or the server ends the stream"},
 };
 
 }  // namespace

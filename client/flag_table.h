@@ -19,7 +19,8 @@ enum CommandMask : unsigned {
   kCreateMask = 1u << 1,
   kDeleteMask = 1u << 2,
   kEventsMask = 1u << 3,
-  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask,
+  kWatchMask = 1u << 4,
+  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask | kWatchMask,
 };
 
 struct FlagSpec {

@@ -22,7 +22,7 @@ inline constexpr int kExitUsageError = 2;  // bad command line or input
 // Prefix of every flag's environment twin, e.g. AGLEADER_CLIENT_SERVER.
 inline constexpr absl::string_view kEnvPrefix = "AGLEADER_CLIENT_";
 
-enum class Command { kGet, kCreate, kDelete, kEvents };
+enum class Command { kGet, kCreate, kDelete, kEvents, kWatch };
 
 // Transport security of the channel. The files are read while parsing, so
 // a missing or malformed file is a usage error before any connection.
@@ -59,6 +59,7 @@ struct Invocation {
   leaf::agleader::v1::CreateCredentialsRequest create_request;
   leaf::agleader::v1::DeleteCredentialsRequest delete_request;
   leaf::agleader::v1::ListCredentialEventsRequest events_request;
+  leaf::agleader::v1::WatchCredentialsRequest watch_request;
   bool all_pages = false;  // events --all
   // Every secret value read from any source (for Redact()).
   std::vector<std::string> secrets;
