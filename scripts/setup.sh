@@ -11,6 +11,7 @@ PACKAGES=(
   libcpp-httplib-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev prometheus-cpp-dev
   clang libclang-rt-14-dev
   python3-grpcio python3-protobuf python3-yaml
+  python3-venv python3-setuptools python3-wheel python3-pip openssl
 )
 
 missing=()

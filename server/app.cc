@@ -1,6 +1,5 @@
 #include "server/app.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
@@ -8,10 +7,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/config_secrets.h"
 #include "server/security/listener_security.h"
+#include "server/security/page_token_key.h"
 #include "server/util/log.h"
 #include "server/util/status_details.h"
-#include "third_party/grpc_proto/grpc/health/v1/health.pb.h"
+#include "server/util/redact.h"
 
 namespace leafsvc {
 
@@ -27,6 +28,10 @@ bool IsLoopback(absl::string_view listen) {
 absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   std::unique_ptr<App> app(new App);
   app->config_ = config;
+  // Whatever text leaves the process from now on is redacted of these.
+  RegisterProcessSecret(config.leaf_token.Reveal());
+  RegisterProcessSecret(config.leaf_password.Reveal());
+  RegisterProcessSecret(config.page_token_key);
   app->metrics_ = std::make_unique<Metrics>();
   if (!config.metrics_listen.empty()) {
     if (absl::Status st = app->metrics_->Serve(config.metrics_listen); !st.ok()) return st;
@@ -85,14 +90,20 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   service_options.upstream_timeout = config.upstream_timeout;
   service_options.allow_full_view = config.allow_full_view;
   service_options.allow_caller_leaf_token = config.allow_caller_leaf_token;
-  service_options.page_token_key = config.page_token_key;
-  app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
-                                                               app->metrics_.get());
+  absl::StatusOr<std::string> page_token_key = PageTokenKeyOrRandom(config.page_token_key);
+  if (!page_token_key.ok()) return page_token_key.status();
+  service_options.page_token_key = *std::move(page_token_key);
+  app->service_ = std::make_unique<AgLeaderCredentialsService>(
+      app->leaf_.get(), service_options, app->metrics_.get());
+  WipeString(service_options.page_token_key);
   if (absl::Status st = app->StartWatch(); !st.ok()) return st;
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> listener_credentials =
       BuildServerCredentials(config.security);
   if (!listener_credentials.ok()) return listener_credentials.status();
+  // The token source, the service and the listener credentials hold what
+  // they need; the copy kept for target() and Shutdown() holds no secret.
+  WipeSecrets(app->config_);
 
   if (!IsLoopback(config.listen) && CallersUnauthenticated(config.security)) {
     Log(LogLevel::kWarning,
@@ -101,12 +112,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
         {{"listen", config.listen}});
   }
 
-  // gRPC's built-in health service has no protobuf descriptors; registering
-  // health.proto lets reflection describe it (grpcurl describe/call).
-  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  // Reflection (v1 and v1alpha) from the descriptors embedded at build time,
+  // which keep the proto's comments and json_name and describe health too.
+  absl::StatusOr<std::unique_ptr<reflection::ServerReflection>> server_reflection =
+      reflection::ServerReflection::FromEmbedded();
+  if (!server_reflection.ok()) return server_reflection.status();
+  app->reflection_ = *std::move(server_reflection);
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  app->reflection_->RegisterOn(&builder);
   builder.AddListeningPort(config.listen, *listener_credentials, &app->port_);
   builder.RegisterService(app->service_.get());
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
@@ -117,6 +131,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     // Calls on a closing connection get this long to finish.
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
   }
+  ApplyConnectionLimits(config.connection_limits, builder);
   if (config.keepalive_time > absl::ZeroDuration()) {
     // Pings only while calls are open (an idle WatchCredentials stream is
     // one), so proxies keep the connection and a vanished caller is noticed.

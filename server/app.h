@@ -21,6 +21,7 @@
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
 #include "server/metrics.h"
+#include "server/reflection/reflection_service.h"
 #include "server/service.h"
 #include "server/upstream_health.h"
 #include "server/util/scheduler.h"
@@ -43,6 +44,8 @@ class App {
   ~App();
 
   int port() const { return port_; }
+  // The configuration it runs with, secrets wiped (see config_secrets.h).
+  const ServerConfig& config() const { return config_; }
   // "127.0.0.1:<port>" style address clients can dial.
   std::string target() const;
 
@@ -86,6 +89,7 @@ class App {
   std::unique_ptr<alerts::AlertListener> alert_listener_;
   std::unique_ptr<alerts::WebhookRegistrar> webhook_registrar_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
+  std::unique_ptr<reflection::ServerReflection> reflection_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;
   // Set once serving, cleared (under the lock) before the server and its
   // health service go away: a leaf-api transition reported on a transport

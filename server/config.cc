@@ -6,14 +6,6 @@
 #include "server/util/flag_file.h"
 
 namespace leafsvc {
-namespace {
-
-// Used when --page_token_key is not set. Tokens then only detect accidental
-// changes: a forged cursor could only select events of the user named in the
-// request, which the caller may read anyway.
-constexpr absl::string_view kDefaultPageTokenKey = "agleader-credentials-page-token-v1";
-
-}  // namespace
 
 FlagSet ServerFlags() {
   using T = FlagSet::Type;
@@ -57,7 +49,8 @@ FlagSet ServerFlags() {
   f.Add("allow_full_view", T::kBool, "false",
         "grant CREDENTIALS_VIEW_FULL (secret values in responses); off: PERMISSION_DENIED");
   f.Add("page_token_key", T::kString, "",
-        "key that signs ListCredentialEvents page tokens; set the same value on every replica",
+        "key that signs ListCredentialEvents page tokens; set the same value on every replica "
+        "(empty: each process draws a random key and warns)",
         /*secret=*/true);
   f.Add("max_connection_age", T::kDuration, "30m",
         "close client connections after this long (gracefully), so clients re-resolve DNS and "
@@ -108,6 +101,7 @@ FlagSet ServerFlags() {
   f.Add("keepalive_timeout", T::kDuration, "20s",
         "close the connection when a keepalive ping is not answered within this");
   AddListenerSecurityFlags(f);
+  AddConnectionLimitFlags(f);
   const absl::Duration kYear = absl::Hours(24 * 365);
   f.SetRange("upstream_timeout", absl::Milliseconds(10), absl::Hours(1));
   f.SetRange("connect_timeout", absl::Milliseconds(10), absl::Minutes(10));
@@ -177,8 +171,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.leaf_health_window = f.GetDuration("leaf_health_window");
   c.leaf_ca_file = f.GetString("leaf_ca_file");
   c.allow_full_view = f.GetBool("allow_full_view");
-  c.page_token_key =
-      f.IsSet("page_token_key") ? f.GetString("page_token_key") : std::string(kDefaultPageTokenKey);
+  c.page_token_key = f.GetString("page_token_key");  // empty: random per process
   c.shutdown_grace = f.GetDuration("shutdown_grace");
   c.upstream_first_byte_timeout = f.GetDuration("upstream_first_byte_timeout");
   c.leaf_login_backoff = f.GetDuration("leaf_login_backoff");
@@ -215,6 +208,9 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   absl::StatusOr<ListenerSecurityOptions> security = ReadListenerSecurityFlags(f);
   if (!security.ok()) return security.status();
   c.security = *std::move(security);
+  absl::StatusOr<ConnectionLimits> limits = ReadConnectionLimitFlags(f);
+  if (!limits.ok()) return limits.status();
+  c.connection_limits = *limits;
 
   const bool has_token = !c.leaf_token.empty();
   const bool has_login = !c.leaf_username.empty() || !c.leaf_password.empty();

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/security/connection_limits.h"
 #include "server/security/listener_security.h"
 #include "server/util/flags.h"
 #include "server/util/log.h"
@@ -54,6 +55,7 @@ struct ServerConfig {
   // HTTP/2 keepalive pings on connections with open calls; 0: off.
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  ConnectionLimits connection_limits;
 };
 
 // The flag table with its defaults.

@@ -27,10 +27,11 @@ absl::Status InvalidToken(absl::string_view why) {
   StatusDetails d;
   d.reason = "INVALID_PAGE_TOKEN";
   d.field_violations.push_back(
-      {"page_token", absl::StrCat(why, "; pass back next_page_token unchanged, with the "
-                                       "same leaf_user_id, or omit it to start over")});
-  return MakeStatus(absl::StatusCode::kInvalidArgument,
-                    absl::StrCat("invalid page_token: ", why), d);
+      {"page_token", absl::StrCat(why,
+                                  "; pass back next_page_token unchanged, with the "
+                                  "same leaf_user_id, or omit it to start over")});
+  return MakeStatus(absl::StatusCode::kInvalidArgument, absl::StrCat("invalid page_token: ", why),
+                    d);
 }
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -44,19 +45,31 @@ bool Before(const leaf::CredentialEvent& a, const leaf::CredentialEvent& b) {
 
 }  // namespace
 
-std::string PageTokenCodec::Sign(absl::string_view payload) const {
+absl::StatusOr<std::string> PageTokenCodec::Sign(absl::string_view payload) const {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac, &len);
-  return std::string(reinterpret_cast<char*>(mac), std::min<size_t>(len, kMacBytes));
+  // A failed HMAC leaves `mac` undefined; a short one would make every token
+  // compare against uninitialised bytes. Either way nothing is signed.
+  if (digest_ == nullptr ||
+      HMAC(digest_, key_.data(), static_cast<int>(key_.size()),
+           reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac,
+           &len) == nullptr ||
+      len < kMacBytes) {
+    StatusDetails d;
+    d.reason = "PAGE_TOKEN_SIGNING_FAILED";
+    return MakeStatus(absl::StatusCode::kInternal,
+                      "could not compute the page token's HMAC (OpenSSL failed)", d);
+  }
+  return std::string(reinterpret_cast<char*>(mac), kMacBytes);
 }
 
-std::string PageTokenCodec::Encode(const PageCursor& c) const {
-  std::string payload = absl::StrCat(kVersion, "|", c.leaf_user_id, "|",
-                                     Micros(c.create_time), "|", c.event_id);
+absl::StatusOr<std::string> PageTokenCodec::Encode(const PageCursor& c) const {
+  std::string payload =
+      absl::StrCat(kVersion, "|", c.leaf_user_id, "|", Micros(c.create_time), "|", c.event_id);
+  absl::StatusOr<std::string> mac = Sign(payload);
+  if (!mac.ok()) return mac.status();
   std::string token;
-  absl::WebSafeBase64Escape(absl::StrCat(Sign(payload), payload), &token);
+  absl::WebSafeBase64Escape(absl::StrCat(*mac, payload), &token);
   return token;
 }
 
@@ -69,8 +82,9 @@ absl::StatusOr<PageCursor> PageTokenCodec::Decode(absl::string_view token,
   }
   absl::string_view mac = absl::string_view(raw).substr(0, kMacBytes);
   absl::string_view payload = absl::string_view(raw).substr(kMacBytes);
-  const std::string expected = Sign(payload);
-  if (CRYPTO_memcmp(mac.data(), expected.data(), kMacBytes) != 0) {
+  const absl::StatusOr<std::string> expected = Sign(payload);
+  if (!expected.ok()) return expected.status();
+  if (CRYPTO_memcmp(mac.data(), expected->data(), kMacBytes) != 0) {
     return InvalidToken("not a token issued by this service (or it was changed)");
   }
   std::vector<absl::string_view> parts = absl::StrSplit(payload, absl::MaxSplits('|', 3));
@@ -81,13 +95,12 @@ absl::StatusOr<PageCursor> PageTokenCodec::Decode(absl::string_view token,
   if (parts[1] != leaf_user_id) {
     return InvalidToken("the token was issued for another leaf_user_id");
   }
-  return PageCursor{std::string(parts[1]), absl::FromUnixMicros(micros),
-                    std::string(parts[3])};
+  return PageCursor{std::string(parts[1]), absl::FromUnixMicros(micros), std::string(parts[3])};
 }
 
-EventPage SelectEventPage(std::vector<leaf::CredentialEvent> events,
-                          absl::string_view leaf_user_id, const PageCursor* cursor,
-                          int page_size, const PageTokenCodec& codec) {
+absl::StatusOr<EventPage> SelectEventPage(std::vector<leaf::CredentialEvent> events,
+                                          absl::string_view leaf_user_id, const PageCursor* cursor,
+                                          int page_size, const PageTokenCodec& codec) {
   std::sort(events.begin(), events.end(), Before);
   auto begin = events.begin();
   if (cursor != nullptr) {
@@ -102,9 +115,11 @@ EventPage SelectEventPage(std::vector<leaf::CredentialEvent> events,
   page.events.assign(std::make_move_iterator(begin), std::make_move_iterator(begin + n));
   if (n < remaining && n > 0) {
     const leaf::CredentialEvent& last = page.events.back();
-    page.next_page_token =
+    absl::StatusOr<std::string> token =
         codec.Encode({std::string(leaf_user_id),
                       last.created_date.value_or(absl::FromUnixMicros(INT64_MIN)), last.id});
+    if (!token.ok()) return token.status();
+    page.next_page_token = *std::move(token);
   }
   return page;
 }

@@ -7,6 +7,8 @@
 #ifndef SERVER_EVENT_PAGES_H_
 #define SERVER_EVENT_PAGES_H_
 
+#include <openssl/evp.h>
+
 #include <string>
 #include <vector>
 
@@ -26,17 +28,21 @@ struct PageCursor {
 class PageTokenCodec {
  public:
   // `key` signs tokens. Replicas behind one load balancer must share it.
-  explicit PageTokenCodec(std::string key) : key_(std::move(key)) {}
+  // `digest` is SHA-256; tests pass one HMAC refuses to see failures handled.
+  explicit PageTokenCodec(std::string key, const EVP_MD* digest = EVP_sha256())
+      : key_(std::move(key)), digest_(digest) {}
 
-  std::string Encode(const PageCursor& cursor) const;
+  // INTERNAL (reason PAGE_TOKEN_SIGNING_FAILED) when HMAC fails.
+  absl::StatusOr<std::string> Encode(const PageCursor& cursor) const;
   // INVALID_ARGUMENT (reason INVALID_PAGE_TOKEN) for anything not produced by
-  // Encode with the same key, or issued for another user.
-  absl::StatusOr<PageCursor> Decode(absl::string_view token,
-                                    absl::string_view leaf_user_id) const;
+  // Encode with the same key, or issued for another user; INTERNAL when HMAC
+  // fails.
+  absl::StatusOr<PageCursor> Decode(absl::string_view token, absl::string_view leaf_user_id) const;
 
  private:
-  std::string Sign(absl::string_view payload) const;
+  absl::StatusOr<std::string> Sign(absl::string_view payload) const;
   std::string key_;
+  const EVP_MD* digest_;
 };
 
 struct EventPage {
@@ -45,10 +51,11 @@ struct EventPage {
 };
 
 // Sorts `events` and returns the page after `cursor` (from the start when
-// null). `page_size` must be positive.
-EventPage SelectEventPage(std::vector<leaf::CredentialEvent> events,
-                          absl::string_view leaf_user_id, const PageCursor* cursor,
-                          int page_size, const PageTokenCodec& codec);
+// null). `page_size` must be positive. Fails only when the next page token
+// cannot be signed.
+absl::StatusOr<EventPage> SelectEventPage(std::vector<leaf::CredentialEvent> events,
+                                          absl::string_view leaf_user_id, const PageCursor* cursor,
+                                          int page_size, const PageTokenCodec& codec);
 
 }  // namespace leafsvc
 

@@ -10,8 +10,9 @@
 
 namespace leafsvc {
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
+grpc::Status ToGrpcStatus(const absl::Status& raw) {
+  if (raw.ok()) return grpc::Status::OK;
+  const absl::Status status = ExitStatus(raw, Redactor());
   StatusDetails details = GetStatusDetails(status);
 
   google::rpc::Status proto;

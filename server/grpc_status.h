@@ -13,6 +13,9 @@
 
 namespace leafsvc {
 
+// Every text is redacted of the process's secrets and JWTs and shortened on
+// the way (ExitStatus in server/util/status_details.h); callers that know a
+// call's own secrets pass them through ExitStatus first.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace leafsvc

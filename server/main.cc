@@ -9,9 +9,14 @@
 #include "absl/synchronization/mutex.h"
 #include "server/app.h"
 #include "server/config.h"
+#include "server/config_secrets.h"
 #include "server/util/log.h"
+#include "server/util/fd_limit.h"
+#include "server/util/log_bridge.h"
 
 int main(int argc, char** argv) {
+  // Before anything can log: gRPC, protobuf and abseil lines become JSON too.
+  leafsvc::InstallLogBridges();
   // Debian builds abseil without NDEBUG, which leaves absl::Mutex deadlock
   // detection on: every lock and every Mutex destruction then updates a global
   // lock graph under a global spin lock (gRPC's own locks are absl::Mutex
@@ -19,7 +24,8 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<leafsvc::ParsedConfig> parsed = leafsvc::ParseServerConfig(argc, argv);
   if (!parsed.ok()) {
-    std::cerr << "agleader_credentials_server: " << parsed.status().message() << "\n";
+    leafsvc::Log(leafsvc::LogLevel::kError, parsed.status().message(),
+                 {{"event", "invalid configuration"}});
     return 2;
   }
   if (!parsed->help.empty()) {
@@ -27,6 +33,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   leafsvc::SetLogLevel(parsed->config.log_level);
+  absl::StatusOr<leafsvc::FdBudget> fds =
+      leafsvc::RaiseFdLimitAndReserve(parsed->config.connection_limits.fd_reserve);
+  if (!fds.ok()) {
+    leafsvc::Log(leafsvc::LogLevel::kError, fds.status().message(),
+                 {{"event", "invalid configuration"}});
+    return 2;
+  }
+  leafsvc::Log(leafsvc::LogLevel::kInfo, "file descriptor limit",
+               {{"soft_limit", fds->soft_limit},
+                {"hard_limit", fds->hard_limit},
+                {"caller_connections_below_fd", fds->caller_below}});
 
   // Block the stop signals in every thread (threads inherit the mask) and
   // wait for them here.
@@ -38,9 +55,12 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<std::unique_ptr<leafsvc::App>> app = leafsvc::App::Start(parsed->config);
   if (!app.ok()) {
-    std::cerr << "agleader_credentials_server: " << app.status().message() << "\n";
+    leafsvc::Log(leafsvc::LogLevel::kError, app.status().message(),
+                 {{"event", "could not start"}});
     return 1;
   }
+  // The App, the token source and the listener hold their own copies.
+  leafsvc::WipeSecrets(parsed->config);
   // Process tests and scripts wait for this line.
   std::printf("agleader_credentials_server listening on %s\n", (*app)->target().c_str());
   std::fflush(stdout);

@@ -1,8 +1,12 @@
 #include "server/resources.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "server/util/redact_events.h"
+#include "server/util/utf8.h"
 
 namespace leafsvc {
 namespace {
@@ -12,11 +16,34 @@ namespace v1 = ::leaf::agleader::v1;
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   const int64_t seconds = absl::ToUnixSeconds(t);
   out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  out->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+// An event id as a resource-name segment: characters outside
+// [A-Za-z0-9._~-] (which Leaf's UUIDs never use) are percent-encoded, so an
+// id cannot add segments ("/") or forge a name.
+std::string NameSegment(absl::string_view id) {
+  std::string out;
+  for (unsigned char c : id) {
+    if (absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '~' || c == '-') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppendFormat(&out, "%%%02X", c);
+    }
+  }
+  return out;
 }
 
 }  // namespace
+
+std::string SecretHint(const Secret& secret) {
+  const std::string& value = secret.Reveal();
+  if (value.empty()) return "";
+  if (Utf8CharCount(value) < 12) return "****";
+  // Whole characters: a hint cut inside one would not be valid UTF-8.
+  return absl::StrCat("****", Utf8LastChars(value, 4));
+}
 
 std::string CredentialsName(absl::string_view leaf_user_id) {
   return absl::StrCat("users/", leaf_user_id, "/agLeaderCredentials");
@@ -39,9 +66,9 @@ void ToProto(const leafsvc::leaf::AgLeaderCredentials& in, absl::string_view lea
   out->set_leaf_status(in.status);
   if (in.created_time.has_value()) SetTimestamp(*in.created_time, out->mutable_create_time());
   out->set_public_key(in.public_key);
-  out->set_refresh_token_hint(in.refresh_token.Hint());
-  out->set_private_key_hint(in.private_key.Hint());
-  out->set_access_token_hint(in.access_token.Hint());
+  out->set_refresh_token_hint(SecretHint(in.refresh_token));
+  out->set_private_key_hint(SecretHint(in.private_key));
+  out->set_access_token_hint(SecretHint(in.access_token));
   if (view == v1::CREDENTIALS_VIEW_FULL) {
     out->set_refresh_token(in.refresh_token.Reveal());
     out->set_private_key(in.private_key.Reveal());
@@ -50,13 +77,18 @@ void ToProto(const leafsvc::leaf::AgLeaderCredentials& in, absl::string_view lea
 }
 
 void ToProto(const leafsvc::leaf::CredentialEvent& in, absl::string_view leaf_user_id,
-             v1::CredentialEvent* out) {
-  out->set_name(absl::StrCat(CredentialsName(leaf_user_id), "/events/", in.id));
+             v1::CredentialsView view, v1::CredentialEvent* out) {
+  out->set_name(absl::StrCat(CredentialsName(leaf_user_id), "/events/", NameSegment(in.id)));
   out->set_id(in.id);
   if (in.created_date.has_value()) SetTimestamp(*in.created_date, out->mutable_create_time());
   out->set_status_code(in.status_code);
-  out->set_headers(in.headers);
-  out->set_body(in.body);
+  if (view == v1::CREDENTIALS_VIEW_FULL) {
+    out->set_headers(in.headers);
+    out->set_body(in.body);
+  } else {
+    out->set_headers(RedactEventText(in.headers));
+    out->set_body(RedactEventText(in.body));
+  }
 }
 
 }  // namespace leafsvc

@@ -22,8 +22,15 @@ std::string CredentialsName(absl::string_view leaf_user_id);
 void ToProto(const leafsvc::leaf::AgLeaderCredentials& in, absl::string_view leaf_user_id,
              ::leaf::agleader::v1::CredentialsView view, ::leaf::agleader::v1::Credentials* out);
 
+// `headers` and `body` are raw only for CREDENTIALS_VIEW_FULL; otherwise
+// redacted of the secrets they carry (server/util/redact_events.h).
 void ToProto(const leafsvc::leaf::CredentialEvent& in, absl::string_view leaf_user_id,
+             ::leaf::agleader::v1::CredentialsView view,
              ::leaf::agleader::v1::CredentialEvent* out);
+
+// "****" + the last 4 characters (code points, so always valid UTF-8) of a
+// secret of 12+ characters, "****" for shorter ones, "" when empty.
+std::string SecretHint(const Secret& secret);
 
 }  // namespace leafsvc
 

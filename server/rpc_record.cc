@@ -6,9 +6,11 @@
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "server/grpc_status.h"
 #include "server/util/log.h"
+#include "server/util/redact.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
@@ -70,6 +72,18 @@ RpcRecord::RpcRecord(grpc::CallbackServerContext* context, absl::string_view met
     metrics_->RpcStarted(method_);
     metrics_->CallsInFlight(1);
   }
+  const auto& metadata = context->client_metadata();
+  for (const char* key : {"x-leaf-token", "authorization"}) {
+    for (auto [it, end] = metadata.equal_range(key); it != end; ++it) {
+      absl::string_view value(it->second.data(), it->second.size());
+      AddCallSecret(value);
+      if (absl::ConsumePrefix(&value, "Bearer ")) AddCallSecret(value);
+    }
+  }
+}
+
+void RpcRecord::AddCallSecret(absl::string_view secret) {
+  if (secret.size() >= kMinSecretBytes) call_secrets_.emplace_back(std::string(secret));
 }
 
 grpc::Status RpcRecord::Conclude(const absl::Status& status) {
@@ -81,6 +95,12 @@ grpc::Status RpcRecord::Conclude(const absl::Status& status) {
     SetStatusMetadata(annotated, "leaf_user_id", leaf_user_id_);
   }
   context_->AddTrailingMetadata(kRequestIdKey, request_id_);
+
+  std::vector<absl::string_view> secrets;
+  secrets.reserve(call_secrets_.size());
+  for (const Secret& s : call_secrets_) secrets.push_back(s.Reveal());
+  const Redactor redactor(secrets);
+  annotated = ExitStatus(annotated, redactor);
 
   const StatusDetails details = GetStatusDetails(annotated);
   if (!status.ok() && stats_.attempts > 0 && details.reason != "SHUTTING_DOWN") {
@@ -103,14 +123,15 @@ grpc::Status RpcRecord::Conclude(const absl::Status& status) {
   if (LogEnabled(level)) {
     const std::string code = absl::StatusCodeToString(status.code());
     const std::string leaf_user = leaf::IsLeafUserId(leaf_user_id_) ? leaf_user_id_ : "";
-    const std::string message(status.message());
+    const std::string message(annotated.message());
+    const std::string request_id = redactor.Redact(request_id_);
     Log(level, "rpc",
         {{"method", method_},
          {"code", code},
          {"latency_ms", absl::ToDoubleMilliseconds(latency)},
          {"leaf_status", stats_.last_http_status},
          {"attempts", stats_.attempts},
-         {"request_id", request_id_},
+         {"request_id", request_id},
          {"leaf_user_id", leaf_user},
          {"reason", details.reason},
          {"error", message}});

@@ -1,9 +1,13 @@
 // What is known about one RPC from its start to its end, and what happens
 // at its end in one place: the status is annotated (ErrorInfo metadata
-// request_id and leaf_user_id), counted in the metrics and logged as one
-// structured line.
+// request_id and leaf_user_id), redacted of the call's and the process's
+// secrets and shortened (ExitStatus), counted in the metrics and logged as
+// one structured line; the caller gets the same redacted status.
 #ifndef SERVER_RPC_RECORD_H_
 #define SERVER_RPC_RECORD_H_
+
+#include <string>
+#include <vector>
 
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
@@ -15,6 +19,7 @@
 #include "absl/time/time.h"
 #include "server/leaf/leaf_client.h"
 #include "server/metrics.h"
+#include "server/util/secret.h"
 
 namespace leafsvc {
 
@@ -31,6 +36,11 @@ class RpcRecord {
             absl::string_view leaf_user_id, Metrics* metrics);
 
   const std::string& request_id() const { return request_id_; }
+
+  // A secret of this call (a field of the request); with the caller's
+  // x-leaf-token and authorization metadata, which are added on
+  // construction, it is redacted from everything Conclude sends or logs.
+  void AddCallSecret(absl::string_view secret);
   leaf::CallStats* stats() { return &stats_; }
 
   // Ends the record with `status` and returns what to send the caller.
@@ -45,6 +55,7 @@ class RpcRecord {
   const absl::Time start_;
   std::string request_id_;
   leaf::CallStats stats_;
+  std::vector<Secret> call_secrets_;
 };
 
 // A caller's request id if acceptable (1-128 printable characters), else a

@@ -4,11 +4,14 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/leaf/leaf_errors.h"
+#include "server/raw_unary.h"
 #include "server/resources.h"
 #include "server/rpc_record.h"
+#include "server/util/happens_before.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
@@ -23,8 +26,8 @@ namespace v1 = ::leaf::agleader::v1;
 // through.
 class LeafReactor final : public grpc::ServerUnaryReactor {
  public:
-  LeafReactor(std::atomic<int>* active, RpcRecord record)
-      : active_(active), record_(std::move(record)) {
+  LeafReactor(std::atomic<int>* active, RpcRecord record, std::unique_ptr<RawResponse> messages)
+      : active_(active), record_(std::move(record)), messages_(std::move(messages)) {
     active_->fetch_add(1);
   }
 
@@ -45,7 +48,13 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
     Unref();
   }
 
-  void FinishWith(const absl::Status& status) { Finish(record_.Conclude(status)); }
+  void FinishWith(const absl::Status& status) {
+    grpc::Status result = record_.Conclude(status);
+    if (result.ok()) messages_->Write();
+    // gRPC runs OnDone (which may free this) only after Finish.
+    HappensBefore(this);
+    Finish(std::move(result));
+  }
 
   void OnCancel() override {
     std::shared_ptr<leaf::LeafCall> call;
@@ -57,7 +66,10 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
     if (call) call->Cancel();
   }
 
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    HappensAfter(this);
+    Unref();
+  }
 
  private:
   void Unref() {
@@ -69,11 +81,21 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
 
   std::atomic<int>* const active_;
   RpcRecord record_;
+  // The call's request and response (the methods are registered raw).
+  const std::unique_ptr<RawResponse> messages_;
   std::atomic<int> refs_{2};  // OnDone + SetCall
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
   std::shared_ptr<leaf::LeafCall> call_ ABSL_GUARDED_BY(mu_);
 };
+
+// The Leaf user id as sent to Leaf and shown everywhere (responses, names,
+// logs, page-token binding): lower case, so "3FA8..." and "3fa8..." are one
+// user (Leaf and its emulator compare ids as strings).
+template <typename Request>
+std::string LeafUserId(const Request& request) {
+  return absl::AsciiStrToLower(request.leaf_user_id());
+}
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, RpcRecord& record,
                                  const absl::Status& status) {
@@ -137,13 +159,20 @@ absl::StatusOr<leaf::CallOptions> AgLeaderCredentialsService::Prepare(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
-    grpc::CallbackServerContext* context, const v1::GetCredentialsRequest* request,
-    v1::Credentials* response) {
-  RpcRecord record(context, "GetCredentials", request->leaf_user_id(), metrics_);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call = std::make_unique<RawUnary<v1::GetCredentialsRequest, v1::Credentials>>(raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "GetCredentials", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::GetCredentialsRequest* request = &call->request;
+  v1::Credentials* response = &call->response;
+  const std::string user = LeafUserId(*request);
+  RpcRecord record(context, "GetCredentials", user, metrics_);
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return Reject(context, record, options.status());
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
-  const std::string user = request->leaf_user_id();
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->GetCredentials(
       user, reactor->Options(*std::move(options)),
@@ -155,9 +184,22 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
-    grpc::CallbackServerContext* context, const v1::CreateCredentialsRequest* request,
-    v1::Credentials* response) {
-  RpcRecord record(context, "CreateCredentials", request->leaf_user_id(), metrics_);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call =
+      std::make_unique<RawUnary<v1::CreateCredentialsRequest, v1::Credentials>>(raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "CreateCredentials", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::CreateCredentialsRequest* request = &call->request;
+  v1::Credentials* response = &call->response;
+  const std::string user = LeafUserId(*request);
+  RpcRecord record(context, "CreateCredentials", user, metrics_);
+  for (const std::string* secret :
+       {&request->refresh_token(), &request->private_key(), &request->access_token()}) {
+    record.AddCallSecret(*secret);
+  }
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return Reject(context, record, options.status());
   leaf::NewAgLeaderCredentials credentials;
@@ -166,8 +208,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
   credentials.private_key = Secret(request->private_key());
   credentials.access_token = Secret(request->access_token());
 
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
-  const std::string user = request->leaf_user_id();
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->CreateCredentials(
       user, credentials, reactor->Options(*std::move(options)),
@@ -179,16 +220,23 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
-    grpc::CallbackServerContext* context, const v1::DeleteCredentialsRequest* request,
-    google::protobuf::Empty* /*response*/) {
-  RpcRecord record(context, "DeleteCredentials", request->leaf_user_id(), metrics_);
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call = std::make_unique<RawUnary<v1::DeleteCredentialsRequest, google::protobuf::Empty>>(
+      raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "DeleteCredentials", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::DeleteCredentialsRequest* request = &call->request;
+  const std::string user = LeafUserId(*request);
+  RpcRecord record(context, "DeleteCredentials", user, metrics_);
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request));
   if (!options.ok()) return Reject(context, record, options.status());
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const bool allow_missing = request->allow_missing();
   reactor->SetCall(leaf_->DeleteCredentials(
-      request->leaf_user_id(), reactor->Options(*std::move(options)),
-      [reactor, allow_missing](absl::Status status) {
+      user, reactor->Options(*std::move(options)), [reactor, allow_missing](absl::Status status) {
         if (allow_missing && absl::IsNotFound(status) &&
             GetStatusDetails(status).reason == leaf::kReasonCredentialsNotFound) {
           status = absl::OkStatus();
@@ -199,36 +247,46 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::DeleteCredentials(
 }
 
 grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentialEvents(
-    grpc::CallbackServerContext* context, const v1::ListCredentialEventsRequest* request,
-    v1::ListCredentialEventsResponse* response) {
-  RpcRecord record(context, "ListCredentialEvents", request->leaf_user_id(), metrics_);
-  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request));
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+    grpc::ByteBuffer* raw_response) {
+  auto call =
+      std::make_unique<RawUnary<v1::ListCredentialEventsRequest, v1::ListCredentialEventsResponse>>(
+          raw_response);
+  if (absl::Status st = call->Parse(raw_request); !st.ok()) {
+    RpcRecord record(context, "ListCredentialEvents", "", metrics_);
+    return Reject(context, record, st);
+  }
+  const v1::ListCredentialEventsRequest* request = &call->request;
+  v1::ListCredentialEventsResponse* response = &call->response;
+  const std::string user = LeafUserId(*request);
+  RpcRecord record(context, "ListCredentialEvents", user, metrics_);
+  absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return Reject(context, record, options.status());
   std::optional<PageCursor> cursor;
   if (!request->page_token().empty()) {
-    absl::StatusOr<PageCursor> decoded =
-        page_tokens_.Decode(request->page_token(), request->leaf_user_id());
+    absl::StatusOr<PageCursor> decoded = page_tokens_.Decode(request->page_token(), user);
     if (!decoded.ok()) return Reject(context, record, decoded.status());
     cursor = *std::move(decoded);
   }
   const int page_size = request->page_size() > 0 ? request->page_size() : kDefaultPageSize;
-  auto* reactor = new LeafReactor(&active_calls_, std::move(record));
-  const std::string user = request->leaf_user_id();
+  auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
+  const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->ListEvents(
       user, reactor->Options(*std::move(options)),
-      [this, reactor, response, user, cursor, page_size](
-          absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
-        if (result.ok()) {
-          EventPage page = SelectEventPage(*std::move(result), user,
-                                           cursor ? &*cursor : nullptr, page_size,
-                                           page_tokens_);
-          response->mutable_events()->Reserve(static_cast<int>(page.events.size()));
-          for (const leaf::CredentialEvent& e : page.events) {
-            ToProto(e, user, response->add_events());
+      [this, reactor, response, user, cursor, page_size,
+       view](absl::StatusOr<std::vector<leaf::CredentialEvent>> result) {
+        absl::StatusOr<EventPage> page =
+            result.ok() ? SelectEventPage(*std::move(result), user, cursor ? &*cursor : nullptr,
+                                          page_size, page_tokens_)
+                        : absl::StatusOr<EventPage>(result.status());
+        if (page.ok()) {
+          response->mutable_events()->Reserve(static_cast<int>(page->events.size()));
+          for (const leaf::CredentialEvent& e : page->events) {
+            ToProto(e, user, view, response->add_events());
           }
-          response->set_next_page_token(std::move(page.next_page_token));
+          response->set_next_page_token(std::move(page->next_page_token));
         }
-        reactor->FinishWith(result.status());
+        reactor->FinishWith(page.status());
       }));
   return reactor;
 }

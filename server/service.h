@@ -31,27 +31,34 @@ struct ServiceOptions {
   std::string page_token_key;
 };
 
-class AgLeaderCredentialsService final
-    : public ::leaf::agleader::v1::AgLeaderCredentials::CallbackService {
+// The four credential methods are registered raw (their requests arrive as
+// bytes; see server/raw_unary.h): a request gRPC could not parse is answered
+// INVALID_ARGUMENT MALFORMED_REQUEST, logged and counted, not UNIMPLEMENTED.
+using AgLeaderCredentialsBase =
+    ::leaf::agleader::v1::AgLeaderCredentials::WithRawCallbackMethod_GetCredentials<
+        ::leaf::agleader::v1::AgLeaderCredentials::WithRawCallbackMethod_CreateCredentials<
+            ::leaf::agleader::v1::AgLeaderCredentials::WithRawCallbackMethod_DeleteCredentials<
+                ::leaf::agleader::v1::AgLeaderCredentials::
+                    WithRawCallbackMethod_ListCredentialEvents<
+                        ::leaf::agleader::v1::AgLeaderCredentials::CallbackService>>>>;
+
+class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
  public:
   // `metrics` may be null (no metrics); both must outlive the service.
   AgLeaderCredentialsService(leaf::LeafClient* leaf, ServiceOptions options,
                              Metrics* metrics = nullptr);
 
-  grpc::ServerUnaryReactor* GetCredentials(
-      grpc::CallbackServerContext* context,
-      const ::leaf::agleader::v1::GetCredentialsRequest* request,
-      ::leaf::agleader::v1::Credentials* response) override;
+  grpc::ServerUnaryReactor* GetCredentials(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
 
-  grpc::ServerUnaryReactor* CreateCredentials(
-      grpc::CallbackServerContext* context,
-      const ::leaf::agleader::v1::CreateCredentialsRequest* request,
-      ::leaf::agleader::v1::Credentials* response) override;
+  grpc::ServerUnaryReactor* CreateCredentials(grpc::CallbackServerContext* context,
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
 
-  grpc::ServerUnaryReactor* DeleteCredentials(
-      grpc::CallbackServerContext* context,
-      const ::leaf::agleader::v1::DeleteCredentialsRequest* request,
-      google::protobuf::Empty* response) override;
+  grpc::ServerUnaryReactor* DeleteCredentials(grpc::CallbackServerContext* context,
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
 
   // From now on new calls fail with UNAVAILABLE (reason SHUTTING_DOWN);
   // calls already running go on.
@@ -59,10 +66,9 @@ class AgLeaderCredentialsService final
   // Calls started and not yet done.
   int active_calls() const { return active_calls_.load(); }
 
-  grpc::ServerUnaryReactor* ListCredentialEvents(
-      grpc::CallbackServerContext* context,
-      const ::leaf::agleader::v1::ListCredentialEventsRequest* request,
-      ::leaf::agleader::v1::ListCredentialEventsResponse* response) override;
+  grpc::ServerUnaryReactor* ListCredentialEvents(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) override;
 
   // Streams changes from `registry` (service_watch.cc). Without a registry
   // (SetWatchRegistry not called) the RPC is UNIMPLEMENTED.

@@ -4,9 +4,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "server/leaf/leaf_endpoints.h"
 #include "server/util/status_details.h"
+#include "server/util/utf8.h"
 
 namespace leafsvc {
 namespace {
@@ -24,7 +26,8 @@ class Violations {
 
   void CheckLeafUserId(absl::string_view id) {
     if (id.empty()) {
-      Add("leaf_user_id", "required: the Leaf user's id, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6");
+      Add("leaf_user_id",
+          "required: the Leaf user's id, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6");
     } else if (!leaf::IsLeafUserId(id)) {
       // The value is not echoed: it may be anything, including a secret
       // pasted into the wrong field.
@@ -35,8 +38,7 @@ class Violations {
   }
 
   // A required (or, with `required` false, optional) secret-like field.
-  void CheckCredentialField(absl::string_view field, absl::string_view value,
-                            bool required) {
+  void CheckCredentialField(absl::string_view field, absl::string_view value, bool required) {
     if (value.empty()) {
       if (required) Add(field, "required");
       return;
@@ -46,13 +48,20 @@ class Violations {
                               value.size(), ")"));
       return;
     }
-    for (unsigned char c : value) {
-      if (c < 0x20 || c == 0x7f) {
-        Add(field, "must not contain control characters (newline, tab, NUL...); "
-                   "check for a stray line break when it was copied");
-        return;
-      }
-    }
+    CheckCharacters(field, value);
+  }
+
+  // Any string field: no control or invisible format character, which could
+  // hide or reorder text in logs and consoles (bidi overrides) or make two
+  // equal-looking values differ.
+  void CheckCharacters(absl::string_view field, absl::string_view value) {
+    const int32_t c = FirstForbiddenChar(value);
+    if (c < 0) return;
+    Add(field, absl::StrFormat("must not contain control characters (newline, tab, NUL, "
+                               "U+0085...) or invisible formatting characters (bidi overrides "
+                               "such as U+202E, zero-width spaces...), found U+%04X; check for "
+                               "a stray line break when it was copied",
+                               c));
   }
 
   void CheckView(v1::CredentialsView view, const ValidationOptions& options) {
@@ -93,8 +102,7 @@ class Violations {
 
 }  // namespace
 
-absl::Status Validate(const v1::GetCredentialsRequest& request,
-                      const ValidationOptions& options) {
+absl::Status Validate(const v1::GetCredentialsRequest& request, const ValidationOptions& options) {
   Violations v;
   v.CheckLeafUserId(request.leaf_user_id());
   v.CheckView(request.view(), options);
@@ -119,13 +127,16 @@ absl::Status Validate(const v1::DeleteCredentialsRequest& request) {
   return v.ToStatus();
 }
 
-absl::Status Validate(const v1::ListCredentialEventsRequest& request) {
+absl::Status Validate(const v1::ListCredentialEventsRequest& request,
+                      const ValidationOptions& options) {
   Violations v;
   v.CheckLeafUserId(request.leaf_user_id());
+  v.CheckView(request.view(), options);
   if (request.page_size() < 0 || request.page_size() > kMaxPageSize) {
     v.Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize, " (0 means ",
                                     kDefaultPageSize, "), got ", request.page_size()));
   }
+  v.CheckCharacters("page_token", request.page_token());
   return v.ToStatus();
 }
 

@@ -24,7 +24,8 @@ absl::Status Validate(const ::leaf::agleader::v1::CreateCredentialsRequest& requ
                       const ValidationOptions& options);
 absl::Status Validate(const ::leaf::agleader::v1::DeleteCredentialsRequest& request);
 // The page token itself is checked when it is decoded.
-absl::Status Validate(const ::leaf::agleader::v1::ListCredentialEventsRequest& request);
+absl::Status Validate(const ::leaf::agleader::v1::ListCredentialEventsRequest& request,
+                      const ValidationOptions& options = {});
 
 }  // namespace leafsvc
 

@@ -16,21 +16,30 @@
 // BadRequest (field violations) and RetryInfo (retry delay) it holds.
 //
 // Messages are plain objects with lowerCamelCase fields (leafUserId), enums as
-// their names ('CREDENTIAL_STATUS_OK'), int64 as strings, defaults filled in.
+// their names ('CREDENTIAL_STATUS_OK'), int64 as strings, defaults filled in;
+// toProto3Json() turns one into canonical proto3 JSON (what the CLI prints).
+//
+// Installed from its tarball (npm pack), the package carries the .proto files
+// and the service config in bundle/; in a checkout it reads the repository's.
 
 const fs = require('fs');
 const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 const protobuf = require('protobufjs');
+const { messageToJson } = require('./proto_json');
 
+const BUNDLE = path.join(__dirname, 'bundle');
 const REPO = path.resolve(__dirname, '..', '..');
-const PROTO_ROOT = path.join(REPO, 'proto');
-const RPC_ROOT = path.join(REPO, 'third_party', 'googleapis');
+const BUNDLED = fs.existsSync(path.join(BUNDLE, 'service_config.json'));
+const PROTO_ROOT = BUNDLED ? BUNDLE : path.join(REPO, 'proto');
+const RPC_ROOT = BUNDLED ? BUNDLE : path.join(REPO, 'third_party', 'googleapis');
 const SERVICE_PROTO = 'leaf/agleader/v1/agleader_credentials.proto';
 // The service config the deployment recommends (retries, timeouts), used when
-// present and no other is given.
-const DEFAULT_SERVICE_CONFIG = path.join(REPO, 'client', 'service_config.json');
+// no other is given.
+const DEFAULT_SERVICE_CONFIG = BUNDLED
+  ? path.join(BUNDLE, 'service_config.json')
+  : path.join(REPO, 'client', 'service_config.json');
 const ERROR_DOMAIN = 'leaf.agleader.v1';
 const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 
@@ -52,6 +61,18 @@ rpcRoot.resolvePath = (_origin, target) =>
   fs.existsSync(path.join(RPC_ROOT, target)) ? path.join(RPC_ROOT, target) : target;
 rpcRoot.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
 const Status = rpcRoot.lookupType('google.rpc.Status');
+
+// The service's messages as protobufjs types, for toProto3Json().
+const serviceRoot = new protobuf.Root();
+serviceRoot.resolvePath = (_origin, target) =>
+  fs.existsSync(path.join(PROTO_ROOT, target)) ? path.join(PROTO_ROOT, target) : target;
+serviceRoot.loadSync(SERVICE_PROTO);
+
+/** Canonical proto3 JSON (as grpcurl prints) of `object`, a `typeName` message. */
+function toProto3Json(typeName, object) {
+  const type = serviceRoot.lookupType(typeName);
+  return messageToJson(type, type.fromObject(object));
+}
 
 /** A failed RPC with its decoded details; `cause` is the grpc-js ServiceError. */
 class AgLeaderError extends Error {
@@ -105,15 +126,75 @@ function decodeError(error) {
 }
 
 /**
+ * The API key in `file`: its one line that is not blank or a # comment,
+ * surrounding whitespace dropped (as the C++ client's --api_key_file). Throws
+ * an Error whose message never holds the key.
+ */
+function readApiKeyFile(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`--api_key_file: cannot read "${file}": ${e.code || e.message}`);
+  }
+  let key = null;
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    if (key !== null) {
+      throw new Error(
+        `--api_key_file: "${file}" holds a second key (line ${i + 1}); give the file of one key`,
+      );
+    }
+    key = line;
+  });
+  if (key === null) throw new Error(`--api_key_file: "${file}" holds no key`);
+  return key;
+}
+
+// Reads a PEM file given as --`flag`: a wrong file fails here, naming the flag
+// and the path (never the content), not as an obscure handshake error later.
+function readPem(flag, file, marker, what) {
+  let pem;
+  try {
+    pem = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`--${flag}: cannot read "${file}": ${e.code || e.message}`);
+  }
+  const text = pem.toString('latin1');
+  if (!text.includes('-----BEGIN ') || !text.includes(marker)) {
+    throw new Error(`--${flag}: "${file}" holds no PEM ${what}`);
+  }
+  return pem;
+}
+
+/**
+ * TLS channel credentials: the server's certificate verified against `caFile`
+ * (else the default roots); with `certFile` and `keyFile`, mutual TLS.
+ */
+function tlsCredentials({ caFile, certFile, keyFile } = {}) {
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new Error('mutual TLS needs both --cert_file and --key_file');
+  }
+  const root = caFile ? readPem('ca_file', caFile, 'CERTIFICATE-----', 'certificate') : null;
+  let chain = null;
+  let key = null;
+  if (certFile) {
+    chain = readPem('cert_file', certFile, 'CERTIFICATE-----', 'certificate');
+    key = readPem('key_file', keyFile, 'PRIVATE KEY-----', 'private key');
+  }
+  return grpc.credentials.createSsl(root, key, chain);
+}
+
+/**
  * The gRPC service config JSON to use: `file`, else
- * $AGLEADER_CLIENT_SERVICE_CONFIG, else client/service_config.json if it
- * exists; null for none (or for "none", as in the C++ client).
+ * $AGLEADER_CLIENT_SERVICE_CONFIG, else the shipped one (bundled in the
+ * package); null for none (or for "none", as in the C++ client).
  */
 function loadServiceConfig(file) {
   let chosen = file || process.env.AGLEADER_CLIENT_SERVICE_CONFIG;
   if (chosen === 'none') return null;
   if (!chosen) {
-    if (!fs.existsSync(DEFAULT_SERVICE_CONFIG)) return null;
     chosen = DEFAULT_SERVICE_CONFIG;
   }
   const text = fs.readFileSync(chosen, 'utf8');
@@ -126,14 +207,17 @@ class AgLeaderClient {
   /**
    * @param {string} target host:port, or any gRPC target (dns:///...).
    * @param {{timeoutMs?: number, serviceConfig?: string, apiKey?: string,
-   *          credentials?: grpc.ChannelCredentials}} options
+   *          credentials?: grpc.ChannelCredentials, serverName?: string}} options
    *   apiKey (else $AGLEADER_CLIENT_API_KEY) is sent as `authorization: Bearer
-   *   <key>` to a server started with --api_keys; credentials: TLS.
+   *   <key>` to a server started with --api_keys; credentials: TLS
+   *   (tlsCredentials()); serverName: the name the server's certificate must
+   *   carry, instead of the host of `target`.
    */
   constructor(target, options = {}) {
     const channelOptions = {};
     const config = loadServiceConfig(options.serviceConfig);
     if (config !== null) channelOptions['grpc.service_config'] = config;
+    if (options.serverName) channelOptions['grpc.ssl_target_name_override'] = options.serverName;
     this.timeoutMs = options.timeoutMs ?? 10000;
     const apiKey = options.apiKey ?? process.env.AGLEADER_CLIENT_API_KEY ?? '';
     this.metadata = new grpc.Metadata();
@@ -195,6 +279,9 @@ module.exports = {
   AgLeaderError,
   decodeError,
   loadServiceConfig,
+  readApiKeyFile,
+  tlsCredentials,
+  toProto3Json,
   ERROR_DOMAIN,
   grpc,
 };

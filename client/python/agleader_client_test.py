@@ -1,7 +1,11 @@
-"""Tests of the Python client against a running server (and the Leaf emulator behind it).
+"""Tests of the installed Python client against a running server (and the Leaf
+emulator behind it).
 
-Run by //tests/polyglot:python_client_test, which starts both and sets
-AGLEADER_TARGET (host:port of the server) and LEAF_EMULATOR_URL. By hand:
+Run by //tests/polyglot:python_client_test, which installs the package into a
+venv, starts the servers and sets AGLEADER_TARGET (host:port of the server),
+LEAF_EMULATOR_URL, AGLEADER_CLIENT_CLI (the agleader-client console script) and
+the TLS targets and files (see tests/polyglot/tls_lib.sh). By hand, with the
+package installed:
   AGLEADER_TARGET=127.0.0.1:50051 LEAF_EMULATOR_URL=http://127.0.0.1:8080 \
       python3 client/python/agleader_client_test.py
 """
@@ -17,20 +21,18 @@ import uuid
 
 import grpc
 
-sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-
-import agleader_client  # noqa: E402 pylint: disable=wrong-import-position
-from agleader_client import (
-    AgLeaderClient,
-    AgLeaderError,
-    pb,
-)  # noqa: E402 pylint: disable=wrong-import-position
+import agleader_client
+from agleader_client import AgLeaderClient, AgLeaderError, pb
 
 TARGET = os.environ.get("AGLEADER_TARGET", "")
 EMULATOR_URL = os.environ.get("LEAF_EMULATOR_URL", "")
 REFRESH_TOKEN = "python-refresh-token-4321"
 PRIVATE_KEY = "python-private-key-8765"
-CLI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agleader_cli.py")
+CLI = (
+    [os.environ["AGLEADER_CLIENT_CLI"]]
+    if os.environ.get("AGLEADER_CLIENT_CLI")
+    else [sys.executable, "-m", "agleader_client"]
+)
 
 
 def new_user():
@@ -185,9 +187,11 @@ class ClientTest(unittest.TestCase):
 
 class ServiceConfigTest(unittest.TestCase):
     def test_shipped_service_config_is_the_default(self):
-        shipped = os.path.join(agleader_client.REPO, "client", "service_config.json")
+        # The repository's client/service_config.json, bundled in the package.
+        shipped = os.environ.get("AGLEADER_TEST_SHIPPED_SERVICE_CONFIG", "")
         if not os.path.exists(shipped):
-            self.skipTest("client/service_config.json is not in this checkout")
+            self.skipTest("AGLEADER_TEST_SHIPPED_SERVICE_CONFIG is not set")
+        self.assertNotIn(os.path.dirname(shipped), agleader_client.__file__)
         os.environ.pop("AGLEADER_CLIENT_SERVICE_CONFIG", None)
         with open(shipped, encoding="utf-8") as f:
             self.assertEqual(agleader_client.load_service_config(), f.read())
@@ -212,9 +216,9 @@ class CliTest(unittest.TestCase):
         if not TARGET:
             raise unittest.SkipTest("AGLEADER_TARGET is not set")
 
-    def cli(self, *args, env=None):
+    def cli(self, *args, env=None, target=None):
         return subprocess.run(
-            [sys.executable, CLI, "--server", TARGET, *args],
+            [*CLI, "--server", target or TARGET, *args],
             env={**os.environ, **(env or {})},
             capture_output=True,
             text=True,
@@ -255,6 +259,117 @@ class CliTest(unittest.TestCase):
         self.assertIn("error: NOT_FOUND (5):", r.stderr)
         self.assertIn("reason: CREDENTIALS_NOT_FOUND (domain leaf.agleader.v1)", r.stderr)
         self.assertIn("leaf_http_status=404", r.stderr)
+
+    def test_cli_help_exits_0(self):
+        r = self.cli("--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--api_key_file", r.stdout)
+
+    def test_cli_prints_canonical_proto3_json(self):
+        user = new_user()
+        env = {"AGLEADER_CLIENT_REFRESH_TOKEN": REFRESH_TOKEN, "AGLEADER_CLIENT_PRIVATE_KEY": ""}
+        r = self.cli("create", "--leaf_user_id", user, "--public_key", "pk", env=env)
+        # An empty private key is refused: a BadRequest names the field.
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("field private_key:", r.stderr)
+        env["AGLEADER_CLIENT_PRIVATE_KEY"] = PRIVATE_KEY
+        r = self.cli("create", "--leaf_user_id", user, "--public_key", "pk", env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertRegex(out["createTime"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertEqual(out["status"], "CREDENTIAL_STATUS_OK")
+        self.assertNotIn("accessTokenHint", out)  # no access token given: empty, so absent
+        r = self.cli("get", "--leaf_user_id", user)
+        self.assertEqual(json.loads(r.stdout)["leafUserId"], user)
+        self.assertEqual(self.cli("delete", "--leaf_user_id", user).stdout.strip(), "{}")
+
+
+class TlsCliTest(unittest.TestCase):
+    """agleader-client over TLS (with API keys) and mutual TLS, flags and env twins."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.environ.get("AGLEADER_TLS_TARGET"):
+            raise unittest.SkipTest("AGLEADER_TLS_TARGET is not set")
+        cls.tls = os.environ["AGLEADER_TLS_TARGET"]
+        cls.mtls = os.environ["AGLEADER_MTLS_TARGET"]
+        cls.ca = os.environ["AGLEADER_TEST_CA"]
+        cls.cert = os.environ["AGLEADER_TEST_CLIENT_CERT"]
+        cls.key = os.environ["AGLEADER_TEST_CLIENT_KEY"]
+        cls.api_key_file = os.environ["AGLEADER_TEST_API_KEY_FILE"]
+        cls.api_key = os.environ["AGLEADER_TEST_API_KEY"]
+
+    def cli(self, target, *args, env=None):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("AGLEADER_CLIENT_")}
+        r = subprocess.run(
+            [*CLI, "--server", target, *args, "delete", "--leaf_user_id", new_user(),
+             "--allow_missing"],
+            env={**clean, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        self.assertNotIn(self.api_key, r.stdout + r.stderr)
+        return r
+
+    def test_tls_with_api_key_file(self):
+        r = self.cli(self.tls, "--ca_file", self.ca, "--api_key_file", self.api_key_file)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "{}")
+
+    def test_tls_with_api_key_flag_and_server_name(self):
+        r = self.cli(
+            self.tls, "--ca_file", self.ca, "--server_name", "localhost", "--api_key", self.api_key
+        )
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_tls_from_environment_twins(self):
+        env = {
+            "AGLEADER_CLIENT_TLS": "true",
+            "AGLEADER_CLIENT_TLS_CA_FILE": self.ca,
+            "AGLEADER_CLIENT_SERVER_NAME": "localhost",
+            "AGLEADER_CLIENT_API_KEY": self.api_key,
+        }
+        self.assertEqual(self.cli(self.tls, env=env).returncode, 0)
+        env.pop("AGLEADER_CLIENT_API_KEY")
+        env["AGLEADER_CLIENT_API_KEY_FILE"] = self.api_key_file
+        self.assertEqual(self.cli(self.tls, env=env).returncode, 0)
+
+    def test_tls_without_key_is_unauthenticated(self):
+        r = self.cli(self.tls, "--ca_file", self.ca)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("error: UNAUTHENTICATED (16)", r.stderr)
+
+    def test_plaintext_or_unknown_ca_cannot_reach_a_tls_server(self):
+        r = self.cli(self.tls, "--api_key", self.api_key, "--timeout", "3")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("UNAVAILABLE", r.stderr)
+        r = self.cli(self.tls, "--tls", "--api_key", self.api_key, "--timeout", "3")
+        self.assertEqual(r.returncode, 1)  # default roots do not know the test CA
+
+    def test_mutual_tls(self):
+        r = self.cli(
+            self.mtls, "--ca_file", self.ca, "--cert_file", self.cert, "--key_file", self.key
+        )
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env = {
+            "AGLEADER_CLIENT_TLS_CA_FILE": self.ca,
+            "AGLEADER_CLIENT_CERT_FILE": self.cert,
+            "AGLEADER_CLIENT_KEY_FILE": self.key,
+        }
+        self.assertEqual(self.cli(self.mtls, env=env).returncode, 0)
+        r = self.cli(self.mtls, "--ca_file", self.ca, "--timeout", "3")
+        self.assertEqual(r.returncode, 1)  # no client certificate
+
+    def test_bad_tls_flags_are_usage_errors(self):
+        r = self.cli(self.mtls, "--ca_file", self.ca, "--cert_file", self.cert)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("needs both --cert_file and --key_file", r.stderr)
+        r = self.cli(self.mtls, "--ca_file", self.key)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("holds no PEM certificate", r.stderr)
+        self.assertNotIn("PRIVATE KEY", r.stderr)
 
 
 if __name__ == "__main__":

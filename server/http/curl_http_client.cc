@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/types/optional.h"
 #include "server/http/curl_error.h"
+#include "server/http/easy_setup.h"
 #include "server/http/request_plan.h"
 #include "server/http/response_reader.h"
 #include "server/http/tls_trust.h"
@@ -289,8 +290,7 @@ class CurlHttpClient::Impl {
     t->request = std::move(q.request);
     t->done = std::move(q.done);
     t->first_byte_deadline = absl::InfiniteFuture();
-    if (t->request.first_byte_timeout != absl::InfiniteDuration() &&
-        !t->request.fresh_connection) {
+    if (t->request.first_byte_timeout != absl::InfiniteDuration() && !t->request.fresh_connection) {
       t->first_byte_deadline = now + t->request.first_byte_timeout;
       ++silent_watch_;
     }
@@ -306,69 +306,12 @@ class CurlHttpClient::Impl {
   }
 
   absl::Status Configure(Transfer& t, absl::Time now) {
-    CURL* e = t.easy;
-    curl_easy_reset(e);
     t.error[0] = '\0';
-    const HttpRequest& req = t.request;
-    t.reader.Reset(options_.max_response_bytes, req.method == "HEAD");
-    // Checked after the options below, so that a failing curl_easy_setopt
-    // keeps precedence over a bad header, as it always had.
-    absl::StatusOr<RequestPlan> plan = PlanRequest(req, now);
-    CURLcode rc = CURLE_OK;
-    auto set = [&](CURLoption option, auto value) {
-      if (rc == CURLE_OK) rc = curl_easy_setopt(e, option, value);
-    };
-    set(CURLOPT_PRIVATE, static_cast<void*>(&t));
-    set(CURLOPT_ERRORBUFFER, t.error);
-    set(CURLOPT_URL, req.url.c_str());
-    set(CURLOPT_PROTOCOLS_STR, "http,https");
-    set(CURLOPT_NOSIGNAL, 1L);
-    set(CURLOPT_TCP_NODELAY, 1L);
-    set(CURLOPT_TCP_KEEPALIVE, 1L);
-    set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-    set(CURLOPT_FOLLOWLOCATION, 0L);
-    if (rc == CURLE_OK) rc = tls_->ApplyTo(e);
-    set(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms_);
-    if (!options_.user_agent.empty()) {
-      set(CURLOPT_USERAGENT, options_.user_agent.c_str());
-    }
-    set(CURLOPT_HEADERFUNCTION, &ResponseReader::OnHeader);
-    set(CURLOPT_HEADERDATA, static_cast<void*>(&t.reader));
-    set(CURLOPT_WRITEFUNCTION, &ResponseReader::OnBody);
-    set(CURLOPT_WRITEDATA, static_cast<void*>(&t.reader));
-    if (plan.ok()) {
-      if (plan->fresh_connect) set(CURLOPT_FRESH_CONNECT, 1L);
-      if (plan->timeout_ms.has_value()) set(CURLOPT_TIMEOUT_MS, *plan->timeout_ms);
-      switch (plan->body) {
-        case RequestPlan::Body::kNone:
-          set(CURLOPT_NOBODY, 1L);
-          break;
-        case RequestPlan::Body::kGet:
-          set(CURLOPT_HTTPGET, 1L);
-          break;
-        case RequestPlan::Body::kFields:
-          // POSTFIELDS does not copy: the body lives in `t`.
-          set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-          set(CURLOPT_POSTFIELDS, req.body.data());
-          break;
-      }
-      // CUSTOMREQUEST is copied by curl.
-      if (plan->custom_method.has_value()) set(CURLOPT_CUSTOMREQUEST, plan->custom_method->c_str());
-    }
-    if (rc != CURLE_OK) {
-      return absl::InternalError(absl::StrCat("curl_easy_setopt failed: ", curl_easy_strerror(rc)));
-    }
-    if (!plan.ok()) return plan.status();
-
-    for (const std::string& line : plan->header_lines) {
-      curl_slist* next = curl_slist_append(t.headers, line.c_str());
-      if (next == nullptr) return absl::ResourceExhaustedError("out of memory building request");
-      t.headers = next;
-    }
-    if (curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers) != CURLE_OK) {
-      return absl::InternalError("curl_easy_setopt(CURLOPT_HTTPHEADER) failed");
-    }
-    return absl::OkStatus();
+    t.reader.Reset(options_.max_response_bytes, t.request.method == "HEAD");
+    EasyTarget target{static_cast<void*>(&t), t.error, &t.reader, &t.headers};
+    return ConfigureEasy(t.easy, t.request, now,
+                         EasyOptions{tls_.get(), connect_timeout_ms_, &options_.user_agent},
+                         target);
   }
 
   void ReapCompleted() {

@@ -14,8 +14,6 @@
 namespace leafsvc::leaf {
 namespace {
 
-constexpr size_t kMaxLeafMessage = 300;
-
 const char* Describe(LeafOperation op) {
   switch (op) {
     case LeafOperation::kLogin: return "logging in to Leaf";
@@ -27,14 +25,14 @@ const char* Describe(LeafOperation op) {
   return "calling Leaf";
 }
 
-// Leaf's own words, shortened (never inside a character), valid UTF-8, with
-// control characters blanked so they cannot forge log lines.
+// Leaf's own words, whole, valid UTF-8, with control characters blanked so
+// they cannot forge log lines. Not shortened here: the text may quote a
+// secret, and only the exit (ExitStatus, after redaction) may cut it.
 std::string Sanitize(absl::string_view text) {
-  std::string out = ValidUtf8(Utf8Prefix(text, kMaxLeafMessage));
+  std::string out = ValidUtf8(text);
   for (char& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
-  if (text.size() > kMaxLeafMessage) out.append("...");
   return out;
 }
 

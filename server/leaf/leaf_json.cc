@@ -4,12 +4,15 @@
 #include <cstring>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "server/leaf/timestamp.h"
+#include "server/util/log.h"
 #include "server/util/utf8.h"
 
 namespace leafsvc::leaf {
@@ -36,12 +39,47 @@ bool IsAscii(absl::string_view s) {
   return true;
 }
 
+}  // namespace
+
+// Checked before parsing: a 4 MiB "[[[[..." body would otherwise build a
+// tree of millions of values (~100 MB) only to be refused afterwards.
+bool NestedTooDeep(absl::string_view json) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxLeafJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+namespace {
+
 // Parses with UTF-8 validation, which rapidjson does byte by byte through a
 // slow path (a third of the cost of decoding a credentials body). An ASCII
 // body, which is what Leaf sends nearly always, is valid UTF-8 as it is, and
 // validation only ever looks at the input bytes (not at \u escapes), so it
 // is skipped for those: the outcome is the same.
 void ParseUtf8(Document& doc, absl::string_view json) {
+  // A raw NUL is never valid JSON (RFC 8259), but rapidjson stops reading
+  // at one and would accept "{}\0<anything>".
+  if (NestedTooDeep(json) || json.find('\0') != absl::string_view::npos) {
+    // An error the callers already handle, without building the tree.
+    doc.Parse<kBaseFlags>("[");
+    return;
+  }
   if (IsAscii(json)) {
     doc.Parse<kBaseFlags>(json.data(), json.size());
   } else {
@@ -61,9 +99,15 @@ absl::StatusOr<Document> ParseJson(absl::string_view json, absl::string_view wha
   ParseUtf8(doc, json);
   if (doc.HasParseError()) {
     if (json.empty()) return Malformed(what, "empty body, expected JSON");
-    return Malformed(what, absl::StrCat("not valid JSON (",
-                                        rapidjson::GetParseError_En(doc.GetParseError()),
-                                        " at offset ", doc.GetErrorOffset(), ")"));
+    if (NestedTooDeep(json)) {
+      return Malformed(what, absl::StrCat("nested deeper than ", kMaxLeafJsonDepth, " levels"));
+    }
+    if (json.find('\0') != absl::string_view::npos) {
+      return Malformed(what, "not valid JSON (a NUL byte)");
+    }
+    return Malformed(
+        what, absl::StrCat("not valid JSON (", rapidjson::GetParseError_En(doc.GetParseError()),
+                           " at offset ", doc.GetErrorOffset(), ")"));
   }
   return doc;
 }
@@ -88,8 +132,7 @@ absl::Status ReadString(const Value& obj, const char* name, absl::string_view wh
   return absl::OkStatus();
 }
 
-absl::Status ReadSecret(const Value& obj, const char* name, absl::string_view what,
-                        Secret* out) {
+absl::Status ReadSecret(const Value& obj, const char* name, absl::string_view what, Secret* out) {
   std::string value;
   absl::Status st = ReadString(obj, name, what, &value);
   if (st.ok()) *out = Secret(std::move(value));
@@ -105,15 +148,36 @@ absl::Status ReadTime(const Value& obj, const char* name, absl::string_view what
   if (!t.ok()) {
     return Malformed(what, absl::StrCat("field \"", name, "\": ", t.status().message()));
   }
+  // google.protobuf.Timestamp's range; other languages' clients refuse
+  // anything outside it.
+  static const absl::Time kFirst =
+      absl::FromCivil(absl::CivilSecond(1, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  static const absl::Time kEnd =
+      absl::FromCivil(absl::CivilSecond(10000, 1, 1, 0, 0, 0), absl::UTCTimeZone());
+  if (*t < kFirst || *t >= kEnd) {
+    return Malformed(what, absl::StrCat("field \"", name, "\" is outside years 0001-9999"));
+  }
   *out = *t;
   return absl::OkStatus();
 }
 
-#define RETURN_IF_ERROR(expr)              \
-  do {                                     \
-    absl::Status _st = (expr);             \
-    if (!_st.ok()) return _st;             \
+#define RETURN_IF_ERROR(expr)  \
+  do {                         \
+    absl::Status _st = (expr); \
+    if (!_st.ok()) return _st; \
   } while (0)
+
+// Ids go into resource names: only URL-safe characters (UUIDs and numbers).
+bool IsEventId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '~' &&
+        c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
 
 absl::StatusOr<CredentialEvent> DecodeEvent(const Value& v, size_t index) {
   std::string what = absl::StrCat("Leaf's events response, element ", index);
@@ -134,6 +198,9 @@ absl::StatusOr<CredentialEvent> DecodeEvent(const Value& v, size_t index) {
       return Malformed(what, "field \"statusCode\" is not an integer");
     }
     event.status_code = code->value.GetInt();
+  }
+  if (!IsEventId(event.id)) {
+    return Malformed(what, "field \"id\" is missing or not 1-128 of [A-Za-z0-9._~-]");
   }
   RETURN_IF_ERROR(ReadString(v, "headers", what, &event.headers));
   RETURN_IF_ERROR(ReadString(v, "body", what, &event.body));
@@ -180,7 +247,13 @@ absl::StatusOr<std::vector<CredentialEvent>> DecodeEvents(absl::string_view json
   events.reserve(array->Size());
   for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
     absl::StatusOr<CredentialEvent> e = DecodeEvent((*array)[i], i);
-    if (!e.ok()) return e.status();
+    if (!e.ok()) {
+      // One bad event must not hide the others: it is left out and logged
+      // (the error names the element and field, never the value).
+      Log(LogLevel::kWarning, "skipped a malformed event in Leaf's events response",
+          {{"element", static_cast<int64_t>(i)}, {"error", e.status().message()}});
+      continue;
+    }
     events.push_back(*std::move(e));
   }
   return events;
@@ -246,8 +319,7 @@ std::string EncodeCreateCredentials(const NewAgLeaderCredentials& credentials) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-std::string EncodeLogin(absl::string_view username, const Secret& password,
-                        bool remember_me) {
+std::string EncodeLogin(absl::string_view username, const Secret& password, bool remember_me) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.StartObject();

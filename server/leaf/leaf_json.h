@@ -17,9 +17,20 @@
 
 namespace leafsvc::leaf {
 
+// Deepest nesting of arrays and objects accepted in any Leaf body (Leaf's
+// own are 3 deep); deeper bodies are refused before a tree is built, so a
+// hostile 4 MiB body costs bounded memory.
+inline constexpr int kMaxLeafJsonDepth = 64;
+// Whether `json` nests arrays and objects deeper than kMaxLeafJsonDepth
+// (such a body is refused without being parsed).
+bool NestedTooDeep(absl::string_view json);
+
 // Errors: INVALID_ARGUMENT naming the problem (the caller decides how an
 // unreadable upstream body is reported).
 absl::StatusOr<AgLeaderCredentials> DecodeCredentials(absl::string_view json);
+// A malformed element (wrong types, a timestamp outside years 0001-9999, an
+// id that is not 1-128 of [A-Za-z0-9._~-]) is skipped and logged, so that
+// one bad event does not hide the others; a malformed document is an error.
 absl::StatusOr<std::vector<CredentialEvent>> DecodeEvents(absl::string_view json);
 // The id_token of a successful POST /api/authenticate.
 absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json);
@@ -29,8 +40,7 @@ absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json);
 std::optional<Problem> DecodeProblem(absl::string_view json);
 
 std::string EncodeCreateCredentials(const NewAgLeaderCredentials& credentials);
-std::string EncodeLogin(absl::string_view username, const Secret& password,
-                        bool remember_me);
+std::string EncodeLogin(absl::string_view username, const Secret& password, bool remember_me);
 
 }  // namespace leafsvc::leaf
 

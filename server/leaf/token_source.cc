@@ -11,6 +11,7 @@
 #include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_json.h"
 #include "server/util/log.h"
+#include "server/util/redact.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc::leaf {
@@ -121,6 +122,8 @@ void LoginTokenSource::OnLoginDone(absl::StatusOr<http::HttpResponse> response) 
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_();
     if (result.ok()) {
+      // Never to appear in any output, whoever quotes it.
+      RegisterProcessSecret(result->Reveal());
       policy_.OnLoginSucceeded(*result, JwtExpiry(*result), now);
       ++login_count_;
       warn_lifetime = policy_.lifetime_assumed() && !warned_lifetime_;

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/security/api_keys.h"
+#include "server/util/redact.h"
 #include "server/security/caller_auth.h"
 #include "server/util/flag_file.h"
 #include "server/util/log.h"
@@ -116,6 +117,7 @@ absl::StatusOr<ApiKeySet> LoadApiKeys(const ListenerSecurityOptions& o) {
     if (!from_list.ok()) return from_list.status();
     keys.insert(keys.end(), from_list->begin(), from_list->end());
   }
+  for (const Secret& key : keys) RegisterProcessSecret(key.Reveal());  // redacted everywhere
   return ApiKeySet(keys);
 }
 

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/util/redact.h"
 
 namespace leafsvc {
 namespace {
@@ -106,9 +107,9 @@ void SetLogSink(std::function<void(absl::string_view)> sink) {
   Sink() = std::move(sink);
 }
 
-void LogValue::AppendJson(std::string* out) const {
+void LogValue::AppendJson(std::string* out, const Redactor& redactor) const {
   switch (kind_) {
-    case kString: AppendJsonString(s_, out); break;
+    case kString: AppendJsonString(redactor.RedactAndShorten(s_, kMaxLogFieldBytes), out); break;
     case kInt: absl::StrAppend(out, i_); break;
     case kDouble: absl::StrAppendFormat(out, "%.3f", d_); break;
     case kBool: out->append(b_ ? "true" : "false"); break;
@@ -121,13 +122,14 @@ void Log(LogLevel level, absl::string_view message, LogFields fields) {
   AppendTimestamp(absl::Now(), &line);
   line.append(",\"level\":");
   AppendJsonString(LevelName(level), &line);
+  const Redactor redactor;
   line.append(",\"msg\":");
-  AppendJsonString(message, &line);
+  AppendJsonString(redactor.RedactAndShorten(message, kMaxLogFieldBytes), &line);
   for (const auto& [key, value] : fields) {
     line.push_back(',');
     AppendJsonString(key, &line);
     line.push_back(':');
-    value.AppendJson(&line);
+    value.AppendJson(&line, redactor);
   }
   line.append("}\n");
   absl::MutexLock lock(&SinkMutex());

@@ -2,7 +2,9 @@
 //   {"time":"2026-11-28T21:40:01.123456Z","level":"info","msg":"rpc",
 //    "method":"GetCredentials","code":"OK","latency_ms":1.2}
 // Fields are typed key/value pairs. Secret values cannot be logged: Secret
-// has no conversion to LogValue.
+// has no conversion to LogValue. Every string (the message and each field)
+// is redacted of the process's registered secrets and JWTs
+// (server/util/redact.h) as a whole, then shortened to kMaxLogFieldBytes.
 #ifndef SERVER_UTIL_LOG_H_
 #define SERVER_UTIL_LOG_H_
 
@@ -16,6 +18,8 @@
 
 namespace leafsvc {
 
+inline constexpr size_t kMaxLogFieldBytes = 2048;
+
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 // Parses "debug", "info", "warning" or "error".
@@ -25,6 +29,8 @@ bool LogEnabled(LogLevel level);
 
 // Where lines go (default: stderr). For tests that inspect log output.
 void SetLogSink(std::function<void(absl::string_view line)> sink);
+
+class Redactor;  // server/util/redact.h
 
 class LogValue {
  public:
@@ -37,7 +43,8 @@ class LogValue {
   LogValue(double d) : kind_(kDouble), d_(d) {}              // NOLINT
   LogValue(bool b) : kind_(kBool), b_(b) {}                  // NOLINT
 
-  void AppendJson(std::string* out) const;
+  // Strings are redacted (and shortened) by `redactor` first.
+  void AppendJson(std::string* out, const Redactor& redactor) const;
 
  private:
   enum Kind { kString, kInt, kDouble, kBool } kind_;

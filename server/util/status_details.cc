@@ -5,7 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "server/util/redact.h"
 
 namespace leafsvc {
 namespace {
@@ -79,21 +79,34 @@ void SetStatusMetadata(absl::Status& status, absl::string_view key,
   status.SetPayload(absl::StrCat(kMetadataPrefix, key), absl::Cord(value));
 }
 
-absl::Status RedactSecrets(const absl::Status& status, const std::vector<std::string>& secrets) {
+namespace {
+
+// `status` with every text passed through `edit(text, limit)`.
+template <typename Edit>
+absl::Status EditTexts(const absl::Status& status, Edit edit) {
   if (status.ok()) return status;
-  std::vector<std::pair<const absl::string_view, absl::string_view>> replacements;
-  for (const std::string& secret : secrets) {
-    if (secret.size() >= 4) replacements.emplace_back(secret, "[redacted]");
-  }
-  if (replacements.empty()) return status;
   StatusDetails details = GetStatusDetails(status);
   for (auto& [key, value] : details.metadata) {
-    value = absl::StrReplaceAll(value, replacements);
+    value = edit(value, kMaxExitMetadataBytes);
   }
   for (FieldViolation& v : details.field_violations) {
-    v.description = absl::StrReplaceAll(v.description, replacements);
+    v.description = edit(v.description, kMaxExitMetadataBytes);
   }
-  return MakeStatus(status.code(), absl::StrReplaceAll(status.message(), replacements), details);
+  return MakeStatus(status.code(), edit(status.message(), kMaxExitMessageBytes), details);
+}
+
+}  // namespace
+
+absl::Status RedactSecrets(const absl::Status& status, const std::vector<std::string>& secrets) {
+  const std::vector<absl::string_view> views(secrets.begin(), secrets.end());
+  const Redactor redactor(views);
+  return EditTexts(status, [&](absl::string_view text, size_t) { return redactor.Redact(text); });
+}
+
+absl::Status ExitStatus(const absl::Status& status, const Redactor& redactor) {
+  return EditTexts(status, [&](absl::string_view text, size_t limit) {
+    return redactor.RedactAndShorten(text, limit);
+  });
 }
 
 }  // namespace leafsvc

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/util/redact.h"
 
 namespace leafsvc {
 
@@ -43,11 +44,22 @@ StatusDetails GetStatusDetails(const absl::Status& status);
 void SetStatusMetadata(absl::Status& status, absl::string_view key,
                        absl::string_view value);
 
-// A copy of `status` whose message and metadata values have every occurrence
-// of each of `secrets` (those of 4+ characters) replaced by "[redacted]":
-// for text that came from elsewhere (Leaf's error messages) and might quote
-// what it was sent.
+// A copy of `status` whose message, metadata values and violation
+// descriptions are redacted (server/util/redact.h) of `secrets`, the
+// process's registered secrets and JWTs: for text that came from elsewhere
+// (Leaf's error messages) and might quote what it was sent. Nothing is
+// shortened here, so a later cut cannot split a secret.
 absl::Status RedactSecrets(const absl::Status& status, const std::vector<std::string>& secrets);
+
+// Limits of what leaves the process (applied after redaction).
+inline constexpr size_t kMaxExitMessageBytes = 1024;
+inline constexpr size_t kMaxExitMetadataBytes = 300;
+
+// The one exit for an error status: every text in it (message, metadata
+// values, violation descriptions) redacted as a whole by `redactor`, then
+// shortened (message to kMaxExitMessageBytes, the rest to
+// kMaxExitMetadataBytes; "..." marks a cut, never inside a character).
+absl::Status ExitStatus(const absl::Status& status, const Redactor& redactor);
 
 }  // namespace leafsvc
 

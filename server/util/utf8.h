@@ -3,6 +3,7 @@
 #ifndef SERVER_UTIL_UTF8_H_
 #define SERVER_UTIL_UTF8_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -18,6 +19,18 @@ bool IsValidUtf8(absl::string_view text);
 // `text` with every byte that is not part of a valid UTF-8 sequence replaced
 // by U+FFFD.
 std::string ValidUtf8(absl::string_view text);
+
+// The last `count` characters (code points) of valid UTF-8 `text` (all of it
+// when shorter), and the number of characters in it.
+absl::string_view Utf8LastChars(absl::string_view text, size_t count);
+size_t Utf8CharCount(absl::string_view text);
+
+// The first character of valid UTF-8 `text` that has no place in a request
+// field: C0 and C1 controls (U+0000-001F, U+007F-009F) and invisible format
+// characters (Unicode category Cf: bidi embeddings, overrides and isolates
+// U+202A-202E, U+2066-2069, marks U+200E/F, U+061C, zero-width U+200B-200D,
+// U+2060-2064, U+FEFF, soft hyphen U+00AD, ...). -1 if there is none.
+int32_t FirstForbiddenChar(absl::string_view text);
 
 }  // namespace leafsvc
 

@@ -39,7 +39,10 @@ void Run(absl::string_view body) {
   doc.Parse<rapidjson::kParseDefaultFlags | rapidjson::kParseValidateEncodingFlag |
             rapidjson::kParseIterativeFlag>(body.data(),
                                                                                    body.size());
-  const bool is_object = !doc.HasParseError() && doc.IsObject();
+  // rapidjson stops at a NUL byte; JSON never contains one raw. Nesting is
+  // capped at leaf::kMaxLeafJsonDepth before parsing.
+  const bool is_object = !doc.HasParseError() && doc.IsObject() &&
+                         body.find('\0') == absl::string_view::npos && !leaf::NestedTooDeep(body);
   FUZZ_CHECK(problem.has_value() == is_object,
              absl::StrCat("DecodeProblem ", problem ? "accepted" : "refused", " a body that is",
                           is_object ? "" : " not", " a JSON object: ", Printable(body)));

@@ -66,8 +66,11 @@ project_sources=(
   server/util/status_details.cc
   server/http/http_client.cc
   server/util/utf8.cc
+  server/util/redact.cc
+  server/util/log.cc
+  server/util/secret.cc
 )
-absl_modules="absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord"
+absl_modules="absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord absl_synchronization absl_hash absl_raw_hash_set"
 read -r -a cflags <<<"$(pkg-config --cflags $absl_modules)"
 read -r -a libs <<<"$(pkg-config --libs $absl_modules)"
 # Every sanitizer report is fatal except pointer-overflow, which ubsan.supp

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "server/util/status_details.h"
 #include "tests/leaf/fake_http_client.h"
+#include "tests/leaf/test_token_sources.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -12,23 +13,10 @@ namespace {
 using ::leafsvc::testing::FakeHttpClient;
 using ::leafsvc::testing::HeaderOf;
 
-constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-constexpr char kCredentialsJson[] =
-    R"({"id":"c1","status":"OK","createdTime":"2023-04-21T12:16:27.997586Z",)"
-    R"("refreshToken":"rt","publicKey":"pk","privateKey":"sk"})";
-
-// A token source whose tokens change on Invalidate, counting calls.
-class CountingTokenSource final : public TokenSource {
- public:
-  void GetToken(Callback done) override { done(Secret("token-" + std::to_string(gen_))); }
-  bool Invalidate(const Secret&) override {
-    ++invalidations_;
-    ++gen_;
-    return true;
-  }
-  int invalidations_ = 0;
-  int gen_ = 1;
-};
+using ::leafsvc::testing::CountingTokenSource;
+using ::leafsvc::testing::PendingTokenSource;
+constexpr const char* kUser = ::leafsvc::testing::kTestUser;
+constexpr const char* kCredentialsJson = ::leafsvc::testing::kTestCredentialsJson;
 
 class LeafClientTest : public ::testing::Test {
  protected:
@@ -148,14 +136,6 @@ TEST_F(LeafClientTest, TransportErrorsAndBadBodiesAreMapped) {
   EXPECT_EQ(got->status().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(GetStatusDetails(got->status()).reason, "LEAF_BAD_RESPONSE");
 }
-
-// A token source that answers later, to cancel while a login is pending.
-class PendingTokenSource final : public TokenSource {
- public:
-  void GetToken(Callback done) override { waiting_.push_back(std::move(done)); }
-  bool Invalidate(const Secret&) override { return true; }
-  std::vector<Callback> waiting_;
-};
 
 TEST(LeafClientCancelTest, CancelWhileWaitingForATokenFinishesAtOnceAndSendsNothing) {
   FakeHttpClient http;

@@ -91,8 +91,11 @@ TEST(LeafErrorsTest, LeafMessageIsShortenedAndStrippedOfControlCharacters) {
   std::string detail(1000, 'x');
   detail[5] = '\n';
   std::string body = "{\"detail\":\"" + detail.substr(0, 5) + "\\n" + detail.substr(6) + "\"}";
-  StatusDetails d =
-      GetStatusDetails(StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body)));
+  const absl::Status st =
+      StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body));
+  EXPECT_EQ(GetStatusDetails(st).metadata.at("leaf_message").find('\n'), std::string::npos);
+  // Shortened at the exit (after redaction), not before.
+  StatusDetails d = GetStatusDetails(ExitStatus(st, Redactor()));
   const std::string& m = d.metadata.at("leaf_message");
   EXPECT_LT(m.size(), 310u);
   EXPECT_EQ(m.find('\n'), std::string::npos);
@@ -175,7 +178,11 @@ TEST(LeafErrorsUtf8Test, LeafMessageIsAlwaysValidUtf8) {
   http::HttpResponse r;
   r.status_code = 400;
   r.body = "{\"detail\":\"" + detail + "\"}";
-  StatusDetails d = GetStatusDetails(StatusFromLeafResponse(LeafOperation::kGetCredentials, r));
+  // Leaf's words are kept whole here (a secret in them must be redacted
+  // before any cut); the exit cuts them.
+  const absl::Status st = StatusFromLeafResponse(LeafOperation::kGetCredentials, r);
+  EXPECT_EQ(GetStatusDetails(st).metadata.at("leaf_message"), detail);
+  StatusDetails d = GetStatusDetails(ExitStatus(st, Redactor()));
   const std::string& m = d.metadata.at("leaf_message");
   EXPECT_EQ(m, std::string(299, 'a') + "...");
 }

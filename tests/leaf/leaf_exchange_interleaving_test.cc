@@ -23,14 +23,13 @@
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
 #include "server/util/status_details.h"
+#include "tests/leaf/test_token_sources.h"
 
 namespace leafsvc::leaf {
 namespace {
 
-constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-constexpr char kCredentialsJson[] =
-    R"({"id":"c1","status":"OK","createdTime":"2023-04-21T12:16:27.997586Z",)"
-    R"("refreshToken":"rt","publicKey":"pk","privateKey":"sk"})";
+constexpr const char* kUser = ::leafsvc::testing::kTestUser;
+constexpr const char* kCredentialsJson = ::leafsvc::testing::kTestCredentialsJson;
 
 std::uint64_t SeedFromEnv() {
   const char* env = std::getenv("INTERLEAVING_SEED");

@@ -2,6 +2,7 @@
 // cancel, an abort, a timer and a response ends the call exactly once.
 #include "server/leaf/leaf_exchange.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -9,37 +10,22 @@
 #include "server/leaf/leaf_client.h"
 #include "server/util/status_details.h"
 #include "tests/leaf/fake_http_client.h"
+#include "tests/leaf/test_token_sources.h"
 
 namespace leafsvc::leaf {
 namespace {
 
 using ::leafsvc::testing::FakeHttpClient;
 
-constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
-constexpr char kCredentialsJson[] =
-    R"({"id":"c1","status":"OK","createdTime":"2023-04-21T12:16:27.997586Z",)"
-    R"("refreshToken":"rt","publicKey":"pk","privateKey":"sk"})";
+using RotatingTokens = ::leafsvc::testing::CountingTokenSource;
+using PendingTokens = ::leafsvc::testing::PendingTokenSource;
+constexpr const char* kUser = ::leafsvc::testing::kTestUser;
+constexpr const char* kCredentialsJson = ::leafsvc::testing::kTestCredentialsJson;
 
-class RotatingTokens final : public TokenSource {
- public:
-  void GetToken(Callback done) override { done(Secret("token-" + std::to_string(gen_))); }
-  bool Invalidate(const Secret&) override {
-    ++gen_;
-    return true;
-  }
-  int gen_ = 1;
-};
-
-class PendingTokens final : public TokenSource {
- public:
-  void GetToken(Callback done) override { waiting_.push_back(std::move(done)); }
-  bool Invalidate(const Secret&) override { return true; }
-  std::vector<Callback> waiting_;
-};
-
+// Written by whichever thread completes the call, read by the test.
 struct Outcome {
-  int calls = 0;
-  absl::Status status;
+  std::atomic<int> calls{0};
+  absl::Status status;  // written before `calls` is incremented
 };
 
 class LeafExchangeTest : public ::testing::Test {
@@ -56,8 +42,8 @@ class LeafExchangeTest : public ::testing::Test {
                                 absl::Duration timeout = absl::Seconds(30)) {
     return client.GetCredentials(kUser, absl::Now() + timeout,
                                  [out](absl::StatusOr<AgLeaderCredentials> r) {
-                                   ++out->calls;
                                    out->status = r.status();
+                                   out->calls.fetch_add(1);
                                  });
   }
 

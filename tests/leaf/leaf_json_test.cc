@@ -1,5 +1,11 @@
 #include "server/leaf/leaf_json.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <iostream>
+
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 
@@ -87,10 +93,15 @@ TEST(LeafJsonTest, EventsToleratePagedWrapperAndNumericIds) {
   EXPECT_EQ((*events)[0].id, "17");
 }
 
-TEST(LeafJsonTest, EventsErrorsNameTheElement) {
-  auto r = DecodeEvents(R"([{"id":"a"},{"id":"b","statusCode":"four"}])");
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("element 1"), absl::string_view::npos);
+TEST(LeafJsonTest, AMalformedEventIsSkippedNotFatal) {
+  // Wrong type, year 0000, year 10000, an id that would forge a name.
+  auto r = DecodeEvents(
+      R"([{"id":"a"},{"id":"b","statusCode":"four"},{"id":"c","createdDate":"0000-01-01T00:00:00Z"},)"
+      R"({"id":"d","createdDate":"9999-12-31T23:59:59Z"},{"id":"../x"},{"id":""}])");
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].id, "a");
+  EXPECT_EQ((*r)[1].id, "d");
   EXPECT_FALSE(DecodeEvents(R"({"id":"a"})").ok());
   EXPECT_FALSE(DecodeEvents("[").ok());
 }
@@ -162,6 +173,11 @@ TEST(LeafJsonEncodingTest, InvalidUtf8IsRefusedNotPassedOn) {
   EXPECT_EQ(ok->public_key, "cl\xC3\xA9");
 }
 
+TEST(LeafJsonEncodingTest, TimestampsOutsideYears1To9999AreBadResponses) {
+  EXPECT_FALSE(DecodeCredentials(R"({"id":"x","createdTime":"0000-12-31T00:00:00Z"})").ok());
+  EXPECT_TRUE(DecodeCredentials(R"({"id":"x","createdTime":"0001-01-01T00:00:00Z"})").ok());
+}
+
 TEST(LeafJsonEncodingTest, TimestampErrorsDoNotQuoteTheValue) {
   auto r = DecodeCredentials(R"({"id":"x","createdTime":"SECRET-MARKER-not-a-time"})");
   ASSERT_FALSE(r.ok());
@@ -189,6 +205,29 @@ TEST(LeafJsonEncodingTest, EscapedLoneLowSurrogateBecomesAReplacementCharacter) 
 namespace leafsvc::leaf {
 namespace {
 
+// Peak RSS (KiB) of a child process that decodes `body` as events.
+long PeakRssOfDecoding(const std::string& body) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    (void)DecodeEvents(body);
+    _exit(0);
+  }
+  int status = 0;
+  struct rusage usage {};
+  wait4(pid, &status, 0, &usage);
+  return usage.ru_maxrss;
+}
+
+TEST(LeafJsonNestingTest, AHostile4MiBBodyCostsBoundedMemory) {
+  const std::string deep = std::string(2 << 20, '[') + std::string(2 << 20, ']');
+  const long baseline = PeakRssOfDecoding("[]");
+  const long hostile = PeakRssOfDecoding(deep);
+  std::cerr << "peak RSS: baseline " << baseline << " KiB, 4 MiB nested body " << hostile
+            << " KiB\n";
+  // Without the cap the tree of 2 M nested arrays peaked near 100 MB.
+  EXPECT_LT(hostile - baseline, 16 * 1024);
+}
+
 TEST(LeafJsonNestingTest, DeeplyNestedBodiesAreRefusedWithoutExhaustingTheStack) {
   // 1 MiB of '[' would overflow the stack of a recursive parser.
   const std::string deep(1 << 20, '[');
@@ -197,7 +236,11 @@ TEST(LeafJsonNestingTest, DeeplyNestedBodiesAreRefusedWithoutExhaustingTheStack)
   EXPECT_FALSE(DecodeProblem(deep).has_value());
   const std::string balanced = std::string(200000, '[') + std::string(200000, ']');
   auto events = DecodeEvents(balanced);
-  EXPECT_FALSE(events.ok());  // an array of arrays is not an array of events
+  ASSERT_FALSE(events.ok());
+  EXPECT_NE(events.status().message().find("nested deeper than 64"), std::string::npos);
+  const std::string ok_depth =
+      std::string(kMaxLeafJsonDepth, '[') + std::string(kMaxLeafJsonDepth, ']');
+  EXPECT_TRUE(DecodeEvents(ok_depth).ok());  // nested arrays are skipped as elements
 }
 
 }  // namespace

@@ -18,16 +18,15 @@ const protobuf = require(path.join(process.env.NODE_DIR, 'node_modules', 'protob
 
 const SERVICE = 'leaf.agleader.v1.AgLeaderCredentials';
 const BASE = `http://${TARGET}`;
-const COMMON = [
-  '--protocol',
-  'grpc',
-  '--http2-prior-knowledge',
-  '--reflect-protocol',
-  'grpc-v1alpha',
-];
+const COMMON = ['--protocol', 'grpc', '--http2-prior-knowledge'];
+// The server speaks both; most tests use v1alpha, which every grpcurl knows.
+const REFLECT_PROTOCOLS = ['grpc-v1', 'grpc-v1alpha'];
 
-function bufCurl(args) {
-  const r = spawnSync(BUF, ['curl', ...COMMON, ...args], { encoding: 'utf8', timeout: 30000 });
+function bufCurl(args, reflectProtocol = 'grpc-v1alpha') {
+  const r = spawnSync(BUF, ['curl', ...COMMON, '--reflect-protocol', reflectProtocol, ...args], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
   assert.equal(r.error, undefined, String(r.error));
   return r;
 }
@@ -58,13 +57,40 @@ function errorInfo(errorJson) {
   return ErrorInfo.toObject(ErrorInfo.decode(Buffer.from(detail.value, 'base64')));
 }
 
-test('lists the services through reflection', () => {
-  const r = bufCurl(['--list-services', BASE]);
-  assert.equal(r.status, 0, r.stderr);
-  const services = r.stdout.trim().split('\n');
-  assert.ok(services.includes(SERVICE), r.stdout);
-  assert.ok(services.includes('grpc.health.v1.Health'), r.stdout);
-  assert.ok(services.includes('grpc.reflection.v1alpha.ServerReflection'), r.stdout);
+test('lists the services through reflection v1 and v1alpha', () => {
+  for (const protocol of REFLECT_PROTOCOLS) {
+    const r = bufCurl(['--list-services', BASE], protocol);
+    assert.equal(r.status, 0, r.stderr);
+    const services = r.stdout.trim().split('\n');
+    assert.ok(services.includes(SERVICE), r.stdout);
+    assert.ok(services.includes('grpc.health.v1.Health'), r.stdout);
+    assert.ok(services.includes('grpc.reflection.v1.ServerReflection'), r.stdout);
+    assert.ok(services.includes('grpc.reflection.v1alpha.ServerReflection'), r.stdout);
+  }
+});
+
+test('prints camelCase JSON (json_name from reflection) over v1 and v1alpha', () => {
+  for (const protocol of REFLECT_PROTOCOLS) {
+    const leafUserId = crypto.randomUUID();
+    const r = bufCurl(
+      [
+        '-d',
+        JSON.stringify({
+          leafUserId,
+          refreshToken: 'rt-123456789012',
+          publicKey: 'pk',
+          privateKey: 'sk-123456789012',
+        }),
+        `${BASE}/${SERVICE}/CreateCredentials`,
+      ],
+      protocol,
+    );
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    const json = JSON.parse(r.stdout);
+    assert.equal(json.leafUserId, leafUserId, r.stdout);
+    assert.ok('createTime' in json, r.stdout);
+    assert.ok(!('leaf_user_id' in json) && !('create_time' in json), r.stdout);
+  }
 });
 
 test('calls every RPC with JSON input', () => {
@@ -126,36 +152,15 @@ test('the schema from reflection rejects a misspelled field', () => {
   assert.match(r.stderr, /leafUserID/);
 });
 
-test('checks health with the vendored health.proto as schema', () => {
-  // The server's built-in health service is listed by reflection, but gRPC
-  // 1.51 cannot describe it (its messages are not in the protobuf descriptor
-  // pool), so the schema comes from the file grpcurl users would pass too.
-  const schema = path.join(
-    REPO,
-    'third_party',
-    'grpc_proto',
-    'grpc',
-    'health',
-    'v1',
-    'health.proto',
-  );
-  for (const service of ['', SERVICE]) {
-    const r = spawnSync(
-      BUF,
-      [
-        'curl',
-        '--schema',
-        schema,
-        '--protocol',
-        'grpc',
-        '--http2-prior-knowledge',
-        '-d',
-        JSON.stringify({ service }),
-        `${BASE}/grpc.health.v1.Health/Check`,
-      ],
-      { encoding: 'utf8', timeout: 30000 },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { status: 'SERVING' });
+test('checks health described by reflection, no schema file, over v1 and v1alpha', () => {
+  for (const protocol of REFLECT_PROTOCOLS) {
+    for (const service of ['', SERVICE]) {
+      const r = bufCurl(
+        ['-d', JSON.stringify({ service }), `${BASE}/grpc.health.v1.Health/Check`],
+        protocol,
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { status: 'SERVING' });
+    }
   }
 });

@@ -1,29 +1,27 @@
 // The shipped binaries end to end: the emulator binary, the server binary and
 // the sample client, as separate processes talking over loopback; server
 // reflection browsed and used the way grpcurl does; clean exit on SIGTERM.
-#include <signal.h>
-
-#include <future>
-#include <memory>
-
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <future>
+#include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/process/stack.h"
 #include "tests/process/subprocess.h"
+#include "third_party/grpc_proto/grpc/reflection/v1/reflection.grpc.pb.h"
 #include "third_party/grpc_proto/grpc/reflection/v1alpha/reflection.grpc.pb.h"
 
 namespace leafsvc::testing {
 namespace {
-
-namespace refl = ::grpc::reflection::v1alpha;
 
 constexpr char kToken[] = "process-test-token";  // == kStackToken
 constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
@@ -54,10 +52,9 @@ class ProcessTest : public ::testing::Test {
 
 TEST_F(ProcessTest, SampleClientDrivesEveryRpc) {
   // create, secrets on stdin
-  CommandResult r = Client({"create", "--leaf_user_id", kUser, "--public_key", "pub-key-1",
-                            "--secrets_from_stdin"},
-                           absl::StrCat("refresh_token=", kRefreshToken, "\nprivate_key=",
-                                        kPrivateKey, "\n"));
+  CommandResult r = Client(
+      {"create", "--leaf_user_id", kUser, "--public_key", "pub-key-1", "--secrets_from_stdin"},
+      absl::StrCat("refresh_token=", kRefreshToken, "\nprivate_key=", kPrivateKey, "\n"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("CREDENTIAL_STATUS_OK"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("****9876"), std::string::npos) << r.out;
@@ -113,9 +110,9 @@ TEST_F(ProcessTest, ServerExitsZeroOnSigintToo) {
 }
 
 TEST_F(ProcessTest, ServerRefusesToStartWithoutLeafCredentials) {
-  CommandResult r = RunCommand({RunfilePath("server/agleader_credentials_server"),
-                                "--listen=127.0.0.1:0"},
-                               {{"AGLEADER_LEAF_TOKEN", ""}});
+  CommandResult r =
+      RunCommand({RunfilePath("server/agleader_credentials_server"), "--listen=127.0.0.1:0"},
+                 {{"AGLEADER_LEAF_TOKEN", ""}});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("no Leaf credentials"), std::string::npos) << r.err;
 
@@ -124,25 +121,38 @@ TEST_F(ProcessTest, ServerRefusesToStartWithoutLeafCredentials) {
   EXPECT_NE(r.out.find("AGLEADER_LEAF_API_URL"), std::string::npos) << r.out;
 }
 
+// The two reflection versions grpcurl may speak (v1 first, then v1alpha).
+struct V1 {
+  using ServerReflection = ::grpc::reflection::v1::ServerReflection;
+  using ServerReflectionRequest = ::grpc::reflection::v1::ServerReflectionRequest;
+  using ServerReflectionResponse = ::grpc::reflection::v1::ServerReflectionResponse;
+};
+struct V1Alpha {
+  using ServerReflection = ::grpc::reflection::v1alpha::ServerReflection;
+  using ServerReflectionRequest = ::grpc::reflection::v1alpha::ServerReflectionRequest;
+  using ServerReflectionResponse = ::grpc::reflection::v1alpha::ServerReflectionResponse;
+};
+
 // A minimal grpcurl: discovers everything through reflection, builds requests
 // from JSON with dynamic messages, and calls methods by name.
+template <typename refl>
 class ReflectionClient {
  public:
   explicit ReflectionClient(std::shared_ptr<grpc::Channel> channel)
       : channel_(channel), stub_(refl::ServerReflection::NewStub(channel)) {}
 
   std::vector<std::string> ListServices() {
-    refl::ServerReflectionRequest req;
+    typename refl::ServerReflectionRequest req;
     req.set_list_services("");
     std::vector<std::string> out;
-    const refl::ServerReflectionResponse resp = Ask(req);
+    const typename refl::ServerReflectionResponse resp = Ask(req);
     for (const auto& s : resp.list_services_response().service()) out.push_back(s.name());
     return out;
   }
 
   // Loads the file defining `symbol` and its dependencies into the pool.
   const google::protobuf::ServiceDescriptor* DescribeService(const std::string& symbol) {
-    refl::ServerReflectionRequest req;
+    typename refl::ServerReflectionRequest req;
     req.set_file_containing_symbol(symbol);
     Load(Ask(req));
     return pool_.FindServiceByName(symbol);
@@ -179,11 +189,11 @@ class ReflectionClient {
   }
 
  private:
-  refl::ServerReflectionResponse Ask(const refl::ServerReflectionRequest& req) {
+  typename refl::ServerReflectionResponse Ask(const typename refl::ServerReflectionRequest& req) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     auto stream = stub_->ServerReflectionInfo(&ctx);
-    refl::ServerReflectionResponse resp;
+    typename refl::ServerReflectionResponse resp;
     stream->Write(req);
     stream->WritesDone();
     stream->Read(&resp);
@@ -193,7 +203,7 @@ class ReflectionClient {
     return resp;
   }
 
-  void Load(const refl::ServerReflectionResponse& resp) {
+  void Load(const typename refl::ServerReflectionResponse& resp) {
     // Dependency order is not guaranteed: build in rounds until all are in.
     std::vector<google::protobuf::FileDescriptorProto> files;
     for (const std::string& bytes : resp.file_descriptor_response().file_descriptor_proto()) {
@@ -216,14 +226,16 @@ class ReflectionClient {
   }
 
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<refl::ServerReflection::Stub> stub_;
-  refl::ServerReflectionResponse scratch_;
+  std::unique_ptr<typename refl::ServerReflection::Stub> stub_;
+  typename refl::ServerReflectionResponse scratch_;
   google::protobuf::DescriptorPool pool_;
   google::protobuf::DynamicMessageFactory factory_{&pool_};
 };
 
-TEST_F(ProcessTest, ReflectionListsAndDrivesTheServiceLikeGrpcurl) {
-  ReflectionClient grpcurl(grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()));
+template <typename Version>
+void DriveLikeGrpcurl(const std::string& target) {
+  ReflectionClient<Version> grpcurl(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   std::vector<std::string> services = grpcurl.ListServices();
   auto has = [&](const std::string& s) {
     return std::find(services.begin(), services.end(), s) != services.end();
@@ -231,14 +243,27 @@ TEST_F(ProcessTest, ReflectionListsAndDrivesTheServiceLikeGrpcurl) {
   EXPECT_TRUE(has("leaf.agleader.v1.AgLeaderCredentials"));
   EXPECT_TRUE(has("grpc.health.v1.Health"));
   EXPECT_TRUE(has("grpc.reflection.v1alpha.ServerReflection"));
+  EXPECT_TRUE(has("grpc.reflection.v1.ServerReflection"));
 
   const google::protobuf::ServiceDescriptor* service =
       grpcurl.DescribeService("leaf.agleader.v1.AgLeaderCredentials");
   ASSERT_NE(service, nullptr);
-  for (const char* m : {"GetCredentials", "CreateCredentials", "DeleteCredentials",
-                        "ListCredentialEvents"}) {
+  for (const char* m :
+       {"GetCredentials", "CreateCredentials", "DeleteCredentials", "ListCredentialEvents"}) {
     EXPECT_NE(service->FindMethodByName(m), nullptr) << m;
   }
+  // What `grpcurl describe` prints: the proto's comments and JSON names.
+  google::protobuf::SourceLocation where;
+  ASSERT_TRUE(service->GetSourceLocation(&where));
+  EXPECT_TRUE(absl::StrContains(where.leading_comments, "Manages the AgLeader credentials"));
+  ASSERT_TRUE(service->FindMethodByName("GetCredentials")->GetSourceLocation(&where));
+  EXPECT_TRUE(
+      absl::StrContains(where.leading_comments, "NOT_FOUND (reason CREDENTIALS_NOT_FOUND)"));
+  const google::protobuf::FieldDescriptor* user_field =
+      service->FindMethodByName("GetCredentials")->output_type()->FindFieldByName("leaf_user_id");
+  ASSERT_NE(user_field, nullptr);
+  EXPECT_TRUE(user_field->has_json_name());
+  EXPECT_EQ(user_field->json_name(), "leafUserId");
 
   std::string out;
   const std::string user = absl::StrCat("\"leafUserId\": \"", kUser, "\"");
@@ -273,6 +298,14 @@ TEST_F(ProcessTest, ReflectionListsAndDrivesTheServiceLikeGrpcurl) {
                         R"({"service": "leaf.agleader.v1.AgLeaderCredentials"})", &out);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(out, R"({"status":"SERVING"})");
+}
+
+TEST_F(ProcessTest, ReflectionV1ListsDescribesAndDrivesTheServiceLikeGrpcurl) {
+  DriveLikeGrpcurl<V1>(target_);
+}
+
+TEST_F(ProcessTest, ReflectionV1AlphaListsDescribesAndDrivesTheServiceLikeGrpcurl) {
+  DriveLikeGrpcurl<V1Alpha>(target_);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 #include "tests/process/stack.h"
 
+#include <httplib.h>
+
 #include <cstdio>
 #include <cstdlib>
-
-#include <httplib.h>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -19,12 +19,18 @@ std::string After(const std::string& line, const std::string& marker) {
 }  // namespace
 
 std::unique_ptr<Stack> Stack::Start(const std::vector<std::string>& server_args) {
+  return Start(server_args, {}, {});
+}
+
+std::unique_ptr<Stack> Stack::Start(const std::vector<std::string>& server_args,
+                                    const std::vector<std::string>& launcher,
+                                    const std::map<std::string, std::string>& server_env) {
   auto stack = std::make_unique<Stack>();
   const std::string tmp = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
   stack->server_log_ = tmp + "/server.log";
-  auto emulator = Subprocess::Start({RunfilePath("emulator/leaf_emulator"), "--port=0",
-                                     absl::StrCat("--token=", kStackToken)},
-                                    {}, tmp + "/emulator.log");
+  auto emulator = Subprocess::Start(
+      {RunfilePath("emulator/leaf_emulator"), "--port=0", absl::StrCat("--token=", kStackToken)},
+      {}, tmp + "/emulator.log");
   EXPECT_TRUE(emulator.has_value());
   if (!emulator.has_value()) return nullptr;
   stack->emulator_.emplace(std::move(*emulator));
@@ -33,16 +39,18 @@ std::unique_ptr<Stack> Stack::Start(const std::vector<std::string>& server_args)
   if (!line.has_value()) return nullptr;
   stack->leaf_url_ = After(*line, "listening on ");
 
-  std::vector<std::string> argv = {RunfilePath("server/agleader_credentials_server"),
-                                   "--listen=127.0.0.1:0", "--leaf_api_url=" + stack->leaf_url_};
+  std::vector<std::string> argv = launcher;
+  argv.insert(argv.end(), {RunfilePath("server/agleader_credentials_server"),
+                           "--listen=127.0.0.1:0", "--leaf_api_url=" + stack->leaf_url_});
   argv.insert(argv.end(), server_args.begin(), server_args.end());
-  auto server = Subprocess::Start(argv, {{"AGLEADER_LEAF_TOKEN", kStackToken}},
-                                  stack->server_log_);
+  std::map<std::string, std::string> env = server_env;
+  env.emplace("AGLEADER_LEAF_TOKEN", kStackToken);
+  auto server = Subprocess::Start(argv, env, stack->server_log_);
   EXPECT_TRUE(server.has_value());
   if (!server.has_value()) return nullptr;
   stack->server_.emplace(std::move(*server));
-  line = stack->server_->WaitForLine("agleader_credentials_server listening on ",
-                                     absl::Seconds(20));
+  line =
+      stack->server_->WaitForLine("agleader_credentials_server listening on ", absl::Seconds(20));
   EXPECT_TRUE(line.has_value()) << "server did not start";
   if (!line.has_value()) return nullptr;
   stack->target_ = After(*line, "listening on ");

@@ -3,6 +3,7 @@
 #ifndef TESTS_PROCESS_STACK_H_
 #define TESTS_PROCESS_STACK_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,11 @@ class Stack {
   // $TEST_TMPDIR/{emulator,server}.log. Returns nullptr (after a gtest
   // failure) when either does not come up.
   static std::unique_ptr<Stack> Start(const std::vector<std::string>& server_args = {});
+  // Same, with the server started through `launcher` (e.g. {"/usr/bin/prlimit",
+  // "--nofile=256", "--"}) and with `server_env` added to its environment.
+  static std::unique_ptr<Stack> Start(const std::vector<std::string>& server_args,
+                                      const std::vector<std::string>& launcher,
+                                      const std::map<std::string, std::string>& server_env);
 
   Subprocess& emulator() { return *emulator_; }
   Subprocess& server() { return *server_; }

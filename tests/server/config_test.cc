@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/config_secrets.h"
 
 namespace leafsvc {
 namespace {
@@ -76,6 +77,57 @@ std::string WriteFile(const std::string& name, const std::string& contents) {
   std::fputs(contents.c_str(), f);
   std::fclose(f);
   return path;
+}
+
+TEST(ConfigTest, PageTokenKeyHasNoPublicDefault) {
+  auto p = Parse({"--leaf_token=abc"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.page_token_key, "");  // App draws a random key and warns
+  p = Parse({"--leaf_token=abc", "--page_token_key=shared"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.page_token_key, "shared");
+}
+
+TEST(ConfigTest, WipeSecretsEmptiesEverySecretAndKeepsTheRest) {
+  auto p = Parse({"--leaf_username=u@example.com", "--leaf_password=pw-long-enough-for-heap-0001",
+                  "--page_token_key=k", "--api_keys=caller-key-0000000001,caller-key-0000000002"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  ServerConfig c = p->config;
+  const char* password_buffer = c.leaf_password.Reveal().data();
+  const size_t password_size = c.leaf_password.Reveal().size();
+  WipeSecrets(c);
+  EXPECT_TRUE(c.leaf_password.empty());
+  EXPECT_TRUE(c.leaf_token.empty());
+  EXPECT_TRUE(c.security.api_keys.empty());
+  EXPECT_TRUE(c.page_token_key.empty());
+  EXPECT_EQ(std::string(password_buffer, password_size), std::string(password_size, '\0'));
+  EXPECT_EQ(c.leaf_username, "u@example.com");
+  EXPECT_EQ(c.listen, p->config.listen);
+}
+
+TEST(ConfigTest, ConnectionLimitsHaveDocumentedDefaultsAndRanges) {
+  auto p = Parse({"--leaf_token=abc"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  const ConnectionLimits& l = p->config.connection_limits;
+  EXPECT_EQ(l.handshake_timeout, absl::Seconds(10));
+  EXPECT_EQ(l.max_connection_idle, absl::Minutes(5));
+  EXPECT_EQ(l.grpc_memory_quota, std::size_t{256} << 20);
+  EXPECT_EQ(l.fd_reserve, 128);
+  setenv("AGLEADER_HANDSHAKE_TIMEOUT", "3s", 1);
+  p = Parse({"--leaf_token=abc", "--max_connection_idle=0", "--fd_reserve=0"});
+  unsetenv("AGLEADER_HANDSHAKE_TIMEOUT");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->config.connection_limits.handshake_timeout, absl::Seconds(3));
+  EXPECT_EQ(p->config.connection_limits.max_connection_idle, absl::ZeroDuration());
+  EXPECT_EQ(p->config.connection_limits.fd_reserve, 0);
+  for (const char* bad : {"--handshake_timeout=0s", "--handshake_timeout=1h", "--fd_reserve=-1",
+                          "--grpc_memory_quota=1000", "--max_connection_idle=-1s"}) {
+    auto r = Parse({"--leaf_token=abc", bad});
+    ASSERT_FALSE(r.ok()) << bad;
+    const std::string flag(bad, std::string(bad).find('='));
+    EXPECT_NE(std::string(r.status().message()).find(flag), std::string::npos)
+        << bad << ": " << r.status().message();
+  }
 }
 
 TEST(ConfigFileTest, SecretsCanComeFromFiles) {

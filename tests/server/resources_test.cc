@@ -70,12 +70,46 @@ TEST(ResourcesTest, EventMapping) {
   e.headers = "h";
   e.body = "b";
   v1::CredentialEvent out;
-  ToProto(e, kUser, &out);
+  ToProto(e, kUser, v1::CREDENTIALS_VIEW_UNSPECIFIED, &out);
   EXPECT_EQ(out.name(), std::string("users/") + kUser + "/agLeaderCredentials/events/e1");
   EXPECT_EQ(out.create_time().seconds(), 100);
   EXPECT_EQ(out.status_code(), 401);
   EXPECT_EQ(out.headers(), "h");
   EXPECT_EQ(out.body(), "b");
+}
+
+TEST(ResourcesTest, EventSecretsAreRedactedExceptInTheFullView) {
+  leaf::CredentialEvent e;
+  e.id = "e1";
+  e.headers = "Content-Type: application/json\nSet-Cookie: sid=abc123; Path=/";
+  e.body = "{\"access_token\":\"0123456789abcdef0123456789abcdef\",\"expires_in\":3600}";
+  v1::CredentialEvent basic, full;
+  ToProto(e, kUser, v1::CREDENTIALS_VIEW_BASIC, &basic);
+  EXPECT_EQ(basic.headers(), "Content-Type: application/json\nSet-Cookie: [redacted]");
+  EXPECT_EQ(basic.body(), "{\"access_token\":\"[redacted]\",\"expires_in\":3600}");
+  ToProto(e, kUser, v1::CREDENTIALS_VIEW_FULL, &full);
+  EXPECT_EQ(full.headers(), e.headers);
+  EXPECT_EQ(full.body(), e.body);
+}
+
+TEST(ResourcesTest, EventIdsCannotForgeNames) {
+  leaf::CredentialEvent e;
+  e.id = "../x/y z";
+  v1::CredentialEvent out;
+  ToProto(e, kUser, v1::CREDENTIALS_VIEW_BASIC, &out);
+  EXPECT_EQ(out.name(),
+            std::string("users/") + kUser + "/agLeaderCredentials/events/..%2Fx%2Fy%20z");
+}
+
+TEST(ResourcesTest, HintsAreTheLastFourCharacters) {
+  EXPECT_EQ(SecretHint(Secret("abcdefghijkl\xE2\x82\xAC\xE2\x82\xAC")),
+            "****kl\xE2\x82\xAC\xE2\x82\xAC");
+  EXPECT_EQ(SecretHint(Secret("abcdefghijk\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80")),
+            "****k\xF0\x9F\x98\x80\xF0\x9F\x98\x80\xF0\x9F\x98\x80");
+  // 11 characters (but 20 bytes) is short.
+  EXPECT_EQ(SecretHint(Secret("abcdefg\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC\xE2\x82\xAC")), "****");
+  EXPECT_EQ(SecretHint(Secret("0123456789abcdef")), "****cdef");
+  EXPECT_EQ(SecretHint(Secret("")), "");
 }
 
 }  // namespace

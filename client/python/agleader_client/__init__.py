@@ -15,68 +15,43 @@ metadata entry `grpc-status-details-bin`; decode_error() parses it and unpacks
 the google.rpc.ErrorInfo (reason, domain, metadata), BadRequest (field
 violations) and RetryInfo (retry delay) it holds.
 
-Stubs: generated from proto/ by gen_stubs.py. If they are not importable
-(not on sys.path), they are generated once into a cache directory
-($AGLEADER_PY_STUBS_DIR, else ~/.cache/agleader-credentials/), which needs
-this file to sit in a checkout of the repository.
+Install: `pip install ./client/python` (see docs/clients.md); the package
+holds its stubs (generated from the bundled .proto files when it is built),
+the .proto files (agleader_client/protos) and the recommended service config.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
-import sys
+from importlib import resources
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import grpc
 
-HERE = os.path.dirname(os.path.realpath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+try:
+    from ._gen import agleader_credentials_pb2 as pb
+    from ._gen import agleader_credentials_pb2_grpc as pb_grpc
+    from ._gen import error_details_pb2, status_pb2
+except ImportError as e:  # a source checkout: the stubs exist once the package is built
+    raise ImportError(
+        "agleader_client has no generated stubs: install it (pip install ./client/python) "
+        "rather than importing it from the source tree"
+    ) from e
 
-# The service config the deployment recommends (retries, timeouts), used when
-# present and no other is given.
-DEFAULT_SERVICE_CONFIG = os.path.join(REPO, "client", "service_config.json")
 ERROR_DOMAIN = "leaf.agleader.v1"
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 
-def _import_stubs():
-    # pylint: disable=import-outside-toplevel
-    from google.rpc import error_details_pb2, status_pb2
-    from leaf.agleader.v1 import agleader_credentials_pb2, agleader_credentials_pb2_grpc
-
-    return agleader_credentials_pb2, agleader_credentials_pb2_grpc, status_pb2, error_details_pb2
+def shipped_service_config() -> str:
+    """The service config the deployment recommends (retries, timeouts), bundled
+    in the package (client/service_config.json of the repository)."""
+    return resources.files(__name__).joinpath("service_config.json").read_text(encoding="utf-8")
 
 
-def _load_stubs():
-    try:
-        return _import_stubs()
-    except ImportError:
-        pass
-    import gen_stubs  # pylint: disable=import-outside-toplevel
-
-    digest = hashlib.sha256()
-    for root, rel in [(os.path.join(REPO, "proto"), p) for p in gen_stubs.SERVICE_PROTOS] + [
-        (os.path.join(REPO, "third_party", "googleapis"), p) for p in gen_stubs.RPC_PROTOS
-    ]:
-        with open(os.path.join(root, rel), "rb") as f:
-            digest.update(f.read())
-    out = os.environ.get("AGLEADER_PY_STUBS_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "agleader-credentials", "py-" + digest.hexdigest()[:16]
-    )
-    if not os.path.exists(
-        os.path.join(out, "leaf", "agleader", "v1", "agleader_credentials_pb2_grpc.py")
-    ):
-        gen_stubs.generate(out)
-    sys.path.insert(0, out)
-    for name in [m for m in sys.modules if m == "google.rpc" or m.startswith("leaf")]:
-        del sys.modules[name]  # forget a failed partial import
-    return _import_stubs()
-
-
-if HERE not in sys.path:
-    sys.path.append(HERE)  # for gen_stubs
-pb, pb_grpc, status_pb2, error_details_pb2 = _load_stubs()
+def proto_dir() -> str:
+    """The directory of the bundled .proto files (leaf/agleader/v1/...,
+    google/rpc/...), e.g. for grpcurl -import-path."""
+    return str(resources.files(__name__).joinpath("protos"))
 
 
 @dataclasses.dataclass
@@ -132,19 +107,73 @@ def decode_error(error: grpc.RpcError) -> ErrorDetails:
 
 def load_service_config(path: Optional[str] = None) -> Optional[str]:
     """The gRPC service config JSON to use: `path`, else $AGLEADER_CLIENT_SERVICE_CONFIG,
-    else client/service_config.json if it exists; None for none (or for "none", as in
-    the C++ client)."""
+    else the shipped one (shipped_service_config()); None for "none", as in the C++
+    client."""
     path = path or os.environ.get("AGLEADER_CLIENT_SERVICE_CONFIG")
     if path == "none":
         return None
     if not path:
-        if not os.path.exists(DEFAULT_SERVICE_CONFIG):
-            return None
-        path = DEFAULT_SERVICE_CONFIG
+        return shipped_service_config()
     with open(path, encoding="utf-8") as f:
         text = f.read()
     json.loads(text)  # fail here, clearly, rather than inside gRPC
     return text
+
+
+def _read_pem(flag: str, path: str, marker: str, what: str) -> bytes:
+    """Reads a PEM file given as --`flag`; a wrong file fails here, naming the flag and
+    the path (never the content), rather than as an obscure handshake error."""
+    try:
+        with open(path, "rb") as f:
+            pem = f.read()
+    except OSError as e:
+        raise ValueError(f'--{flag}: cannot read "{path}": {e.strerror}') from None
+    if b"-----BEGIN " not in pem or marker.encode() not in pem:
+        raise ValueError(f'--{flag}: "{path}" holds no PEM {what}')
+    return pem
+
+
+def read_api_key_file(path: str) -> str:
+    """The API key in `path`: its one line that is not blank or a # comment, surrounding
+    whitespace dropped (as the C++ client's --api_key_file). ValueError otherwise; the
+    message never holds the key."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f'--api_key_file: cannot read "{path}": {e}') from None
+    key = None
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if key is not None:
+            raise ValueError(
+                f'--api_key_file: "{path}" holds a second key (line {number}); '
+                "give the file of one key"
+            )
+        key = line
+    if key is None:
+        raise ValueError(f'--api_key_file: "{path}" holds no key')
+    return key
+
+
+def tls_credentials(
+    ca_file: Optional[str] = None, cert_file: Optional[str] = None, key_file: Optional[str] = None
+) -> grpc.ChannelCredentials:
+    """TLS channel credentials: the server's certificate verified against `ca_file` (else
+    gRPC's default roots); with `cert_file` and `key_file`, mutual TLS. ValueError for a
+    missing half of the client pair or a file without a PEM certificate / private key."""
+    if bool(cert_file) != bool(key_file):
+        raise ValueError("mutual TLS needs both --cert_file and --key_file")
+    root = _read_pem("ca_file", ca_file, "CERTIFICATE-----", "certificate") if ca_file else None
+    chain = key = None
+    if cert_file:
+        chain = _read_pem("cert_file", cert_file, "CERTIFICATE-----", "certificate")
+        key = _read_pem("key_file", key_file, "PRIVATE KEY-----", "private key")
+    return grpc.ssl_channel_credentials(
+        root_certificates=root, private_key=key, certificate_chain=chain
+    )
 
 
 class AgLeaderClient:
@@ -157,10 +186,15 @@ class AgLeaderClient:
         service_config: Optional[str] = None,
         credentials: Optional[grpc.ChannelCredentials] = None,
         api_key: Optional[str] = None,
+        server_name: Optional[str] = None,
     ):
         """`api_key` (else $AGLEADER_CLIENT_API_KEY) is sent as `authorization: Bearer <key>`
-        to a server started with --api_keys; `credentials` are TLS channel credentials."""
+        to a server started with --api_keys; `credentials` are TLS channel credentials
+        (tls_credentials()); `server_name` overrides the name the server's certificate
+        must carry (default: the host of `target`)."""
         options = [("grpc.enable_retries", 1)]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
         config = load_service_config(service_config)
         if config is not None:
             options.append(("grpc.service_config", config))

@@ -1,0 +1,12 @@
+#include "server/config_secrets.h"
+
+namespace leafsvc {
+
+void WipeSecrets(ServerConfig& config) {
+  config.leaf_token.Wipe();
+  config.leaf_password.Wipe();
+  config.security.api_keys.Wipe();
+  WipeString(config.page_token_key);
+}
+
+}  // namespace leafsvc

@@ -1,0 +1,43 @@
+// Applies one request to a pooled libcurl easy handle: resets it, sets the
+// fixed options (protocols, no signals, keep-alive, HTTP/1.1, no redirects,
+// TLS trust, timeouts), wires the response reader, and applies the request's
+// plan (method, body, headers, timeout, fresh connection). One place for
+// every curl_easy_setopt of a transfer.
+#ifndef SERVER_HTTP_EASY_SETUP_H_
+#define SERVER_HTTP_EASY_SETUP_H_
+
+#include <curl/curl.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/http/http_client.h"
+#include "server/http/response_reader.h"
+#include "server/http/tls_trust.h"
+
+namespace leafsvc::http {
+
+// What every transfer of one client shares.
+struct EasyOptions {
+  const TlsTrust* tls;
+  long connect_timeout_ms;
+  const std::string* user_agent;  // empty: libcurl's default
+};
+
+// Where one transfer's state lives (all must outlive the transfer).
+struct EasyTarget {
+  void* private_data;      // CURLOPT_PRIVATE
+  char* error_buffer;      // CURL_ERROR_SIZE bytes
+  ResponseReader* reader;  // header and body callbacks
+  curl_slist** headers;    // the request's header list (owned by the caller)
+};
+
+// Configures `easy` for `request` at `now`. On error the handle must not be
+// added to a multi handle; `*target.headers` may still need freeing.
+absl::Status ConfigureEasy(CURL* easy, const HttpRequest& request, absl::Time now,
+                           const EasyOptions& options, const EasyTarget& target);
+
+}  // namespace leafsvc::http
+
+#endif  // SERVER_HTTP_EASY_SETUP_H_
