@@ -64,8 +64,10 @@ const Status = rpcRoot.lookupType('google.rpc.Status');
 
 // The service's messages as protobufjs types, for toProto3Json().
 const serviceRoot = new protobuf.Root();
+// The service proto imports google/rpc/status.proto (CredentialsChange.error).
 serviceRoot.resolvePath = (_origin, target) =>
-  fs.existsSync(path.join(PROTO_ROOT, target)) ? path.join(PROTO_ROOT, target) : target;
+  [PROTO_ROOT, RPC_ROOT].map((root) => path.join(root, target)).find((p) => fs.existsSync(p)) ||
+  target;
 serviceRoot.loadSync(SERVICE_PROTO);
 
 /** Canonical proto3 JSON (as grpcurl prints) of `object`, a `typeName` message. */
