@@ -265,6 +265,30 @@ class AgLeaderClient {
     return this.call('ListCredentialEvents', request);
   }
 
+  /**
+   * Each CredentialsChange of the users' credentials as it happens, starting
+   * with the state of every user (CHANGE_KIND_INITIAL):
+   *   for await (const change of client.watchCredentials({leafUserIds: [...]})) ...
+   * No deadline unless options.timeoutMs; leaving the loop cancels the stream.
+   * Throws AgLeaderError when the server ends it with an error (UNAVAILABLE
+   * SHUTTING_DOWN: watch again, another replica answers). Never retried
+   * automatically.
+   */
+  async *watchCredentials(request, options = {}) {
+    const callOptions = options.timeoutMs
+      ? { deadline: new Date(Date.now() + options.timeoutMs) }
+      : {};
+    const call = this.stub.WatchCredentials(request, this.metadata, callOptions);
+    try {
+      for await (const change of call) yield change;
+    } catch (error) {
+      throw error.code === undefined ? error : new AgLeaderError(decodeError(error), error);
+    } finally {
+      call.on('error', () => {}); // the CANCELLED that cancel() causes
+      call.cancel();
+    }
+  }
+
   /** Every event, newest first, following nextPageToken. */
   async *iterCredentialEvents({ leafUserId, pageSize = 0 }) {
     let pageToken = '';
