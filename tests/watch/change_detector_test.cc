@@ -4,30 +4,10 @@
 
 #include "server/leaf/leaf_errors.h"
 #include "server/util/status_details.h"
+#include "tests/watch/observations.h"
 
 namespace leafsvc::watch {
 namespace {
-
-Observation Present(const std::string& id, const std::string& status) {
-  Observation o;
-  o.kind = Observation::Kind::kPresent;
-  o.credentials.id = id;
-  o.credentials.status = status;
-  return o;
-}
-
-Observation Absent() {
-  Observation o;
-  o.kind = Observation::Kind::kAbsent;
-  return o;
-}
-
-Observation Failed() {
-  Observation o;
-  o.kind = Observation::Kind::kError;
-  o.error = absl::UnavailableError("Leaf is down");
-  return o;
-}
 
 const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 

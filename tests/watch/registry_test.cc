@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "server/util/status_details.h"
+#include "tests/watch/observations.h"
 
 namespace leafsvc::watch {
 namespace {
@@ -26,14 +27,6 @@ struct Recorder final : Watcher {
   }
   void OnEnd(const absl::Status& status) override { ended = status; }
 };
-
-Observation Present(const std::string& id, const std::string& status) {
-  Observation o;
-  o.kind = Observation::Kind::kPresent;
-  o.credentials.id = id;
-  o.credentials.status = status;
-  return o;
-}
 
 TEST(RegistryTest, OneReadPerUserHoweverManyWatchers) {
   FakePolls polls;
