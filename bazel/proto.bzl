@@ -4,7 +4,7 @@ The native proto_library/cc_proto_library rules pull @com_google_protobuf
 from the internet, which is not reachable here.
 """
 
-def cc_grpc_proto_library(name, srcs, proto_root = ".", grpc = True, deps = [], include_dirs = [], **kwargs):
+def cc_grpc_proto_library(name, srcs, proto_root = ".", grpc = True, deps = [], include_dirs = [], imports = [], **kwargs):
     """Generates C++ (and optionally gRPC) code for `srcs` and wraps it in a cc_library.
 
     Args:
@@ -14,7 +14,10 @@ def cc_grpc_proto_library(name, srcs, proto_root = ".", grpc = True, deps = [], 
         the import paths in `srcs` are relative to.
       grpc: whether to generate service stubs too.
       deps: cc_library dependencies (other generated libraries).
-      include_dirs: extra absolute -I directories for imports.
+      include_dirs: extra -I directories for imports (absolute, or relative
+        to the workspace root).
+      imports: .proto files that `srcs` import, as labels; made visible to
+        protoc (sandboxed actions see only declared inputs), not compiled.
       **kwargs: passed to the cc_library.
     """
     outs = []
@@ -30,7 +33,7 @@ def cc_grpc_proto_library(name, srcs, proto_root = ".", grpc = True, deps = [], 
     grpc_flags = "--plugin=protoc-gen-grpc=$(location @system_tools//:grpc_cpp_plugin) --grpc_out=$(GENDIR)/%s" % pkg if grpc else ""
     native.genrule(
         name = name + "_codegen",
-        srcs = srcs,
+        srcs = srcs + imports,
         outs = outs,
         tools = ["@system_tools//:protoc", "@system_tools//:grpc_cpp_plugin"],
         cmd = " ".join([

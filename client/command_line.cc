@@ -108,10 +108,24 @@ absl::Status ParseClientOptions(const FlagSet& flags, const Scan& scan, Invocati
   return absl::OkStatus();
 }
 
+// The request of `watch`. A stream has no natural end: without --timeout
+// (flag or environment) it gets no deadline.
+absl::Status ParseWatchRequest(const FlagSet& flags, Invocation* inv) {
+  std::vector<std::string> users = flags.GetList("leaf_user_id");
+  if (users.empty()) return absl::InvalidArgumentError("missing required flag --leaf_user_id");
+  absl::StatusOr<CredentialsView> view = ParseView(flags.GetString("view"));
+  if (!view.ok()) return view.status();
+  for (const std::string& user : users) inv->watch_request.add_leaf_user_ids(user);
+  inv->watch_request.set_view(*view);
+  if (!flags.IsSet("timeout")) inv->options.timeout = absl::InfiniteDuration();
+  return absl::OkStatus();
+}
+
 // The request of the command.
 absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& in,
                           Invocation* inv) {
   if (inv->command == Command::kAudit) return ParseAuditOptions(flags, in, &inv->audit);
+  if (inv->command == Command::kWatch) return ParseWatchRequest(flags, inv);
   std::string leaf_user_id = flags.GetString("leaf_user_id");
   if (leaf_user_id.empty()) {
     return absl::InvalidArgumentError("missing required flag --leaf_user_id");
@@ -142,6 +156,8 @@ absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& 
       break;
     case Command::kAudit:
       break;  // handled above
+    case Command::kWatch:
+      break;  // ParseWatchRequest
     case Command::kEvents: {
       int64_t page_size = flags.GetInt("page_size");
       if (page_size < std::numeric_limits<int32_t>::min() ||
@@ -173,11 +189,11 @@ ParseResult ParseCommandLine(int argc, char** argv, std::istream& in) {
     return result;
   }
   if (scan.positional.empty()) {
-    return UsageError("no command given (get, create, delete, events or audit)", std::nullopt);
+    return UsageError("no command given (get, create, delete, events, audit or watch)", std::nullopt);
   }
   if (spec == nullptr) {
     return UsageError(absl::StrCat("unknown command \"", Printable(scan.positional[0]),
-                                   "\" (expected get, create, delete, events or audit)"),
+                                   "\" (expected get, create, delete, events, audit or watch)"),
                       std::nullopt);
   }
   if (scan.positional.size() > 1) {

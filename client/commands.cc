@@ -17,6 +17,7 @@
 #include "client/json_output.h"
 #include "client/secrets.h"
 #include "client/text_output.h"
+#include "client/watch.h"
 #include "google/protobuf/empty.pb.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 
@@ -165,6 +166,8 @@ int Run(const Invocation& inv, std::ostream& out, std::ostream& err) {
       return RunEvents(inv, *stub, printer);
     case Command::kAudit:
       return RunAudit(inv, *stub, out, err, &err == &std::cerr && isatty(STDERR_FILENO) == 1);
+    case Command::kWatch:
+      return RunWatch(inv, *stub, out, err);
   }
   return kExitUsageError;
 }

@@ -56,9 +56,12 @@ const FlagSpec kFlags[] = {
      kAllCommands, false},
     {"leaf_user_id", FlagSet::Type::kString, "", "required: the Leaf user (a UUID)",
      kGetMask | kCreateMask | kDeleteMask | kEventsMask, false},
+    // watch takes several users: its own entry, a list.
+    {"leaf_user_id", FlagSet::Type::kList, "",
+     "required: a Leaf user to watch (a UUID); repeat for more, up to 100", kWatchMask, false},
     {"view", FlagSet::Type::kString, "basic",
      "basic or full (full shows the secret values; the server must allow it)",
-     kGetMask | kCreateMask, false},
+     kGetMask | kCreateMask | kWatchMask, false},
     {"public_key", FlagSet::Type::kString, "", "required: the application's AgLeader public key",
      kCreateMask, false},
     {"refresh_token", FlagSet::Type::kString, "", "the grower's AgFiniti refresh token (secret)",
@@ -114,6 +117,10 @@ const CommandSpec kCommands[] = {
      "audit [--users FILE|-] [--csv] [--chunk_size N] [--progress auto|bar|plain|none]",
      "report the state of many users' credentials (every user of the account, or those of\n"
      "      --users) with a summary; exit 3 when any must re-authorize"},
+    {Command::kWatch, "watch", kWatchMask,
+     "watch --leaf_user_id ID [--leaf_user_id ID ...] [--view basic|full]",
+     "print each change of the users' credentials as it happens (one line each; --json: one "
+     "JSON object per line) until interrupted or the server ends the stream"},
 };
 
 }  // namespace

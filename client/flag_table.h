@@ -20,7 +20,8 @@ enum CommandMask : unsigned {
   kDeleteMask = 1u << 2,
   kEventsMask = 1u << 3,
   kAuditMask = 1u << 4,
-  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask | kAuditMask,
+  kWatchMask = 1u << 5,
+  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask | kAuditMask | kWatchMask,
 };
 
 struct FlagSpec {

@@ -25,7 +25,7 @@ inline constexpr int kExitNeedsReauthorization = 3;
 // Prefix of every flag's environment twin, e.g. AGLEADER_CLIENT_SERVER.
 inline constexpr absl::string_view kEnvPrefix = "AGLEADER_CLIENT_";
 
-enum class Command { kGet, kCreate, kDelete, kEvents, kAudit };
+enum class Command { kGet, kCreate, kDelete, kEvents, kAudit, kWatch };
 
 // Transport security of the channel. The files are read while parsing, so
 // a missing or malformed file is a usage error before any connection.
@@ -74,6 +74,7 @@ struct Invocation {
   leaf::agleader::v1::CreateCredentialsRequest create_request;
   leaf::agleader::v1::DeleteCredentialsRequest delete_request;
   leaf::agleader::v1::ListCredentialEventsRequest events_request;
+  leaf::agleader::v1::WatchCredentialsRequest watch_request;
   bool all_pages = false;  // events --all
   AuditOptions audit;
   // Every secret value read from any source (for Redact()).

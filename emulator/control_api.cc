@@ -36,6 +36,18 @@ struct Call {
   void Credentials(const StoredCredentials& c) const { SendJson(res, 200, CredentialsJson(c)); }
 };
 
+// A status change through the control API is what Leaf's background
+// processing does: the webhooks for its event get an alert.
+void SendStatusAlerts(EmulatorState& state, const std::string& old_status,
+                      const StoredCredentials& now) {
+  if (old_status == now.status) return;
+  std::optional<std::string> event = AlertEventForStatus(now.status);
+  if (!event) return;
+  for (const Webhook& hook : state.webhooks.ForEvent(*event)) {
+    state.alerts.Send(hook, AlertSender::AlertBody(*event, now.id, now.status));
+  }
+}
+
 void Health(const Call& c) { SendJson(c.res, 200, "{\"status\":\"ok\"}"); }
 
 void Reset(const Call& c) {
@@ -132,13 +144,27 @@ void SetStatus(const Call& c) {
     c.BadRequest("expected {\"status\":\"...\"}");
     return;
   }
+  std::optional<StoredCredentials> before = c.state.store.Get(c.user());
   std::optional<StoredCredentials> stored;
   if (c.state.store.SetStatus(c.user(), *status)) stored = c.state.store.Get(c.user());
   if (!stored) {
     c.NoCredentials();
     return;
   }
+  SendStatusAlerts(c.state, before ? before->status : "", *stored);
   c.Credentials(*stored);
+}
+
+void ListAlertDeliveries(const Call& c) {
+  std::string out = "[";
+  bool first = true;
+  for (const AlertDelivery& d : c.state.alerts.Deliveries()) {
+    absl::StrAppend(&out, first ? "" : ",", "{\"webhook_id\":", JsonQuote(d.webhook_id),
+                    ",\"url\":", JsonQuote(d.url), ",\"attempt\":", d.attempt,
+                    ",\"http_status\":", d.http_status, ",\"body\":", JsonQuote(d.body), "}");
+    first = false;
+  }
+  SendJson(c.res, 200, out + "]");
 }
 
 void GetCredentials(const Call& c) {
@@ -216,6 +242,7 @@ const Endpoint kEndpoints[] = {
     {"POST", {"users", "*", "events"}, AddEvent},
     {"GET", {"users", "*", "events"}, GetEvents},
     {"POST", {"seed"}, SeedUsers},
+    {"GET", {"alerts", "deliveries"}, ListAlertDeliveries},
 };
 
 bool PathIs(const std::vector<std::string>& parts, const Endpoint& e) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "emulator/leaf_emulator.h"
@@ -46,6 +47,8 @@ FlagSet EmulatorFlags() {
   f.Add("token_lifetime", T::kDuration, "24h", "lifetime of login tokens without rememberMe");
   f.Add("remember_me_token_lifetime", T::kDuration, "720h",
         "lifetime of login tokens with rememberMe");
+  f.Add("alert_retry_scale", T::kString, "1",
+        "multiplies Leaf's webhook retry schedule (1, 30, 60, 240 minutes), e.g. 0.001 in tests");
   f.Add("max_recorded_requests", T::kInt, "100000",
         "requests kept for GET /_emulator/requests (oldest dropped first)");
   f.Add("tls_cert_file", T::kString, "", "serve HTTPS with this PEM certificate chain");
@@ -116,6 +119,10 @@ int main(int argc, char** argv) {
   options.remember_me_token_lifetime = flags.GetDuration("remember_me_token_lifetime");
   options.max_recorded_requests = static_cast<int>(flags.GetInt("max_recorded_requests"));
   if (options.max_recorded_requests < 1) return Fail("--max_recorded_requests must be >= 1");
+  if (!absl::SimpleAtod(flags.GetString("alert_retry_scale"), &options.alert_retry_scale) ||
+      options.alert_retry_scale < 0) {
+    return Fail("--alert_retry_scale must be a number >= 0");
+  }
   options.tls_cert_file = flags.GetString("tls_cert_file");
   options.tls_key_file = flags.GetString("tls_key_file");
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {

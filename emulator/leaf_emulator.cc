@@ -27,7 +27,8 @@ class LeafEmulator::Impl {
  public:
   explicit Impl(EmulatorOptions options)
       : state_(std::move(options)),
-        router_(MakeLeafRouter({state_.options, state_.store, state_.auth})),
+        router_(MakeLeafRouter(
+            {state_.options, state_.store, state_.auth, state_.webhooks, state_.alerts})),
         control_(state_),
         server_(state_.options, kHealthPath,
                 [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); }) {
@@ -117,6 +118,9 @@ std::string LeafEmulator::IssueToken(const std::string& username, absl::Duration
   return impl_->state().auth.IssueToken(username, lifetime);
 }
 void LeafEmulator::RevokeAllTokens() { impl_->state().auth.RevokeAllTokens(); }
+std::vector<AlertDelivery> LeafEmulator::AlertDeliveries() const {
+  return impl_->state().alerts.Deliveries();
+}
 void LeafEmulator::Reset() { impl_->state().Reset(); }
 
 SeedResult LeafEmulator::Seed(const SeedSpec& spec) {

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "emulator/seed.h"
+#include "emulator/alert_sender.h"
 #include "emulator/types.h"
 
 namespace leafemu {
@@ -55,7 +56,9 @@ class LeafEmulator {
   // Adds spec.users Leaf users in the spec's mix of credential states
   // (POST /_emulator/seed).
   SeedResult Seed(const SeedSpec& spec);
-  void Reset();  // forget all credentials, events, faults and requests
+  // Webhook deliveries attempted so far (alerts and confirmations).
+  std::vector<AlertDelivery> AlertDeliveries() const;
+  void Reset();  // forget all credentials, events, faults, requests and webhooks
 
  private:
   class Impl;

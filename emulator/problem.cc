@@ -52,6 +52,12 @@ std::string StatusTitle(int status) {
 
 std::string ProblemPath(const std::string& path) {
   if (absl::StartsWith(path, kGatewayPrefix)) return path.substr(kGatewayPrefix.size());
+  // Every service behind the gateway (e.g. /services/alerts) sees its own
+  // paths.
+  if (absl::StartsWith(path, "/services/")) {
+    const size_t service_end = path.find('/', sizeof("/services/") - 1);
+    if (service_end != std::string::npos) return path.substr(service_end);
+  }
   return path;
 }
 

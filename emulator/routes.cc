@@ -56,6 +56,7 @@ std::unique_ptr<Router> MakeLeafRouter(const LeafApiContext& ctx) {
   RegisterCredentialRoutes(*router, ctx);
   RegisterEventRoutes(*router, ctx);
   RegisterUserRoutes(*router, ctx);
+  RegisterAlertRoutes(*router, ctx);
   return router;
 }
 

@@ -6,10 +6,12 @@
 
 #include <memory>
 
+#include "emulator/alert_sender.h"
 #include "emulator/auth.h"
 #include "emulator/router.h"
 #include "emulator/store.h"
 #include "emulator/types.h"
+#include "emulator/webhooks.h"
 
 namespace leafemu {
 
@@ -18,6 +20,8 @@ struct LeafApiContext {
   const EmulatorOptions& options;
   Store& store;
   Auth& auth;
+  WebhookStore& webhooks;
+  AlertSender& alerts;
 };
 
 // POST /api/authenticate (routes_login.cc).
@@ -27,6 +31,8 @@ void RegisterLoginRoutes(Router& router, const LeafApiContext& ctx);
 void RegisterCredentialRoutes(Router& router, const LeafApiContext& ctx);
 // GET /users/{leafUserId}/ag-leader-credentials/events (routes_events.cc).
 void RegisterEventRoutes(Router& router, const LeafApiContext& ctx);
+// /services/alerts/api/alerts/webhooks[/{id}] (routes_alerts.cc).
+void RegisterAlertRoutes(Router& router, const LeafApiContext& ctx);
 
 // GET /users?page=&size= (routes_users.cc).
 void RegisterUserRoutes(Router& router, const LeafApiContext& ctx);

@@ -5,11 +5,13 @@
 
 #include <utility>
 
+#include "emulator/alert_sender.h"
 #include "emulator/auth.h"
 #include "emulator/faults.h"
 #include "emulator/request_log.h"
 #include "emulator/store.h"
 #include "emulator/types.h"
+#include "emulator/webhooks.h"
 
 namespace leafemu {
 
@@ -18,15 +20,19 @@ struct EmulatorState {
       : options(std::move(opts)),
         store(options.duplicate_create_mode),
         auth(options),
-        requests(options.max_recorded_requests) {}
+        requests(options.max_recorded_requests),
+        alerts(options.alert_retry_scale) {}
 
-  // Forgets all credentials, events, faults, requests and the login count,
+  // Forgets all credentials, events, faults, requests, webhooks, pending
+  // alerts and the login count,
   // and restores the configured duplicate mode. Issued tokens stay valid.
   void Reset() {
     store.Reset();
     faults.Clear();
     requests.Clear();
     auth.ResetLoginCount();
+    webhooks.Reset();
+    alerts.Reset();
   }
 
   const EmulatorOptions options;
@@ -34,6 +40,8 @@ struct EmulatorState {
   Auth auth;
   FaultPlan faults;
   RequestLog requests;
+  WebhookStore webhooks;
+  AlertSender alerts;
 };
 
 }  // namespace leafemu

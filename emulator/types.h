@@ -55,6 +55,9 @@ struct EmulatorOptions {
   // Requests() keeps at most this many (the oldest are dropped), so a
   // long-running emulator under load does not grow without bound.
   int max_recorded_requests = 100000;
+  // Leaf retries a failed webhook delivery after 1, 30, 60 and 240 minutes;
+  // the emulator multiplies that schedule by this (tests: e.g. 0.0001).
+  double alert_retry_scale = 1.0;
 };
 
 // One injected misbehaviour. It applies to the next `times` requests whose

@@ -97,6 +97,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   app->service_ = std::make_unique<AgLeaderCredentialsService>(
       app->leaf_.get(), service_options, app->metrics_.get());
   WipeString(service_options.page_token_key);
+  if (absl::Status st = app->StartWatch(); !st.ok()) return st;
 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> listener_credentials =
       BuildServerCredentials(config.security);
@@ -132,6 +133,20 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
   }
   ApplyConnectionLimits(config.connection_limits, builder);
+  if (config.keepalive_time > absl::ZeroDuration()) {
+    // Pings only while calls are open (an idle WatchCredentials stream is
+    // one), so proxies keep the connection and a vanished caller is noticed.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_time)));
+    builder.AddChannelArgument(
+        GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(config.keepalive_timeout)));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+    // A stream with no change for hours sends no data: keep pinging anyway.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
+  // Callers may ping idle streams every 10 s without being sent away.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10 * 1000);
   app->server_ = builder.BuildAndStart();
   if (app->server_ == nullptr || app->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("could not listen on ", config.listen,
@@ -172,6 +187,75 @@ absl::Status App::ShutdownStatus() {
                     d);
 }
 
+absl::Status App::StartWatch() {
+  const ServerConfig& config = config_;
+  watch::PollerOptions poll;
+  poll.interval = config.watch_poll_interval;
+  poll.jitter = config.watch_poll_jitter;
+  poll.max_backoff = config.watch_max_backoff;
+  leaf::LeafClient* leaf = leaf_.get();
+  const absl::Duration timeout = config.upstream_timeout;
+  poller_ = std::make_unique<watch::Poller>(
+      scheduler_.get(),
+      [leaf, timeout](const std::string& user, std::function<void(watch::Observation)> done) {
+        return leaf->GetCredentials(user, leaf::CallOptions(absl::Now() + timeout),
+                                    [done](absl::StatusOr<leaf::AgLeaderCredentials> result) {
+                                      done(watch::Observation::FromResult(std::move(result)));
+                                    });
+      },
+      poll);
+  Metrics* metrics = metrics_.get();
+  watch::RegistryOptions registry_options;
+  registry_options.max_streams = config.watch_max_streams;
+  registry_options.max_users = config.watch_max_users;
+  registry_options.on_change_sent = [metrics](watch::ChangeKind kind) {
+    metrics->WatchChangeSent(watch::ChangeKindName(kind));
+  };
+  registry_options.on_counts = [metrics](int streams, int users) {
+    metrics->WatchCounts(streams, users);
+  };
+  watch_registry_ = std::make_unique<watch::Registry>(poller_.get(), registry_options);
+  watch::Registry* registry = watch_registry_.get();
+  poller_->SetSink([registry, metrics](const std::string& user, const watch::Observation& o,
+                                       watch::Source source) {
+    static constexpr absl::string_view kResults[] = {"ok", "not_found", "error"};
+    metrics->WatchPoll(kResults[static_cast<int>(o.kind)], watch::SourceName(source));
+    registry->OnResult(user, o, source);
+  });
+  service_->SetWatchRegistry(registry);
+
+  if (!config.alerts_listen.empty()) {
+    alerts::AlertListenerOptions listener;
+    listener.listen = config.alerts_listen;
+    listener.secret = config.alerts_secret;
+    listener.max_body_bytes = static_cast<size_t>(config.alerts_max_body_bytes);
+    listener.prompt = [registry](const std::string& id) { return registry->Prompt(id); };
+    listener.on_result = [metrics](absl::string_view r) { metrics->AlertReceived(r); };
+    absl::StatusOr<std::unique_ptr<alerts::AlertListener>> started =
+        alerts::AlertListener::Start(std::move(listener));
+    if (!started.ok()) return started.status();
+    alert_listener_ = *std::move(started);
+  }
+  if (!config.alerts_public_url.empty()) {
+    alerts::WebhookRegistrarOptions hook;
+    hook.leaf_api_url = config.leaf_api_url;
+    hook.public_url = config.alerts_public_url;
+    hook.secret = config.alerts_secret;
+    hook.timeout = config.upstream_timeout;
+    webhook_registrar_ = std::make_unique<alerts::WebhookRegistrar>(
+        http_.get(), tokens_.get(), scheduler_.get(), std::move(hook));
+    webhook_registrar_->Start();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status App::WatchShutdownStatus() {
+  StatusDetails d;
+  d.reason = "SHUTTING_DOWN";
+  return MakeStatus(absl::StatusCode::kUnavailable,
+                    "this server is shutting down; watch again (another replica will answer)", d);
+}
+
 void App::Shutdown(absl::Duration grace) {
   if (server_ == nullptr || shut_down_.exchange(true)) return;
   const absl::Time deadline = absl::Now() + grace;
@@ -180,6 +264,11 @@ void App::Shutdown(absl::Duration grace) {
     if (health_ != nullptr) health_->SetServingStatus(false);
   }
   service_->StartDraining();
+  // Watch streams never end by themselves: end them now, so callers
+  // reconnect elsewhere while unary calls use the grace.
+  if (webhook_registrar_) webhook_registrar_->Stop();
+  if (alert_listener_) alert_listener_->Stop();
+  if (watch_registry_) watch_registry_->Shutdown(WatchShutdownStatus());
   Log(LogLevel::kInfo, "shutting down",
       {{"grace_ms", absl::ToInt64Milliseconds(grace)},
        {"calls_in_flight", service_->active_calls()}});
@@ -209,6 +298,10 @@ void App::Shutdown(absl::Duration grace) {
 App::~App() {
   Shutdown(absl::ZeroDuration());
   server_.reset();
+  webhook_registrar_.reset();
+  alert_listener_.reset();
+  watch_registry_.reset();
+  poller_.reset();  // cancels its timers: before the scheduler goes
   // Pending retries are dropped (no call waits on them any more), then the
   // transport goes: its destructor completes every transfer still pending
   // (e.g. a login nobody waits for) while the objects its callbacks reach are

@@ -14,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/alerts/alert_listener.h"
+#include "server/alerts/webhook_registrar.h"
 #include "server/config.h"
 #include "server/http/curl_http_client.h"
 #include "server/leaf/leaf_client.h"
@@ -23,6 +25,8 @@
 #include "server/service.h"
 #include "server/upstream_health.h"
 #include "server/util/scheduler.h"
+#include "server/watch/poller.h"
+#include "server/watch/registry.h"
 
 namespace leafsvc {
 
@@ -52,6 +56,8 @@ class App {
 
   // The status calls cut short by the shutdown grace end with.
   static absl::Status ShutdownStatus();
+  // The status WatchCredentials streams end with on shutdown.
+  static absl::Status WatchShutdownStatus();
 
   // RPCs of the AgLeaderCredentials service that have not ended yet.
   int active_calls() const { return service_->active_calls(); }
@@ -59,9 +65,17 @@ class App {
   http::CurlHttpClient& http() { return *http_; }
   leaf::LeafClient& leaf() { return *leaf_; }
   Metrics& metrics() { return *metrics_; }
+  watch::Registry& watch_registry() { return *watch_registry_; }
+  // The port of the Leaf alert listener; 0 when --alerts_listen is off.
+  int alerts_port() const { return alert_listener_ ? alert_listener_->port() : 0; }
+  // Null unless --alerts_public_url is set.
+  alerts::WebhookRegistrar* webhook_registrar() { return webhook_registrar_.get(); }
 
  private:
   App() = default;
+  // The watch registry, its poller, the alert listener and the webhook
+  // registration, as configured.
+  absl::Status StartWatch();
 
   ServerConfig config_;
   std::unique_ptr<Metrics> metrics_;
@@ -70,6 +84,10 @@ class App {
   std::unique_ptr<leaf::TokenSource> tokens_;
   std::unique_ptr<http::CurlHttpClient> http_;
   std::unique_ptr<leaf::LeafClient> leaf_;
+  std::unique_ptr<watch::Poller> poller_;
+  std::unique_ptr<watch::Registry> watch_registry_;
+  std::unique_ptr<alerts::AlertListener> alert_listener_;
+  std::unique_ptr<alerts::WebhookRegistrar> webhook_registrar_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
   std::unique_ptr<reflection::ServerReflection> reflection_;  // outlives server_
   std::unique_ptr<grpc::Server> server_;

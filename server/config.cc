@@ -71,6 +71,38 @@ FlagSet ServerFlags() {
   f.Add("batch_fan_out", T::kInt, "8",
         "BatchGetCredentials: most Leaf calls in flight for one batch (they count against "
         "--max_upstream_in_flight and share the connection pool with every other call)");
+  f.Add("watch_poll_interval", T::kDuration, "30s",
+        "WatchCredentials reads each watched user from Leaf this often (once per user however "
+        "many streams watch it); at least 1s");
+  f.Add("watch_poll_jitter", T::kDuration, "5s",
+        "a random share of this is added to each wait, so users watched together are not read "
+        "in lockstep");
+  f.Add("watch_max_backoff", T::kDuration, "5m",
+        "while reads of a watched user fail, the wait doubles from --watch_poll_interval up to "
+        "this");
+  f.Add("watch_max_streams", T::kInt, "10000",
+        "most WatchCredentials streams open at once; beyond it RESOURCE_EXHAUSTED");
+  f.Add("watch_max_users", T::kInt, "10000",
+        "most distinct Leaf users watched at once; beyond it RESOURCE_EXHAUSTED");
+  f.Add("alerts_listen", T::kString, "",
+        "host:port of an HTTP listener for Leaf's webhook alerts (a prompt to re-read the "
+        "credential at once); empty: off. Needs --alerts_secret");
+  f.Add("alerts_public_url", T::kString, "",
+        "the https:// URL where Leaf reaches --alerts_listen; when set, the webhook for "
+        "credentialsUnauthenticated and credentialsLimitedPermission is registered at start");
+  f.Add("alerts_secret", T::kString, "",
+        "the webhook secret Leaf signs alerts with (X-Leaf-Signature); prefer the environment "
+        "variable or --alerts_secret_file",
+        /*secret=*/true);
+  f.Add("alerts_secret_file", T::kString, "",
+        "file holding the webhook secret (one line), instead of --alerts_secret");
+  f.Add("alerts_max_body_bytes", T::kInt, "65536",
+        "alert bodies larger than this are refused with 413");
+  f.Add("keepalive_time", T::kDuration, "1m",
+        "send an HTTP/2 ping on a connection with open calls after this long without traffic, "
+        "so idle WatchCredentials streams survive proxies and dead peers are found; 0: off");
+  f.Add("keepalive_timeout", T::kDuration, "20s",
+        "close the connection when a keepalive ping is not answered within this");
   AddListenerSecurityFlags(f);
   AddConnectionLimitFlags(f);
   const absl::Duration kYear = absl::Hours(24 * 365);
@@ -87,6 +119,14 @@ FlagSet ServerFlags() {
   f.SetRange("upstream_first_byte_timeout", absl::ZeroDuration(), absl::Hours(1));
   f.SetRange("leaf_login_backoff", absl::Milliseconds(10), absl::Hours(1));
   f.SetRange("leaf_login_max_backoff", absl::Milliseconds(10), absl::Hours(24));
+  f.SetRange("watch_poll_interval", absl::Seconds(1), absl::Hours(24));
+  f.SetRange("watch_poll_jitter", absl::ZeroDuration(), absl::Hours(1));
+  f.SetRange("watch_max_backoff", absl::Seconds(1), absl::Hours(24));
+  f.SetRange("watch_max_streams", 1, 1000000);
+  f.SetRange("watch_max_users", 1, 1000000);
+  f.SetRange("alerts_max_body_bytes", 1024, 16 << 20);
+  f.SetRange("keepalive_time", absl::ZeroDuration(), absl::Hours(24));
+  f.SetRange("keepalive_timeout", absl::Seconds(1), absl::Minutes(10));
   return f;
 }
 
@@ -110,9 +150,11 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.leaf_token = Secret(f.GetString("leaf_token"));
   c.leaf_username = f.GetString("leaf_username");
   c.leaf_password = Secret(f.GetString("leaf_password"));
+  c.alerts_secret = Secret(f.GetString("alerts_secret"));
   for (const auto& [flag, file_flag, target] :
        {std::make_tuple("leaf_token", "leaf_token_file", &c.leaf_token),
-        std::make_tuple("leaf_password", "leaf_password_file", &c.leaf_password)}) {
+        std::make_tuple("leaf_password", "leaf_password_file", &c.leaf_password),
+        std::make_tuple("alerts_secret", "alerts_secret_file", &c.alerts_secret)}) {
     const std::string path = f.GetString(file_flag);
     if (path.empty()) continue;
     if (!target->empty()) {
@@ -145,6 +187,25 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   }
   c.max_connection_age = f.GetDuration("max_connection_age");
   c.metrics_listen = f.GetString("metrics_listen");
+  c.watch_poll_interval = f.GetDuration("watch_poll_interval");
+  c.watch_poll_jitter = f.GetDuration("watch_poll_jitter");
+  c.watch_max_backoff = f.GetDuration("watch_max_backoff");
+  c.watch_max_streams = static_cast<int>(f.GetInt("watch_max_streams"));
+  c.watch_max_users = static_cast<int>(f.GetInt("watch_max_users"));
+  c.alerts_listen = f.GetString("alerts_listen");
+  c.alerts_public_url = f.GetString("alerts_public_url");
+  c.alerts_max_body_bytes = static_cast<int>(f.GetInt("alerts_max_body_bytes"));
+  c.keepalive_time = f.GetDuration("keepalive_time");
+  c.keepalive_timeout = f.GetDuration("keepalive_timeout");
+  if ((!c.alerts_listen.empty() || !c.alerts_public_url.empty()) && c.alerts_secret.empty()) {
+    return absl::InvalidArgumentError(
+        "--alerts_listen and --alerts_public_url need the webhook secret: set "
+        "AGLEADER_ALERTS_SECRET or --alerts_secret_file");
+  }
+  if (!c.alerts_public_url.empty() && c.alerts_public_url.rfind("https://", 0) != 0 &&
+      c.alerts_public_url.rfind("http://", 0) != 0) {
+    return absl::InvalidArgumentError("--alerts_public_url must start with https://");
+  }
   if (!ParseLogLevel(f.GetString("log_level"), &c.log_level)) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
   }

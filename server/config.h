@@ -43,6 +43,19 @@ struct ServerConfig {
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen;  // empty: no /metrics endpoint
   ListenerSecurityOptions security;
+  // WatchCredentials and Leaf alerts (docs/watch.md).
+  absl::Duration watch_poll_interval = absl::Seconds(30);
+  absl::Duration watch_poll_jitter = absl::Seconds(5);
+  absl::Duration watch_max_backoff = absl::Minutes(5);
+  int watch_max_streams = 10000;
+  int watch_max_users = 10000;
+  std::string alerts_listen;      // empty: no alert listener
+  std::string alerts_public_url;  // empty: the webhook is not registered
+  Secret alerts_secret;
+  int alerts_max_body_bytes = 64 * 1024;
+  // HTTP/2 keepalive pings on connections with open calls; 0: off.
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
   ConnectionLimits connection_limits;
 };
 

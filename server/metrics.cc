@@ -63,6 +63,67 @@ struct Metrics::LeafMethodMetrics {
   std::atomic<prometheus::Histogram*> latency{nullptr};
 };
 
+struct Metrics::WatchMetrics {
+  prometheus::Gauge* streams;
+  prometheus::Gauge* users;
+  prometheus::Family<prometheus::Counter>* polls;
+  prometheus::Family<prometheus::Counter>* changes;
+  prometheus::Family<prometheus::Counter>* alerts;
+  prometheus::Family<prometheus::Counter>* ended;
+};
+
+void Metrics::InitWatchMetrics() {
+  watch_ = std::make_unique<WatchMetrics>();
+  watch_->streams = &prometheus::BuildGauge()
+                         .Name("agleader_watch_streams")
+                         .Help("Open WatchCredentials streams.")
+                         .Register(*registry_)
+                         .Add({});
+  watch_->users = &prometheus::BuildGauge()
+                       .Name("agleader_watched_users")
+                       .Help("Leaf users watched (each read once per interval).")
+                       .Register(*registry_)
+                       .Add({});
+  watch_->polls = &prometheus::BuildCounter()
+                       .Name("agleader_watch_polls_total")
+                       .Help("Reads of watched users' credentials, by result and source.")
+                       .Register(*registry_);
+  watch_->changes = &prometheus::BuildCounter()
+                         .Name("agleader_watch_changes_sent_total")
+                         .Help("CredentialsChange messages queued to streams, by kind.")
+                         .Register(*registry_);
+  watch_->alerts = &prometheus::BuildCounter()
+                        .Name("agleader_alerts_received_total")
+                        .Help("Leaf webhook deliveries received, by result.")
+                        .Register(*registry_);
+  watch_->ended = &prometheus::BuildCounter()
+                       .Name("agleader_watch_streams_ended_total")
+                       .Help("WatchCredentials streams ended, by code.")
+                       .Register(*registry_);
+}
+
+void Metrics::WatchCounts(int streams, int users) {
+  watch_->streams->Set(streams);
+  watch_->users->Set(users);
+}
+
+void Metrics::WatchPoll(absl::string_view result, absl::string_view source) {
+  watch_->polls->Add({{"result", std::string(result)}, {"source", std::string(source)}})
+      .Increment();
+}
+
+void Metrics::WatchChangeSent(absl::string_view kind) {
+  watch_->changes->Add({{"kind", std::string(kind)}}).Increment();
+}
+
+void Metrics::AlertReceived(absl::string_view result) {
+  watch_->alerts->Add({{"result", std::string(result)}}).Increment();
+}
+
+void Metrics::WatchStreamEnded(absl::StatusCode code) {
+  watch_->ended->Add({{"code", absl::StatusCodeToString(code)}}).Increment();
+}
+
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& started = prometheus::BuildCounter()
                       .Name("grpc_server_started_total")
@@ -122,6 +183,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Help("RPCs started and not yet completed.")
                     .Register(*registry_)
                     .Add({});
+  InitWatchMetrics();
 }
 
 Metrics::~Metrics() = default;

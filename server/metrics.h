@@ -51,6 +51,15 @@ class Metrics {
   void LeafUp(bool up);
   void CallsInFlight(int delta);
 
+  // WatchCredentials: open streams and watched users (gauges), reads of
+  // watched users by result ("ok", "not_found", "error") and source, changes
+  // sent by kind, Leaf alerts received by result, streams ended by code.
+  void WatchCounts(int streams, int users);
+  void WatchPoll(absl::string_view result, absl::string_view source);
+  void WatchChangeSent(absl::string_view kind);
+  void AlertReceived(absl::string_view result);
+  void WatchStreamEnded(absl::StatusCode code);
+
   // The Prometheus text exposition of every metric (what /metrics serves).
   std::string Text() const;
 
@@ -59,6 +68,7 @@ class Metrics {
   struct LeafMethodMetrics;
   MethodMetrics* For(absl::string_view method);
   LeafMethodMetrics* LeafFor(absl::string_view http_method);
+  void InitWatchMetrics();
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
@@ -75,6 +85,8 @@ class Metrics {
   prometheus::Counter* logins_failed_;
   prometheus::Gauge* leaf_up_;
   prometheus::Gauge* in_flight_;
+  struct WatchMetrics;
+  std::unique_ptr<WatchMetrics> watch_;
 };
 
 }  // namespace leafsvc

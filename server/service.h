@@ -15,6 +15,7 @@
 #include "server/leaf/leaf_client.h"
 #include "server/metrics.h"
 #include "server/validation.h"
+#include "server/watch/registry.h"
 
 namespace leafsvc {
 
@@ -81,6 +82,13 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
   grpc::ServerUnaryReactor* BatchGetCredentials(grpc::CallbackServerContext* context,
                                                 const grpc::ByteBuffer* request,
                                                 grpc::ByteBuffer* response) override;
+  // Streams changes from `registry` (service_watch.cc). Without a registry
+  // (SetWatchRegistry not called) the RPC is UNIMPLEMENTED.
+  grpc::ServerWriteReactor<::leaf::agleader::v1::CredentialsChange>* WatchCredentials(
+      grpc::CallbackServerContext* context,
+      const ::leaf::agleader::v1::WatchCredentialsRequest* request) override;
+  // Call before serving; `registry` must outlive the service.
+  void SetWatchRegistry(watch::Registry* registry) { watch_ = registry; }
 
  private:
   // The Leaf call's deadline and, if sent and allowed, the caller's Leaf token.
@@ -99,6 +107,7 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
   const PageTokenCodec page_tokens_;
   std::atomic<bool> draining_{false};
   std::atomic<int> active_calls_{0};
+  watch::Registry* watch_ = nullptr;
 };
 
 }  // namespace leafsvc

@@ -64,8 +64,10 @@ const Status = rpcRoot.lookupType('google.rpc.Status');
 
 // The service's messages as protobufjs types, for toProto3Json().
 const serviceRoot = new protobuf.Root();
+// The service proto imports google/rpc/status.proto (CredentialsChange.error).
 serviceRoot.resolvePath = (_origin, target) =>
-  fs.existsSync(path.join(PROTO_ROOT, target)) ? path.join(PROTO_ROOT, target) : target;
+  [PROTO_ROOT, RPC_ROOT].map((root) => path.join(root, target)).find((p) => fs.existsSync(p)) ||
+  target;
 serviceRoot.loadSync(SERVICE_PROTO);
 
 /** Canonical proto3 JSON (as grpcurl prints) of `object`, a `typeName` message. */
@@ -314,6 +316,30 @@ class AgLeaderClient {
   async batchGetCredentials(request) {
     const response = await this.call('BatchGetCredentials', request);
     return response.results;
+  }
+
+  /**
+   * Each CredentialsChange of the users' credentials as it happens, starting
+   * with the state of every user (CHANGE_KIND_INITIAL):
+   *   for await (const change of client.watchCredentials({leafUserIds: [...]})) ...
+   * No deadline unless options.timeoutMs; leaving the loop cancels the stream.
+   * Throws AgLeaderError when the server ends it with an error (UNAVAILABLE
+   * SHUTTING_DOWN: watch again, another replica answers). Never retried
+   * automatically.
+   */
+  async *watchCredentials(request, options = {}) {
+    const callOptions = options.timeoutMs
+      ? { deadline: new Date(Date.now() + options.timeoutMs) }
+      : {};
+    const call = this.stub.WatchCredentials(request, this.metadata, callOptions);
+    try {
+      for await (const change of call) yield change;
+    } catch (error) {
+      throw error.code === undefined ? error : new AgLeaderError(decodeError(error), error);
+    } finally {
+      call.on('error', () => {}); // the CANCELLED that cancel() causes
+      call.cancel();
+    }
   }
 
   /** Every event, newest first, following nextPageToken. */

@@ -155,6 +155,34 @@ describe('AgLeaderClient', { skip: !TARGET || !EMULATOR_URL }, () => {
     assert.equal(details.reason, 'CREDENTIALS_NOT_FOUND');
   });
 
+  test('watchCredentials starts with the state of every user', async () => {
+    const user = newUser();
+    const other = newUser();
+    const created = await create(user);
+    const first = {};
+    for await (const change of client.watchCredentials(
+      { leafUserIds: [user, other] },
+      { timeoutMs: 10000 },
+    )) {
+      first[change.leafUserId] = change;
+      if (Object.keys(first).length === 2) break; // cancels the stream
+    }
+    assert.equal(first[user].kind, 'CHANGE_KIND_INITIAL');
+    assert.equal(first[user].current.id, created.id);
+    assert.equal(first[user].current.refreshToken, ''); // basic view
+    assert.equal(first[other].current, null);
+  });
+
+  test('watchCredentials with a bad id throws INVALID_ARGUMENT', async () => {
+    const watch = client.watchCredentials({ leafUserIds: ['not-a-uuid'] }, { timeoutMs: 10000 });
+    const e = await rejection(watch.next());
+    assert.equal(e.codeName, 'INVALID_ARGUMENT');
+    assert.deepEqual(
+      e.fieldViolations.map((v) => v.field),
+      ['leaf_user_ids[0]'],
+    );
+  });
+
   test('invalid user id decodes a field violation', async () => {
     const e = await rejection(client.getCredentials({ leafUserId: 'not-a-uuid' }));
     assert.equal(e.codeName, 'INVALID_ARGUMENT');

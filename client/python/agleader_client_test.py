@@ -73,6 +73,27 @@ class ClientTest(unittest.TestCase):
             private_key=PRIVATE_KEY,
         )
 
+    def test_watch_starts_with_the_state_of_every_user(self):
+        user, other = new_user(), new_user()
+        created = self.create(user)
+        changes = self.client.watch_credentials([user, other], timeout=10)
+        first = {}
+        for change in changes:
+            first[change.leaf_user_id] = change
+            if len(first) == 2:
+                break
+        changes.close()  # cancels the stream
+        self.assertEqual(first[user].kind, pb.CHANGE_KIND_INITIAL)
+        self.assertEqual(first[user].current.id, created.id)
+        self.assertEqual(first[user].current.refresh_token, "")  # basic view
+        self.assertFalse(first[other].HasField("current"))
+
+    def test_watch_with_a_bad_id_raises_invalid_argument(self):
+        with self.assertRaises(AgLeaderError) as caught:
+            next(self.client.watch_credentials(["not-a-uuid"], timeout=10))
+        self.assertEqual(caught.exception.code, grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(caught.exception.field_violations[0][0], "leaf_user_ids[0]")
+
     def test_create_get_list_delete_round_trip(self):
         user = new_user()
         created = self.create(user)

@@ -15,6 +15,7 @@ echo "== self-check: a renamed field is reported as breaking"
 scratch="${TMP}/scratch"
 rm -rf "$scratch" && mkdir -p "$scratch/proto/leaf/agleader/v1"
 cp "${REPO}/buf.yaml" "$scratch/"
+mkdir -p "$scratch/third_party" && cp -r "${REPO}/third_party/googleapis" "$scratch/third_party/"
 cp "${REPO}/proto/${PROTO}" "$scratch/proto/${PROTO}"
 (
   cd "$scratch"

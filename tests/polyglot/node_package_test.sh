@@ -27,7 +27,10 @@ NPM="$(command -v npm)"
 NPM_CACHE="$(HOME="$(getent passwd "$(id -u)" | cut -d: -f6)" "$NPM" config get cache)"
 (cd "${CHECKOUT}/client/node" && "$NPM" pack --silent --pack-destination "${TMP}" >/dev/null) || exit 1
 TARBALL="${TMP}/agleader-credentials-client-0.1.0.tgz"
-tar -tzf "$TARBALL" | grep -q 'package/bundle/leaf/agleader/v1/agleader_credentials.proto' || {
+# Listed first, then searched: `tar | grep -q` fails under pipefail when grep
+# stops reading before tar has written everything (SIGPIPE).
+listing="$(tar -tzf "$TARBALL")"
+grep -q 'package/bundle/leaf/agleader/v1/agleader_credentials.proto' <<<"$listing" || {
   echo "FAIL: the tarball lacks the bundled proto" >&2
   exit 1
 }

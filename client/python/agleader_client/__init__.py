@@ -330,6 +330,30 @@ class AgLeaderClient:
         )
         return list(response.results)
 
+    def watch_credentials(
+        self,
+        leaf_user_ids: List[str],
+        view: int = pb.CREDENTIALS_VIEW_BASIC,
+        timeout: Optional[float] = None,
+    ) -> Iterator:
+        """Yields each CredentialsChange of the users' credentials as it happens, starting
+        with the state of every user (CHANGE_KIND_INITIAL). The stream has no deadline
+        unless `timeout` is given; leaving the loop (or closing the generator) cancels it.
+        Raises AgLeaderError when the server ends it with an error, e.g. UNAVAILABLE
+        SHUTTING_DOWN: watch again (another replica answers). Never retried automatically."""
+        call = self._stub.WatchCredentials(
+            pb.WatchCredentialsRequest(leaf_user_ids=list(leaf_user_ids), view=view),
+            timeout=timeout,
+            metadata=self._metadata,
+        )
+        try:
+            for change in call:
+                yield change
+        except grpc.RpcError as e:
+            raise AgLeaderError(decode_error(e)) from e
+        finally:
+            call.cancel()
+
     def iter_credential_events(self, leaf_user_id: str, page_size: int = 0) -> Iterator:
         """Every event, newest first, following next_page_token."""
         token = ""

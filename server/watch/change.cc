@@ -1,0 +1,55 @@
+#include "server/watch/change.h"
+
+#include <utility>
+
+#include "server/leaf/leaf_errors.h"
+#include "server/util/status_details.h"
+
+namespace leafsvc::watch {
+
+Observation Observation::FromResult(absl::StatusOr<leaf::AgLeaderCredentials> result) {
+  Observation o;
+  if (result.ok()) {
+    o.kind = Kind::kPresent;
+    o.credentials = *std::move(result);
+  } else if (absl::IsNotFound(result.status()) &&
+             GetStatusDetails(result.status()).reason == leaf::kReasonCredentialsNotFound) {
+    o.kind = Kind::kAbsent;
+  } else {
+    o.kind = Kind::kError;
+    o.error = result.status();
+  }
+  return o;
+}
+
+absl::string_view SourceName(Source source) {
+  switch (source) {
+    case Source::kInitial:
+      return "initial";
+    case Source::kPoll:
+      return "poll";
+    case Source::kAlert:
+      return "alert";
+  }
+  return "unknown";
+}
+
+absl::string_view ChangeKindName(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::kInitial:
+      return "initial";
+    case ChangeKind::kCreated:
+      return "created";
+    case ChangeKind::kStatusChanged:
+      return "status_changed";
+    case ChangeKind::kReplaced:
+      return "replaced";
+    case ChangeKind::kDeleted:
+      return "deleted";
+    case ChangeKind::kError:
+      return "error";
+  }
+  return "unknown";
+}
+
+}  // namespace leafsvc::watch

@@ -1,0 +1,47 @@
+// What the watch machinery reports about one user's AgLeader credentials: a
+// read's outcome (Observation) and what it revealed (Change). Plain values,
+// no gRPC or protobuf types.
+#ifndef SERVER_WATCH_CHANGE_H_
+#define SERVER_WATCH_CHANGE_H_
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/leaf/leaf_types.h"
+
+namespace leafsvc::watch {
+
+// The outcome of one read of a user's credentials.
+struct Observation {
+  enum class Kind { kPresent, kAbsent, kError };
+  Kind kind = Kind::kError;
+  leaf::AgLeaderCredentials credentials;  // kPresent
+  absl::Status error;                     // kError
+
+  // From a GetCredentials result: NOT_FOUND with reason
+  // CREDENTIALS_NOT_FOUND means the user has none; any other error is kError.
+  static Observation FromResult(absl::StatusOr<leaf::AgLeaderCredentials> result);
+};
+
+// Why a user was read.
+enum class Source { kInitial, kPoll, kAlert };
+absl::string_view SourceName(Source source);  // "initial", "poll", "alert"
+
+enum class ChangeKind { kInitial, kCreated, kStatusChanged, kReplaced, kDeleted, kError };
+absl::string_view ChangeKindName(ChangeKind kind);  // "initial", "created", ...
+
+struct Change {
+  ChangeKind kind = ChangeKind::kInitial;
+  std::optional<leaf::AgLeaderCredentials> previous;
+  std::optional<leaf::AgLeaderCredentials> current;
+  absl::Status error;  // kError
+  absl::Time observed;
+  Source source = Source::kPoll;
+};
+
+}  // namespace leafsvc::watch
+
+#endif  // SERVER_WATCH_CHANGE_H_

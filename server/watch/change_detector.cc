@@ -1,0 +1,68 @@
+#include "server/watch/change_detector.h"
+
+#include <utility>
+
+namespace leafsvc::watch {
+
+std::optional<Change> ChangeDetector::Observe(const Observation& observation, Source source,
+                                              absl::Time now) {
+  Change change;
+  change.observed = now;
+  change.source = source;
+  change.previous = last_;
+  if (observation.kind == Observation::Kind::kError) {
+    const bool first_failure = !in_error_;
+    known_ = true;
+    in_error_ = true;
+    error_ = observation.error;
+    observed_ = now;
+    if (!first_failure) return std::nullopt;
+    change.kind = ChangeKind::kError;
+    change.error = observation.error;
+    return change;
+  }
+  std::optional<leaf::AgLeaderCredentials> current;
+  if (observation.kind == Observation::Kind::kPresent) current = observation.credentials;
+  const bool was_known = known_ && !in_error_;
+  known_ = true;
+  in_error_ = false;
+  error_ = absl::OkStatus();
+  observed_ = now;
+  std::optional<leaf::AgLeaderCredentials> previous = std::exchange(last_, current);
+  change.current = current;
+  if (!was_known) {
+    change.kind = ChangeKind::kInitial;
+    return change;
+  }
+  if (!previous && !current) return std::nullopt;
+  if (!previous) {
+    change.kind = ChangeKind::kCreated;
+  } else if (!current) {
+    change.kind = ChangeKind::kDeleted;
+  } else if (previous->id != current->id) {
+    change.kind = ChangeKind::kReplaced;
+  } else if (previous->status != current->status) {
+    change.kind = ChangeKind::kStatusChanged;
+  } else {
+    return std::nullopt;
+  }
+  return change;
+}
+
+std::optional<Change> ChangeDetector::Snapshot() const {
+  if (!known_) return std::nullopt;
+  Change change;
+  change.observed = observed_;
+  change.source = Source::kInitial;
+  if (in_error_) {
+    change.kind = ChangeKind::kError;
+    change.error = error_;
+    change.previous = last_;
+  } else {
+    change.kind = ChangeKind::kInitial;
+    change.current = last_;
+  }
+  return change;
+}
+
+}  // namespace leafsvc::watch

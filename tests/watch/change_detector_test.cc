@@ -1,0 +1,103 @@
+#include "server/watch/change_detector.h"
+
+#include <gtest/gtest.h>
+
+#include "server/leaf/leaf_errors.h"
+#include "server/util/status_details.h"
+#include "tests/watch/observations.h"
+
+namespace leafsvc::watch {
+namespace {
+
+const absl::Time kNow = absl::FromUnixSeconds(1700000000);
+
+TEST(ChangeDetectorTest, FirstReadIsInitialAndSnapshotRepeatsIt) {
+  ChangeDetector d;
+  EXPECT_FALSE(d.Snapshot().has_value());
+  std::optional<Change> c = d.Observe(Present("c1", "OK"), Source::kInitial, kNow);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, ChangeKind::kInitial);
+  EXPECT_FALSE(c->previous.has_value());
+  ASSERT_TRUE(c->current.has_value());
+  EXPECT_EQ(c->current->id, "c1");
+  EXPECT_EQ(c->observed, kNow);
+  std::optional<Change> s = d.Snapshot();
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->kind, ChangeKind::kInitial);
+  EXPECT_EQ(s->source, Source::kInitial);
+  EXPECT_EQ(s->current->status, "OK");
+}
+
+TEST(ChangeDetectorTest, ReportsEachKindOfChangeOnce) {
+  ChangeDetector d;
+  d.Observe(Absent(), Source::kInitial, kNow);
+  EXPECT_FALSE(d.Observe(Absent(), Source::kPoll, kNow).has_value());
+
+  std::optional<Change> c = d.Observe(Present("c1", "OK"), Source::kPoll, kNow);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, ChangeKind::kCreated);
+  EXPECT_FALSE(d.Observe(Present("c1", "OK"), Source::kPoll, kNow).has_value());
+
+  c = d.Observe(Present("c1", "UNAUTHENTICATED"), Source::kAlert, kNow);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, ChangeKind::kStatusChanged);
+  EXPECT_EQ(c->source, Source::kAlert);
+  EXPECT_EQ(c->previous->status, "OK");
+  EXPECT_EQ(c->current->status, "UNAUTHENTICATED");
+
+  c = d.Observe(Present("c2", "OK"), Source::kPoll, kNow);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, ChangeKind::kReplaced);
+  EXPECT_EQ(c->previous->id, "c1");
+  EXPECT_EQ(c->current->id, "c2");
+
+  c = d.Observe(Absent(), Source::kPoll, kNow);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, ChangeKind::kDeleted);
+  EXPECT_EQ(c->previous->id, "c2");
+  EXPECT_FALSE(c->current.has_value());
+}
+
+TEST(ChangeDetectorTest, OtherFieldsChangingIsNotAChange) {
+  ChangeDetector d;
+  d.Observe(Present("c1", "OK"), Source::kInitial, kNow);
+  Observation refreshed = Present("c1", "OK");
+  refreshed.credentials.access_token = Secret("new-access-token");
+  EXPECT_FALSE(d.Observe(refreshed, Source::kPoll, kNow).has_value());
+}
+
+TEST(ChangeDetectorTest, OneErrorPerOutageThenInitialWithLastKnown) {
+  ChangeDetector d;
+  d.Observe(Present("c1", "OK"), Source::kInitial, kNow);
+  std::optional<Change> c = d.Observe(Failed(), Source::kPoll, kNow);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, ChangeKind::kError);
+  EXPECT_TRUE(absl::IsUnavailable(c->error));
+  EXPECT_EQ(c->previous->id, "c1");
+  EXPECT_FALSE(d.Observe(Failed(), Source::kPoll, kNow).has_value());
+  EXPECT_EQ(d.Snapshot()->kind, ChangeKind::kError);
+
+  c = d.Observe(Present("c1", "OK"), Source::kPoll, kNow);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, ChangeKind::kInitial);
+  EXPECT_EQ(c->previous->id, "c1");
+  EXPECT_EQ(c->current->id, "c1");
+}
+
+TEST(ObservationTest, OnlyCredentialsNotFoundMeansAbsent) {
+  StatusDetails d;
+  d.reason = std::string(leaf::kReasonCredentialsNotFound);
+  EXPECT_EQ(Observation::FromResult(MakeStatus(absl::StatusCode::kNotFound, "none", d)).kind,
+            Observation::Kind::kAbsent);
+  d.reason = std::string(leaf::kReasonLeafUserNotFound);
+  EXPECT_EQ(Observation::FromResult(MakeStatus(absl::StatusCode::kNotFound, "no user", d)).kind,
+            Observation::Kind::kError);
+  leaf::AgLeaderCredentials creds;
+  creds.id = "c9";
+  Observation o = Observation::FromResult(creds);
+  EXPECT_EQ(o.kind, Observation::Kind::kPresent);
+  EXPECT_EQ(o.credentials.id, "c9");
+}
+
+}  // namespace
+}  // namespace leafsvc::watch
