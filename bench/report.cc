@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "bench/report_compare.h"
 #include "bench/report_format.h"
 
 namespace bench {
@@ -18,9 +19,13 @@ constexpr double kMaxRssMb = 64;
 
 }  // namespace
 
-const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency) {
+const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency,
+                         int channels) {
   for (const RunRecord& run : report.runs) {
-    if (run.mode == mode && run.concurrency == concurrency) return &run;
+    if (run.mode == mode && run.concurrency == concurrency &&
+        (run.channels == channels || mode == "direct")) {
+      return &run;
+    }
   }
   return nullptr;
 }
@@ -130,6 +135,7 @@ std::vector<Target> EvaluateTargets(const Report& r) {
                        " before, " + std::to_string(h.threads_after) + " after)";
     targets.push_back(threads);
   }
+  for (Target& t : EvaluateComparisonTargets(r)) targets.push_back(std::move(t));
   return targets;
 }
 
