@@ -90,9 +90,17 @@ const char* LevelName(LogLevel level) {
   return "info";
 }
 
+bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
 void AppendJsonString(absl::string_view s, std::string* out) {
   out->push_back('"');
-  for (unsigned char c : s) {
+  std::size_t run = 0;  // start of the bytes that need no escaping
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (!NeedsEscape(c)) continue;
+    // Whole runs of plain bytes are appended at once.
+    out->append(s.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -110,13 +118,10 @@ void AppendJsonString(absl::string_view s, std::string* out) {
         out->append("\\t");
         break;
       default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(out, "\\u%04x", c);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+        absl::StrAppendFormat(out, "\\u%04x", c);
     }
   }
+  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
 
@@ -163,7 +168,9 @@ void LogValue::AppendJson(std::string* out, const Redactor& redactor) const {
 namespace {
 
 std::string FormatLine(LogLevel level, absl::string_view message, LogFields fields) {
-  std::string line = "{\"time\":";
+  std::string line;
+  line.reserve(384);  // an rpc line, without growing
+  line.append("{\"time\":");
   AppendTimestamp(absl::Now(), &line);
   line.append(",\"level\":");
   AppendJsonString(LevelName(level), &line);
