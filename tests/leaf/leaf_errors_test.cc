@@ -91,8 +91,7 @@ TEST(LeafErrorsTest, LeafMessageIsShortenedAndStrippedOfControlCharacters) {
   std::string detail(1000, 'x');
   detail[5] = '\n';
   std::string body = "{\"detail\":\"" + detail.substr(0, 5) + "\\n" + detail.substr(6) + "\"}";
-  const absl::Status st =
-      StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body));
+  const absl::Status st = StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body));
   EXPECT_EQ(GetStatusDetails(st).metadata.at("leaf_message").find('\n'), std::string::npos);
   // Shortened at the exit (after redaction), not before.
   StatusDetails d = GetStatusDetails(ExitStatus(st, Redactor()));
