@@ -64,6 +64,19 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->upstream = v;
     else if (name == "emulator_bin")
       f->emulator_bin = v;
+    else if (name == "channels") {
+      f->channels.clear();
+      for (const std::string& c : Split(v, ',')) f->channels.push_back(std::atoi(c.c_str()));
+    } else if (name == "go_bin")
+      f->go_bin = v;
+    else if (name == "go_note")
+      f->go_note = v;
+    else if (name == "floor_bin")
+      f->floor_bin = v;
+    else if (name == "hol_events")
+      f->hol_events = std::atoi(v.c_str());
+    else if (name == "hol_duration_ms")
+      f->hol_duration_ms = std::atoi(v.c_str());
     else if (name == "begin_cmd")
       f->begin_cmd = v;
     else if (name == "end_cmd")

@@ -10,12 +10,21 @@ namespace bench {
 struct Flags {
   std::string upstream_bin, server_bin, out_dir = "bench/out";
   std::vector<int> concurrency = {1, 16, 64};
-  std::vector<std::string> modes = {"direct", "through"};
+  // direct: libcurl to the upstream; through: the service; through_warning:
+  // a second service at --log_level=warning; go: the Go peer; floor: the
+  // trivial gRPC server.
+  std::vector<std::string> modes = {"direct", "through", "go", "floor", "through_warning"};
+  std::vector<int> channels = {1, 4};
   int warmup_ms = 1000, duration_ms = 4000, pool = 64;
   int hold_calls = 1000, hold_delay_ms = 2000, upstream_threads = 1, upstream_delay_ms = 0;
   std::string perf_record, perf_args = "-e cpu-clock -F 1999 -g";
   std::string server_prefix, server_args, begin_cmd, end_cmd, note;
   std::string upstream = "fast", emulator_bin;
+  // The Go peer's binary (empty: its rows are skipped, `go_note` says why)
+  // and the floor server's.
+  std::string go_bin, go_note, floor_bin;
+  // Head of line: events in the upstream's list, window length (0: skip).
+  int hol_events = 100000, hol_duration_ms = 3000;
 };
 
 // The non-empty items of `s` between `sep`s.

@@ -11,16 +11,20 @@
 //         [--server_prefix="valgrind --tool=callgrind ..."]
 //         [--server_args="--log_level=warning ..."] [--note=TEXT]
 //         [--begin_cmd=CMD] [--end_cmd=CMD]    ({pid} = the service's pid)
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +40,7 @@
 #include "bench/bench_flags.h"
 #include "bench/child_process.h"
 #include "bench/load.h"
+#include "bench/proc_window.h"
 #include "bench/report.h"
 #include "bench/report_json.h"
 #include "bench/report_svg.h"
@@ -55,6 +60,148 @@ std::string UtcNow(const char* format) {
   const std::time_t t = std::time(nullptr);
   std::strftime(buf, sizeof buf, format, std::gmtime(&t));
   return buf;
+}
+
+// A gRPC server measured by the matrix, and the mode its rows carry.
+struct GrpcServer {
+  std::string mode;
+  Child child;
+  std::string target;
+};
+
+std::string LocalTarget(int port) { return "127.0.0.1:" + std::to_string(port); }
+
+// A port nothing listens on right now, for a child that cannot pick its own
+// and report it (the Go peer).
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+bool WaitForTcp(int port, int timeout_s) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (std::chrono::steady_clock::now() < until) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// One load window against `mode`, with the measured process `pid`'s costs,
+// the upstream's and the load generator's CPU over exactly that window.
+template <typename RunLoad>
+RunRecord MeasureRun(const Flags& flags, const std::string& mode, int c, int channels, pid_t pid,
+                     pid_t upstream_pid, UpstreamControl& control, RunLoad run_load) {
+  const bool profiled = mode == "through" && channels == 1;
+  RunRecord rec;
+  rec.mode = mode;
+  rec.concurrency = c;
+  rec.channels = channels;
+  ProcWindow proc(pid, flags.out_dir + "/perf-stat.txt");
+  double u0 = 0, l0 = 0, m0 = 0, s0 = 0;
+  pid_t perf_pid = -1;
+  ProcFigures figures;
+  LoadOptions opts;
+  opts.concurrency = c;
+  opts.channels = channels;
+  opts.warmup = std::chrono::milliseconds(flags.warmup_ms);
+  opts.duration = std::chrono::milliseconds(flags.duration_ms);
+  Clock::time_point began;
+  opts.on_begin = [&] {
+    if (profiled && !flags.perf_record.empty()) {
+      std::vector<std::string> args = {"perf", "record",           "-o", flags.perf_record,
+                                       "-p",   std::to_string(pid)};
+      for (const std::string& a : Split(flags.perf_args, ' ')) args.push_back(a);
+      perf_pid = Spawn(args, {}, flags.out_dir + "/perf.log", false).pid;
+    }
+    if (profiled) RunShell(flags.begin_cmd, pid);
+    proc.Begin();
+    s0 = ProcessCpuSeconds(pid);
+    u0 = ProcessCpuSeconds(upstream_pid);
+    l0 = SelfCpuSeconds();
+    m0 = MachineBusySeconds();
+    began = Clock::now();
+  };
+  opts.on_end = [&] {
+    const double s1 = ProcessCpuSeconds(pid), u1 = ProcessCpuSeconds(upstream_pid);
+    const double l1 = SelfCpuSeconds(), m1 = MachineBusySeconds();
+    figures = proc.End(std::chrono::duration<double>(Clock::now() - began).count());
+    rec.upstream_cpu_s = u1 - u0;
+    rec.loadgen_cpu_s = l1 - l0;
+    // For direct the measured process is the load generator itself.
+    const double own = pid == getpid() ? 0 : s1 - s0;
+    rec.foreign_cpu_s = std::max(0.0, (m1 - m0) - own - (u1 - u0) - (l1 - l0));
+    if (profiled) RunShell(flags.end_cmd, pid);
+    if (perf_pid > 0) {
+      kill(perf_pid, SIGINT);
+      int st;
+      waitpid(perf_pid, &st, 0);
+    }
+  };
+  control.ResetStats();
+  LoadResult load = run_load(opts);
+  rec.requests = load.requests;
+  rec.errors = load.errors;
+  rec.first_error = load.first_error;
+  rec.seconds = load.seconds;
+  rec.rps = load.seconds > 0 ? static_cast<double>(load.requests) / load.seconds : 0;
+  rec.latency = Summarize(load.latencies_ns);
+  rec.upstream_max_connections = JsonInt(control.Stats(), "max_open_connections");
+  rec.proc_cpu_s = figures.cpu_s;
+  rec.proc_ctx_switches = figures.ctx_switches;
+  rec.proc_syscalls = figures.syscalls;
+  rec.proc_hwm_kb = figures.hwm_kb;
+  if (mode != "direct") {
+    rec.service_cpu_s = figures.cpu_s;
+    rec.service_ctx_switches = figures.ctx_switches;
+    rec.service_rss_kb = figures.rss_kb;
+    rec.service_hwm_kb = figures.hwm_kb;
+    rec.service_threads = figures.threads;
+  }
+  return rec;
+}
+
+// The unrelated Get's latency idle, then while listers page through events.
+HeadOfLineRecord MeasureHeadOfLine(const Flags& flags, const std::string& target, pid_t service) {
+  HeadOfLineRecord h;
+  HeadOfLineOptions opts;
+  opts.duration = std::chrono::milliseconds(flags.hol_duration_ms);
+  h.events = flags.hol_events;
+  h.page_size = opts.page_size;
+  opts.listers = 0;
+  HeadOfLineResult idle = RunHeadOfLine(target, kUserId, opts);
+  h.idle = Summarize(idle.gets.latencies_ns);
+  opts.listers = h.listers = 4;
+  const double cpu0 = ProcessCpuSeconds(service);
+  HeadOfLineResult loaded = RunHeadOfLine(target, kUserId, opts);
+  h.service_cpu_s = ProcessCpuSeconds(service) - cpu0;
+  h.loaded = Summarize(loaded.gets.latencies_ns);
+  h.loaded_gets = loaded.gets.requests;
+  h.get_errors = idle.gets.errors + loaded.gets.errors;
+  h.pages = loaded.pages;
+  h.list_errors = loaded.list_errors;
+  h.seconds = loaded.gets.seconds;
+  h.first_error = !loaded.first_list_error.empty()
+                      ? loaded.first_list_error
+                      : loaded.gets.first_error + idle.gets.first_error;
+  return h;
 }
 
 int Main(int argc, char** argv) {
@@ -90,7 +237,8 @@ int Main(int argc, char** argv) {
                                 "--max_recorded_requests=1000"},
                                {}, upstream_log)
                        : Spawn({flags.upstream_bin, "--port=0",
-                                "--threads=" + std::to_string(flags.upstream_threads)},
+                                "--threads=" + std::to_string(flags.upstream_threads),
+                                "--events=" + std::to_string(flags.hol_events)},
                                {}, upstream_log);
   const int upstream_port = WaitForPort(upstream, "listening on", 10);
   if (upstream_port <= 0) {
@@ -113,7 +261,9 @@ int Main(int argc, char** argv) {
   for (const std::string& a :
        {flags.server_bin, std::string("--listen=127.0.0.1:0"), "--leaf_api_url=" + upstream_url,
         "--max_connections_per_host=" + std::to_string(flags.pool),
-        std::string("--shutdown_grace=2s")}) {
+        std::string("--shutdown_grace=2s"),
+        // Room for the head-of-line scenario's event list (about 14 MB).
+        std::string("--max_response_bytes=67108864")}) {
     server_args.push_back(a);
   }
   for (const std::string& a : Split(flags.server_args, ' ')) server_args.push_back(a);
@@ -131,73 +281,71 @@ int Main(int argc, char** argv) {
   std::fprintf(stderr, "bench: upstream on %s (pid %d), service on %s (pid %d)\n",
                upstream_url.c_str(), upstream.pid, target.c_str(), server.pid);
 
-  control.SetDelayMs(flags.upstream_delay_ms);
-  for (int c : flags.concurrency) {
-    for (const std::string& mode : flags.modes) {
-      const bool through = mode == "through";
-      RunRecord rec;
-      rec.mode = mode;
-      rec.concurrency = c;
-      double s0 = 0, u0 = 0, l0 = 0, m0 = 0;
-      std::int64_t x0 = 0;
-      pid_t perf_pid = -1;
-      LoadOptions opts;
-      opts.concurrency = c;
-      opts.warmup = std::chrono::milliseconds(flags.warmup_ms);
-      opts.duration = std::chrono::milliseconds(flags.duration_ms);
-      opts.on_begin = [&] {
-        if (through && !flags.perf_record.empty()) {
-          std::vector<std::string> args = {
-              "perf", "record", "-o", flags.perf_record, "-p", std::to_string(server.pid)};
-          for (const std::string& a : Split(flags.perf_args, ' ')) args.push_back(a);
-          perf_pid = Spawn(args, {}, flags.out_dir + "/perf.log", false).pid;
-        }
-        if (through) RunShell(flags.begin_cmd, server.pid);
-        x0 = ContextSwitches(server.pid);
-        s0 = ProcessCpuSeconds(server.pid);
-        u0 = ProcessCpuSeconds(upstream.pid);
-        l0 = SelfCpuSeconds();
-        m0 = MachineBusySeconds();
-      };
-      opts.on_end = [&] {
-        const double s1 = ProcessCpuSeconds(server.pid), u1 = ProcessCpuSeconds(upstream.pid);
-        const double l1 = SelfCpuSeconds(), m1 = MachineBusySeconds();
-        // The service idles during direct runs; its CPU is counted as ours
-        // to find what the rest of the machine used.
-        rec.upstream_cpu_s = u1 - u0;
-        rec.loadgen_cpu_s = l1 - l0;
-        rec.foreign_cpu_s = std::max(0.0, (m1 - m0) - (s1 - s0) - (u1 - u0) - (l1 - l0));
-        if (through) {
-          rec.service_cpu_s = s1 - s0;
-          rec.service_ctx_switches = ContextSwitches(server.pid) - x0;
-          RunShell(flags.end_cmd, server.pid);
-        }
-        if (perf_pid > 0) {
-          kill(perf_pid, SIGINT);
-          int st;
-          waitpid(perf_pid, &st, 0);
-        }
-      };
-      control.ResetStats();
-      std::fprintf(stderr, "bench: %s C=%d ...\n", mode.c_str(), c);
-      LoadResult load =
-          through ? RunGrpc(target, kUserId, opts) : RunDirect(credentials_url, kToken, opts);
-      rec.requests = load.requests;
-      rec.errors = load.errors;
-      rec.first_error = load.first_error;
-      rec.seconds = load.seconds;
-      rec.rps = load.seconds > 0 ? static_cast<double>(load.requests) / load.seconds : 0;
-      rec.latency = Summarize(load.latencies_ns);
-      rec.upstream_max_connections = JsonInt(control.Stats(), "max_open_connections");
-      if (through) {
-        rec.service_rss_kb = StatusField(server.pid, "VmRSS");
-        rec.service_hwm_kb = StatusField(server.pid, "VmHWM");
-        rec.service_threads = StatusField(server.pid, "Threads");
-        rec.service_upstream_connections = CountEstablishedTo(server.pid, upstream_port);
+  // The other servers measured side by side with the service: a second
+  // service at --log_level=warning, the Go peer and the floor.
+  auto wanted = [&](const std::string& mode) {
+    return std::find(flags.modes.begin(), flags.modes.end(), mode) != flags.modes.end();
+  };
+  std::vector<GrpcServer> servers = {{"through", server, target}};
+  if (wanted("through_warning")) {
+    std::vector<std::string> args = server_args;
+    args.push_back("--log_level=warning");
+    Child warning = Spawn(args, {std::string("AGLEADER_LEAF_TOKEN=") + kToken},
+                          flags.out_dir + "/server-warning.log");
+    const int port = WaitForPort(warning, "listening on", 120);
+    if (port > 0) servers.push_back({"through_warning", warning, LocalTarget(port)});
+  }
+  if (wanted("go")) {
+    if (flags.go_bin.empty()) {
+      report.config["go_peer"] =
+          "skipped: " + (flags.go_note.empty() ? "no --go_bin" : flags.go_note);
+    } else {
+      const int port = FreeLoopbackPort();
+      Child go = Spawn(
+          {flags.go_bin, "--listen=" + LocalTarget(port)},
+          {"AGLEADER_LEAF_API_URL=" + upstream_url, std::string("AGLEADER_LEAF_TOKEN=") + kToken},
+          flags.out_dir + "/go-peer.log", false);
+      if (WaitForTcp(port, 20)) {
+        servers.push_back({"go", go, LocalTarget(port)});
+        report.config["go_peer"] = flags.go_bin;
+      } else {
+        report.config["go_peer"] = "skipped: it did not start (see go-peer.log)";
+        StopChild(go.pid, 2);
       }
-      report.runs.push_back(rec);
     }
   }
+  if (wanted("floor") && !flags.floor_bin.empty()) {
+    Child floor = Spawn({flags.floor_bin}, {}, flags.out_dir + "/floor.log");
+    const int port = WaitForPort(floor, "listening on", 20);
+    if (port > 0) servers.push_back({"floor", floor, LocalTarget(port)});
+  }
+  report.config["syscalls"] = SyscallCountingAvailable()
+                                  ? "perf stat -e raw_syscalls:sys_enter -p PID (counting mode)"
+                                  : "not measured (perf or the tracepoint unavailable)";
+
+  control.SetDelayMs(flags.upstream_delay_ms);
+  for (int c : flags.concurrency) {
+    if (wanted("direct")) {
+      std::fprintf(stderr, "bench: direct C=%d ...\n", c);
+      report.runs.push_back(MeasureRun(
+          flags, "direct", c, 1, getpid(), upstream.pid, control,
+          [&](const LoadOptions& opts) { return RunDirect(credentials_url, kToken, opts); }));
+    }
+    for (int channels : flags.channels) {
+      for (const GrpcServer& s : servers) {
+        // The logging comparison needs one channel only.
+        if (s.mode == "through_warning" && channels != 1) continue;
+        std::fprintf(stderr, "bench: %s C=%d channels=%d ...\n", s.mode.c_str(), c, channels);
+        RunRecord rec =
+            MeasureRun(flags, s.mode, c, channels, s.child.pid, upstream.pid, control,
+                       [&](const LoadOptions& opts) { return RunGrpc(s.target, kUserId, opts); });
+        if (s.mode == "through")
+          rec.service_upstream_connections = CountEstablishedTo(server.pid, upstream_port);
+        report.runs.push_back(rec);
+      }
+    }
+  }
+  for (std::size_t i = 1; i < servers.size(); ++i) StopChild(servers[i].child.pid, 5);
 
   if (flags.hold_calls > 0) {
     std::fprintf(stderr, "bench: memory check, %d calls held %d ms ...\n", flags.hold_calls,
@@ -230,6 +378,13 @@ int Main(int argc, char** argv) {
     h.final_codes = held.final_codes;
     h.seconds_to_drain = held.seconds_to_drain;
     report.hold = h;
+  }
+
+  // Last: decoding the 14 MB lists leaves the heap larger, which would
+  // show in the memory check.
+  if (flags.hol_duration_ms > 0 && !emulator) {
+    std::fprintf(stderr, "bench: head of line, %d events ...\n", flags.hol_events);
+    report.head_of_line = MeasureHeadOfLine(flags, target, server.pid);
   }
 
   const int server_status = StopChild(server.pid, 15);

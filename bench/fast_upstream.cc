@@ -25,6 +25,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kCredentialsPrefix = "/services/usermanagement/api/users/";
 constexpr std::string_view kCredentialsSuffix = "/ag-leader-credentials";
+constexpr std::string_view kEventsSuffix = "/ag-leader-credentials/events";
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 
 std::string MakeResponse(int status, std::string_view reason, std::string_view content_type,
@@ -83,7 +84,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-
 }  // namespace
 
 const std::string& FastUpstreamCredentialsBody() {
@@ -97,7 +97,22 @@ const std::string& FastUpstreamCredentialsBody() {
   return *body;
 }
 
+std::string FastUpstreamEventsBody(int count) {
+  std::string body = "[";
+  body.reserve(static_cast<std::size_t>(count) * 150 + 2);
+  for (int i = count; i > 0; --i) {
+    if (body.size() > 1) body += ',';
+    // Field for field what Leaf records: one exchange with AgLeader each.
+    body += "{\"id\":\"" + std::to_string(i) +
+            "\",\"createdDate\":\"2023-04-21T12:16:27.997586Z\",\"statusCode\":200,"
+            "\"headers\":\"Content-Type: application/json\",\"body\":\"{\\\"ok\\\":true}\"}";
+  }
+  body += "]";
+  return body;
+}
+
 struct FastUpstream::Shared {
+  std::string events_response;  // built once by Start
   std::atomic<int> delay_ms{0};
   std::atomic<bool> stop{false};
   std::atomic<std::int64_t> requests{0};
@@ -307,6 +322,10 @@ class Loop {
         } else {
           c.out += CredentialsResponse();
         }
+      } else if (method == "GET" && path.size() > kEventsSuffix.size() &&
+                 path.substr(0, kCredentialsPrefix.size()) == kCredentialsPrefix &&
+                 path.substr(path.size() - kEventsSuffix.size()) == kEventsSuffix) {
+        c.out += authorized ? shared_->events_response : UnauthorizedResponse();
       } else if (path == "/_bench/delay") {
         int ms = 0;
         if (query.substr(0, 3) == "ms=") ms = std::atoi(std::string(query.substr(3)).c_str());
@@ -430,6 +449,8 @@ std::unique_ptr<FastUpstream> FastUpstream::Start(const FastUpstreamOptions& opt
                                                   std::string* error) {
   std::unique_ptr<FastUpstream> server(new FastUpstream);
   server->shared_->delay_ms.store(options.delay_ms);
+  server->shared_->events_response =
+      MakeResponse(200, "OK", "application/json", FastUpstreamEventsBody(options.events));
   int port = options.port;
   for (int i = 0; i < std::max(1, options.threads); ++i) {
     const int fd = Listen(options.host, port, error);

@@ -12,6 +12,9 @@
 //       GET /_bench/reset_stats  zero the counters (max := current open)
 //     Connections and requests are counted once they carry a non-control
 //     request, so reading the counters does not change them.
+//   - GET .../users/{id}/ag-leader-credentials/events: a Leaf-shaped array of
+//     --events (default 100,000) events, built once, for the benchmark's
+//     head-of-line scenario (large bodies decoded while small calls wait).
 // Anything else: 404 problem+json. A credentials request without an
 // "Authorization: Bearer" header: 401 problem+json, as Leaf would answer.
 #ifndef BENCH_FAST_UPSTREAM_H_
@@ -30,6 +33,7 @@ struct FastUpstreamOptions {
   int port = 0;  // 0: pick a free port
   int threads = 1;
   int delay_ms = 0;
+  int events = 100000;  // events in the events list
 };
 
 struct FastUpstreamStats {
@@ -41,6 +45,9 @@ struct FastUpstreamStats {
 
 // The JSON body served for a credentials GET (exposed for tests).
 const std::string& FastUpstreamCredentialsBody();
+
+// The JSON body served for an events GET: `count` events, newest first.
+std::string FastUpstreamEventsBody(int count);
 
 class FastUpstream {
  public:

@@ -1,5 +1,5 @@
 // fast_upstream: the benchmark's stand-in for Leaf (see fast_upstream.h).
-//   fast_upstream [--host=127.0.0.1] [--port=0] [--threads=1] [--delay_ms=0]
+//   fast_upstream [--host=127.0.0.1] [--port=0] [--threads=1] [--delay_ms=0] [--events=100000]
 // Prints "fast_upstream listening on HOST:PORT" when ready; runs until
 // SIGTERM or SIGINT.
 #include <pthread.h>
@@ -28,10 +28,12 @@ int main(int argc, char** argv) {
       options.threads = std::atoi(v);
     } else if (const char* v = value("delay_ms")) {
       options.delay_ms = std::atoi(v);
+    } else if (const char* v = value("events")) {
+      options.events = std::atoi(v);
     } else {
       std::fprintf(stderr,
                    "usage: fast_upstream [--host=127.0.0.1] [--port=0] [--threads=1] "
-                   "[--delay_ms=0]\n");
+                   "[--delay_ms=0] [--events=100000]\n");
       return 2;
     }
   }

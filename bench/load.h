@@ -18,6 +18,7 @@ namespace bench {
 
 struct LoadOptions {
   int concurrency = 1;
+  int channels = 1;  // gRPC only: calls round-robin over this many HTTP/2 connections
   std::chrono::milliseconds warmup{1000};
   std::chrono::milliseconds duration{4000};
   std::function<void()> on_begin;
@@ -84,7 +85,7 @@ LoadResult RunDirect(const std::string& url, const std::string& bearer_token,
                      const LoadOptions& options);
 
 // GetCredentials(leaf_user_id) with the asynchronous gRPC API (one
-// CompletionQueue, one thread, one channel).
+// CompletionQueue, one thread, `options.channels` channels).
 LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
                    const LoadOptions& options);
 
@@ -107,6 +108,26 @@ struct HoldResult {
 // runs `sample`, then cancels them all and waits until every call ended.
 HoldResult HoldCalls(const std::string& target, const std::string& leaf_user_id,
                      const HoldOptions& options);
+
+struct HeadOfLineOptions {
+  int listers = 4;  // callers paging through ListCredentialEvents at once
+  int page_size = 500;
+  std::chrono::milliseconds warmup{500};
+  std::chrono::milliseconds duration{3000};
+};
+
+struct HeadOfLineResult {
+  LoadResult gets;         // the unrelated GetCredentials, one at a time
+  std::int64_t pages = 0;  // list pages the listers received in the window
+  std::int64_t list_errors = 0;
+  std::string first_list_error;
+};
+
+// While `listers` callers page through a user's events (each starting over
+// at the end), one caller on its own channel sends GetCredentials one at a
+// time; returns the Gets' latencies and the listers' progress.
+HeadOfLineResult RunHeadOfLine(const std::string& target, const std::string& leaf_user_id,
+                               const HeadOfLineOptions& options);
 
 }  // namespace bench
 

@@ -2,11 +2,13 @@
 // (CompletionQueue), one thread driving every call, like a caller would.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bench/load.h"
+#include "bench/load_grpc_util.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 
 namespace bench {
@@ -25,6 +27,8 @@ struct Call {
   Clock::time_point start;
   bool done = false;
 };
+
+}  // namespace
 
 std::shared_ptr<grpc::Channel> Connect(const std::string& target, int index) {
   grpc::ChannelArguments args;
@@ -71,13 +75,16 @@ std::string CodeName(grpc::StatusCode code) {
   }
 }
 
-}  // namespace
-
 LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
                    const LoadOptions& options) {
   LoadResult result;
-  std::shared_ptr<grpc::Channel> channel = Connect(target, 0);
-  std::unique_ptr<v1::AgLeaderCredentials::Stub> stub = v1::AgLeaderCredentials::NewStub(channel);
+  std::vector<std::shared_ptr<grpc::Channel>> channels;
+  std::vector<std::unique_ptr<v1::AgLeaderCredentials::Stub>> stubs;
+  for (int i = 0; i < std::max(1, options.channels); ++i) {
+    channels.push_back(Connect(target, i));
+    stubs.push_back(v1::AgLeaderCredentials::NewStub(channels.back()));
+  }
+  std::size_t next_stub = 0;
   grpc::CompletionQueue cq;
   v1::GetCredentialsRequest request;
   request.set_leaf_user_id(leaf_user_id);
@@ -88,6 +95,7 @@ LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
     auto* call = new Call;
     call->start = Clock::now();
     call->context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+    auto& stub = stubs[next_stub++ % stubs.size()];
     call->rpc = stub->PrepareAsyncGetCredentials(&call->context, request, &cq);
     call->rpc->StartCall();
     call->rpc->Finish(&call->response, &call->status, call);

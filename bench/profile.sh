@@ -37,6 +37,7 @@ mkdir -p "$out"
 common=(--upstream_bin="$BIN/bench/fast_upstream"
         --server_bin="$BIN/server/agleader_credentials_server"
         --out_dir="$out" --modes=through --concurrency="$c" --hold_calls=0
+        --channels=1 --hol_duration_ms=0
         ${BENCH_ARGS:-})
 
 # Share of the samples/instructions per shared object, from a listing whose

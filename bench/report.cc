@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "bench/report_compare.h"
 #include "bench/report_format.h"
 
 namespace bench {
@@ -18,9 +19,13 @@ constexpr double kMaxRssMb = 64;
 
 }  // namespace
 
-const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency) {
+const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency,
+                         int channels) {
   for (const RunRecord& run : report.runs) {
-    if (run.mode == mode && run.concurrency == concurrency) return &run;
+    if (run.mode == mode && run.concurrency == concurrency &&
+        (run.channels == channels || mode == "direct")) {
+      return &run;
+    }
   }
   return nullptr;
 }
@@ -111,8 +116,13 @@ std::vector<Target> EvaluateTargets(const Report& r) {
 
     Target conns{"upstream connections <= pool size", "", "<= " + std::to_string(h.pool_size)};
     std::int64_t most = h.upstream_connections;
+    // The service's own ESTABLISHED connections at the end of each run: the
+    // upstream's count would include the idle ones of the other servers
+    // measured in the same run (Go peer, second service).
     for (const RunRecord& run : r.runs) {
-      if (run.mode == "through") most = std::max<std::int64_t>(most, run.upstream_max_connections);
+      if (run.mode == "through") {
+        most = std::max<std::int64_t>(most, run.service_upstream_connections);
+      }
     }
     conns.evaluated = h.upstream_connections >= 0;
     conns.met =
@@ -130,6 +140,7 @@ std::vector<Target> EvaluateTargets(const Report& r) {
                        " before, " + std::to_string(h.threads_after) + " after)";
     targets.push_back(threads);
   }
+  for (Target& t : EvaluateComparisonTargets(r)) targets.push_back(std::move(t));
   return targets;
 }
 

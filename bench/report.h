@@ -24,9 +24,12 @@ struct Machine {
 
 // One measured window: `mode` "direct" (libcurl to the upstream) or "through"
 // (gRPC to the service, which calls the upstream).
+// Also "go" (the Go peer), "floor" (the trivial gRPC server) and
+// "through_warning" (the service at --log_level=warning), each at `channels`.
 struct RunRecord {
   std::string mode;
   int concurrency = 0;
+  int channels = 1;
   std::int64_t requests = 0;
   std::int64_t errors = 0;
   std::string first_error;
@@ -49,6 +52,29 @@ struct RunRecord {
   int service_upstream_connections = -1;  // ESTABLISHED, from /proc
   // The most connections the upstream saw open at once during the run.
   std::int64_t upstream_max_connections = -1;
+  // The measured process over the window: the server for gRPC modes, the
+  // load generator itself (the libcurl client) for direct.
+  double proc_cpu_s = -1;
+  std::int64_t proc_ctx_switches = -1;
+  double proc_syscalls = -1;  // -1: not measured (no perf)
+  std::int64_t proc_hwm_kb = -1;
+};
+
+// The head-of-line scenario: an unrelated GetCredentials, one at a time,
+// idle and while `listers` callers page through `events` events.
+struct HeadOfLineRecord {
+  int listers = 0;
+  int events = 0;
+  int page_size = 0;
+  LatencySummary idle;
+  LatencySummary loaded;
+  std::int64_t loaded_gets = 0;
+  std::int64_t get_errors = 0;
+  std::int64_t pages = 0;
+  std::int64_t list_errors = 0;
+  std::string first_error;
+  double service_cpu_s = -1;
+  double seconds = 0;
 };
 
 // The memory check: `calls` GetCredentials in flight at once, held by the
@@ -77,6 +103,7 @@ struct Report {
   std::map<std::string, std::string> config;  // how the run was set up
   std::vector<RunRecord> runs;
   std::optional<HoldRecord> hold;
+  std::optional<HeadOfLineRecord> head_of_line;
   std::string profile_note;
 };
 
@@ -90,7 +117,8 @@ struct Target {
 
 std::vector<Target> EvaluateTargets(const Report& report);
 
-const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency);
+const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency,
+                         int channels = 1);
 
 Machine DescribeMachine();
 

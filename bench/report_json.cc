@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "bench/report_compare.h"
 #include "bench/report_format.h"
 #include "rapidjson/prettywriter.h"
 #include "rapidjson/stringbuffer.h"
@@ -52,6 +53,7 @@ std::string RenderJson(const Report& r) {
     w.StartObject();
     str("mode", run.mode);
     i64("concurrency", run.concurrency);
+    i64("channels", run.channels);
     i64("requests", run.requests);
     i64("errors", run.errors);
     if (!run.first_error.empty()) str("first_error", run.first_error);
@@ -80,9 +82,76 @@ std::string RenderJson(const Report& r) {
     i64("service_threads", run.service_threads);
     i64("service_upstream_connections", run.service_upstream_connections);
     i64("upstream_max_connections", run.upstream_max_connections);
+    dbl("process_cpu_seconds", run.proc_cpu_s);
+    i64("process_context_switches", run.proc_ctx_switches);
+    dbl("process_syscalls", run.proc_syscalls);
+    i64("process_peak_rss_kb", run.proc_hwm_kb);
     w.EndObject();
   }
   w.EndArray();
+  // Per request, as the comparison table shows them (the floor with the
+  // direct client's costs added), with the ratios service/Go, service/floor.
+  w.Key("comparison");
+  w.StartArray();
+  auto row = [&](const char* key, const CompareRow& c) {
+    w.Key(key);
+    w.StartObject();
+    dbl("requests_per_second", c.rps);
+    dbl("p50_us", c.p50_us);
+    dbl("p99_us", c.p99_us);
+    dbl("cpu_us_per_request", c.cpu_us);
+    dbl("syscalls_per_request", c.syscalls);
+    dbl("context_switches_per_request", c.ctx_switches);
+    dbl("peak_rss_mb", c.peak_rss_mb);
+    w.EndObject();
+  };
+  auto ratio = [](double a, double b) { return a < 0 || b <= 0 ? -1 : a / b; };
+  for (int c : Concurrencies(r)) {
+    for (int ch : ChannelCounts(r)) {
+      const auto s = CompareFor(r, "through", c, ch);
+      if (!s) continue;
+      w.StartObject();
+      i64("concurrency", c);
+      i64("channels", ch);
+      row("service", *s);
+      for (const char* mode : {"through_warning", "go", "floor"}) {
+        const auto o = CompareFor(r, mode, c, ch);
+        if (!o) continue;
+        row(mode == std::string("through_warning") ? "service_warning" : mode, *o);
+        if (mode == std::string("through_warning")) continue;
+        CompareRow q;
+        q.rps = ratio(s->rps, o->rps);
+        q.p50_us = ratio(s->p50_us, o->p50_us);
+        q.p99_us = ratio(s->p99_us, o->p99_us);
+        q.cpu_us = ratio(s->cpu_us, o->cpu_us);
+        q.syscalls = ratio(s->syscalls, o->syscalls);
+        q.ctx_switches = ratio(s->ctx_switches, o->ctx_switches);
+        q.peak_rss_mb = ratio(s->peak_rss_mb, o->peak_rss_mb);
+        row(mode == std::string("go") ? "ratio_service_over_go" : "ratio_service_over_floor", q);
+      }
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+  if (r.head_of_line.has_value()) {
+    const HeadOfLineRecord& h = *r.head_of_line;
+    w.Key("head_of_line");
+    w.StartObject();
+    i64("listers", h.listers);
+    i64("events", h.events);
+    i64("page_size", h.page_size);
+    dbl("idle_p50_us", h.idle.p50_us);
+    dbl("idle_p99_us", h.idle.p99_us);
+    dbl("loaded_p50_us", h.loaded.p50_us);
+    dbl("loaded_p99_us", h.loaded.p99_us);
+    i64("loaded_gets", h.loaded_gets);
+    i64("get_errors", h.get_errors);
+    i64("pages", h.pages);
+    i64("list_errors", h.list_errors);
+    dbl("service_cpu_seconds", h.service_cpu_s);
+    dbl("seconds", h.seconds);
+    w.EndObject();
+  }
   w.Key("ratios_through_over_direct");
   w.StartArray();
   for (int c : Concurrencies(r)) {

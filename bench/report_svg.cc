@@ -10,7 +10,8 @@
 namespace bench {
 
 // Two panels: throughput and latency (p50, p99) against concurrency, for
-// direct and through. The x axis is logarithmic (C = 1, 16, 64).
+// direct, through, the Go peer and the floor server (one channel). The x axis is logarithmic (C =
+// 1, 16, 64).
 std::string RenderSvg(const Report& r) {
   const std::vector<int> cs = Concurrencies(r);
   const double W = 980, H = 420, pw = 400, ph = 300, top = 60, left1 = 80, left2 = 570;
@@ -21,7 +22,7 @@ std::string RenderSvg(const Report& r) {
   add("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
   add("<text x=\"" + Fmt("%.0f", W / 2) +
       "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">AgLeaderCredentials.GetCredentials: "
-      "direct (libcurl to upstream) vs through the service (gRPC)</text>");
+      "service vs Go peer vs floor (gRPC alone) vs direct libcurl, one channel</text>");
   add("<text x=\"" + Fmt("%.0f", W / 2) + "\" y=\"40\" text-anchor=\"middle\" fill=\"#555\">" +
       std::to_string(r.machine.nproc) + " CPUs, " + r.machine.cpu_model + ", " + r.started_at +
       "</text>");
@@ -37,8 +38,12 @@ std::string RenderSvg(const Report& r) {
   struct Series {
     std::string mode;
     const char* color;
+    const char* label;
   };
-  const Series series[] = {{"direct", "#1f77b4"}, {"through", "#d62728"}};
+  const Series series[] = {{"direct", "#1f77b4", "direct (libcurl)"},
+                           {"through", "#d62728", "service"},
+                           {"go", "#2ca02c", "Go peer"},
+                           {"floor", "#7f7f7f", "floor (gRPC alone)"}};
 
   auto axes = [&](double left, const std::string& title, const std::string& ylabel) {
     add("<rect x=\"" + Fmt("%.0f", left) + "\" y=\"" + Fmt("%.0f", top) + "\" width=\"" +
@@ -129,11 +134,9 @@ std::string RenderSvg(const Report& r) {
     add("<line x1=\"" + Fmt("%.0f", lx) + "\" y1=\"" + Fmt("%.0f", H - 18) + "\" x2=\"" +
         Fmt("%.0f", lx + 24) + "\" y2=\"" + Fmt("%.0f", H - 18) + "\" stroke=\"" + se.color +
         "\" stroke-width=\"2\"/>");
-    add("<text x=\"" + Fmt("%.0f", lx + 30) + "\" y=\"" + Fmt("%.0f", H - 14) + "\">" +
-        (se.mode == "direct" ? "direct (libcurl -> upstream)"
-                             : "through (gRPC -> service -> upstream)") +
+    add("<text x=\"" + Fmt("%.0f", lx + 30) + "\" y=\"" + Fmt("%.0f", H - 14) + "\">" + se.label +
         "</text>");
-    lx += 300;
+    lx += 200;
   }
   add("</svg>");
   return s;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "bench/report_compare.h"
 #include "bench/report_format.h"
 
 namespace bench {
@@ -100,12 +101,13 @@ std::string RenderTable(const Report& r) {
          "; after cancelling: " + codes + " (drained in " + Fmt("%.2f s", h.seconds_to_drain) +
          ")");
   }
+  out += RenderComparison(r);
   line("");
   line("Targets:");
   for (const Target& t : EvaluateTargets(r)) {
     const char* verdict = !t.evaluated ? "not measured" : t.met ? "MET" : "NOT MET";
     char buf[512];
-    std::snprintf(buf, sizeof buf, "  %-13s %-44s %s (target %s)", verdict, t.name.c_str(),
+    std::snprintf(buf, sizeof buf, "  %-13s %-46s %s (target %s)", verdict, t.name.c_str(),
                   t.measured.c_str(), t.limit.c_str());
     line(buf);
   }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The benchmark of issue 5, in one command:
+# The benchmark of issues 5 and 12, in one command:
 #   bash bench/run.sh [bench flags, e.g. --duration_ms=8000 --concurrency=1,16,64,
 #                      --upstream=emulator, --upstream_delay_ms=5, --server_args=...]
 # Builds with -c opt, starts the fast upstream and the service as child
 # processes on 127.0.0.1, measures direct (libcurl -> upstream) and through
-# (async gRPC -> service -> upstream) at C = 1, 16, 64, holds 1,000 calls in
+# (async gRPC -> service -> upstream), the Go peer and the floor (a trivial
+# gRPC server) at C = 1, 16, 64 on 1 and 4 channels, the head-of-line
+# scenario, holds 1,000 calls in
 # flight for the memory check, stops everything, prints the table and writes
 # bench/out/results.json, results.txt and plot.svg.
 set -euo pipefail
@@ -14,17 +16,52 @@ bash scripts/setup.sh
 # --symlink_prefix=/: do not repoint the bazel-bin symlink to the opt tree
 # under the feet of anyone using the fastbuild outputs.
 OPT=(-c opt --symlink_prefix=/)
-bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //server:agleader_credentials_server \
-  //emulator:leaf_emulator
+bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //bench:floor_server \
+  //server:agleader_credentials_server //emulator:leaf_emulator
 BIN="$(bazel info "${OPT[@]}" bazel-bin 2>/dev/null)"
+
+# The Go peer (issue 12): built from its source outside this repository by
+# its own build.sh (Debian packages, offline), into bench/out; rebuilt only
+# when its source or our proto changed. Where Go cannot be installed its
+# rows are skipped and the report says so.
+mkdir -p bench/out
+peer_dir="${GO_PEER_DIR:-}"
+for d in ../shared/peers/go-proxy ../../shared/peers/go-proxy /work/shared/peers/go-proxy; do
+  [ -z "$peer_dir" ] && [ -f "$d/build.sh" ] && peer_dir="$d"
+done
+go_args=()
+if [ -z "$peer_dir" ]; then
+  go_args=(--go_note="the Go peer's source (../shared/peers/go-proxy) is not on this machine")
+else
+  go_bin="$PWD/bench/out/go-peer"
+  proto=proto/leaf/agleader/v1/agleader_credentials.proto
+  if [ ! -x "$go_bin" ] || [ "$peer_dir/main.go" -nt "$go_bin" ] || [ "$proto" -nt "$go_bin" ]; then
+    echo "bench: building the Go peer from $peer_dir ..." >&2
+    # Debian's grpc-go 1.33 marshals with github.com/golang/protobuf: with
+    # its 1.3 package the messages protoc-gen-go writes today panic at the
+    # first call ("protobuf tag not enough fields"); 1.5 wraps them.
+    if ! dpkg -s golang-github-golang-protobuf-1-5-dev >/dev/null 2>&1; then
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+          golang-github-golang-protobuf-1-5-dev; } >bench/out/go-peer-build.log 2>&1 || true
+    fi
+    if ! bash "$peer_dir/build.sh" "$PWD" "$go_bin" >>bench/out/go-peer-build.log 2>&1; then
+      rm -f "$go_bin"
+    fi
+  fi
+  if [ -x "$go_bin" ]; then
+    go_args=(--go_bin="$go_bin")
+  else
+    go_args=(--go_note="Go could not be installed or the peer did not build (bench/out/go-peer-build.log)")
+  fi
+fi
 
 # Which code was measured: the commit, and whether the tree had local changes.
 tree="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 git diff --quiet HEAD -- server proto 2>/dev/null || tree="$tree+uncommitted-changes"
 
-mkdir -p bench/out
 exec "$BIN/bench/bench" \
   --upstream_bin="$BIN/bench/fast_upstream" \
   --server_bin="$BIN/server/agleader_credentials_server" \
   --emulator_bin="$BIN/emulator/leaf_emulator" \
+  --floor_bin="$BIN/bench/floor_server" "${go_args[@]}" \
   --out_dir=bench/out --note="tree $tree" "$@"

@@ -139,6 +139,8 @@ class CurlHttpClient::Impl {
     HttpCallback done;
     ResponseReader reader;
     curl_slist* headers = nullptr;
+    // The easy handle holds a plain GET's options (see EasyTarget).
+    bool configured_for_get = false;
     // request.first_byte_timeout after the start; InfiniteFuture: none.
     absl::Time first_byte_deadline = absl::InfiniteFuture();
     char error[CURL_ERROR_SIZE];
@@ -308,7 +310,8 @@ class CurlHttpClient::Impl {
   absl::Status Configure(Transfer& t, absl::Time now) {
     t.error[0] = '\0';
     t.reader.Reset(options_.max_response_bytes, t.request.method == "HEAD");
-    EasyTarget target{static_cast<void*>(&t), t.error, &t.reader, &t.headers};
+    EasyTarget target{static_cast<void*>(&t), t.error, &t.reader, &t.headers,
+                      &t.configured_for_get};
     return ConfigureEasy(t.easy, t.request, now,
                          EasyOptions{tls_.get(), connect_timeout_ms_, &options_.user_agent},
                          target);

@@ -5,12 +5,48 @@
 
 namespace leafsvc::http {
 
+namespace {
+
+// The request's header lines as the handle's header list.
+absl::Status SetHeaders(CURL* e, const RequestPlan& plan, const EasyTarget& target) {
+  for (const std::string& line : plan.header_lines) {
+    curl_slist* next = curl_slist_append(*target.headers, line.c_str());
+    if (next == nullptr) return absl::ResourceExhaustedError("out of memory building request");
+    *target.headers = next;
+  }
+  if (curl_easy_setopt(e, CURLOPT_HTTPHEADER, *target.headers) != CURLE_OK) {
+    return absl::InternalError("curl_easy_setopt(CURLOPT_HTTPHEADER) failed");
+  }
+  return absl::OkStatus();
+}
+
+bool PlainGet(const absl::StatusOr<RequestPlan>& plan) {
+  return plan.ok() && plan->body == RequestPlan::Body::kGet && !plan->custom_method.has_value();
+}
+
+}  // namespace
+
 absl::Status ConfigureEasy(CURL* e, const HttpRequest& req, absl::Time now,
                            const EasyOptions& options, const EasyTarget& target) {
-  curl_easy_reset(e);
   // Checked after the options below, so that a failing curl_easy_setopt
   // keeps precedence over a bad header, as it always had.
   absl::StatusOr<RequestPlan> plan = PlanRequest(req, now);
+  const bool plain_get = PlainGet(plan);
+  if (plain_get && *target.configured_for_get) {
+    // Everything else is as the previous GET left it (the pointers in
+    // `target` belong to the handle's pooled transfer).
+    *target.configured_for_get = false;
+    if (curl_easy_setopt(e, CURLOPT_URL, req.url.c_str()) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, plan->fresh_connect ? 1L : 0L) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, plan->timeout_ms.value_or(0L)) != CURLE_OK) {
+      return absl::InternalError("curl_easy_setopt failed");
+    }
+    absl::Status headers = SetHeaders(e, *plan, target);
+    *target.configured_for_get = headers.ok();
+    return headers;
+  }
+  *target.configured_for_get = false;
+  curl_easy_reset(e);
   CURLcode rc = CURLE_OK;
   auto set = [&](CURLoption option, auto value) {
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, option, value);
@@ -54,16 +90,9 @@ absl::Status ConfigureEasy(CURL* e, const HttpRequest& req, absl::Time now,
     return absl::InternalError(absl::StrCat("curl_easy_setopt failed: ", curl_easy_strerror(rc)));
   }
   if (!plan.ok()) return plan.status();
-
-  for (const std::string& line : plan->header_lines) {
-    curl_slist* next = curl_slist_append(*target.headers, line.c_str());
-    if (next == nullptr) return absl::ResourceExhaustedError("out of memory building request");
-    *target.headers = next;
-  }
-  if (curl_easy_setopt(e, CURLOPT_HTTPHEADER, *target.headers) != CURLE_OK) {
-    return absl::InternalError("curl_easy_setopt(CURLOPT_HTTPHEADER) failed");
-  }
-  return absl::OkStatus();
+  absl::Status headers = SetHeaders(e, *plan, target);
+  *target.configured_for_get = plain_get && headers.ok();
+  return headers;
 }
 
 }  // namespace leafsvc::http

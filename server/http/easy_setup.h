@@ -31,10 +31,16 @@ struct EasyTarget {
   char* error_buffer;      // CURL_ERROR_SIZE bytes
   ResponseReader* reader;  // header and body callbacks
   curl_slist** headers;    // the request's header list (owned by the caller)
+  // Whether the handle's options are those of a plain GET configured by an
+  // earlier call with this same target (kept with the pooled handle; false
+  // for a new one). Such a handle is not reset: only the options that vary
+  // between GETs are set again, which saves the reset and ~20 options.
+  bool* configured_for_get;
 };
 
 // Configures `easy` for `request` at `now`. On error the handle must not be
-// added to a multi handle; `*target.headers` may still need freeing.
+// added to a multi handle; `*target.headers` may still need freeing. The
+// options in effect are the same whether the handle was reset or reused.
 absl::Status ConfigureEasy(CURL* easy, const HttpRequest& request, absl::Time now,
                            const EasyOptions& options, const EasyTarget& target);
 

@@ -86,9 +86,20 @@ std::shared_ptr<LeafCall> LeafClient::Start(
   context.options = &options_;
   context.random = random_;
   context.api_url = endpoints_.api_url();
+  // A large body is decoded (and the caller completed) on a completion
+  // thread; a small one right here, on the transport thread.
+  auto dispatch = [this, done = std::move(done)](absl::StatusOr<http::HttpResponse> r) mutable {
+    if (r.ok() && r->body.size() >= kOffloadBodyBytes) {
+      // The exchange calls this once: `done` may be moved out.
+      completions_.Post(
+          [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+      return;
+    }
+    done(std::move(r));
+  };
   auto exchange =
       std::make_shared<Exchange>(std::move(context), op, std::move(request), options.leaf_token,
-                                 std::move(secrets), options.stats, std::move(done));
+                                 std::move(secrets), options.stats, std::move(dispatch));
   std::uint64_t id;
   {
     absl::MutexLock lock(&live_mu_);

@@ -1,6 +1,9 @@
 // Typed, asynchronous client for Leaf's AgLeader credential endpoints. Each
 // method starts the exchange and returns at once; `done` runs exactly once,
-// on a transport thread (or inline for an immediate failure). No gRPC types.
+// on a transport thread (or inline for an immediate failure), or, when the
+// response body is at least kOffloadBodyBytes, on one of the client's
+// completion threads, so that decoding it does not hold up the transport's
+// other calls. No gRPC types.
 #ifndef SERVER_LEAF_LEAF_CLIENT_H_
 #define SERVER_LEAF_LEAF_CLIENT_H_
 
@@ -18,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
+#include "server/leaf/completion_pool.h"
 #include "server/leaf/leaf_call.h"
 #include "server/leaf/leaf_endpoints.h"
 #include "server/leaf/leaf_errors.h"
@@ -28,6 +32,9 @@
 #include "server/util/scheduler.h"
 
 namespace leafsvc::leaf {
+
+// Response bodies from this size on are decoded off the transport thread.
+inline constexpr std::size_t kOffloadBodyBytes = 64 * 1024;
 
 class LeafClient {
  public:
@@ -86,6 +93,10 @@ class LeafClient {
   absl::Mutex live_mu_;
   std::uint64_t next_live_id_ ABSL_GUARDED_BY(live_mu_) = 0;
   absl::flat_hash_map<std::uint64_t, std::weak_ptr<Exchange>> live_ ABSL_GUARDED_BY(live_mu_);
+
+  // Last: destroyed first, running what is still queued while the rest of
+  // the client exists.
+  CompletionPool completions_{2};
 };
 
 }  // namespace leafsvc::leaf

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace leafsvc {
 
@@ -27,21 +28,31 @@ bool ParseLogLevel(absl::string_view text, LogLevel* level);
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 
-// Where lines go (default: stderr). For tests that inspect log output.
+// Where lines go. For tests that inspect log output: such a sink is called
+// synchronously, under a lock. The default is stderr, written by a thread
+// of its own (server/util/async_log_sink.h): Log never waits for stderr;
+// lines that do not fit a full buffer are dropped and counted.
 void SetLogSink(std::function<void(absl::string_view line)> sink);
+
+// Waits until the lines logged so far reached stderr, at most `timeout`
+// (true when they did). Also run at exit.
+bool FlushLog(absl::Duration timeout = absl::Seconds(1));
+
+// Lines the stderr sink dropped because stderr was not keeping up.
+std::uint64_t LogLinesDropped();
 
 class Redactor;  // server/util/redact.h
 
 class LogValue {
  public:
-  LogValue(absl::string_view s) : kind_(kString), s_(s) {}  // NOLINT
-  LogValue(const std::string& s) : kind_(kString), s_(s) {}  // NOLINT
-  LogValue(const char* s) : kind_(kString), s_(s) {}         // NOLINT
-  LogValue(int64_t i) : kind_(kInt), i_(i) {}                // NOLINT
-  LogValue(int i) : kind_(kInt), i_(i) {}                    // NOLINT
+  LogValue(absl::string_view s) : kind_(kString), s_(s) {}            // NOLINT
+  LogValue(const std::string& s) : kind_(kString), s_(s) {}           // NOLINT
+  LogValue(const char* s) : kind_(kString), s_(s) {}                  // NOLINT
+  LogValue(int64_t i) : kind_(kInt), i_(i) {}                         // NOLINT
+  LogValue(int i) : kind_(kInt), i_(i) {}                             // NOLINT
   LogValue(uint64_t i) : kind_(kInt), i_(static_cast<int64_t>(i)) {}  // NOLINT
-  LogValue(double d) : kind_(kDouble), d_(d) {}              // NOLINT
-  LogValue(bool b) : kind_(kBool), b_(b) {}                  // NOLINT
+  LogValue(double d) : kind_(kDouble), d_(d) {}                       // NOLINT
+  LogValue(bool b) : kind_(kBool), b_(b) {}                           // NOLINT
 
   // Strings are redacted (and shortened) by `redactor` first.
   void AppendJson(std::string* out, const Redactor& redactor) const;

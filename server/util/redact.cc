@@ -1,5 +1,6 @@
 #include "server/util/redact.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -135,6 +136,8 @@ std::string Redactor::Redact(absl::string_view text) const {
       while (s > 0 && IsContinuation(in[s])) hit[--s] = true;
       while (i + 1 < in.size() && IsContinuation(in[i + 1])) hit[++i] = true;
     }
+    // Nothing matched (the usual case): the text stands as it is.
+    if (std::find(hit.begin(), hit.end(), true) == hit.end()) return current;
     std::string out;
     out.reserve(in.size());
     bool changed = false;

@@ -69,6 +69,7 @@ project_sources=(
   server/util/utf8.cc
   server/util/redact.cc
   server/util/log.cc
+  server/util/async_log_sink.cc
   server/util/secret.cc
 )
 absl_modules="absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord absl_synchronization absl_hash absl_raw_hash_set"

@@ -1,7 +1,10 @@
 #include "server/leaf/leaf_client.h"
 
 #include <optional>
+#include <string>
+#include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "server/util/status_details.h"
 #include "tests/leaf/fake_http_client.h"
@@ -341,6 +344,50 @@ TEST_F(LeafClientRetryTest, BeyondMaxInFlightCallsFailFast) {
   ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
   ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
   EXPECT_EQ(client_.in_flight(), 0);
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf
+
+namespace leafsvc::leaf {
+namespace {
+
+// A list body of at least kOffloadBodyBytes: `n` events.
+std::string LargeEventsBody(int n) {
+  std::string body = "[";
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) body += ',';
+    body +=
+        R"({"id":"e)" + std::to_string(i) +
+        R"(","createdDate":"2023-04-21T12:16:27.997586Z","statusCode":200,"headers":"h","body":"b"})";
+  }
+  return body + "]";
+}
+
+TEST_F(LeafClientTest, ALargeBodyIsDecodedOffTheTransportThread) {
+  const std::string body = LargeEventsBody(2000);
+  ASSERT_GE(body.size(), kOffloadBodyBytes);
+  absl::Notification done;
+  std::thread::id ran_on;
+  std::optional<absl::StatusOr<std::vector<CredentialEvent>>> got;
+  client_.ListEvents(kUser, Deadline(), [&](auto r) {
+    got = std::move(r);
+    ran_on = std::this_thread::get_id();
+    done.Notify();
+  });
+  ASSERT_TRUE(http_.Respond(200, body));  // the "transport thread" is this one
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+  ASSERT_TRUE(got->ok());
+  EXPECT_EQ((*got)->size(), 2000u);
+  EXPECT_EQ(client_.in_flight(), 0);
+}
+
+TEST_F(LeafClientTest, ASmallBodyIsDecodedOnTheTransportThread) {
+  std::thread::id ran_on;
+  client_.ListEvents(kUser, Deadline(), [&](auto) { ran_on = std::this_thread::get_id(); });
+  ASSERT_TRUE(http_.Respond(200, R"([{"id":"e","statusCode":200}])"));
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
 }  // namespace

@@ -1,0 +1,86 @@
+// floor_server: the cost of gRPC alone. A gRPC C++ callback server that
+// answers every GetCredentials at once with one fixed Credentials (the
+// translation of the fast upstream's body), without any HTTP behind it. The
+// benchmark adds the direct libcurl client's CPU per request (the cost of
+// HTTP alone) to its CPU per request to get the floor a proxy cannot go
+// below.
+//   floor_server [--listen=127.0.0.1:0]
+// Prints "floor_server listening on HOST:PORT" on stdout; runs until SIGTERM.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
+
+namespace {
+
+namespace v1 = ::leaf::agleader::v1;
+
+class FloorService final : public v1::AgLeaderCredentials::CallbackService {
+ public:
+  FloorService() {
+    // What the service answers for the fast upstream's credentials body.
+    answer_.set_name("users/3fa85f64-5717-4562-b3fc-2c963f66afa6/agLeaderCredentials");
+    answer_.set_id("765f6f20-6917-4aed-a072-17bf3bcc3835");
+    answer_.set_leaf_user_id("3fa85f64-5717-4562-b3fc-2c963f66afa6");
+    answer_.set_status(v1::CREDENTIAL_STATUS_OK);
+    answer_.set_leaf_status("OK");
+    answer_.mutable_create_time()->set_seconds(1682079387);
+    answer_.mutable_create_time()->set_nanos(997586000);
+    answer_.set_public_key("bench-public-key-8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f");
+    answer_.set_refresh_token_hint("****0001");
+    answer_.set_private_key_hint("****0002");
+  }
+
+  grpc::ServerUnaryReactor* GetCredentials(grpc::CallbackServerContext* context,
+                                           const v1::GetCredentialsRequest* /*request*/,
+                                           v1::Credentials* response) override {
+    *response = answer_;
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  v1::Credentials answer_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string listen = "127.0.0.1:0";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--listen=", 0) == 0) {
+      listen = arg.substr(9);
+    } else {
+      std::fprintf(stderr, "usage: floor_server [--listen=127.0.0.1:0]\n");
+      return 2;
+    }
+  }
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // inherited by gRPC's threads
+
+  FloorService service;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "floor_server: could not listen on %s\n", listen.c_str());
+    return 1;
+  }
+  std::printf("floor_server listening on 127.0.0.1:%d\n", port);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  server->Shutdown();
+  return 0;
+}
