@@ -1,0 +1,33 @@
+// The Leaf-shaped bodies the fast upstream serves (see fast_upstream.h).
+#include <string>
+
+#include "bench/fast_upstream.h"
+
+namespace bench {
+
+const std::string& FastUpstreamCredentialsBody() {
+  // Field for field what Leaf (and the emulator) return for a GET.
+  static const std::string* body = new std::string(
+      "{\"id\":\"765f6f20-6917-4aed-a072-17bf3bcc3835\",\"status\":\"OK\","
+      "\"createdTime\":\"2023-04-21T12:16:27.997586Z\",\"accessToken\":null,"
+      "\"refreshToken\":\"bench-refresh-token-2f6c1e0a9b7d4c3e8f5a0b1c2d3e4f50001\","
+      "\"publicKey\":\"bench-public-key-8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f\","
+      "\"privateKey\":\"bench-private-key-0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b0002\"}");
+  return *body;
+}
+
+std::string FastUpstreamEventsBody(int count) {
+  std::string body = "[";
+  body.reserve(static_cast<std::size_t>(count) * 150 + 2);
+  for (int i = count; i > 0; --i) {
+    if (body.size() > 1) body += ',';
+    // Field for field what Leaf records: one exchange with AgLeader each.
+    body += "{\"id\":\"" + std::to_string(i) +
+            "\",\"createdDate\":\"2023-04-21T12:16:27.997586Z\",\"statusCode\":200,"
+            "\"headers\":\"Content-Type: application/json\",\"body\":\"{\\\"ok\\\":true}\"}";
+  }
+  body += "]";
+  return body;
+}
+
+}  // namespace bench
