@@ -67,7 +67,8 @@ RpcRecord::RpcRecord(grpc::CallbackServerContext* context, absl::string_view met
       leaf_user_id_(leaf_user_id),
       metrics_(metrics),
       start_(absl::Now()),
-      request_id_(RequestIdFrom(*context)) {
+      request_id_(RequestIdFrom(*context)),
+      request_id_from_caller_(context->client_metadata().count(kRequestIdKey) > 0) {
   if (metrics_ != nullptr) {
     metrics_->RpcStarted(method_);
     metrics_->CallsInFlight(1);
@@ -124,17 +125,21 @@ grpc::Status RpcRecord::Conclude(const absl::Status& status) {
     const std::string code = absl::StatusCodeToString(status.code());
     const std::string leaf_user = leaf::IsLeafUserId(leaf_user_id_) ? leaf_user_id_ : "";
     const std::string message(annotated.message());
-    const std::string request_id = redactor.Redact(request_id_);
+    // A request id we generated is hex; one a caller sent could be anything.
+    const std::string request_id =
+        request_id_from_caller_ ? redactor.Redact(request_id_) : request_id_;
+    // Every string below is a constant, a validated id, or text that just
+    // went through `redactor` (ExitStatus): no second redaction pass.
     Log(level, "rpc",
-        {{"method", method_},
-         {"code", code},
+        {{"method", LogValue::Redacted(method_)},
+         {"code", LogValue::Redacted(code)},
          {"latency_ms", absl::ToDoubleMilliseconds(latency)},
          {"leaf_status", stats_.last_http_status},
          {"attempts", stats_.attempts},
-         {"request_id", request_id},
-         {"leaf_user_id", leaf_user},
-         {"reason", details.reason},
-         {"error", message}});
+         {"request_id", LogValue::Redacted(request_id)},
+         {"leaf_user_id", LogValue::Redacted(leaf_user)},
+         {"reason", LogValue::Redacted(details.reason)},
+         {"error", LogValue::Redacted(message)}});
   }
   return ToGrpcStatus(annotated);
 }

@@ -54,6 +54,7 @@ class RpcRecord {
   Metrics* const metrics_;
   const absl::Time start_;
   std::string request_id_;
+  const bool request_id_from_caller_;
   leaf::CallStats stats_;
   std::vector<Secret> call_secrets_;
 };

@@ -153,6 +153,13 @@ void LogValue::AppendJson(std::string* out, const Redactor& redactor) const {
     case kString:
       AppendJsonString(redactor.RedactAndShorten(s_, kMaxLogFieldBytes), out);
       break;
+    case kRedactedString:
+      if (s_.size() <= kMaxLogFieldBytes) {
+        AppendJsonString(s_, out);
+      } else {
+        AppendJsonString(Shorten(s_, kMaxLogFieldBytes), out);
+      }
+      break;
     case kInt:
       absl::StrAppend(out, i_);
       break;

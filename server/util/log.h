@@ -54,11 +54,21 @@ class LogValue {
   LogValue(double d) : kind_(kDouble), d_(d) {}                       // NOLINT
   LogValue(bool b) : kind_(kBool), b_(b) {}                           // NOLINT
 
+  // A string the caller has already passed through a Redactor (or that
+  // cannot hold a secret: a constant, a validated id): shortened only. For
+  // the per-call log line, where redacting every field again cost a tenth of
+  // the service's instructions per request.
+  static LogValue Redacted(absl::string_view s) {
+    LogValue v(s);
+    v.kind_ = kRedactedString;
+    return v;
+  }
+
   // Strings are redacted (and shortened) by `redactor` first.
   void AppendJson(std::string* out, const Redactor& redactor) const;
 
  private:
-  enum Kind { kString, kInt, kDouble, kBool } kind_;
+  enum Kind { kString, kRedactedString, kInt, kDouble, kBool } kind_;
   absl::string_view s_;
   int64_t i_ = 0;
   double d_ = 0;
