@@ -44,9 +44,19 @@ else
       { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
           golang-github-golang-protobuf-1-5-dev; } >bench/out/go-peer-build.log 2>&1 || true
     fi
-    if ! bash "$peer_dir/build.sh" "$PWD" "$go_bin" >>bench/out/go-peer-build.log 2>&1; then
+    # The peer's build.sh compiles our proto with -I PROJECT_ROOT/proto only;
+    # our proto imports google/rpc/status.proto (WatchCredentials' errors), so
+    # it gets a root with that file beside ours, with the go_package of the
+    # Debian genproto package (ours is the gogo one).
+    peer_root="$(mktemp -d)"
+    mkdir -p "$peer_root/proto/google/rpc"
+    cp -r proto/leaf "$peer_root/proto/"
+    sed 's|^option go_package = .*|option go_package = "google.golang.org/genproto/googleapis/rpc/status;status";|' \
+      third_party/googleapis/google/rpc/status.proto >"$peer_root/proto/google/rpc/status.proto"
+    if ! bash "$peer_dir/build.sh" "$peer_root" "$go_bin" >>bench/out/go-peer-build.log 2>&1; then
       rm -f "$go_bin"
     fi
+    rm -rf "$peer_root"
   fi
   if [ -x "$go_bin" ]; then
     go_args=(--go_bin="$go_bin")
