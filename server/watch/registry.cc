@@ -9,6 +9,9 @@
 namespace leafsvc::watch {
 namespace {
 
+constexpr char kReasonTooManyWatchStreams[] = "TOO_MANY_WATCH_STREAMS";
+constexpr char kReasonTooManyWatchedUsers[] = "TOO_MANY_WATCHED_USERS";
+
 absl::Status Exhausted(absl::string_view reason, std::string message) {
   StatusDetails d;
   d.reason = std::string(reason);
@@ -35,7 +38,7 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
     }
     if (static_cast<int>(subscriptions_.size()) >= options_.max_streams) {
       return Exhausted(
-          "TOO_MANY_WATCH_STREAMS",
+          kReasonTooManyWatchStreams,
           absl::StrCat("this server already serves its limit of ", options_.max_streams,
                        " watch streams (--watch_max_streams); retry later or on "
                        "another replica"));
@@ -43,7 +46,7 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
     int new_users = 0;
     for (const std::string& user : users) new_users += users_.contains(user) ? 0 : 1;
     if (static_cast<int>(users_.size()) + new_users > options_.max_users) {
-      return Exhausted("TOO_MANY_WATCHED_USERS",
+      return Exhausted(kReasonTooManyWatchedUsers,
                        absl::StrCat("this server already watches ", users_.size(), " of at most ",
                                     options_.max_users,
                                     " users (--watch_max_users); retry later or on another "

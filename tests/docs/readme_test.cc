@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -86,6 +88,40 @@ TEST(DocsTest, ErrorsTablesEveryErrorReason) {
                                    absl::string_view("INVALID_PAGE_TOKEN"),
                                    absl::string_view("FULL_VIEW_NOT_ALLOWED")}) {
     EXPECT_NE(page.find("| `" + std::string(reason) + "` |"), std::string::npos)
+        << "the error table of docs/errors.md lacks " << reason;
+  }
+}
+
+// Every reason the server's code sets (`reason = "X"`, a `kReason... = "X"`
+// constant), found in the source tree rather than listed here, so that a new
+// reason cannot be added without its row.
+std::set<std::string> ReasonsInServerCode() {
+  static const std::regex kPattern(
+      R"re((?:reason\s*=|kReason\w*(?:\[\])?\s*=)\s*"([A-Z][A-Z0-9_]+)")re");
+  std::set<std::string> reasons;
+  for (const fs::directory_entry& entry :
+       fs::recursive_directory_iterator(SourceRoot() / "server")) {
+    const std::string ext = entry.path().extension().string();
+    if (ext != ".cc" && ext != ".h") continue;
+    const std::string text = Read(entry.path());
+    for (std::sregex_iterator it(text.begin(), text.end(), kPattern), end; it != end; ++it) {
+      reasons.insert((*it)[1].str());
+    }
+  }
+  return reasons;
+}
+
+TEST(DocsTest, ErrorsTablesEveryReasonTheServerSets) {
+  const std::string page = Read(Runfiles() / "docs" / "errors.md");
+  ASSERT_FALSE(page.empty());
+  const std::set<std::string> reasons = ReasonsInServerCode();
+  // The scan must see the reasons of every layer, or it is broken.
+  for (const char* known : {"CREDENTIALS_NOT_FOUND", "SHUTTING_DOWN", "MALFORMED_REQUEST",
+                            "BATCH_CANCELLED", "TOO_MANY_WATCH_STREAMS"}) {
+    EXPECT_EQ(reasons.count(known), 1u) << "the source scan missed " << known;
+  }
+  for (const std::string& reason : reasons) {
+    EXPECT_NE(page.find("| `" + reason + "` |"), std::string::npos)
         << "the error table of docs/errors.md lacks " << reason;
   }
 }
