@@ -88,13 +88,19 @@ std::shared_ptr<LeafCall> LeafClient::Start(
   context.api_url = endpoints_.api_url();
   // A large body is decoded (and the caller completed) on a completion
   // thread; a small one right here, on the transport thread.
+  // The in-flight slot is released just before `done` runs, wherever that
+  // is: an offloaded body keeps its slot while it waits for a completion
+  // thread, so --max_upstream_in_flight also bounds the bodies queued there.
   auto dispatch = [this, done = std::move(done)](absl::StatusOr<http::HttpResponse> r) mutable {
     if (r.ok() && r->body.size() >= kOffloadBodyBytes) {
       // The exchange calls this once: `done` may be moved out.
-      completions_.Post(
-          [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+      completions_.Post([this, done = std::move(done), r = std::move(r)]() mutable {
+        in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        done(std::move(r));
+      });
       return;
     }
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
     done(std::move(r));
   };
   auto exchange =
@@ -107,11 +113,8 @@ std::shared_ptr<LeafCall> LeafClient::Start(
     live_.emplace(id, exchange);
   }
   exchange->set_on_finished([this, id] {
-    {
-      absl::MutexLock lock(&live_mu_);
-      live_.erase(id);
-    }
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    absl::MutexLock lock(&live_mu_);
+    live_.erase(id);
   });
   exchange->Start();
   return exchange;

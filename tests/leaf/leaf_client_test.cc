@@ -1,5 +1,6 @@
 #include "server/leaf/leaf_client.h"
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <thread>
@@ -380,6 +381,38 @@ TEST_F(LeafClientTest, ALargeBodyIsDecodedOffTheTransportThread) {
   EXPECT_NE(ran_on, std::this_thread::get_id());
   ASSERT_TRUE(got->ok());
   EXPECT_EQ((*got)->size(), 2000u);
+  EXPECT_EQ(client_.in_flight(), 0);
+}
+
+// A body waiting for a completion thread still holds its in-flight slot, so
+// a hostile Leaf answering many large bodies cannot queue more of them than
+// --max_upstream_in_flight allows.
+TEST_F(LeafClientTest, AQueuedLargeBodyKeepsItsInFlightSlot) {
+  const std::string body = LargeEventsBody(2000);
+  absl::Notification release;
+  std::atomic<int> blocked{0};
+  std::atomic<int> finished{0};
+  auto blocking = [&](auto) {
+    ++blocked;
+    release.WaitForNotification();
+    ++finished;
+  };
+  // Both completion threads busy with the first two calls.
+  client_.ListEvents(kUser, Deadline(), blocking);
+  client_.ListEvents(kUser, Deadline(), blocking);
+  ASSERT_TRUE(http_.Respond(200, body));
+  ASSERT_TRUE(http_.Respond(200, body));
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (blocked.load() < 2 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(blocked.load(), 2);
+  EXPECT_EQ(client_.in_flight(), 0);  // those two are being completed
+  // The third waits in the queue: its slot is still taken.
+  client_.ListEvents(kUser, Deadline(), [&](auto) { ++finished; });
+  ASSERT_TRUE(http_.Respond(200, body));
+  EXPECT_EQ(client_.in_flight(), 1);
+  release.Notify();
+  while (finished.load() < 3 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(finished.load(), 3);
   EXPECT_EQ(client_.in_flight(), 0);
 }
 
