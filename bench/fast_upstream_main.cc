@@ -2,7 +2,6 @@
 //   fast_upstream [--host=127.0.0.1] [--port=0] [--threads=1] [--delay_ms=0] [--events=100000]
 // Prints "fast_upstream listening on HOST:PORT" when ready; runs until
 // SIGTERM or SIGINT.
-#include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -11,8 +10,10 @@
 #include <string>
 
 #include "bench/fast_upstream.h"
+#include "server/util/stop_signals.h"
 
 int main(int argc, char** argv) {
+  const leafsvc::StopSignals stop_signals = leafsvc::StopSignals::Block();
   bench::FastUpstreamOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -37,11 +38,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   std::string error;
@@ -52,8 +48,7 @@ int main(int argc, char** argv) {
   }
   std::printf("fast_upstream listening on %s:%d\n", options.host.c_str(), server->port());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  stop_signals.Wait();
   server.reset();
   return 0;
 }

@@ -7,13 +7,13 @@
 //   floor_server [--listen=127.0.0.1:0]
 // Prints "floor_server listening on HOST:PORT" on stdout; runs until SIGTERM.
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
+#include "server/util/stop_signals.h"
 
 namespace {
 
@@ -51,6 +51,7 @@ class FloorService final : public v1::AgLeaderCredentials::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const leafsvc::StopSignals stop_signals = leafsvc::StopSignals::Block();
   std::string listen = "127.0.0.1:0";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -61,11 +62,6 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);  // inherited by gRPC's threads
 
   FloorService service;
   int port = 0;
@@ -79,8 +75,7 @@ int main(int argc, char** argv) {
   }
   std::printf("floor_server listening on 127.0.0.1:%d\n", port);
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  stop_signals.Wait();
   server->Shutdown();
   return 0;
 }

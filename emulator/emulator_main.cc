@@ -5,9 +5,6 @@
 // the command line wins over its twin. Prints "leaf_emulator listening on
 // http(s)://HOST:PORT" once ready, serves until SIGTERM or SIGINT, then stops
 // and exits 0.
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -21,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "emulator/leaf_emulator.h"
 #include "server/util/flags.h"
+#include "server/util/stop_signals.h"
 
 namespace {
 
@@ -73,6 +71,7 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const leafsvc::StopSignals stop_signals = leafsvc::StopSignals::Block();
   FlagSet flags = EmulatorFlags();
   if (absl::Status st = flags.Parse(argc, argv); !st.ok()) return Fail(std::string(st.message()));
   if (flags.help_requested()) {
@@ -139,14 +138,6 @@ int main(int argc, char** argv) {
   if (!mix.ok()) return Fail(std::string(mix.status().message()));
   seed_spec.mix = *std::move(mix);
 
-  // Handle SIGINT/SIGTERM synchronously: block them before any thread
-  // starts (threads inherit the mask), then wait for one below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
   auto emulator = leafemu::LeafEmulator::Start(std::move(options));
   if (!emulator.ok()) {
     std::cerr << "leaf_emulator: " << emulator.status() << "\n";
@@ -160,8 +151,7 @@ int main(int argc, char** argv) {
   std::cout << "leaf_emulator listening on " << (*emulator)->base_url() << std::endl;
   std::fflush(stdout);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  stop_signals.Wait();
   (*emulator)->Stop();
   emulator->reset();
   return 0;

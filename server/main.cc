@@ -1,8 +1,5 @@
 // agleader_credentials_server: parses the configuration, starts the service
 // and runs until SIGTERM or SIGINT, then shuts down gracefully.
-#include <pthread.h>
-#include <signal.h>
-
 #include <cstdio>
 #include <iostream>
 
@@ -13,8 +10,13 @@
 #include "server/util/log.h"
 #include "server/util/fd_limit.h"
 #include "server/util/log_bridge.h"
+#include "server/util/stop_signals.h"
 
 int main(int argc, char** argv) {
+  // First, before any thread exists (the log writer starts with the first
+  // line): a stop signal delivered to a thread that does not block it would
+  // kill the process instead of shutting it down.
+  const leafsvc::StopSignals stop_signals = leafsvc::StopSignals::Block();
   // Before anything can log: gRPC, protobuf and abseil lines become JSON too.
   leafsvc::InstallLogBridges();
   // Debian builds abseil without NDEBUG, which leaves absl::Mutex deadlock
@@ -45,14 +47,6 @@ int main(int argc, char** argv) {
                 {"hard_limit", fds->hard_limit},
                 {"caller_connections_below_fd", fds->caller_below}});
 
-  // Block the stop signals in every thread (threads inherit the mask) and
-  // wait for them here.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
   absl::StatusOr<std::unique_ptr<leafsvc::App>> app = leafsvc::App::Start(parsed->config);
   if (!app.ok()) {
     leafsvc::Log(leafsvc::LogLevel::kError, app.status().message(),
@@ -65,10 +59,9 @@ int main(int argc, char** argv) {
   std::printf("agleader_credentials_server listening on %s\n", (*app)->target().c_str());
   std::fflush(stdout);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = stop_signals.Wait();
   leafsvc::Log(leafsvc::LogLevel::kInfo, "stop signal received",
-               {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+               {{"signal", leafsvc::StopSignals::Name(signal_number)}});
   (*app)->Shutdown(parsed->config.shutdown_grace);
   app->reset();
   return 0;

@@ -244,7 +244,7 @@ TEST_F(SecretsTest, ApiKeyFileErrorsNeverShowItsContent) {
 }
 
 TEST_F(SecretsTest, ApiKeyThatCannotBeSentIsAUsageErrorThatDoesNotShowIt) {
-  for (const std::string key :
+  for (const std::string& key :
        {std::string("api key with spaces 0123"), std::string("api-key-\x01-0123456")}) {
     ParseResult r = Parse({"get", "--leaf_user_id", kUser, "--api_key", key});
     EXPECT_EQ(r.outcome, ParseResult::Outcome::kUsageError);

@@ -104,6 +104,21 @@ TEST_F(ProcessTest, SampleClientDrivesEveryRpc) {
   EXPECT_EQ(log.find(kToken), std::string::npos);
 }
 
+// A stop signal can arrive at any moment after start, and the kernel gives a
+// process-directed signal to any thread that does not block it: one such
+// thread (the log writer, started by the first log line) and SIGTERM kills
+// the process instead of shutting it down. Every thread but the one that
+// waits for the signals blocks them, in the server and in the emulator.
+TEST_F(ProcessTest, EveryThreadButTheWaiterBlocksTheStopSignals) {
+  for (Subprocess* p : {server_, &stack_->emulator()}) {
+    for (int signo : {SIGTERM, SIGINT}) {
+      const std::vector<pid_t> open = p->ThreadsNotBlocking(signo);
+      EXPECT_TRUE(open.empty()) << "pid " << p->pid() << ": " << open.size()
+                                << " threads would die of signal " << signo;
+    }
+  }
+}
+
 TEST_F(ProcessTest, ServerExitsZeroOnSigintToo) {
   server_->Signal(SIGINT);
   EXPECT_EQ(server_->Wait(absl::Seconds(15)), std::optional<int>(0));

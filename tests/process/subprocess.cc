@@ -1,5 +1,6 @@
 #include "tests/process/subprocess.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -7,10 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
@@ -113,6 +119,31 @@ std::optional<std::string> Subprocess::WaitForLine(const std::string& prefix,
     if (n <= 0) return std::nullopt;
     buffer_.append(chunk, static_cast<size_t>(n));
   }
+}
+
+std::vector<pid_t> Subprocess::ThreadsNotBlocking(int signo) const {
+  std::vector<pid_t> out;
+  const std::string task_dir = absl::StrCat("/proc/", pid_, "/task");
+  DIR* dir = opendir(task_dir.c_str());
+  if (dir == nullptr) return out;
+  while (const dirent* entry = readdir(dir)) {
+    pid_t tid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &tid) || tid == pid_) continue;
+    std::ifstream status(absl::StrCat(task_dir, "/", tid, "/status"));
+    std::string line;
+    while (std::getline(status, line)) {
+      absl::string_view mask = line;
+      if (!absl::ConsumePrefix(&mask, "SigBlk:")) continue;
+      uint64_t bits = 0;
+      if (!absl::SimpleHexAtoi(absl::StripAsciiWhitespace(mask), &bits) ||
+          (bits & (uint64_t{1} << (signo - 1))) == 0) {
+        out.push_back(tid);
+      }
+      break;
+    }
+  }
+  closedir(dir);
+  return out;
 }
 
 void Subprocess::Signal(int signo) {

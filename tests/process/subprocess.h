@@ -33,6 +33,12 @@ class Subprocess {
   // Exit code, or -signal if killed by a signal, or nullopt on timeout.
   std::optional<int> Wait(absl::Duration timeout);
   pid_t pid() const { return pid_; }
+  // The child's threads, other than its main thread, that do not block
+  // `signo` (from /proc/PID/task/*/status). A process-directed signal may be
+  // delivered to any of them, and with the default action it kills the
+  // process. The main thread is left out: while it waits in sigwait the
+  // kernel shows the waited signals as unblocked.
+  std::vector<pid_t> ThreadsNotBlocking(int signo) const;
 
  private:
   Subprocess() = default;
