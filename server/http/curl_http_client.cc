@@ -109,10 +109,8 @@ class CurlHttpClient::Impl {
     bool wake;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      // Only the push that makes the queue non-empty needs to wake the loop:
-      // the loop empties the queue in one swap after every wake-up.
-      wake = queued_.empty() && cancels_.empty();
       queued_.push_back(PendingTransfer{id, std::move(request), std::move(done)});
+      wake = TakeWakeLocked();
     }
     if (wake) curl_multi_wakeup(multi_);
     return id;
@@ -122,8 +120,8 @@ class CurlHttpClient::Impl {
     bool wake;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      wake = queued_.empty() && cancels_.empty();
       cancels_.push_back(id);
+      wake = TakeWakeLocked();
     }
     if (wake) curl_multi_wakeup(multi_);
   }
@@ -145,6 +143,15 @@ class CurlHttpClient::Impl {
     absl::Time first_byte_deadline = absl::InfiniteFuture();
     char error[CURL_ERROR_SIZE];
   };
+
+  // Whether a Send or Cancel must wake the loop: only while it polls (or is
+  // about to), and once per sleep. A loop that is busy looks at the queues
+  // again before it sleeps, so a burst of calls costs one wake-up, or none.
+  bool TakeWakeLocked() {
+    if (!asleep_ || wake_sent_) return false;
+    wake_sent_ = true;
+    return true;
+  }
 
   // ---- Event loop (everything below runs on thread_ only). ----
 
@@ -177,7 +184,19 @@ class CurlHttpClient::Impl {
       const absl::Time next_silent = AbandonSilentConnections();
       ExpireWaiting();
       PromoteWaiting();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        // Work that arrived while this turn ran is taken at once, without
+        // a poll or a wake-up.
+        if (!queued_.empty() || !cancels_.empty() || stopping_) continue;
+        asleep_ = true;
+        wake_sent_ = false;
+      }
       curl_multi_poll(multi_, nullptr, 0, PollTimeoutMs(next_silent), nullptr);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        asleep_ = false;
+      }
     }
     Shutdown();
   }
@@ -443,6 +462,10 @@ class CurlHttpClient::Impl {
   std::vector<PendingTransfer> queued_;  // Guarded by mu_.
   std::vector<TransferId> cancels_;      // Guarded by mu_.
   bool stopping_ = false;                // Guarded by mu_.
+  // The loop is in (or committed to) curl_multi_poll; a wake-up was sent
+  // for this sleep. Guarded by mu_.
+  bool asleep_ = false;
+  bool wake_sent_ = false;
 
   // Loop thread only.
   std::size_t max_active_ = 1;
