@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
     std::cout << parsed->help;
     return 0;
   }
+  // The configuration holds its own copies: the secrets leave the process's
+  // environment block and command line (/proc/PID/environ, /proc/PID/cmdline).
+  leafsvc::ServerFlags().WipeSecretSources(argc, argv);
   leafsvc::SetLogLevel(parsed->config.log_level);
   absl::StatusOr<leafsvc::FdBudget> fds =
       leafsvc::RaiseFdLimitAndReserve(parsed->config.connection_limits.fd_reserve);

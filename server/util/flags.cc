@@ -202,6 +202,41 @@ absl::Status FlagSet::Parse(int argc, char** argv) {
   return absl::OkStatus();
 }
 
+namespace {
+
+void Overwrite(char* p) {
+  volatile char* v = p;
+  for (; *v != '\0'; ++v) *v = '\0';
+}
+
+}  // namespace
+
+void FlagSet::WipeSecretSources(int argc, char** argv) const {
+  for (const Flag& f : flags_) {
+    if (!f.secret) continue;
+    // getenv points into the environment block itself (the memory that
+    // /proc/PID/environ reads for variables the process started with).
+    if (char* env = std::getenv(EnvName(f.name).c_str()); env != nullptr) Overwrite(env);
+  }
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::StartsWith(arg, "--")) continue;
+    const std::size_t eq = arg.find('=');
+    const std::string name(arg.substr(2, eq == absl::string_view::npos ? arg.npos : eq - 2));
+    const Flag* flag = nullptr;
+    for (const Flag& f : flags_) {
+      if (f.name == name) flag = &f;
+    }
+    if (flag == nullptr || !flag->secret) continue;
+    if (eq != absl::string_view::npos) {
+      Overwrite(argv[i] + eq + 1);
+    } else if (flag->type != Type::kBool && i + 1 < argc) {
+      Overwrite(argv[++i]);
+    }
+  }
+}
+
 std::string FlagSet::GetString(absl::string_view name) const { return Get(name).value; }
 
 bool FlagSet::GetBool(absl::string_view name) const {

@@ -42,6 +42,13 @@ class FlagSet {
   // collected as positional(). "--help" / "-h" sets help_requested().
   absl::Status Parse(int argc, char** argv);
 
+  // Overwrites, in place, the values of secret flags in the process's
+  // environment strings and in `argv` (as Parse tokenized them), so that
+  // /proc/PID/environ and /proc/PID/cmdline of a long-running process no
+  // longer show them. Call after Parse, with the argv main() received (it
+  // must be writable); getenv then returns "" for those variables.
+  void WipeSecretSources(int argc, char** argv) const;
+
   std::string GetString(absl::string_view name) const;
   bool GetBool(absl::string_view name) const;
   int64_t GetInt(absl::string_view name) const;

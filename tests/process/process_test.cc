@@ -9,7 +9,9 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <memory>
 
 #include "absl/strings/match.h"
@@ -117,6 +119,33 @@ TEST_F(ProcessTest, EveryThreadButTheWaiterBlocksTheStopSignals) {
                                 << " threads would die of signal " << signo;
     }
   }
+}
+
+std::string ReadProcFile(pid_t pid, const char* name) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/", name), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The token came in the environment, the page token key on the command
+// line: neither stays readable in /proc/PID/environ or /proc/PID/cmdline of
+// the running server, and the server still uses both.
+TEST(ProcessSecretsTest, SecretsLeaveTheServersEnvironmentAndCommandLine) {
+  constexpr char kPageKey[] = "process-page-token-key-4711";
+  auto stack = Stack::Start({"--page_token_key", kPageKey});
+  ASSERT_NE(stack, nullptr);
+  const pid_t pid = stack->server().pid();
+  const std::string environ_block = ReadProcFile(pid, "environ");
+  const std::string cmdline = ReadProcFile(pid, "cmdline");
+  EXPECT_NE(environ_block.find("AGLEADER_LEAF_TOKEN="), std::string::npos);
+  EXPECT_EQ(environ_block.find(kStackToken), std::string::npos);
+  EXPECT_NE(cmdline.find("--page_token_key"), std::string::npos);
+  EXPECT_EQ(cmdline.find(kPageKey), std::string::npos);
+  // Still authenticated to Leaf with the token: a Get reaches the emulator,
+  // which answers NOT_FOUND (not UNAUTHENTICATED).
+  CommandResult r = RunCommand({RunfilePath("client/agleader_client"),
+                                "--server=" + stack->target(), "get", "--leaf_user_id", kUser});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("CREDENTIALS_NOT_FOUND"), std::string::npos) << r.err;
 }
 
 TEST_F(ProcessTest, ServerExitsZeroOnSigintToo) {

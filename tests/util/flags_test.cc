@@ -1,6 +1,7 @@
 #include "server/util/flags.h"
 
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -116,6 +117,43 @@ TEST(FlagListTest, RepeatsAccumulateAndReplaceTheEnvironment) {
   ASSERT_TRUE(again.Parse(4, const_cast<char**>(args.data())).ok());
   EXPECT_EQ(again.GetList("token"), (std::vector<std::string>{"a,b", "c"}));
   unsetenv("LISTTEST_TOKENS");
+}
+
+}  // namespace
+}  // namespace leafsvc
+
+namespace leafsvc {
+namespace {
+
+TEST(FlagsWipeTest, SecretValuesLeaveTheEnvironmentAndArgvOthersStay) {
+  FlagSet flags("WIPETEST_");
+  flags.Add("token", FlagSet::Type::kString, "", "secret", /*secret=*/true);
+  flags.Add("key", FlagSet::Type::kString, "", "secret", /*secret=*/true);
+  flags.Add("pin", FlagSet::Type::kString, "", "secret", /*secret=*/true);
+  flags.Add("name", FlagSet::Type::kString, "", "not secret");
+  setenv("WIPETEST_TOKEN", "env-token-value", 1);
+  setenv("WIPETEST_NAME", "env-name", 1);
+  // Writable, as main()'s argv is.
+  std::vector<std::string> storage = {"prog", "--key=argv-key-value", "--pin", "argv-pin-value",
+                                      "--name", "argv-name", "positional"};
+  std::vector<char*> argv;
+  for (std::string& s : storage) argv.push_back(s.data());
+  ASSERT_TRUE(flags.Parse(static_cast<int>(argv.size()), argv.data()).ok());
+  flags.WipeSecretSources(static_cast<int>(argv.size()), argv.data());
+
+  EXPECT_EQ(flags.GetString("token"), "env-token-value");  // the parsed copy stays
+  EXPECT_EQ(flags.GetString("key"), "argv-key-value");
+  EXPECT_EQ(flags.GetString("pin"), "argv-pin-value");
+  EXPECT_STREQ(std::getenv("WIPETEST_TOKEN"), "");
+  EXPECT_STREQ(std::getenv("WIPETEST_NAME"), "env-name");
+  EXPECT_STREQ(argv[1], "--key=");
+  EXPECT_EQ(storage[1], std::string("--key=") + std::string(14, '\0'));
+  EXPECT_STREQ(argv[2], "--pin");
+  EXPECT_STREQ(argv[3], "");
+  EXPECT_STREQ(argv[5], "argv-name");
+  EXPECT_STREQ(argv[6], "positional");
+  unsetenv("WIPETEST_TOKEN");
+  unsetenv("WIPETEST_NAME");
 }
 
 }  // namespace
