@@ -19,6 +19,7 @@
 #include "absl/types/optional.h"
 #include "server/http/curl_error.h"
 #include "server/http/easy_setup.h"
+#include "server/http/loop_inbox.h"
 #include "server/http/request_plan.h"
 #include "server/http/response_reader.h"
 #include "server/http/tls_trust.h"
@@ -58,10 +59,7 @@ class CurlHttpClient::Impl {
     if (thread_.joinable()) {
       ABSL_RAW_CHECK(std::this_thread::get_id() != thread_.get_id(),
                      "CurlHttpClient destroyed from one of its callbacks");
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        stopping_ = true;
-      }
+      inbox_.Stop();
       curl_multi_wakeup(multi_);
       thread_.join();
     }
@@ -106,24 +104,14 @@ class CurlHttpClient::Impl {
   TransferId Send(HttpRequest request, HttpCallback done) {
     const TransferId id = next_id_.fetch_add(1, std::memory_order_relaxed);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
-    bool wake;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      queued_.push_back(PendingTransfer{id, std::move(request), std::move(done)});
-      wake = TakeWakeLocked();
+    if (inbox_.Push(PendingTransfer{id, std::move(request), std::move(done)})) {
+      curl_multi_wakeup(multi_);
     }
-    if (wake) curl_multi_wakeup(multi_);
     return id;
   }
 
   void Cancel(TransferId id) {
-    bool wake;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancels_.push_back(id);
-      wake = TakeWakeLocked();
-    }
-    if (wake) curl_multi_wakeup(multi_);
+    if (inbox_.Cancel(id)) curl_multi_wakeup(multi_);
   }
 
   std::size_t InFlight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -144,15 +132,6 @@ class CurlHttpClient::Impl {
     char error[CURL_ERROR_SIZE];
   };
 
-  // Whether a Send or Cancel must wake the loop: only while it polls (or is
-  // about to), and once per sleep. A loop that is busy looks at the queues
-  // again before it sleeps, so a burst of calls costs one wake-up, or none.
-  bool TakeWakeLocked() {
-    if (!asleep_ || wake_sent_) return false;
-    wake_sent_ = true;
-    return true;
-  }
-
   // ---- Event loop (everything below runs on thread_ only). ----
 
   void Loop() {
@@ -160,14 +139,7 @@ class CurlHttpClient::Impl {
     std::vector<TransferId> cancels;
     batch.reserve(64);
     for (;;) {
-      bool stopping;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        batch.swap(queued_);
-        cancels.swap(cancels_);
-        stopping = stopping_;
-      }
-      if (stopping) {
+      if (inbox_.Take(&batch, &cancels)) {
         // Owned again by the shutdown drain below.
         for (PendingTransfer& q : batch) FinishQueued(q, CancelledStatus());
         batch.clear();
@@ -184,19 +156,10 @@ class CurlHttpClient::Impl {
       const absl::Time next_silent = AbandonSilentConnections();
       ExpireWaiting();
       PromoteWaiting();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        // Work that arrived while this turn ran is taken at once, without
-        // a poll or a wake-up.
-        if (!queued_.empty() || !cancels_.empty() || stopping_) continue;
-        asleep_ = true;
-        wake_sent_ = false;
-      }
+      // Work that arrived while this turn ran is taken at once.
+      if (!inbox_.TryToSleep()) continue;
       curl_multi_poll(multi_, nullptr, 0, PollTimeoutMs(next_silent), nullptr);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        asleep_ = false;
-      }
+      inbox_.Awake();
     }
     Shutdown();
   }
@@ -382,11 +345,7 @@ class CurlHttpClient::Impl {
     std::vector<std::unique_ptr<Transfer>> running;
     // Callbacks may Send again while we drain; those complete CANCELLED too.
     for (;;) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        batch.swap(queued_);
-        cancels_.clear();
-      }
+      batch = inbox_.TakeTransfers();
       for (PendingTransfer& q : waiting_.TakeAll()) batch.push_back(std::move(q));
       if (batch.empty() && active_.empty()) break;
       for (auto& [id, t] : active_) {
@@ -456,16 +415,7 @@ class CurlHttpClient::Impl {
   std::atomic<TransferId> next_id_{1};
   std::atomic<std::size_t> in_flight_{0};
 
-  // std::mutex rather than absl::Mutex: the system abseil is not built with
-  // ThreadSanitizer annotations, so TSan could not check this code.
-  std::mutex mu_;
-  std::vector<PendingTransfer> queued_;  // Guarded by mu_.
-  std::vector<TransferId> cancels_;      // Guarded by mu_.
-  bool stopping_ = false;                // Guarded by mu_.
-  // The loop is in (or committed to) curl_multi_poll; a wake-up was sent
-  // for this sleep. Guarded by mu_.
-  bool asleep_ = false;
-  bool wake_sent_ = false;
+  LoopInbox inbox_;  // From other threads to the loop.
 
   // Loop thread only.
   std::size_t max_active_ = 1;
