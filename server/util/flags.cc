@@ -95,11 +95,15 @@ std::vector<std::string> FlagSet::Names() const {
   return names;
 }
 
-FlagSet::Flag* FlagSet::Find(absl::string_view name) {
-  for (Flag& f : flags_) {
+const FlagSet::Flag* FlagSet::Find(absl::string_view name) const {
+  for (const Flag& f : flags_) {
     if (f.name == name) return &f;
   }
   return nullptr;
+}
+
+FlagSet::Flag* FlagSet::Find(absl::string_view name) {
+  return const_cast<Flag*>(static_cast<const FlagSet*>(this)->Find(name));
 }
 
 const FlagSet::Flag& FlagSet::Get(absl::string_view name) const {
@@ -219,15 +223,11 @@ void FlagSet::WipeSecretSources(int argc, char** argv) const {
     if (char* env = std::getenv(EnvName(f.name).c_str()); env != nullptr) Overwrite(env);
   }
   for (int i = 1; i < argc; ++i) {
+    // Tokenized as Parse does ("--" is a positional there too).
     absl::string_view arg = argv[i];
-    if (arg == "--") break;
     if (!absl::StartsWith(arg, "--")) continue;
     const std::size_t eq = arg.find('=');
-    const std::string name(arg.substr(2, eq == absl::string_view::npos ? arg.npos : eq - 2));
-    const Flag* flag = nullptr;
-    for (const Flag& f : flags_) {
-      if (f.name == name) flag = &f;
-    }
+    const Flag* flag = Find(arg.substr(2, eq == absl::string_view::npos ? arg.npos : eq - 2));
     if (flag == nullptr || !flag->secret) continue;
     if (eq != absl::string_view::npos) {
       Overwrite(argv[i] + eq + 1);

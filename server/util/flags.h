@@ -89,6 +89,7 @@ class FlagSet {
     absl::Duration duration_max = absl::Hours(24 * 365 * 100);
   };
   static std::string RangeOf(const Flag& flag);
+  const Flag* Find(absl::string_view name) const;
   Flag* Find(absl::string_view name);
   const Flag& Get(absl::string_view name) const;
   static absl::Status Check(const Flag& flag, absl::string_view value, absl::string_view source);
