@@ -8,7 +8,7 @@ PACKAGES=(
   bazel-bootstrap bazel-rules-java
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libcurl4-openssl-dev rapidjson-dev libgtest-dev libgmock-dev pkg-config
-  libcpp-httplib-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev prometheus-cpp-dev
+  libcpp-httplib-dev libmicrohttpd-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev prometheus-cpp-dev
   clang libclang-rt-14-dev
   python3-grpcio python3-protobuf python3-yaml
   python3-venv python3-setuptools python3-wheel python3-pip openssl
