@@ -8,10 +8,39 @@
 
 namespace leafsvc::client {
 
+namespace {
+
+// Reads one line (without its '\n') into `line`, at most kMaxUserLineBytes
+// of it: false at the end of the input, or with `*too_long` set when the line
+// goes on past the limit (nothing more of it is read, so --users /dev/zero
+// fails after 4 KiB instead of growing without bound).
+bool ReadBoundedLine(std::istream& in, std::string& line, bool* too_long) {
+  line.clear();
+  *too_long = false;
+  for (;;) {
+    const std::istream::int_type c = in.get();
+    if (c == std::istream::traits_type::eof()) return !line.empty();
+    if (c == '\n') return true;
+    if (line.size() == kMaxUserLineBytes) {
+      *too_long = true;
+      return true;
+    }
+    line.push_back(static_cast<char>(c));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::string>> ParseUserList(std::istream& in, absl::string_view source) {
   std::vector<std::string> users;
   std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
+  bool too_long = false;
+  for (int number = 1; ReadBoundedLine(in, line, &too_long); ++number) {
+    if (too_long) {
+      return absl::InvalidArgumentError(absl::StrCat(source, " line ", number, ": longer than ",
+                                                     kMaxUserLineBytes,
+                                                     " bytes; expected one Leaf user id per line"));
+    }
     absl::string_view id = absl::StripAsciiWhitespace(line);
     if (id.empty() || id[0] == '#') continue;
     if (!leaf::IsLeafUserId(id)) {

@@ -14,10 +14,15 @@
 
 namespace leafsvc::client {
 
+// Longest line of a --users list: an id is 36 bytes; a longer line means the
+// wrong file (or /dev/zero), and reading stops there.
+inline constexpr size_t kMaxUserLineBytes = 4096;
+
 // One Leaf user id per line; surrounding whitespace dropped; blank lines and
-// lines starting with # skipped. An id that is not a UUID is an error naming
-// `source` and the line number (the line itself is not shown: a file of ids
-// may be the wrong file, holding anything). At least one id is required.
+// lines starting with # skipped. An id that is not a UUID, or a line over
+// kMaxUserLineBytes, is an error naming `source` and the line number (the
+// line itself is not shown: a file of ids may be the wrong file, holding
+// anything). At least one id is required.
 absl::StatusOr<std::vector<std::string>> ParseUserList(std::istream& in, absl::string_view source);
 
 // --users (read from `in` when "-"), --csv, --chunk_size, --progress.

@@ -33,7 +33,15 @@ std::string StatusName(v1::CredentialStatus status) {
   }
 }
 
-std::string CsvField(const std::string& s) {
+// A CSV cell holds text from the server (Leaf's raw status, ids): control
+// bytes are escaped as in the table (a terminal shows the CSV too), and a
+// cell a spreadsheet would run as a formula (one starting with = + - @, tab
+// or CR) is prefixed with a quote, as OWASP recommends against CSV injection.
+std::string CsvField(const std::string& raw) {
+  std::string s = Printable(raw);
+  if (!raw.empty() && absl::string_view("=+-@\t\r").find(raw[0]) != absl::string_view::npos) {
+    s.insert(0, "'");
+  }
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
 }

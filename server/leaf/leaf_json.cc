@@ -1,14 +1,14 @@
 #include "server/leaf/leaf_json.h"
 
 #include <cstdint>
-#include <cstring>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "server/json/untrusted_json.h"
 #include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "server/leaf/timestamp.h"
@@ -21,93 +21,20 @@ namespace {
 using rapidjson::Document;
 using rapidjson::Value;
 
-// Iterative: a recursive parse of Leaf's body ("[[[[..." is 4 MiB deep at
-// the size limit) would overflow the stack.
-constexpr unsigned kBaseFlags = rapidjson::kParseDefaultFlags | rapidjson::kParseIterativeFlag;
-constexpr unsigned kParseFlags = kBaseFlags | rapidjson::kParseValidateEncodingFlag;
-
-bool IsAscii(absl::string_view s) {
-  std::size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, s.data() + i, sizeof word);
-    if (word & 0x8080808080808080ull) return false;
-  }
-  for (; i < s.size(); ++i) {
-    if (static_cast<unsigned char>(s[i]) & 0x80) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
-// Checked before parsing: a 4 MiB "[[[[..." body would otherwise build a
-// tree of millions of values (~100 MB) only to be refused afterwards.
-bool NestedTooDeep(absl::string_view json) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxLeafJsonDepth) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
-namespace {
-
-// Parses with UTF-8 validation, which rapidjson does byte by byte through a
-// slow path (a third of the cost of decoding a credentials body). An ASCII
-// body, which is what Leaf sends nearly always, is valid UTF-8 as it is, and
-// validation only ever looks at the input bytes (not at \u escapes), so it
-// is skipped for those: the outcome is the same.
-void ParseUtf8(Document& doc, absl::string_view json) {
-  // A raw NUL is never valid JSON (RFC 8259), but rapidjson stops reading
-  // at one and would accept "{}\0<anything>".
-  if (NestedTooDeep(json) || json.find('\0') != absl::string_view::npos) {
-    // An error the callers already handle, without building the tree.
-    doc.Parse<kBaseFlags>("[");
-    return;
-  }
-  if (IsAscii(json)) {
-    doc.Parse<kBaseFlags>(json.data(), json.size());
-  } else {
-    doc.Parse<kParseFlags>(json.data(), json.size());
-  }
-}
+static_assert(kMaxLeafJsonDepth == json::kMaxDepth, "Leaf bodies are parsed with the common cap");
 
 absl::Status Malformed(absl::string_view what, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(what, ": ", why));
 }
 
+// Leaf's bodies come from outside: parsed without RapidJSON's number
+// arithmetic and with nesting capped (server/json/untrusted_json.h); trailing
+// garbage is an error, and the text must be UTF-8 (RFC 8259), as what is
+// decoded ends up in protobuf strings, which must be too.
 absl::StatusOr<Document> ParseJson(absl::string_view json, absl::string_view what) {
   Document doc;
-  // kParseStopWhenDoneFlag is off: trailing garbage is an error. JSON must be
-  // UTF-8 (RFC 8259), and what is decoded ends up in protobuf strings, which
-  // must be too.
-  ParseUtf8(doc, json);
-  if (doc.HasParseError()) {
-    if (json.empty()) return Malformed(what, "empty body, expected JSON");
-    if (NestedTooDeep(json)) {
-      return Malformed(what, absl::StrCat("nested deeper than ", kMaxLeafJsonDepth, " levels"));
-    }
-    if (json.find('\0') != absl::string_view::npos) {
-      return Malformed(what, "not valid JSON (a NUL byte)");
-    }
-    return Malformed(
-        what, absl::StrCat("not valid JSON (", rapidjson::GetParseError_En(doc.GetParseError()),
-                           " at offset ", doc.GetErrorOffset(), ")"));
+  if (absl::Status st = json::ParseUntrusted(json, doc); !st.ok()) {
+    return Malformed(what, st.message());
   }
   return doc;
 }
@@ -186,18 +113,19 @@ absl::StatusOr<CredentialEvent> DecodeEvent(const Value& v, size_t index) {
   // Leaf documents the id as a string; tolerate a number.
   auto id = v.FindMember("id");
   if (id != v.MemberEnd() && id->value.IsNumber()) {
-    event.id = id->value.IsInt64() ? absl::StrCat(id->value.GetInt64())
-                                   : absl::StrCat(id->value.GetDouble());
+    const std::optional<int64_t> n = json::NumberAsInt64(id->value);
+    event.id = n ? absl::StrCat(*n) : absl::StrCat(json::NumberAsDouble(id->value).value_or(0));
   } else {
     RETURN_IF_ERROR(ReadString(v, "id", what, &event.id));
   }
   RETURN_IF_ERROR(ReadTime(v, "createdDate", what, &event.created_date));
   auto code = v.FindMember("statusCode");
   if (code != v.MemberEnd() && !code->value.IsNull()) {
-    if (!code->value.IsInt()) {
+    std::optional<int64_t> n = json::NumberAsInt64(code->value);
+    if (!n || *n < std::numeric_limits<int>::min() || *n > std::numeric_limits<int>::max()) {
       return Malformed(what, "field \"statusCode\" is not an integer");
     }
-    event.status_code = code->value.GetInt();
+    event.status_code = static_cast<int>(*n);
   }
   if (!IsEventId(event.id)) {
     return Malformed(what, "field \"id\" is missing or not 1-128 of [A-Za-z0-9._~-]");
@@ -272,8 +200,7 @@ absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json) {
 
 std::optional<Problem> DecodeProblem(absl::string_view json) {
   Document doc;
-  ParseUtf8(doc, json);
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  if (!json::ParseUntrusted(json, doc).ok() || !doc.IsObject()) return std::nullopt;
   Problem p;
   constexpr absl::string_view kWhat = "problem";
   // Wrong-typed fields are skipped: a problem body is best effort.

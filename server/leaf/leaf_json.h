@@ -18,12 +18,9 @@
 namespace leafsvc::leaf {
 
 // Deepest nesting of arrays and objects accepted in any Leaf body (Leaf's
-// own are 3 deep); deeper bodies are refused before a tree is built, so a
-// hostile 4 MiB body costs bounded memory.
-inline constexpr int kMaxLeafJsonDepth = 64;
-// Whether `json` nests arrays and objects deeper than kMaxLeafJsonDepth
-// (such a body is refused without being parsed).
-bool NestedTooDeep(absl::string_view json);
+// own are 3 deep); the parse stops at the first level deeper, so a hostile
+// 4 MiB body costs bounded memory.
+inline constexpr int kMaxLeafJsonDepth = 64;  // json::kMaxDepth (checked in leaf_json.cc)
 
 // Errors: INVALID_ARGUMENT naming the problem (the caller decides how an
 // unreadable upstream body is reported).

@@ -6,9 +6,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/document.h"
-#include "rapidjson/error/en.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/json/untrusted_json.h"
 #include "server/leaf/leaf_json.h"
 #include "server/util/utf8.h"
 
@@ -19,9 +19,6 @@ using rapidjson::Document;
 using rapidjson::Value;
 
 constexpr absl::string_view kWhat = "Leaf's users response";
-// Iterative: a nested body must not overflow the stack (as in leaf_json.cc).
-constexpr unsigned kParseFlags = rapidjson::kParseDefaultFlags | rapidjson::kParseIterativeFlag |
-                                 rapidjson::kParseValidateEncodingFlag;
 
 absl::Status Malformed(absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(kWhat, ": ", why));
@@ -76,13 +73,8 @@ absl::StatusOr<LeafUser> DecodeUser(const Value& v, size_t index) {
 
 absl::StatusOr<std::vector<LeafUser>> DecodeUsers(absl::string_view json) {
   Document doc;
-  doc.Parse<kParseFlags>(json.data(), json.size());
-  if (doc.HasParseError()) {
-    if (json.empty()) return Malformed("empty body, expected JSON");
-    return Malformed(absl::StrCat("not valid JSON (",
-                                  rapidjson::GetParseError_En(doc.GetParseError()), " at offset ",
-                                  doc.GetErrorOffset(), ")"));
-  }
+  // From outside: no RapidJSON number arithmetic, nesting capped, UTF-8.
+  if (absl::Status st = json::ParseUntrusted(json, doc); !st.ok()) return Malformed(st.message());
   const Value* array = &doc;
   if (doc.IsObject()) {
     auto content = doc.FindMember("content");

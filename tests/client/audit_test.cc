@@ -126,6 +126,25 @@ TEST_F(AuditTest, ExitCodes) {
   EXPECT_TRUE(absl::StrContains(down.err, "UNAVAILABLE")) << down.err;
 }
 
+// Options are read before any call: the wrong --users file fails at once,
+// naming the file and line, after reading 4 KiB of it (not GBs).
+TEST_F(AuditTest, UsersFromDevZeroFailsFast) {
+  CliResult r = RunCli({"--server", "127.0.0.1:1", "--timeout", "2s", "audit", "--users",
+                        "/dev/zero", "--progress", "none"});
+  EXPECT_EQ(r.exit_code, kExitUsageError);
+  EXPECT_TRUE(absl::StrContains(r.err, "--users \"/dev/zero\" line 1: longer than 4096 bytes"))
+      << r.err;
+}
+
+TEST_F(AuditTest, CsvCellsFromLeafCannotBeFormulas) {
+  Seed(3, {{"OK", 1}});
+  h_->emulator().SetCredentialStatus(seeded_.users[0].first, "=cmd|' /C calc'!A0\x1b[2J");
+  CliResult r = Audit({"--users", "-", "--csv"}, seeded_.users[0].first + "\n");
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_TRUE(absl::StrContains(lines[1], ",'=cmd|' /C calc'!A0\\x1b[2J,")) << lines[1];
+}
+
 TEST_F(AuditTest, PlainProgressOnStderr) {
   Seed(30, {{"OK", 1}});
   std::string ids;

@@ -106,6 +106,28 @@ TEST(LeafJsonTest, AMalformedEventIsSkippedNotFatal) {
   EXPECT_FALSE(DecodeEvents("[").ok());
 }
 
+// Leaf's numbers go through checked conversions (server/json/untrusted_json.h):
+// the exponent RapidJSON 1.1 overflows an int on (UB, shown under UBSan by
+// tests/fuzz) is an ordinary number here, and JSON types still count.
+TEST(LeafJsonTest, HostileNumbers) {
+  auto c = DecodeCredentials(
+      R"({"id":"x","futureField":337206.35803523372022331e-2147483637,"n":-9223372036854775809})");
+  ASSERT_TRUE(c.ok()) << c.status();
+  auto e = DecodeEvents(
+      R"([{"id":"a","statusCode":"401"},{"id":"b","statusCode":4294967296},)"
+      R"({"id":"c","statusCode":401.0},{"id":"d","statusCode":-2147483648},{"id":1e2}])");
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ(e->size(), 2u);
+  EXPECT_EQ((*e)[0].id, "d");
+  EXPECT_EQ((*e)[0].status_code, -2147483648);
+  EXPECT_EQ((*e)[1].id, "100");
+  auto huge = DecodeEvents(R"([{"id":"a","statusCode":1e400}])");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.status().message(),
+            "Leaf's events response: not valid JSON (Number too big to be stored in double. at "
+            "offset 24)");
+}
+
 TEST(LeafJsonTest, DecodesProblem) {
   auto p = DecodeProblem(R"({
     "type":"https://www.jhipster.tech/problem/problem-with-message","title":"Bad Request",

@@ -67,5 +67,15 @@ TEST(RedactEventTextTest, TruncatedOrTooDeepJsonFallsBackToText) {
   EXPECT_EQ(out.find("t0ps3cret"), std::string::npos) << out;
 }
 
+// Event bodies come from outside: numbers are copied as their text, never
+// converted (RapidJSON's own conversion overflows an int on this one, which
+// tests/fuzz shows under UBSan), and a million '[' cost no recursion.
+TEST(RedactEventTextTest, HostileNumbersAndNestingPassUnharmed) {
+  const std::string body = R"({"n":337206.35803523372022331e-2147483637,"m":1e999,"k":-0.10})";
+  EXPECT_EQ(RedactEventText(body), body);
+  const std::string deep(1000000, '[');
+  EXPECT_EQ(RedactEventText(deep), deep);
+}
+
 }  // namespace
 }  // namespace leafsvc
