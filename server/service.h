@@ -35,17 +35,18 @@ struct ServiceOptions {
   int leaf_users_page_size = 100;
 };
 
-// The unary methods are registered raw (their requests arrive as
-// bytes; see server/raw_unary.h): a request gRPC could not parse is answered
+// Every method is registered raw (requests arrive as bytes; see
+// server/raw_unary.h): a request gRPC could not parse is answered
 // INVALID_ARGUMENT MALFORMED_REQUEST, logged and counted, not UNIMPLEMENTED.
 namespace agleader_v1 = ::leaf::agleader::v1;
-using AgLeaderCredentialsBase = agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_GetCredentials<
-    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_CreateCredentials<
-        agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_DeleteCredentials<
-            agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentialEvents<
-                agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentials<
-                    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_BatchGetCredentials<
-                        agleader_v1::AgLeaderCredentials::CallbackService>>>>>>;
+using AgLeaderCredentialsBase = agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_WatchCredentials<
+    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_GetCredentials<
+        agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_CreateCredentials<
+            agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_DeleteCredentials<
+                agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentialEvents<
+                    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentials<
+                        agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_BatchGetCredentials<
+                            agleader_v1::AgLeaderCredentials::CallbackService>>>>>>>;
 
 class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
  public:
@@ -83,10 +84,10 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
                                                 const grpc::ByteBuffer* request,
                                                 grpc::ByteBuffer* response) override;
   // Streams changes from `registry` (service_watch.cc). Without a registry
-  // (SetWatchRegistry not called) the RPC is UNIMPLEMENTED.
-  grpc::ServerWriteReactor<::leaf::agleader::v1::CredentialsChange>* WatchCredentials(
-      grpc::CallbackServerContext* context,
-      const ::leaf::agleader::v1::WatchCredentialsRequest* request) override;
+  // (SetWatchRegistry not called) the RPC is UNIMPLEMENTED. Each message is
+  // a serialized CredentialsChange (the method is registered raw).
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchCredentials(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
   // Call before serving; `registry` must outlive the service.
   void SetWatchRegistry(watch::Registry* registry) { watch_ = registry; }
 

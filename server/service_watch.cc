@@ -5,6 +5,11 @@
 // changes are held back, so a stream always starts with the state of each
 // user. A caller that reads too slowly (kMaxQueued changes waiting) loses the
 // stream with RESOURCE_EXHAUSTED rather than growing the server's memory.
+// The method is registered raw like the unary ones: the request is parsed
+// here (MALFORMED_REQUEST) and each change is written serialized.
+#include <grpc/grpc.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
 #include <deque>
 #include <map>
 #include <set>
@@ -13,13 +18,18 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/empty.pb.h"
 #include "server/grpc_status.h"
+#include "server/raw_unary.h"
 #include "server/resources.h"
 #include "server/rpc_record.h"
+#include "server/security/caller_auth.h"
 #include "server/service.h"
 #include "server/util/log.h"
 #include "server/util/status_details.h"
@@ -31,6 +41,25 @@ namespace v1 = ::leaf::agleader::v1;
 
 constexpr int kMaxWatchedPerStream = 100;
 constexpr size_t kMaxQueued = 1024;
+
+// Who a stream counts against for --watch_max_users_per_caller: its API key
+// when the listener authenticated one, else its IP address (without the
+// port, so one host's many connections are one caller).
+std::string WatchCaller(grpc::CallbackServerContext* context) {
+  std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  if (auth != nullptr) {
+    std::vector<grpc::string_ref> ids = auth->FindPropertyValues(kApiKeyIdProperty);
+    if (!ids.empty()) return absl::StrCat("key:", absl::string_view(ids[0].data(), ids[0].size()));
+  }
+  const std::string peer = context->peer();  // "ipv4:10.0.0.1:5000", "ipv6:[::1]:5000"
+  absl::string_view host = peer;
+  if (absl::ConsumePrefix(&host, "ipv4:")) {
+    host = host.substr(0, host.rfind(':'));
+  } else if (absl::ConsumePrefix(&host, "ipv6:")) {
+    if (absl::StartsWith(host, "[")) host = host.substr(1, host.find(']') - 1);
+  }
+  return absl::StrCat("ip:", host);
+}
 
 v1::ChangeKind ToProtoKind(watch::ChangeKind kind) {
   switch (kind) {
@@ -114,12 +143,13 @@ absl::Status ValidateWatch(const v1::WatchCredentialsRequest& request,
   return view_status;
 }
 
-class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange>,
+class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                            public watch::Watcher {
  public:
   WatchReactor(grpc::CallbackServerContext* context, watch::Registry* registry,
                v1::CredentialsView view, Metrics* metrics)
-      : registry_(registry),
+      : context_(context),
+        registry_(registry),
         view_(view),
         metrics_(metrics),
         request_id_(RequestIdFrom(*context)),
@@ -128,7 +158,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
   }
 
   // Registers for `ids`; ends the stream at once if the registry refuses.
-  void Begin(const google::protobuf::RepeatedPtrField<std::string>& ids) {
+  void Begin(const google::protobuf::RepeatedPtrField<std::string>& ids,
+             const std::string& caller) {
     std::vector<std::string> keys;
     {
       absl::MutexLock lock(&mu_);
@@ -139,7 +170,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
         keys.push_back(std::move(key));
       }
     }
-    absl::StatusOr<watch::Registry::WatchId> id = registry_->Subscribe(keys, this);
+    absl::StatusOr<watch::Registry::WatchId> id = registry_->Subscribe(keys, this, caller);
     absl::MutexLock lock(&mu_);
     if (!id.ok()) {
       EndLocked(id.status());
@@ -164,24 +195,23 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
       grpc::Status g = ToGrpcStatus(change.error);
       msg.mutable_error()->ParseFromString(g.error_details());
     }
+    grpc::ByteBuffer bytes;
+    bool own_buffer = false;
+    (void)grpc::GenericSerialize<grpc::ProtoBufferWriter, v1::CredentialsChange>(msg, &bytes,
+                                                                                 &own_buffer);
     if (awaiting_first_.erase(user) > 0) {
-      queue_.push_back(std::move(msg));
+      queue_.push_back(std::move(bytes));
       if (awaiting_first_.empty()) {
-        for (v1::CredentialsChange& m : held_) queue_.push_back(std::move(m));
+        for (grpc::ByteBuffer& m : held_) queue_.push_back(std::move(m));
         held_.clear();
       }
     } else if (!awaiting_first_.empty()) {
-      held_.push_back(std::move(msg));
+      held_.push_back(std::move(bytes));
     } else {
-      queue_.push_back(std::move(msg));
+      queue_.push_back(std::move(bytes));
     }
     if (queue_.size() + held_.size() > kMaxQueued) {
-      StatusDetails d;
-      d.reason = "WATCH_STREAM_TOO_SLOW";
-      EndLocked(MakeStatus(absl::StatusCode::kResourceExhausted,
-                           "the caller read this stream too slowly and changes piled up; watch "
-                           "again",
-                           d));
+      EndTooSlowLocked();
       return;
     }
     WriteNextLocked();
@@ -257,6 +287,27 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
     if (subscribed || id != 0) registry_->Unsubscribe(id);
   }
 
+  // A caller that does not read would keep the write in flight (and so the
+  // stream, its registry slot and what is queued) for as long as its
+  // connection lives: Finish cannot go out behind that write. Cancelling the
+  // call ends the write at once (OnWriteDone(false), then Finish, OnDone);
+  // with a status, gRPC's HTTP/2 transport still sends it as trailers
+  // (which flow control does not hold back) before resetting the stream.
+  // OnCancel, run by gRPC on another thread, leaves the registry (whose
+  // lock is held here).
+  void EndTooSlowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (ending_) return;
+    static constexpr char kMessage[] =
+        "WATCH_STREAM_TOO_SLOW: the caller read this stream too slowly and changes piled up; "
+        "watch again";
+    StatusDetails d;
+    d.reason = "WATCH_STREAM_TOO_SLOW";
+    EndLocked(MakeStatus(absl::StatusCode::kResourceExhausted, kMessage, d));
+    if (finished_) return;  // no write was in flight: the status went out whole
+    grpc_call_cancel_with_status(context_->c_call(), GRPC_STATUS_RESOURCE_EXHAUSTED, kMessage,
+                                 nullptr);
+  }
+
   // Stops taking changes; Finish follows once no write is in flight.
   void EndLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (ending_) return;
@@ -285,6 +336,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
     Finish(ToGrpcStatus(end_status_));
   }
 
+  grpc::CallbackServerContext* const context_;  // valid until OnDone
   watch::Registry* const registry_;
   const v1::CredentialsView view_;
   Metrics* const metrics_;
@@ -295,8 +347,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
   bool subscribed_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, std::string> names_ ABSL_GUARDED_BY(mu_);  // key -> as requested
   std::set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
-  std::deque<v1::CredentialsChange> queue_ ABSL_GUARDED_BY(mu_);  // front: being written
-  std::vector<v1::CredentialsChange> held_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);  // front: being written
+  std::vector<grpc::ByteBuffer> held_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool ending_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -306,22 +358,27 @@ class WatchReactor final : public grpc::ServerWriteReactor<v1::CredentialsChange
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::CredentialsChange>* AgLeaderCredentialsService::WatchCredentials(
-    grpc::CallbackServerContext* context, const v1::WatchCredentialsRequest* request) {
-  auto* reactor = new WatchReactor(context, watch_, request->view(), metrics_);
-  absl::Status admitted = Admit();
+grpc::ServerWriteReactor<grpc::ByteBuffer>* AgLeaderCredentialsService::WatchCredentials(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
+  RawUnary<v1::WatchCredentialsRequest, google::protobuf::Empty> call(nullptr);
+  absl::Status admitted = call.Parse(raw_request);
+  const v1::WatchCredentialsRequest& request = call.request;
+  auto* reactor = new WatchReactor(context, watch_, request.view(), metrics_);
   if (admitted.ok() && watch_ == nullptr) {
     admitted = absl::UnimplementedError("this server was built without a watch registry");
   }
-  if (admitted.ok()) admitted = ValidateWatch(*request, validation_);
+  // Draining, the request's rules, then the x-leaf-token rule of every
+  // unary RPC (reads are shared, so an allowed caller token is not used).
+  if (admitted.ok()) admitted = Prepare(context, ValidateWatch(request, validation_)).status();
   if (!admitted.ok()) {
-    if (metrics_ != nullptr && absl::IsInvalidArgument(admitted)) {
-      metrics_->CallRejected(GetStatusDetails(admitted).reason);
+    const std::string reason = GetStatusDetails(admitted).reason;
+    if (metrics_ != nullptr && !reason.empty() && !absl::IsUnavailable(admitted)) {
+      metrics_->CallRejected(reason);
     }
     reactor->OnEnd(admitted);
     return reactor;
   }
-  reactor->Begin(request->leaf_user_ids());
+  reactor->Begin(request.leaf_user_ids(), WatchCaller(context));
   return reactor;
 }
 

@@ -3,11 +3,14 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
+#include <openssl/sha.h>
 
 #include <cstdlib>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "server/util/log.h"
 
 namespace leafsvc {
@@ -21,9 +24,27 @@ absl::string_view View(const grpc_slice& slice) {
                            GRPC_SLICE_LENGTH(slice));
 }
 
+// Names `key`'s connection by the key (kApiKeyIdProperty), once. The context
+// is the connection's and its calls run on any thread: adding a property is
+// not safe alongside another add, hence the lock, and once one is there
+// nothing changes it (so handlers read it without one).
+void RecordApiKey(grpc_auth_context* context, absl::string_view key) {
+  if (context == nullptr) return;
+  static absl::Mutex mu(absl::kConstInit);
+  absl::MutexLock lock(&mu);
+  grpc_auth_property_iterator it =
+      grpc_auth_context_find_properties_by_name(context, kApiKeyIdProperty);
+  if (grpc_auth_property_iterator_next(&it) != nullptr) return;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+  const std::string id =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8));
+  grpc_auth_context_add_cstring_property(context, kApiKeyIdProperty, id.c_str());
+}
+
 // grpc_auth_metadata_processor::process. Runs on a gRPC transport thread for
 // every call on the port; the policy is immutable, so no locking.
-void ProcessAuthMetadata(void* state, grpc_auth_context* /*context*/, const grpc_metadata* md,
+void ProcessAuthMetadata(void* state, grpc_auth_context* context, const grpc_metadata* md,
                          size_t num_md, grpc_process_auth_metadata_done_cb done, void* user_data) {
   const CallerAuthPolicy& policy = **static_cast<std::shared_ptr<const CallerAuthPolicy>*>(state);
   absl::string_view path;
@@ -38,8 +59,10 @@ void ProcessAuthMetadata(void* state, grpc_auth_context* /*context*/, const grpc
       consumed.push_back(md[i]);
     }
   }
-  const grpc::Status status = policy.Check(path, authorization);
+  absl::string_view accepted;
+  const grpc::Status status = policy.Check(path, authorization, &accepted);
   if (status.ok()) {
+    if (!accepted.empty()) RecordApiKey(context, accepted);
     // Consumed entries are removed from the call: handlers never see the key.
     done(user_data, consumed.data(), consumed.size(), nullptr, 0, GRPC_STATUS_OK, nullptr);
     return;
@@ -106,7 +129,8 @@ bool CallerAuthPolicy::IsExempt(absl::string_view path) const {
 }
 
 grpc::Status CallerAuthPolicy::Check(absl::string_view path,
-                                     const std::vector<absl::string_view>& authorization) const {
+                                     const std::vector<absl::string_view>& authorization,
+                                     absl::string_view* accepted_key) const {
   if (IsExempt(path)) return grpc::Status::OK;
   if (authorization.empty()) {
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
@@ -119,7 +143,10 @@ grpc::Status CallerAuthPolicy::Check(absl::string_view path,
     if (!key.has_value()) continue;
     bearer = true;
     // Every entry is checked (no early exit), each in constant time.
-    if (keys_.Contains(*key)) accepted = true;
+    if (keys_.Contains(*key) && !accepted) {
+      accepted = true;
+      if (accepted_key != nullptr) *accepted_key = *key;
+    }
   }
   if (accepted) return grpc::Status::OK;
   if (!bearer) {

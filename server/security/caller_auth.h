@@ -18,6 +18,13 @@
 
 namespace leafsvc {
 
+// The auth context property naming the API key a connection authenticated
+// with: a SHA-256 prefix of the key (hex), never the key. Set on the first
+// call a connection makes with an accepted key (gRPC hands the processor the
+// connection's context, which its calls share), so all of that connection's
+// calls count as that key's (e.g. --watch_max_users_per_caller).
+inline constexpr char kApiKeyIdProperty[] = "leafsvc_api_key_id";
+
 // Which calls need an API key, and the check of one call.
 class CallerAuthPolicy {
  public:
@@ -30,9 +37,10 @@ class CallerAuthPolicy {
 
   // OK, or UNAUTHENTICATED saying what to send. `authorization` holds the
   // value of each `authorization` metadata entry of the call; one valid
-  // "Bearer <key>" among them admits it. Messages never hold a presented key.
-  grpc::Status Check(absl::string_view path,
-                     const std::vector<absl::string_view>& authorization) const;
+  // "Bearer <key>" among them admits it (and is stored in `accepted` when
+  // given). Messages never hold a presented key.
+  grpc::Status Check(absl::string_view path, const std::vector<absl::string_view>& authorization,
+                     absl::string_view* accepted = nullptr) const;
 
  private:
   ApiKeySet keys_;

@@ -32,9 +32,17 @@ Scheduler::TaskId Scheduler::RunAt(absl::Time when, std::function<void()> fn) {
 }
 
 bool Scheduler::Cancel(TaskId id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto it = when_.find(id);
-  if (it == when_.end()) return false;
+  if (it == when_.end()) {
+    // Already running elsewhere: its owner may be about to free what it
+    // touches, so wait until it returns. From the task itself (or from a
+    // task it runs inline) waiting would never end.
+    if (running_ == id && std::this_thread::get_id() != thread_.get_id()) {
+      ran_.wait(lock, [&] { return running_ != id; });
+    }
+    return false;
+  }
   tasks_.erase({it->second, id});
   when_.erase(it);
   return true;
@@ -55,11 +63,16 @@ void Scheduler::Loop() {
       continue;
     }
     std::function<void()> fn = std::move(first->second);
+    running_ = first->first.second;
     when_.erase(first->first.second);
     tasks_.erase(first);
     lock.unlock();
     fn();
+    // The task's captures go before a waiting Cancel returns.
+    fn = nullptr;
     lock.lock();
+    running_ = 0;
+    ran_.notify_all();
   }
 }
 

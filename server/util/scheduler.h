@@ -25,7 +25,10 @@ class Scheduler {
 
   // Runs `fn` on the scheduler thread at `when` (at once if it has passed).
   TaskId RunAt(absl::Time when, std::function<void()> fn);
-  // Returns true if the task had not started and now never will.
+  // Returns true if the task had not started and now never will. If it is
+  // running on the scheduler thread, waits for it to return first (so that
+  // once Cancel returns, the task touches nothing of the caller's), unless
+  // called from the task itself (which would wait for itself).
   bool Cancel(TaskId id);
 
  private:
@@ -33,8 +36,11 @@ class Scheduler {
 
   std::mutex mu_;
   std::condition_variable cv_;
+  // Signalled each time a task returns (Cancel waits on it).
+  std::condition_variable ran_;
   bool stop_ = false;
   TaskId next_id_ = 0;
+  TaskId running_ = 0;  // the task being run (0: none)
   // Ordered by (time, id): ids break ties in submission order.
   std::map<std::pair<absl::Time, TaskId>, std::function<void()>> tasks_;
   std::map<TaskId, absl::Time> when_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -22,13 +23,45 @@ std::function<double()> DefaultRandom() {
 
 }  // namespace
 
+// Held by a callback while it runs in the poller; false once it is closing.
+class Poller::Pass {
+ public:
+  explicit Pass(Gate* gate) : gate_(gate) {
+    absl::MutexLock lock(&gate_->mu);
+    entered_ = gate_->open;
+    if (entered_) ++gate_->inside;
+  }
+  ~Pass() {
+    if (!entered_) return;
+    absl::MutexLock lock(&gate_->mu);
+    --gate_->inside;
+  }
+  Pass(const Pass&) = delete;
+  Pass& operator=(const Pass&) = delete;
+  explicit operator bool() const { return entered_; }
+
+ private:
+  Gate* const gate_;
+  bool entered_ = false;
+};
+
 Poller::Poller(Scheduler* scheduler, Fetch fetch, PollerOptions options)
     : scheduler_(scheduler),
       fetch_(std::move(fetch)),
       options_(std::move(options)),
-      random_(options_.random ? options_.random : DefaultRandom()) {}
+      random_(options_.random ? options_.random : DefaultRandom()),
+      now_(options_.now ? options_.now : [] { return absl::Now(); }) {}
 
 Poller::~Poller() {
+  {
+    // A read's completion may run on any thread (a large body on the
+    // completion pool) at any time: from here on it does nothing, and the
+    // ones already inside finish before the members they use go.
+    absl::MutexLock lock(&gate_->mu);
+    gate_->open = false;
+    gate_->mu.Await(absl::Condition(
+        +[](Gate* g) ABSL_NO_THREAD_SAFETY_ANALYSIS { return g->inside == 0; }, gate_.get()));
+  }
   std::vector<std::string> users;
   {
     absl::MutexLock lock(&mu_);
@@ -49,15 +82,47 @@ absl::Duration Poller::NextDelay(const PollerOptions& options, int failures, dou
   return base + options.jitter * u;
 }
 
+Poller::Start Poller::Begin(const std::string& user, UserPoll& poll, Source source) {
+  poll.reading = true;
+  poll.prompted_read = source == Source::kAlert;
+  poll.prompt_pending = false;
+  poll.last_start = now_();
+  poll.timer_set = false;
+  ++poll.timer_seq;  // a timer still pending is stale now
+  Start start;
+  start.user = user;
+  start.generation = poll.generation;
+  start.read_seq = ++poll.read_seq;
+  start.source = source;
+  return start;
+}
+
+bool Poller::ArmLocked(const std::string& user, UserPoll& poll, absl::Duration delay,
+                       Scheduler::TaskId* replaced) {
+  const bool had = poll.timer_set;
+  *replaced = poll.timer;
+  const std::uint64_t seq = ++poll.timer_seq;
+  const std::uint64_t generation = poll.generation;
+  poll.timer_set = true;
+  poll.timer_at = absl::Now() + delay;
+  // The scheduler never runs a task inside RunAt, so this is safe under mu_.
+  poll.timer = scheduler_->RunAt(poll.timer_at, [gate = gate_, this, user, generation, seq] {
+    Pass pass(gate.get());
+    if (pass) OnTimer(user, generation, seq);
+  });
+  return had;
+}
+
 void Poller::Add(const std::string& user) {
-  std::uint64_t generation;
+  Start start;
   {
     absl::MutexLock lock(&mu_);
     if (users_.contains(user)) return;
-    generation = ++next_generation_;
-    users_[user].generation = generation;
+    UserPoll& poll = users_[user];
+    poll.generation = ++next_generation_;
+    start = Begin(user, poll, Source::kInitial);
   }
-  Read(user, generation, Source::kInitial);
+  Run(std::move(start));
 }
 
 void Poller::Remove(const std::string& user) {
@@ -73,30 +138,48 @@ void Poller::Remove(const std::string& user) {
     timer_set = it->second.timer_set;
     users_.erase(it);
   }
+  // Outside mu_: Cancel waits for a timer task already running, which
+  // takes mu_.
   if (timer_set) scheduler_->Cancel(timer);
   if (call) call->Cancel();
 }
 
-void Poller::PollNow(const std::string& user, Source source) {
-  std::uint64_t generation;
-  Scheduler::TaskId timer = 0;
-  bool timer_set = false;
+bool Poller::PollNow(const std::string& user, Source source) {
+  Scheduler::TaskId old_timer = 0;
+  bool cancel = false;
+  std::optional<Start> start;
   {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(user);
-    if (it == users_.end()) return;
-    if (it->second.reading) {
-      // The read in flight may have been sent before the change it is
-      // prompted by: read once more when it is done.
-      it->second.prompt_pending = true;
-      return;
+    if (it == users_.end()) return false;
+    UserPoll& poll = it->second;
+    // Failing reads back off; an alert must not undo that (an alert storm
+    // during a Leaf outage would otherwise read at the alerts' rate).
+    if (poll.failures > 0 || poll.prompt_pending) return false;
+    if (poll.reading) {
+      if (poll.prompted_read) return false;
+      // A scheduled read in flight may have been sent before the change the
+      // alert is about: one prompted read follows it (spaced).
+      poll.prompt_pending = true;
+      return true;
     }
-    generation = it->second.generation;
-    timer = it->second.timer;
-    timer_set = std::exchange(it->second.timer_set, false);
+    const absl::Time due = poll.last_start + options_.min_prompt_interval;
+    const absl::Time now = now_();
+    if (now < due) {
+      poll.prompt_pending = true;
+      const absl::Duration wait = due - now;
+      if (!poll.timer_set || poll.timer_at > absl::Now() + wait) {
+        cancel = ArmLocked(user, poll, wait, &old_timer);
+      }
+    } else {
+      cancel = poll.timer_set;
+      old_timer = poll.timer;
+      start = Begin(user, poll, source);
+    }
   }
-  if (timer_set) scheduler_->Cancel(timer);
-  Read(user, generation, source);
+  if (cancel) scheduler_->Cancel(old_timer);
+  if (start) Run(*std::move(start));
+  return true;
 }
 
 int Poller::size() const {
@@ -104,56 +187,73 @@ int Poller::size() const {
   return static_cast<int>(users_.size());
 }
 
-void Poller::Read(const std::string& user, std::uint64_t generation, Source source) {
+void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uint64_t seq) {
+  Start start;
   {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(user);
-    if (it == users_.end() || it->second.generation != generation || it->second.reading) return;
-    it->second.reading = true;
-    it->second.timer_set = false;
+    if (it == users_.end() || it->second.generation != generation) return;
+    UserPoll& poll = it->second;
+    if (!poll.timer_set || poll.timer_seq != seq || poll.reading) return;  // stale
+    start = Begin(user, poll, poll.prompt_pending ? Source::kAlert : Source::kPoll);
   }
+  Run(std::move(start));
+}
+
+void Poller::Run(Start start) {
   std::shared_ptr<leaf::LeafCall> call =
-      fetch_(user, [this, user, generation, source](Observation observation) {
-        Finished(user, generation, source, observation);
+      fetch_(start.user, [gate = gate_, this, start](Observation observation) {
+        Pass pass(gate.get());
+        if (pass) Finished(start, observation);
       });
   absl::MutexLock lock(&mu_);
-  auto it = users_.find(user);
+  auto it = users_.find(start.user);
   // Keep the handle only while this read is still the user's current one
   // (it may have finished inline, or the user may have gone).
-  if (it != users_.end() && it->second.generation == generation && it->second.reading) {
+  if (it != users_.end() && it->second.generation == start.generation &&
+      it->second.read_seq == start.read_seq && it->second.reading) {
     it->second.in_flight = std::move(call);
   }
 }
 
-void Poller::Finished(const std::string& user, std::uint64_t generation, Source source,
-                      const Observation& observation) {
+void Poller::Finished(const Start& read, const Observation& observation) {
+  auto current = [&](UserPoll& poll) {
+    return poll.generation == read.generation && poll.read_seq == read.read_seq && poll.reading;
+  };
   {
     absl::MutexLock lock(&mu_);
-    auto it = users_.find(user);
-    if (it == users_.end() || it->second.generation != generation) return;  // removed
+    auto it = users_.find(read.user);
+    if (it == users_.end() || !current(it->second)) return;  // removed
     it->second.in_flight.reset();
     it->second.failures =
         observation.kind == Observation::Kind::kError ? it->second.failures + 1 : 0;
   }
   // Reported while the user still counts as being read, so a prompt that
   // arrives meanwhile waits: outcomes reach the sink in the order of reads.
-  if (sink_) sink_(user, observation, source);
-  bool again_now = false;
+  if (sink_) sink_(read.user, observation, read.source);
+  std::optional<Start> next;
   {
     absl::MutexLock lock(&mu_);
-    auto it = users_.find(user);
-    if (it == users_.end() || it->second.generation != generation) return;
+    auto it = users_.find(read.user);
+    if (it == users_.end() || !current(it->second)) return;
     UserPoll& poll = it->second;
     poll.reading = false;
-    again_now = std::exchange(poll.prompt_pending, false);
-    if (!again_now) {
-      const absl::Duration delay = NextDelay(options_, poll.failures, random_());
-      poll.timer_set = true;
-      poll.timer = scheduler_->RunAt(
-          absl::Now() + delay, [this, user, generation] { Read(user, generation, Source::kPoll); });
+    poll.prompted_read = false;
+    Scheduler::TaskId unused;
+    if (poll.prompt_pending && poll.failures == 0) {
+      const absl::Time due = poll.last_start + options_.min_prompt_interval;
+      const absl::Time now = now_();
+      if (now >= due) {
+        next = Begin(read.user, poll, Source::kAlert);
+      } else {
+        ArmLocked(read.user, poll, due - now, &unused);
+      }
+    } else {
+      poll.prompt_pending = false;  // backing off: the next read is the poll's
+      ArmLocked(read.user, poll, NextDelay(options_, poll.failures, random_()), &unused);
     }
   }
-  if (again_now) Read(user, generation, Source::kAlert);
+  if (next) Run(*std::move(next));
 }
 
 }  // namespace leafsvc::watch

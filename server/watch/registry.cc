@@ -11,6 +11,7 @@ namespace {
 
 constexpr char kReasonTooManyWatchStreams[] = "TOO_MANY_WATCH_STREAMS";
 constexpr char kReasonTooManyWatchedUsers[] = "TOO_MANY_WATCHED_USERS";
+constexpr char kReasonTooManyForCaller[] = "TOO_MANY_WATCHED_USERS_FOR_CALLER";
 
 absl::Status Exhausted(absl::string_view reason, std::string message) {
   StatusDetails d;
@@ -23,9 +24,39 @@ absl::Status Exhausted(absl::string_view reason, std::string message) {
 Registry::Registry(PollControl* poller, RegistryOptions options)
     : poller_(poller), options_(std::move(options)) {}
 
+Registry::~Registry() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](Registry* r) ABSL_NO_THREAD_SAFETY_ANALYSIS { return !r->applying_; }, this));
+}
+
+void Registry::ApplyPollOps() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (applying_) return;
+    applying_ = true;
+  }
+  for (;;) {
+    PollOp op;
+    {
+      absl::MutexLock lock(&mu_);
+      if (poll_ops_.empty()) {
+        applying_ = false;
+        return;
+      }
+      op = std::move(poll_ops_.front());
+      poll_ops_.pop_front();
+    }
+    if (op.add) {
+      poller_->Add(op.user);
+    } else {
+      poller_->Remove(op.user);
+    }
+  }
+}
+
 absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::string>& users,
-                                                      Watcher* watcher) {
-  std::vector<std::string> added;
+                                                      Watcher* watcher, const std::string& caller) {
   WatchId id;
   {
     absl::MutexLock lock(&mu_);
@@ -43,6 +74,22 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
                        " watch streams (--watch_max_streams); retry later or on "
                        "another replica"));
     }
+    if (options_.max_users_per_caller > 0) {
+      auto mine = caller_users_.find(caller);
+      int held = 0, more = static_cast<int>(users.size());
+      if (mine != caller_users_.end()) {
+        held = static_cast<int>(mine->second.size());
+        for (const std::string& user : users) more -= mine->second.contains(user) ? 1 : 0;
+      }
+      if (held + more > options_.max_users_per_caller) {
+        return Exhausted(
+            kReasonTooManyForCaller,
+            absl::StrCat("this caller (its API key, else its address) already watches ", held,
+                         " of at most ", options_.max_users_per_caller,
+                         " users (--watch_max_users_per_caller); close streams it no longer "
+                         "needs, or watch fewer users"));
+      }
+    }
     int new_users = 0;
     for (const std::string& user : users) new_users += users_.contains(user) ? 0 : 1;
     if (static_cast<int>(users_.size()) + new_users > options_.max_users) {
@@ -53,12 +100,19 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
                                     "replica"));
     }
     id = ++next_id_;
-    subscriptions_[id] = Subscription{watcher, users};
+    subscriptions_[id] = Subscription{watcher, users, caller};
+    if (options_.max_users_per_caller > 0) {
+      auto& mine = caller_users_[caller];
+      for (const std::string& user : users) ++mine[user];
+    }
     for (const std::string& user : users) {
       auto [it, inserted] = users_.try_emplace(user);
       it->second.watchers.insert(id);
       if (inserted) {
-        added.push_back(user);
+        // Queued under mu_, so the poller sees adds and removes of a user
+        // in the order decided here (a subscribe racing the last
+        // unsubscribe of the same user must end with the user polled).
+        poll_ops_.push_back({true, user});
       } else if (std::optional<Change> snapshot = it->second.detector.Snapshot()) {
         watcher->OnChange(user, *snapshot);
         if (options_.on_change_sent) options_.on_change_sent(snapshot->kind);
@@ -66,15 +120,21 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
     }
     ReportCounts();
   }
-  // Outside the lock: a read may finish inline and report back.
-  for (const std::string& user : added) poller_->Add(user);
+  ApplyPollOps();
   return id;
 }
 
-std::vector<std::string> Registry::Detach(WatchId id) {
-  std::vector<std::string> orphaned;
+void Registry::Detach(WatchId id) {
   auto sub = subscriptions_.find(id);
-  if (sub == subscriptions_.end()) return orphaned;
+  if (sub == subscriptions_.end()) return;
+  auto mine = caller_users_.find(sub->second.caller);
+  if (mine != caller_users_.end()) {
+    for (const std::string& user : sub->second.users) {
+      auto held = mine->second.find(user);
+      if (held != mine->second.end() && --held->second == 0) mine->second.erase(held);
+    }
+    if (mine->second.empty()) caller_users_.erase(mine);
+  }
   for (const std::string& user : sub->second.users) {
     auto it = users_.find(user);
     if (it == users_.end()) continue;
@@ -86,20 +146,18 @@ std::vector<std::string> Registry::Detach(WatchId id) {
       credential_users_.erase(indexed->second);
       user_credentials_.erase(indexed);
     }
-    orphaned.push_back(user);
+    poll_ops_.push_back({false, user});
   }
   subscriptions_.erase(sub);
-  return orphaned;
 }
 
 void Registry::Unsubscribe(WatchId id) {
-  std::vector<std::string> orphaned;
   {
     absl::MutexLock lock(&mu_);
-    orphaned = Detach(id);
+    Detach(id);
     ReportCounts();
   }
-  for (const std::string& user : orphaned) poller_->Remove(user);
+  ApplyPollOps();
 }
 
 void Registry::IndexCredential(const std::string& user, const ChangeDetector& detector) {
@@ -128,20 +186,19 @@ void Registry::OnResult(const std::string& user, const Observation& observation,
   }
 }
 
-bool Registry::Prompt(const std::string& credential_id) {
+PromptResult Registry::Prompt(const std::string& credential_id) {
   std::string user;
   {
     absl::MutexLock lock(&mu_);
     auto it = credential_users_.find(credential_id);
-    if (it == credential_users_.end()) return false;
+    if (it == credential_users_.end()) return PromptResult::kUnknownCredential;
     user = it->second;
   }
-  poller_->PollNow(user, Source::kAlert);
-  return true;
+  return poller_->PollNow(user, Source::kAlert) ? PromptResult::kPrompted
+                                                : PromptResult::kCoalesced;
 }
 
 void Registry::Shutdown(const absl::Status& status) {
-  std::vector<std::string> orphaned;
   {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
@@ -149,15 +206,14 @@ void Registry::Shutdown(const absl::Status& status) {
     for (const auto& [id, sub] : subscriptions_) ids.push_back(id);
     for (WatchId id : ids) {
       Watcher* watcher = subscriptions_.at(id).watcher;
-      std::vector<std::string> users = Detach(id);
-      orphaned.insert(orphaned.end(), users.begin(), users.end());
+      Detach(id);
       // Under the lock: the watcher's own Unsubscribe (on its way out)
       // waits for this, so it is still alive here.
       watcher->OnEnd(status);
     }
     ReportCounts();
   }
-  for (const std::string& user : orphaned) poller_->Remove(user);
+  ApplyPollOps();
 }
 
 void Registry::ReportCounts() {

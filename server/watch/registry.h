@@ -8,6 +8,7 @@
 #define SERVER_WATCH_REGISTRY_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -31,9 +32,20 @@ class Watcher {
   virtual void OnEnd(const absl::Status& status) = 0;
 };
 
+// What a Leaf alert cost (Registry::Prompt).
+enum class PromptResult {
+  kPrompted,           // a read of its user is coming because of it
+  kCoalesced,          // nothing new: a prompted read is already pending or in
+                       // flight, or the user is backing off after failed reads
+  kUnknownCredential,  // no watched user holds that credential
+};
+
 struct RegistryOptions {
   int max_streams = 10000;
   int max_users = 10000;
+  // Most distinct users one caller watches (0: no cap), so one caller
+  // cannot take every max_users slot.
+  int max_users_per_caller = 0;
   // Told each change delivered to a watcher, and the counts when they move.
   std::function<void(ChangeKind)> on_change_sent;
   std::function<void(int streams, int users)> on_counts;
@@ -45,21 +57,25 @@ class Registry {
 
   // `poller` must outlive the registry; wire its sink to OnResult.
   Registry(PollControl* poller, RegistryOptions options);
+  // Waits for poller calls another thread is making on its behalf.
+  ~Registry();
 
   // Registers `watcher` for `users` (distinct). Users already read are
   // reported to it at once (their Snapshot); the others when their first
   // read finishes. UNAVAILABLE (SHUTTING_DOWN) after Shutdown,
-  // RESOURCE_EXHAUSTED beyond the limits.
-  absl::StatusOr<WatchId> Subscribe(const std::vector<std::string>& users, Watcher* watcher);
+  // RESOURCE_EXHAUSTED beyond the limits. `caller` names who asks (its API
+  // key, else its address) for max_users_per_caller.
+  absl::StatusOr<WatchId> Subscribe(const std::vector<std::string>& users, Watcher* watcher,
+                                    const std::string& caller = "");
   // Idempotent. When it returns, `watcher` is called no more.
   void Unsubscribe(WatchId id);
 
   // A read's outcome (the poller's sink).
   void OnResult(const std::string& user, const Observation& observation, Source source);
 
-  // A Leaf alert named `credential_id`: reads its user now. False when no
-  // watched user holds that credential.
-  bool Prompt(const std::string& credential_id);
+  // A Leaf alert named `credential_id`: a doorbell for its user's poll
+  // (coalesced, spaced and never ahead of a backoff: see Poller::PollNow).
+  PromptResult Prompt(const std::string& credential_id);
 
   // Ends every watch with `status` and refuses new ones.
   void Shutdown(const absl::Status& status);
@@ -75,11 +91,22 @@ class Registry {
   struct Subscription {
     Watcher* watcher;
     std::vector<std::string> users;
+    std::string caller;
+  };
+  // A change of the poller's users, decided under mu_.
+  struct PollOp {
+    bool add;
+    std::string user;
   };
 
-  // Drops `id`'s users that nobody else watches; returns them. Under mu_.
-  std::vector<std::string> Detach(WatchId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops `id`, and queues the removal from the poller of its users that
+  // nobody else watches. Under mu_.
+  void Detach(WatchId id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReportCounts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies poll_ops_ to the poller in the order they were decided, outside
+  // mu_ (a read may finish inline and report back). One thread at a time;
+  // another finding it busy leaves its ops to it.
+  void ApplyPollOps() ABSL_LOCKS_EXCLUDED(mu_);
   void IndexCredential(const std::string& user, const ChangeDetector& detector)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -90,6 +117,11 @@ class Registry {
   WatchId next_id_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<WatchId, Subscription> subscriptions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, UserEntry> users_ ABSL_GUARDED_BY(mu_);
+  // caller -> user -> how many of its subscriptions watch the user.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> caller_users_
+      ABSL_GUARDED_BY(mu_);
+  std::deque<PollOp> poll_ops_ ABSL_GUARDED_BY(mu_);
+  bool applying_ ABSL_GUARDED_BY(mu_) = false;
   // Leaf credential id -> user, from the reads.
   absl::flat_hash_map<std::string, std::string> credential_users_ ABSL_GUARDED_BY(mu_);
   // user -> the credential id indexed for it, to unindex on change.
