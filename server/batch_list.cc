@@ -85,8 +85,9 @@ void UserListing::FetchNext() {
   const int size = cursor_.leaf_page_size;
   const int page = static_cast<int>(cursor_.position / size);
   std::shared_ptr<UserListing> self = shared_from_this();
-  std::shared_ptr<leaf::LeafCall> call = fetch_(
-      page, size, [self](absl::StatusOr<leaf::LeafUsersPage> r) { self->OnPage(std::move(r)); });
+  std::shared_ptr<leaf::LeafCall> call =
+      fetch_(page, size, soft_deadline_,
+             [self](absl::StatusOr<leaf::LeafUsersPage> r) { self->OnPage(std::move(r)); });
   bool cancel_now;
   {
     absl::MutexLock lock(&mu_);
@@ -97,7 +98,24 @@ void UserListing::FetchNext() {
 }
 
 void UserListing::OnPage(absl::StatusOr<leaf::LeafUsersPage> page) {
-  if (!page.ok()) return done_(page.status());
+  if (!page.ok()) {
+    bool cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      current_.reset();
+      cancelled = cancelled_;
+    }
+    // A later page cut short by the soft deadline: what was read stands, and
+    // the next call reads this page again. The first one has nothing to show:
+    // its error (Leaf's timeout) is the answer.
+    if (pages_read_ > 0 && !cancelled && absl::IsDeadlineExceeded(page.status()) &&
+        absl::Now() >= soft_deadline_) {
+      result_.next = cursor_;
+      return done_(std::move(result_));
+    }
+    return done_(page.status());
+  }
+  ++pages_read_;
   if (page->total_count) result_.total_count = page->total_count;
   const std::vector<leaf::LeafUser>& users = page->users;
   const int size = cursor_.leaf_page_size;

@@ -7,7 +7,10 @@
 // One call reads Leaf pages one after the other until it has `page_size`
 // matching credentials, Leaf runs out, or the soft deadline passes (then it
 // returns what it has with a token for the rest, so a slow Leaf costs the
-// caller a short page, not the whole call). A Leaf that ignores page/size and
+// caller a short page, not the whole call). Every Leaf request ends by the
+// soft deadline too: a Leaf that drips its first page makes the call end
+// then with Leaf's timeout error, not miss the caller's deadline; a later
+// page cut short is read again by the next call. A Leaf that ignores page/size and
 // answers with more than `size` users is taken to have sent its whole list.
 #ifndef SERVER_BATCH_LIST_H_
 #define SERVER_BATCH_LIST_H_
@@ -63,13 +66,16 @@ struct ListingResult {
 class UserListing final : public leaf::LeafCall, public std::enable_shared_from_this<UserListing> {
  public:
   using FetchDone = std::function<void(absl::StatusOr<leaf::LeafUsersPage>)>;
-  // Starts GET /users?page=&size=; `done` runs exactly once.
-  using Fetch = std::function<std::shared_ptr<leaf::LeafCall>(int page, int size, FetchDone done)>;
+  // Starts GET /users?page=&size=, to end by `deadline`; `done` runs
+  // exactly once.
+  using Fetch = std::function<std::shared_ptr<leaf::LeafCall>(int page, int size,
+                                                              absl::Time deadline, FetchDone done)>;
   using Done = std::function<void(absl::StatusOr<ListingResult>)>;
   using Filter = std::function<bool(const leaf::AgLeaderCredentials&)>;
 
   // `page_size` > 0; `start.leaf_page_size` > 0. No Leaf page is requested
-  // after `soft_deadline`, once the first one has been read.
+  // after `soft_deadline`, once the first one has been read, and none is
+  // waited for past it.
   UserListing(Fetch fetch, ListCursor start, int page_size, Filter filter,
               absl::Time soft_deadline);
 
@@ -90,6 +96,7 @@ class UserListing final : public leaf::LeafCall, public std::enable_shared_from_
   // Touched only by the one fetch in flight at a time (Start, then OnPage).
   ListCursor cursor_;
   ListingResult result_;
+  int pages_read_ = 0;
 
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

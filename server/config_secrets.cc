@@ -7,6 +7,7 @@ void WipeSecrets(ServerConfig& config) {
   config.leaf_password.Wipe();
   config.security.api_keys.Wipe();
   WipeString(config.page_token_key);
+  config.alerts_secret.Wipe();
 }
 
 }  // namespace leafsvc

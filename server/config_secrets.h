@@ -8,8 +8,9 @@
 
 namespace leafsvc {
 
-// Wipes the Leaf token and password, the caller API keys and the page token
-// key (buffers zeroed, fields empty). Everything else is kept.
+// Wipes the Leaf token and password, the caller API keys, the page token
+// key and the alerts webhook secret (buffers zeroed, fields empty).
+// Everything else is kept.
 void WipeSecrets(ServerConfig& config);
 
 }  // namespace leafsvc

@@ -119,15 +119,18 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
     return std::find(statuses.begin(), statuses.end(), ToCredentialStatus(c.status)) !=
            statuses.end();
   };
-  // Half the time for reading Leaf pages: the rest is the margin for the one
-  // page in flight when it runs out.
+  // Half the time for reading Leaf pages, the page in flight included: the
+  // answer is back by then whatever Leaf does (docs/api.md).
   const absl::Time now = absl::Now();
   const absl::Time soft_deadline = now + (options->deadline - now) / 2;
   leaf::CallOptions call_options = *std::move(options);
   call_options.request_id = record.request_id();
   auto listing = std::make_shared<UserListing>(
-      [this, call_options](int page, int size, UserListing::FetchDone done) {
-        return leaf_->ListUsers(page, size, call_options, std::move(done));
+      [this, call_options](int page, int size, absl::Time deadline,
+                           UserListing::FetchDone done) {
+        leaf::CallOptions page_options = call_options;
+        page_options.deadline = std::min(page_options.deadline, deadline);
+        return leaf_->ListUsers(page, size, page_options, std::move(done));
       },
       start, page_size, std::move(filter), soft_deadline);
   auto* reactor = new OperationReactor(&active_calls_, std::move(record), listing, std::move(call));

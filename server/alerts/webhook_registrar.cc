@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/json/untrusted_json.h"
 #include "server/util/log.h"
 
 namespace leafsvc::alerts {
@@ -43,11 +44,49 @@ absl::Status HttpError(absl::string_view what, const http::HttpResponse& r) {
 
 }  // namespace
 
+struct WebhookRegistrar::Life {
+  absl::Mutex mu;
+  WebhookRegistrar* self ABSL_GUARDED_BY(mu) = nullptr;
+  int running ABSL_GUARDED_BY(mu) = 0;  // callbacks inside the registrar now
+};
+
+template <typename F>
+auto WebhookRegistrar::Guarded(F f) {
+  return [life = life_, f = std::move(f)](auto&&... args) {
+    WebhookRegistrar* self;
+    {
+      absl::MutexLock lock(&life->mu);
+      self = life->self;
+      if (self == nullptr) return;
+      ++life->running;
+    }
+    f(self, std::forward<decltype(args)>(args)...);
+    absl::MutexLock lock(&life->mu);
+    --life->running;
+  };
+}
+
 WebhookRegistrar::WebhookRegistrar(http::HttpClient* http, leaf::TokenSource* tokens,
                                    Scheduler* scheduler, WebhookRegistrarOptions options)
-    : http_(http), tokens_(tokens), scheduler_(scheduler), options_(std::move(options)) {}
+    : http_(http),
+      tokens_(tokens),
+      scheduler_(scheduler),
+      options_(std::move(options)),
+      life_(std::make_shared<Life>()) {
+  absl::MutexLock lock(&life_->mu);
+  life_->self = this;
+}
 
-WebhookRegistrar::~WebhookRegistrar() { Stop(); }
+WebhookRegistrar::~WebhookRegistrar() {
+  Stop();
+  absl::MutexLock lock(&life_->mu);
+  life_->self = nullptr;
+  // A callback already inside finishes first (its own thread: it returns
+  // before touching the registrar again, there is nothing to wait for).
+  Life* life = life_.get();
+  life->mu.Await(absl::Condition(
+      +[](Life* l) ABSL_EXCLUSIVE_LOCKS_REQUIRED(l->mu) { return l->running == 0; }, life));
+}
 
 std::string WebhookRegistrar::WebhooksUrl() const {
   std::string base = options_.leaf_api_url;
@@ -59,8 +98,7 @@ absl::StatusOr<std::vector<std::string>> WebhookRegistrar::MissingEvents(
     absl::string_view list_body, absl::string_view public_url,
     std::vector<std::string>* elsewhere) {
   rapidjson::Document doc;
-  doc.Parse(list_body.data(), list_body.size());
-  if (doc.HasParseError() || !doc.IsArray()) {
+  if (!json::ParseUntrusted(list_body, doc).ok() || !doc.IsArray()) {
     return absl::InternalError("Leaf's webhook list is not a JSON array");
   }
   std::vector<std::string> missing;
@@ -109,13 +147,13 @@ void WebhookRegistrar::Attempt() {
     if (stopped_) return;
     retry_set_ = false;
   }
-  tokens_->GetToken([this](absl::StatusOr<Secret> token) {
+  tokens_->GetToken(Guarded([](WebhookRegistrar* self, absl::StatusOr<Secret> token) {
     if (!token.ok()) {
-      Finish(token.status());
+      self->Finish(token.status());
       return;
     }
-    List(*token);
-  });
+    self->List(*token);
+  }));
 }
 
 void WebhookRegistrar::List(const Secret& token) {
@@ -128,22 +166,28 @@ void WebhookRegistrar::List(const Secret& token) {
   absl::MutexLock lock(&mu_);
   if (stopped_) return;
   transfer_set_ = true;
-  transfer_ = http_->Send(std::move(req), [this, token](absl::StatusOr<http::HttpResponse> r) {
-    if (!r.ok()) return Finish(r.status());
-    if (r->status_code != 200) return Finish(HttpError("listing webhooks", *r));
-    std::vector<std::string> elsewhere;
-    absl::StatusOr<std::vector<std::string>> missing =
-        MissingEvents(r->body, options_.public_url, &elsewhere);
-    if (!missing.ok()) return Finish(missing.status());
-    if (!elsewhere.empty()) {
-      Log(LogLevel::kWarning,
-          "a Leaf webhook for these events delivers to another URL (Leaf allows one per event); "
-          "left as is: delete it in Leaf for alerts to reach this service",
-          {{"events", absl::StrJoin(elsewhere, ",")}});
-    }
-    if (missing->empty()) return Finish(absl::OkStatus());
-    Create(token, *missing);
-  });
+  transfer_ =
+      http_->Send(std::move(req),
+                  Guarded([token](WebhookRegistrar* self, absl::StatusOr<http::HttpResponse> r) {
+                    self->OnListed(token, std::move(r));
+                  }));
+}
+
+void WebhookRegistrar::OnListed(const Secret& token, absl::StatusOr<http::HttpResponse> r) {
+  if (!r.ok()) return Finish(r.status());
+  if (r->status_code != 200) return Finish(HttpError("listing webhooks", *r));
+  std::vector<std::string> elsewhere;
+  absl::StatusOr<std::vector<std::string>> missing =
+      MissingEvents(r->body, options_.public_url, &elsewhere);
+  if (!missing.ok()) return Finish(missing.status());
+  if (!elsewhere.empty()) {
+    Log(LogLevel::kWarning,
+        "a Leaf webhook for these events delivers to another URL (Leaf allows one per event); "
+        "left as is: delete it in Leaf for alerts to reach this service",
+        {{"events", absl::StrJoin(elsewhere, ",")}});
+  }
+  if (missing->empty()) return Finish(absl::OkStatus());
+  Create(token, *missing);
 }
 
 void WebhookRegistrar::Create(const Secret& token, const std::vector<std::string>& events) {
@@ -160,18 +204,24 @@ void WebhookRegistrar::Create(const Secret& token, const std::vector<std::string
   absl::MutexLock lock(&mu_);
   if (stopped_) return;
   transfer_set_ = true;
-  transfer_ = http_->Send(std::move(req), [this, joined](absl::StatusOr<http::HttpResponse> r) {
-    if (!r.ok()) return Finish(r.status());
-    if (r->status_code == 200 || r->status_code == 201) {
-      Log(LogLevel::kInfo, "registered the Leaf webhook", {{"events", joined}});
-      return Finish(absl::OkStatus());
-    }
-    if (r->status_code == 400 && absl::StrContains(r->body, "eventRegisteredTwice")) {
-      // Another replica got there first: the webhook exists.
-      return Finish(absl::OkStatus());
-    }
-    Finish(HttpError("registering the webhook", *r));
-  });
+  transfer_ =
+      http_->Send(std::move(req),
+                  Guarded([joined](WebhookRegistrar* self, absl::StatusOr<http::HttpResponse> r) {
+                    self->OnCreated(joined, std::move(r));
+                  }));
+}
+
+void WebhookRegistrar::OnCreated(const std::string& joined, absl::StatusOr<http::HttpResponse> r) {
+  if (!r.ok()) return Finish(r.status());
+  if (r->status_code == 200 || r->status_code == 201) {
+    Log(LogLevel::kInfo, "registered the Leaf webhook", {{"events", joined}});
+    return Finish(absl::OkStatus());
+  }
+  if (r->status_code == 400 && absl::StrContains(r->body, "eventRegisteredTwice")) {
+    // Another replica got there first: the webhook exists.
+    return Finish(absl::OkStatus());
+  }
+  Finish(HttpError("registering the webhook", *r));
 }
 
 void WebhookRegistrar::Finish(const absl::Status& status) {
@@ -190,7 +240,8 @@ void WebhookRegistrar::Finish(const absl::Status& status) {
       {{"error", std::string(status.message())},
        {"retry_in_ms", absl::ToInt64Milliseconds(delay)}});
   retry_set_ = true;
-  retry_ = scheduler_->RunAt(absl::Now() + delay, [this] { Attempt(); });
+  retry_ = scheduler_->RunAt(absl::Now() + delay,
+                             Guarded([](WebhookRegistrar* self) { self->Attempt(); }));
 }
 
 }  // namespace leafsvc::alerts

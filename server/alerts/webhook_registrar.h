@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,16 @@ class WebhookRegistrar {
   // All three must outlive the registrar.
   WebhookRegistrar(http::HttpClient* http, leaf::TokenSource* tokens, Scheduler* scheduler,
                    WebhookRegistrarOptions options);
+  // Stops, then waits for a callback already running in the registrar; any
+  // callback that fires later (a login still in flight, a transfer the
+  // transport completes at its own shutdown) finds it gone and does nothing.
+  // Not to be called from on_attempt.
   ~WebhookRegistrar();
 
   // Starts the first attempt (returns at once).
   void Start();
-  // No attempt starts after this returns.
+  // No attempt starts after this returns; the retry timer and the transfer
+  // in flight are cancelled.
   void Stop();
   bool done() const { return done_.load(); }
 
@@ -63,10 +69,19 @@ class WebhookRegistrar {
       std::vector<std::string>* elsewhere);
 
  private:
+  // What callbacks hold instead of `this` (token source, transport and
+  // scheduler may all call back after the registrar is gone).
+  struct Life;
+  // `f(registrar, args...)` if the registrar still exists, else nothing.
+  template <typename F>
+  auto Guarded(F f);
+
   void Attempt();
   void Finish(const absl::Status& status);
   void List(const Secret& token);
+  void OnListed(const Secret& token, absl::StatusOr<http::HttpResponse> r);
   void Create(const Secret& token, const std::vector<std::string>& events);
+  void OnCreated(const std::string& joined, absl::StatusOr<http::HttpResponse> r);
   std::string WebhooksUrl() const;
 
   http::HttpClient* const http_;
@@ -81,6 +96,7 @@ class WebhookRegistrar {
   bool retry_set_ ABSL_GUARDED_BY(mu_) = false;
   http::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
   bool transfer_set_ ABSL_GUARDED_BY(mu_) = false;
+  const std::shared_ptr<Life> life_;
 };
 
 }  // namespace leafsvc::alerts

@@ -385,8 +385,13 @@ class CurlHttpClient::Impl {
     HttpCallback done = std::move(t->done);
     curl_slist_free_all(t->headers);
     t->headers = nullptr;
-    // Drop the request now: its headers and body may hold secrets.
+    // Drop the request and what is left of the response now, zeroed: the
+    // Authorization header, a request body or a failed response's partial
+    // body may hold secrets, and a pooled handle lives on.
+    WipeRequest(t->request);
     t->request = HttpRequest();
+    t->reader.Release();
+    t->error[0] = '\0';
     if (pool_.size() < kMaxPooledHandles) {
       pool_.push_back(std::move(t));
     } else {
@@ -397,6 +402,7 @@ class CurlHttpClient::Impl {
 
   void FinishQueued(PendingTransfer& q, absl::Status status) {
     HttpCallback done = std::move(q.done);
+    WipeRequest(q.request);
     q.request = HttpRequest();
     Complete(done, std::move(status));
   }

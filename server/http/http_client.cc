@@ -2,6 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/types/optional.h"
+#include "server/util/secret.h"
 
 namespace leafsvc::http {
 
@@ -10,6 +11,16 @@ absl::string_view HttpResponse::Header(absl::string_view name) const {
     if (key == name) return value;
   }
   return {};
+}
+
+void WipeRequest(HttpRequest& request) {
+  WipeString(request.url);
+  for (auto& [name, value] : request.headers) {
+    WipeString(name);
+    WipeString(value);
+  }
+  request.headers.clear();
+  WipeString(request.body);
 }
 
 bool MaybeSent(const absl::Status& status) {

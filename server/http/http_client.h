@@ -40,6 +40,11 @@ struct HttpRequest {
   absl::Duration first_byte_timeout = absl::InfiniteDuration();
 };
 
+// Zeroes the request's URL, header values and body (their buffers too) and
+// empties them: a request's Authorization header and body may hold secrets,
+// and a transport keeps its buffers for the next request.
+void WipeRequest(HttpRequest& request);
+
 struct HttpResponse {
   int status_code = 0;
   HttpHeaders headers;  // names lower-cased, in arrival order

@@ -1,7 +1,6 @@
 #include "server/http/response_reader.h"
 
 #include <algorithm>
-
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -10,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
+#include "server/util/secret.h"
 
 namespace leafsvc::http {
 
@@ -70,6 +70,28 @@ HttpResponse ResponseReader::Take(int status_code) {
   HttpResponse response = std::move(response_);
   response_ = HttpResponse();
   return response;
+}
+
+}  // namespace leafsvc::http
+
+namespace leafsvc::http {
+
+void ResponseReader::Release() {
+  WipeString(response_.body);
+  for (auto& [name, value] : response_.headers) {
+    WipeString(name);
+    WipeString(value);
+  }
+  response_ = HttpResponse();  // the (zeroed) buffers go too
+  too_large_ = false;
+  answered_ = false;
+}
+
+std::size_t ResponseReader::held_bytes() const {
+  std::size_t n =
+      response_.body.capacity() > std::string().capacity() ? response_.body.capacity() : 0;
+  for (const auto& [name, value] : response_.headers) n += name.capacity() + value.capacity();
+  return n;
 }
 
 }  // namespace leafsvc::http

@@ -37,6 +37,12 @@ class ResponseReader {
   // The response read so far, with `status_code`; leaves the reader empty.
   HttpResponse Take(int status_code);
 
+  // Zeroes and frees whatever is left of the response (a failed transfer's
+  // partial body can quote secrets), so that a pooled handle holds none.
+  void Release();
+  // Bytes of response held (buffers, not just contents): 0 after Release.
+  std::size_t held_bytes() const;
+
  private:
   HttpResponse response_;
   std::size_t max_bytes_ = 0;

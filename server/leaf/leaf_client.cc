@@ -26,6 +26,23 @@ class FinishedCall final : public LeafCall {
   void Cancel() override {}
 };
 
+// A call whose large body may be waiting for (or on) a completion thread:
+// Cancel reaches the exchange and then that completion, so that once it
+// returns no completion thread calls into the caller any more.
+class OffloadableCall final : public LeafCall {
+ public:
+  OffloadableCall(std::shared_ptr<Exchange> exchange, std::shared_ptr<CompletionPool::Job> job)
+      : exchange_(std::move(exchange)), job_(std::move(job)) {}
+  void Cancel() override {
+    exchange_->Cancel();
+    CompletionPool::Cancel(*job_);
+  }
+
+ private:
+  const std::shared_ptr<Exchange> exchange_;
+  const std::shared_ptr<CompletionPool::Job> job_;
+};
+
 }  // namespace
 
 namespace {
@@ -91,11 +108,17 @@ std::shared_ptr<LeafCall> LeafClient::Start(
   // The in-flight slot is released just before `done` runs, wherever that
   // is: an offloaded body keeps its slot while it waits for a completion
   // thread, so --max_upstream_in_flight also bounds the bodies queued there.
-  auto dispatch = [this, done = std::move(done)](absl::StatusOr<http::HttpResponse> r) mutable {
+  auto job = CompletionPool::NewJob();
+  auto dispatch = [this, op, job,
+                   done = std::move(done)](absl::StatusOr<http::HttpResponse> r) mutable {
     if (r.ok() && r->body.size() >= kOffloadBodyBytes) {
-      // The exchange calls this once: `done` may be moved out.
-      completions_.Post([this, done = std::move(done), r = std::move(r)]() mutable {
+      // The exchange calls this once: `done` may be moved out. Cancelled by
+      // its owner before it ran, the body is dropped and the owner hears
+      // CANCELLED, as from an exchange cancelled in flight.
+      completions_.Post(job, [this, op, done = std::move(done), r = std::move(r)](
+                                 bool cancelled) mutable {
         in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        if (cancelled) r = StatusFromTransportError(op, absl::CancelledError(), "");
         done(std::move(r));
       });
       return;
@@ -117,7 +140,7 @@ std::shared_ptr<LeafCall> LeafClient::Start(
     live_.erase(id);
   });
   exchange->Start();
-  return exchange;
+  return std::make_shared<OffloadableCall>(std::move(exchange), std::move(job));
 }
 
 void LeafClient::AbortAll(const absl::Status& status) {

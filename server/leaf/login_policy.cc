@@ -44,27 +44,40 @@ void LoginPolicy::OnLoginSucceeded(Secret token, std::optional<absl::Time> exp, 
   expiry_ = lifetime_assumed_ ? now + options_.default_lifetime : *exp;
   renew_at_ = expiry_ - std::min(options_.renew_margin, (expiry_ - now) / 10);
   token_ = std::move(token);
+  obtained_at_ = now;
   ++generation_;
 }
 
 absl::Status LoginPolicy::OnLoginFailed(absl::Status error, absl::Time now, double random01) {
   login_in_flight_ = false;
   ++failures_;
-  const double base = absl::ToDoubleSeconds(options_.initial_backoff) *
-                      std::pow(options_.multiplier, std::min(failures_ - 1, 30));
-  const double capped = std::min(base, absl::ToDoubleSeconds(options_.max_backoff));
+  const double capped = absl::ToDoubleSeconds(Step(failures_));
   const double jittered = capped * (1.0 - options_.jitter * std::clamp(random01, 0.0, 1.0));
   next_attempt_at_ = now + absl::Seconds(jittered);
   last_error_ = std::move(error);
   return WithRetryDelay(last_error_, now);
 }
 
-bool LoginPolicy::OnUnauthorized(const Secret& token) {
+absl::Duration LoginPolicy::Step(int step) const {
+  if (step <= 0) return absl::ZeroDuration();
+  const double base = absl::ToDoubleSeconds(options_.initial_backoff) *
+                      std::pow(options_.multiplier, std::min(step - 1, 30));
+  return absl::Seconds(std::min(base, absl::ToDoubleSeconds(options_.max_backoff)));
+}
+
+bool LoginPolicy::OnUnauthorized(const Secret& token, absl::Time now) {
   // Only the generation the call used is stale; a newer token stays.
-  if (token_.has_value() && *token_ == token) {
-    token_.reset();
-    expiry_ = absl::InfinitePast();
-  }
+  if (!token_.has_value() || !(*token_ == token)) return true;
+  const absl::Duration age = now - obtained_at_;
+  // A token that served well past the longest step (a storm at the cap
+  // refuses it just after one step) was good: this 401 starts a new count.
+  if (age > 2 * options_.max_backoff) relogins_ = 0;
+  // A fresh token refused again: Leaf refuses the resource, not (only) the
+  // token. Keep it until the step is over.
+  if (age < Step(relogins_)) return false;
+  ++relogins_;
+  token_.reset();
+  expiry_ = absl::InfinitePast();
   return true;
 }
 

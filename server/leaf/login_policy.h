@@ -8,6 +8,11 @@
 //   backoff; callers with no valid token meanwhile fail at once with the last
 //   login error and a retry delay (no login storm, whatever the call rate);
 // - a 401 discards a token only if it is the generation the call used;
+// - successful logins are spaced too: a token that gets a 401 soon after a
+//   login that a 401 caused is kept (the call reports Leaf's 401) until the
+//   next step of the same backoff has passed since that login, so a resource
+//   Leaf refuses whatever the token costs one login per step, not one per
+//   call, and calls with other resources go on with the token meanwhile;
 // - a token whose `exp` is missing, past or absurd gets a default lifetime.
 #ifndef SERVER_LEAF_LOGIN_POLICY_H_
 #define SERVER_LEAF_LOGIN_POLICY_H_
@@ -57,10 +62,11 @@ class LoginPolicy {
   // returned status is `error` with the retry delay attached.
   absl::Status OnLoginFailed(absl::Status error, absl::Time now, double random01);
 
-  // Leaf answered 401 to `token`. Returns true when asking again may give a
-  // different token (always, for a login source: a newer generation exists,
-  // or the stale one is now discarded and a login will follow).
-  bool OnUnauthorized(const Secret& token);
+  // Leaf answered 401 to `token` at `now`. Returns true when asking again
+  // may give a different token: a newer generation exists, or the token is
+  // now discarded and a login will follow. False while logins caused by 401s
+  // are being spaced: the token stays, and the 401 is the call's answer.
+  bool OnUnauthorized(const Secret& token, absl::Time now);
 
   // True when the last OnLoginSucceeded had to assume default_lifetime.
   bool lifetime_assumed() const { return lifetime_assumed_; }
@@ -70,12 +76,17 @@ class LoginPolicy {
 
  private:
   absl::Status WithRetryDelay(const absl::Status& error, absl::Time now) const;
+  // initial_backoff * multiplier^(step-1), capped; zero for step 0.
+  absl::Duration Step(int step) const;
 
   const LoginPolicyOptions options_;
   std::optional<Secret> token_;
   std::uint64_t generation_ = 0;
   absl::Time expiry_ = absl::InfinitePast();
   absl::Time renew_at_ = absl::InfinitePast();
+  absl::Time obtained_at_ = absl::InfinitePast();
+  // Logins in a row that a 401 on a young token caused.
+  int relogins_ = 0;
   bool login_in_flight_ = false;
   int failures_ = 0;
   absl::Time next_attempt_at_ = absl::InfinitePast();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "rapidjson/document.h"
+#include "server/json/untrusted_json.h"
 #include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_json.h"
 #include "server/util/log.h"
@@ -22,15 +23,14 @@ std::optional<absl::Time> JwtExpiry(const Secret& jwt) {
   std::string payload;
   if (!absl::WebSafeBase64Unescape(parts[1], &payload)) return std::nullopt;
   rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(payload.data(), payload.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  if (!json::ParseUntrusted(payload, doc).ok() || !doc.IsObject()) return std::nullopt;
   auto exp = doc.FindMember("exp");
-  if (exp == doc.MemberEnd() || !exp->value.IsNumber()) return std::nullopt;
-  const double seconds = exp->value.GetDouble();
-  // Checked before the conversion: a huge or non-finite value is undefined
-  // behaviour as an integer. 253402300799 is 9999-12-31T23:59:59Z.
-  if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0) return std::nullopt;
-  return absl::FromUnixSeconds(static_cast<int64_t>(seconds));
+  if (exp == doc.MemberEnd()) return std::nullopt;
+  const std::optional<double> seconds = json::NumberAsDouble(exp->value);
+  // Checked before the conversion: a huge value is undefined behaviour as an
+  // integer. 253402300799 is 9999-12-31T23:59:59Z.
+  if (!seconds || *seconds < 0 || *seconds > 253402300799.0) return std::nullopt;
+  return absl::FromUnixSeconds(static_cast<int64_t>(*seconds));
 }
 
 namespace {
@@ -70,7 +70,7 @@ void LoginTokenSource::GetToken(Callback done) {
 
 bool LoginTokenSource::Invalidate(const Secret& token) {
   absl::MutexLock lock(&mu_);
-  return policy_.OnUnauthorized(token);
+  return policy_.OnUnauthorized(token, clock_());
 }
 
 int LoginTokenSource::login_count() const {
@@ -122,8 +122,9 @@ void LoginTokenSource::OnLoginDone(absl::StatusOr<http::HttpResponse> response) 
     absl::MutexLock lock(&mu_);
     const absl::Time now = clock_();
     if (result.ok()) {
-      // Never to appear in any output, whoever quotes it.
-      RegisterProcessSecret(result->Reveal());
+      // Never to appear in any output, whoever quotes it (the last few
+      // tokens: older ones are no longer sent anywhere).
+      RegisterRotatingSecret(result->Reveal());
       policy_.OnLoginSucceeded(*result, JwtExpiry(*result), now);
       ++login_count_;
       warn_lifetime = policy_.lifetime_assumed() && !warned_lifetime_;

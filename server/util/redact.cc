@@ -44,10 +44,16 @@ void MarkJwts(absl::string_view text, std::vector<bool>& hit) {
   }
 }
 
+using RecentSets = std::vector<std::shared_ptr<const SecretSet>>;
+
 struct Registry {
   absl::Mutex mu;
   std::shared_ptr<const SecretSet> secrets ABSL_GUARDED_BY(mu) =
       std::make_shared<const SecretSet>();
+  // Oldest first, at most kRecentSecrets; replaced whole on each change (a
+  // few pointers), so Redactors made earlier keep theirs.
+  std::shared_ptr<const RecentSets> recent ABSL_GUARDED_BY(mu) =
+      std::make_shared<const RecentSets>();
 };
 
 Registry& GetRegistry() {
@@ -65,6 +71,21 @@ void RegisterProcessSecret(absl::string_view secret) {
   auto grown = std::make_shared<SecretSet>(*r.secrets);
   grown->Add(secret);
   r.secrets = std::move(grown);
+}
+
+void RegisterRotatingSecret(absl::string_view secret) {
+  if (secret.size() < kMinSecretBytes) return;
+  // Compiled outside the lock: only this secret's runs.
+  auto compiled =
+      std::make_shared<const SecretSet>(absl::Span<const absl::string_view>(&secret, 1));
+  Registry& r = GetRegistry();
+  absl::MutexLock lock(&r.mu);
+  auto recent = std::make_shared<RecentSets>();
+  recent->reserve(kRecentSecrets);
+  const size_t keep = std::min(r.recent->size(), kRecentSecrets - 1);
+  recent->assign(r.recent->end() - keep, r.recent->end());
+  recent->push_back(std::move(compiled));
+  r.recent = std::move(recent);
 }
 
 SecretSet::SecretSet(absl::Span<const absl::string_view> secrets) {
@@ -105,13 +126,19 @@ Redactor::Redactor(absl::Span<const absl::string_view> call_secrets) : call_(cal
   Registry& r = GetRegistry();
   absl::MutexLock lock(&r.mu);
   process_ = r.secrets;
+  recent_ = r.recent;
+}
+
+void Redactor::Mark(absl::string_view text, std::vector<bool>& hit) const {
+  call_.Mark(text, hit);
+  process_->Mark(text, hit);
+  for (const std::shared_ptr<const SecretSet>& set : *recent_) set->Mark(text, hit);
+  MarkJwts(text, hit);
 }
 
 bool Redactor::Covers(absl::string_view text) const {
   std::vector<bool> hit(text.size(), false);
-  call_.Mark(text, hit);
-  process_->Mark(text, hit);
-  MarkJwts(text, hit);
+  Mark(text, hit);
   for (bool h : hit) {
     if (h) return true;
   }
@@ -126,9 +153,7 @@ std::string Redactor::Redact(absl::string_view text) const {
   for (int pass = 0; pass < 4; ++pass) {
     const absl::string_view in = current;
     std::vector<bool> hit(in.size(), false);
-    call_.Mark(in, hit);
-    process_->Mark(in, hit);
-    MarkJwts(in, hit);
+    Mark(in, hit);
     // Whole characters only, so the output stays valid UTF-8.
     for (size_t i = 0; i < in.size(); ++i) {
       if (!hit[i]) continue;

@@ -43,6 +43,14 @@ inline constexpr size_t kMinSecretBytes = 4;
 // process. Thread-safe; meant for start-up (config, App::Start).
 void RegisterProcessSecret(absl::string_view secret);
 
+// How many of the latest rotating secrets stay covered.
+inline constexpr size_t kRecentSecrets = 8;
+
+// Adds a secret that replaces earlier ones over time (each Leaf token got by
+// login): Redactors cover the last kRecentSecrets of them. Costs the length
+// of `secret`, not of the secrets already held. Thread-safe.
+void RegisterRotatingSecret(absl::string_view secret);
+
 // A set of secrets compiled for fast matching.
 class SecretSet {
  public:
@@ -75,8 +83,11 @@ class Redactor {
 
  private:
   bool Covers(absl::string_view text) const;
+  void Mark(absl::string_view text, std::vector<bool>& hit) const;
   SecretSet call_;
   std::shared_ptr<const SecretSet> process_;
+  // The latest rotating secrets, one set each (shared, never copied).
+  std::shared_ptr<const std::vector<std::shared_ptr<const SecretSet>>> recent_;
 };
 
 // `text` shortened to at most `max_bytes` (+3 for "..."), never inside a

@@ -93,5 +93,24 @@ TEST(ResponseReaderTest, ResetForgetsThePreviousResponse) {
   EXPECT_EQ(response.status_code, 204);
 }
 
+// A pooled handle keeps its reader: after a failed transfer the partial body
+// (which can quote a secret) must not stay in it until the next request.
+TEST(ResponseReaderTest, ReleaseLeavesNoBodyNorHeadersBehind) {
+  ResponseReader reader;
+  reader.Reset(16, false);
+  Header(reader, "X-Echo: refresh-token-0001\r\n");
+  Body(reader, "{\"privateKey\":\"");
+  Body(reader, "private-key-0002-and-more-than-the-limit");
+  ASSERT_TRUE(reader.too_large());  // the transfer failed; Take is never called
+  ASSERT_GT(reader.held_bytes(), 0u);
+  reader.Release();
+  EXPECT_EQ(reader.held_bytes(), 0u);
+  EXPECT_FALSE(reader.too_large());
+  EXPECT_FALSE(reader.answered());
+  HttpResponse left = reader.Take(0);
+  EXPECT_TRUE(left.body.empty());
+  EXPECT_TRUE(left.headers.empty());
+}
+
 }  // namespace
 }  // namespace leafsvc::http

@@ -245,6 +245,34 @@ TEST(BatchGetCredentials, OnlyAnInvalidRequestFailsTheCall) {
   EXPECT_EQ(h->emulator().CountRequests("", "ag-leader-credentials"), 0);
 }
 
+// docs/api.md: ListCredentials answers by half its time. A Leaf that drips
+// its first page used to hold the call past the caller's deadline (the
+// caller saw gRPC's own DEADLINE_EXCEEDED, no ErrorInfo).
+TEST(ListCredentials, AnswersByHalfItsDeadlineWhenLeafDripsTheFirstPage) {
+  auto h = Harness::Start(nullptr, [](ServerConfig& c) { c.upstream_timeout = absl::Seconds(30); });
+  leafemu::SeedSpec spec;
+  spec.users = 5;
+  spec.mix = {{"OK", 1}};
+  h->emulator().Seed(spec);
+  leafemu::Fault drip;
+  drip.kind = leafemu::Fault::Kind::kSlowDrip;
+  drip.method = "GET";
+  drip.path_contains = "/api/users";
+  drip.drip_interval = absl::Milliseconds(300);
+  drip.times = -1;
+  h->emulator().InjectFault(drip);
+  v1::ListCredentialsResponse response;
+  const absl::Time start = absl::Now();
+  grpc::Status st = h->stub().ListCredentials(Harness::Context(absl::Seconds(4)).get(),
+                                              v1::ListCredentialsRequest(), &response);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The service's answer (Leaf's timeout, with ErrorInfo), not gRPC's.
+  EXPECT_EQ(ErrorInfoOf(st).reason(), "LEAF_TIMEOUT") << st.error_message();
+  EXPECT_GE(took, absl::Milliseconds(1900));
+  EXPECT_LT(took, absl::Milliseconds(3500));
+}
+
 leafemu::Fault SlowGets(absl::Duration latency) {
   leafemu::Fault f;
   f.kind = leafemu::Fault::Kind::kLatencyOnly;

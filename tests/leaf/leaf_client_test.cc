@@ -423,5 +423,52 @@ TEST_F(LeafClientTest, ASmallBodyIsDecodedOnTheTransportThread) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
+// At shutdown an owner (the watch poller) cancels its call and is destroyed
+// while that call's large body waits for a completion thread: the body's
+// callback must not run into the destroyed owner afterwards.
+TEST_F(LeafClientTest, ACancelledLargeBodyNeverCallsItsOwnerAfterCancelReturns) {
+  const std::string body = LargeEventsBody(2000);
+  absl::Notification release;
+  // Whatever fails below, the completion threads are let go (else the
+  // client's destructor waits for them for ever).
+  struct Releaser {
+    absl::Notification& n;
+    ~Releaser() {
+      if (!n.HasBeenNotified()) n.Notify();
+    }
+  } releaser{release};
+  std::atomic<int> blocked{0};
+  auto blocking = [&](auto) {
+    ++blocked;
+    release.WaitForNotification();
+  };
+  client_.ListEvents(kUser, Deadline(), blocking);
+  client_.ListEvents(kUser, Deadline(), blocking);
+  ASSERT_TRUE(http_.Respond(200, body));
+  ASSERT_TRUE(http_.Respond(200, body));
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (blocked.load() < 2 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(blocked.load(), 2);
+
+  std::atomic<bool> owner_gone{false};
+  std::atomic<int> after_gone{0};
+  std::optional<absl::Status> heard;
+  std::shared_ptr<LeafCall> call = client_.ListEvents(kUser, Deadline(), [&](auto r) {
+    if (owner_gone.load()) ++after_gone;
+    heard = r.status();
+  });
+  ASSERT_TRUE(http_.Respond(200, body));  // queued behind the two
+  call->Cancel();
+  owner_gone = true;  // the owner is destroyed now
+  ASSERT_TRUE(heard.has_value());
+  EXPECT_EQ(heard->code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(GetStatusDetails(*heard).reason, "CANCELLED");
+  release.Notify();
+  while (client_.in_flight() > 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(client_.in_flight(), 0);
+  absl::SleepFor(absl::Milliseconds(50));  // a wrong run would come now
+  EXPECT_EQ(after_gone.load(), 0);
+}
+
 }  // namespace
 }  // namespace leafsvc::leaf

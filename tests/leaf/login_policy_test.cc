@@ -1,5 +1,9 @@
 #include "server/leaf/login_policy.h"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "server/util/status_details.h"
 
@@ -99,12 +103,85 @@ TEST(LoginPolicyTest, UnauthorizedDiscardsOnlyTheGenerationUsed) {
   LoginPolicy p({});
   p.OnRequest(kNow);
   p.OnLoginSucceeded(Secret("new"), kNow + absl::Hours(24), kNow);
-  EXPECT_TRUE(p.OnUnauthorized(Secret("old")));
+  EXPECT_TRUE(p.OnUnauthorized(Secret("old"), kNow));
   EXPECT_TRUE(p.OnRequest(kNow).token.has_value());
-  EXPECT_TRUE(p.OnUnauthorized(Secret("new")));
+  EXPECT_TRUE(p.OnUnauthorized(Secret("new"), kNow));
   LoginPolicy::Decision d = p.OnRequest(kNow);
   EXPECT_FALSE(d.token.has_value());
   EXPECT_TRUE(d.start_login);
+}
+
+// Leaf refuses one resource whatever the token: each call's 401 used to
+// discard the fresh token and start a login (2,200 calls, 2,201 logins).
+TEST(LoginPolicyTest, A401StormAfterAFreshLoginCostsOneLoginPerBackoffStep) {
+  LoginPolicyOptions o;
+  o.initial_backoff = absl::Seconds(1);
+  o.max_backoff = absl::Seconds(8);
+  LoginPolicy p(o);
+  absl::Time now = kNow;
+  int logins = 0;
+  std::vector<absl::Time> login_times;
+  auto serve = [&](int calls, absl::Duration between) {
+    for (int i = 0; i < calls; ++i) {
+      LoginPolicy::Decision d = p.OnRequest(now);
+      if (d.start_login) {
+        ++logins;
+        login_times.push_back(now);
+        p.OnLoginSucceeded(Secret("t" + std::to_string(logins)), now + absl::Hours(24), now);
+        d = p.OnRequest(now);
+      }
+      ASSERT_TRUE(d.token.has_value()) << "no caller waits or fails while a token is held";
+      p.OnUnauthorized(*d.token, now);  // the resource is refused
+      now += between;
+    }
+  };
+  serve(2000, absl::Milliseconds(1));  // 2 s of calls
+  // The first login, the one at the first 401 (the token may really have
+  // been revoked), then one per step: +1 s, +2 s.
+  EXPECT_LE(logins, 4);
+  for (size_t i = 2; i < login_times.size(); ++i) {
+    EXPECT_GE(login_times[i] - login_times[i - 1], absl::Seconds(std::min(1 << (i - 2), 8))) << i;
+  }
+  // Capped: a long storm logs in once per max_backoff at most.
+  const int before = logins;
+  serve(60000, absl::Milliseconds(1));  // 60 s more
+  EXPECT_LE(logins - before, 60 / 8 + 2);
+  EXPECT_GE(logins - before, 60 / 8 - 2);  // and the token is still renewed
+}
+
+TEST(LoginPolicyTest, WhileLoginsAreSpacedA401KeepsTheTokenAndSaysNoRetry) {
+  LoginPolicy p({});
+  p.OnRequest(kNow);
+  p.OnLoginSucceeded(Secret("t1"), kNow + absl::Hours(24), kNow);
+  EXPECT_TRUE(p.OnUnauthorized(Secret("t1"), kNow));  // one re-login at once
+  ASSERT_TRUE(p.OnRequest(kNow).start_login);
+  p.OnLoginSucceeded(Secret("t2"), kNow + absl::Hours(24), kNow);
+  EXPECT_FALSE(p.OnUnauthorized(Secret("t2"), kNow + absl::Milliseconds(10)));
+  LoginPolicy::Decision d = p.OnRequest(kNow + absl::Milliseconds(10));
+  ASSERT_TRUE(d.token.has_value());
+  EXPECT_EQ(d.token->Reveal(), "t2");
+  EXPECT_FALSE(d.start_login);
+  // The step over, the next 401 gets its login.
+  EXPECT_TRUE(p.OnUnauthorized(Secret("t2"), kNow + absl::Seconds(1)));
+  EXPECT_TRUE(p.OnRequest(kNow + absl::Seconds(1)).start_login);
+}
+
+TEST(LoginPolicyTest, ATokenThatServedLongStartsTheCountAgain) {
+  LoginPolicyOptions o;
+  o.max_backoff = absl::Seconds(30);
+  LoginPolicy p(o);
+  absl::Time now = kNow;
+  for (int i = 0; i < 5; ++i) {  // a storm grows the step to 16 s
+    ASSERT_TRUE(p.OnRequest(now).start_login);
+    p.OnLoginSucceeded(Secret("t" + std::to_string(i)), now + absl::Hours(24), now);
+    now += absl::Seconds(1 << i);
+    ASSERT_TRUE(p.OnUnauthorized(Secret("t" + std::to_string(i)), now)) << i;
+  }
+  ASSERT_TRUE(p.OnRequest(now).start_login);
+  p.OnLoginSucceeded(Secret("good"), now + absl::Hours(24), now);
+  now += absl::Hours(1);  // served an hour, then revoked: re-login at once
+  EXPECT_TRUE(p.OnUnauthorized(Secret("good"), now));
+  ASSERT_TRUE(p.OnRequest(now).start_login);
 }
 
 }  // namespace

@@ -271,12 +271,47 @@ TEST(JwtExpiryTest, RejectsValuesOutsideTimestampRange) {
   EXPECT_TRUE(JwtExpiry(Secret(JwtWithRawExp("253402300799"))).has_value());
 }
 
+// The payload is outside text: parsed without RapidJSON's number arithmetic
+// (which overflows an int on this exponent; tests/fuzz shows it under UBSan),
+// and `exp` must be a JSON number, not a string of digits.
+TEST(JwtExpiryTest, HostileExpValues) {
+  EXPECT_EQ(JwtExpiry(Secret(JwtWithRawExp("337206.35803523372022331e-2147483637"))),
+            absl::FromUnixSeconds(0));
+  EXPECT_FALSE(JwtExpiry(Secret(JwtWithRawExp("\"1700000000\""))).has_value());
+  EXPECT_FALSE(JwtExpiry(Secret(JwtWithRawExp("1e400"))).has_value());
+  EXPECT_EQ(JwtExpiry(Secret(JwtWithRawExp("1700000000.9"))), absl::FromUnixSeconds(1700000000));
+}
+
 TEST(StaticTokenSourceTest, ReturnsTheTokenAndNeverRetries) {
   StaticTokenSource s(Secret("tok"));
   std::string got;
   s.GetToken([&got](absl::StatusOr<Secret> t) { got = t->Reveal(); });
   EXPECT_EQ(got, "tok");
   EXPECT_FALSE(s.Invalidate(Secret("tok")));
+}
+
+// Each call's 401 on a resource Leaf refuses whatever the token used to
+// discard the fresh token and log in again: 2,200 calls, 2,201 logins.
+TEST_F(LoginTokenSourceTest, A401StormAfterAFreshLoginIsSpacedByTheLoginBackoff) {
+  Get();
+  const std::string first = Jwt(now_ + absl::Hours(24), "first");
+  ASSERT_TRUE(http_.Respond(200, LoginBody(first)));
+  EXPECT_TRUE(source_.Invalidate(Secret(first)));  // may be revoked: one re-login
+  EXPECT_FALSE(Get().has_value());
+  const std::string second = Jwt(now_ + absl::Hours(24), "second");
+  ASSERT_TRUE(http_.Respond(200, LoginBody(second)));
+  for (int call = 0; call < 2200; ++call) {
+    auto t = Get();
+    ASSERT_TRUE(t.has_value() && t->ok()) << call;  // nobody waits, nobody fails
+    EXPECT_EQ((*t)->Reveal(), second);
+    EXPECT_FALSE(source_.Invalidate(**t)) << call;  // no retry: the 401 stands
+    now_ += absl::Microseconds(400);                // 0.88 s in all
+  }
+  EXPECT_EQ(source_.login_attempts(), 2);
+  now_ += absl::Seconds(1);  // the first step is over: the next 401 logs in
+  EXPECT_TRUE(source_.Invalidate(Secret(second)));
+  EXPECT_FALSE(Get().has_value());
+  EXPECT_EQ(source_.login_attempts(), 3);
 }
 
 }  // namespace

@@ -130,7 +130,7 @@ std::string ReadProcFile(pid_t pid, const char* name) {
 // line: neither stays readable in /proc/PID/environ or /proc/PID/cmdline of
 // the running server, and the server still uses both.
 TEST(ProcessSecretsTest, SecretsLeaveTheServersEnvironmentAndCommandLine) {
-  constexpr char kPageKey[] = "process-page-token-key-4711";
+  constexpr char kPageKey[] = "process-page-token-key-4711-at-least-32-bytes";
   auto stack = Stack::Start({"--page_token_key", kPageKey});
   ASSERT_NE(stack, nullptr);
   const pid_t pid = stack->server().pid();

@@ -140,5 +140,24 @@ TEST(SecretsLifetimeTest, TheAppKeepsNoConfiguredSecretYetStillLogsInLater) {
   EXPECT_TRUE(List(*h, first.next_page_token(), &next).ok());
 }
 
+// The alerts webhook secret is kept by the alert listener and the registrar
+// only: the App's configuration forgets it, and a log line that quotes it
+// (an error from Leaf echoing the webhook it was sent) shows [redacted].
+TEST(SecretsLifetimeTest, TheAlertsSecretIsWipedAndRedactedLikeTheOthers) {
+  const std::string secret = "alerts-webhook-secret-for-the-lifetime-test-0001";
+  auto h = Harness::Start(nullptr, [&](ServerConfig& c) {
+    c.alerts_listen = "127.0.0.1:0";
+    c.alerts_secret = Secret(secret);
+  });
+  ASSERT_NE(h, nullptr);
+  EXPECT_TRUE(h->app().config().alerts_secret.empty());
+  LogCapture log;
+  Log(LogLevel::kWarning, "Leaf said: bad webhook secret " + secret,
+      {{"body", "{\"secret\":\"" + secret + "\"}"}});
+  EXPECT_TRUE(log.Contains("[redacted]"));
+  EXPECT_FALSE(log.Contains(secret.substr(0, 20)));
+  EXPECT_FALSE(log.Contains(secret.substr(20)));
+}
+
 }  // namespace
 }  // namespace leafsvc::testing

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -83,14 +84,19 @@ TEST(ConfigTest, PageTokenKeyHasNoPublicDefault) {
   auto p = Parse({"--leaf_token=abc"});
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->config.page_token_key, "");  // App draws a random key and warns
-  p = Parse({"--leaf_token=abc", "--page_token_key=shared"});
+  const std::string key(32, 'k');
+  const std::string flag = "--page_token_key=" + key;
+  p = Parse({"--leaf_token=abc", flag.c_str()});
   ASSERT_TRUE(p.ok()) << p.status();
-  EXPECT_EQ(p->config.page_token_key, "shared");
+  EXPECT_EQ(p->config.page_token_key, key);
 }
 
 TEST(ConfigTest, WipeSecretsEmptiesEverySecretAndKeepsTheRest) {
   auto p = Parse({"--leaf_username=u@example.com", "--leaf_password=pw-long-enough-for-heap-0001",
-                  "--page_token_key=k", "--api_keys=caller-key-0000000001,caller-key-0000000002"});
+                  "--page_token_key=kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+                  "--api_keys=caller-key-0000000001,caller-key-0000000002",
+                  "--alerts_listen=127.0.0.1:0",
+                  "--alerts_secret=alerts-secret-000000000000000000000001"});
   ASSERT_TRUE(p.ok()) << p.status();
   ServerConfig c = p->config;
   const char* password_buffer = c.leaf_password.Reveal().data();
@@ -100,6 +106,8 @@ TEST(ConfigTest, WipeSecretsEmptiesEverySecretAndKeepsTheRest) {
   EXPECT_TRUE(c.leaf_token.empty());
   EXPECT_TRUE(c.security.api_keys.empty());
   EXPECT_TRUE(c.page_token_key.empty());
+  EXPECT_TRUE(c.alerts_secret.empty());
+  EXPECT_EQ(c.alerts_listen, "127.0.0.1:0");
   EXPECT_EQ(std::string(password_buffer, password_size), std::string(password_size, '\0'));
   EXPECT_EQ(c.leaf_username, "u@example.com");
   EXPECT_EQ(c.listen, p->config.listen);
@@ -151,6 +159,22 @@ TEST(ConfigFileTest, BadSecretFilesAreExplainedWithoutTheirContents) {
   EXPECT_FALSE(Parse({"--leaf_token_file=/nonexistent/token"}).ok());
   const std::string token = WriteFile("token2", "t");
   EXPECT_FALSE(Parse({"--leaf_token=t", ("--leaf_token_file=" + token).c_str()}).ok());
+}
+
+// main() wipes every secret flag from argv and the environment once parsed;
+// the alerts secret is one of them, from either source.
+TEST(ConfigTest, TheAlertsSecretLeavesArgvAndTheEnvironment) {
+  std::string value = "--alerts_secret=alerts-secret-in-argv-00000000000000";
+  std::string listen = "--alerts_listen=127.0.0.1:0";
+  std::vector<char*> argv = {const_cast<char*>("server"), listen.data(), value.data()};
+  ServerFlags().WipeSecretSources(static_cast<int>(argv.size()), argv.data());
+  EXPECT_EQ(std::string(value.c_str()), "--alerts_secret=");
+  EXPECT_EQ(std::string(listen.c_str()), "--alerts_listen=127.0.0.1:0");
+  setenv("AGLEADER_ALERTS_SECRET", "alerts-secret-in-env-000000000000000", 1);
+  ServerFlags().WipeSecretSources(1, argv.data());
+  const char* env = std::getenv("AGLEADER_ALERTS_SECRET");
+  EXPECT_TRUE(env == nullptr || std::string(env).empty());
+  unsetenv("AGLEADER_ALERTS_SECRET");
 }
 
 }  // namespace
@@ -218,6 +242,40 @@ TEST(ConfigRangeTest, BoundsThemselvesAreAccepted) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->config.max_attempts, 10);
   EXPECT_EQ(p->config.upstream_first_byte_timeout, absl::ZeroDuration());
+}
+
+// Both are HMAC keys anyone on the network may try to guess offline (the
+// alert signature, a page token): a short one is refused at start, with the
+// flag and the minimum named and the value never quoted.
+TEST(ConfigTest, SecretKeysShorterThan32BytesAreRefused) {
+  const std::string short_key(31, 'x');
+  const std::string long_key(32, 'y');
+  const std::string short_page = "--page_token_key=" + short_key;
+  const std::string long_page = "--page_token_key=" + long_key;
+  auto p = Parse({"--leaf_token=abc", short_page.c_str()});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(p.status().message().find("--page_token_key"), absl::string_view::npos);
+  EXPECT_NE(p.status().message().find("32 bytes"), absl::string_view::npos);
+  EXPECT_EQ(p.status().message().find(short_key), absl::string_view::npos);
+  EXPECT_TRUE(Parse({"--leaf_token=abc", long_page.c_str()}).ok());
+
+  const std::string short_secret = "--alerts_secret=" + short_key;
+  const std::string long_secret = "--alerts_secret=" + long_key;
+  for (const char* alerts : {"--alerts_listen=127.0.0.1:0",
+                             "--alerts_public_url=https://svc.example.com/alerts"}) {
+    p = Parse({"--leaf_token=abc", alerts, short_secret.c_str()});
+    ASSERT_FALSE(p.ok()) << alerts;
+    EXPECT_NE(p.status().message().find("--alerts_secret"), absl::string_view::npos);
+    EXPECT_NE(p.status().message().find("32 bytes"), absl::string_view::npos);
+    EXPECT_EQ(p.status().message().find(short_key), absl::string_view::npos);
+    EXPECT_TRUE(Parse({"--leaf_token=abc", alerts, long_secret.c_str()}).ok()) << alerts;
+  }
+  // From the file too.
+  const std::string file = "--alerts_secret_file=" + WriteFile("short_alerts_secret", short_key);
+  EXPECT_FALSE(Parse({"--leaf_token=abc", "--alerts_listen=127.0.0.1:0", file.c_str()}).ok());
+  // Alerts off: the secret is not used, so not checked.
+  EXPECT_TRUE(Parse({"--leaf_token=abc", short_secret.c_str()}).ok());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/util/status_details.h"
 #include "server/util/utf8.h"
@@ -122,6 +123,32 @@ TEST(ExitStatusTest, RedactsEveryTextThenShortens) {
   const absl::Status long_out =
       ExitStatus(absl::InternalError(std::string(2000, 'z') + secret), Redactor({secret}));
   EXPECT_EQ(long_out.message(), std::string(kMaxExitMessageBytes, 'z') + "...");
+}
+
+// Every login registers its token: the set must not grow for good nor be
+// copied whole on each login.
+TEST(RedactTest, RotatingSecretsCoverTheLatestOnes) {
+  // Random: no 8-byte run shared between two tokens.
+  auto token = [](int i) { return RandomSecret(40, 7000 + i); };
+  const Redactor before;
+  for (int i = 0; i < 20; ++i) RegisterRotatingSecret(token(i));
+  const Redactor r;
+  for (int i = 0; i < 20; ++i) {
+    const bool recent = i >= 20 - static_cast<int>(kRecentSecrets);
+    EXPECT_EQ(r.Redact("t=" + token(i)) == "t=[redacted]", recent) << i;
+  }
+  // A Redactor keeps the set it was made with.
+  EXPECT_EQ(before.Redact("t=" + token(19)), "t=" + token(19));
+}
+
+TEST(RedactTest, ManyRotatingSecretsCostTheirOwnLengthOnly) {
+  // 5,000 logins' worth of 300-byte tokens: copying the whole set on each
+  // (the old way) takes minutes; a bounded set takes well under a second.
+  const std::string pad(300, 'q');
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < 5000; ++i) RegisterRotatingSecret(std::to_string(i) + pad);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  EXPECT_EQ(Redactor().Redact("x " + std::to_string(4999) + pad), "x [redacted]");
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the shutdown lifetimes test (the real service torn down with a login,
+# a prompted watch read and large bodies in flight) and the unit tests of the
+# objects it tears down under AddressSanitizer + UndefinedBehaviorSanitizer
+# (bazel test --config=asan, see .bazelrc and docs/development.md). A use
+# after free, overflow or undefined behaviour fails the test that hit it.
+# Exits with Bazel's exit code; extra arguments go to `bazel test`.
+#
+# Not part of scripts/test.sh: it builds a second configuration of the tree.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+targets=(
+  //tests/integration:shutdown_lifetimes_test
+  //tests/alerts:webhook_registrar_test
+  //tests/leaf:completion_pool_test
+  //tests/leaf:leaf_client_test
+  //tests/leaf:login_policy_test
+  //tests/leaf:token_source_test
+  //tests/util:redact_test
+  //tests/http:response_reader_test
+  //tests/http:http_client_test
+  //tests/server:config_test
+  //tests/server:batch_list_test
+)
+started=$(date +%s)
+bazel test --config=asan -k "${targets[@]}" "$@"
+rc=$?
+echo "asan: bazel test took $(($(date +%s) - started)) s (exit $rc)"
+# Where --platform_suffix=asan puts them (bazel info would wait for the lock).
+testlogs="bazel-out/k8-fastbuildasan/testlogs"
+for t in "${targets[@]}"; do
+  log="$testlogs/$(echo "${t#//}" | tr ':' '/')/test.log"
+  if [[ ! -f "$log" ]]; then
+    echo "asan: $t: NOT RUN"
+  elif grep -qE "ERROR: AddressSanitizer|runtime error:" "$log"; then
+    echo "asan: $t: REPORT"
+    grep -E -m3 -A3 "ERROR: AddressSanitizer|runtime error:" "$log" | sed 's/^/asan:   /'
+  else
+    echo "asan: $t: no report"
+  fi
+done
+exit "$rc"
