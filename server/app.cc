@@ -32,9 +32,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   RegisterProcessSecret(config.leaf_token.Reveal());
   RegisterProcessSecret(config.leaf_password.Reveal());
   RegisterProcessSecret(config.page_token_key);
+  RegisterProcessSecret(config.alerts_secret.Reveal());
   app->metrics_ = std::make_unique<Metrics>();
   if (!config.metrics_listen.empty()) {
-    if (absl::Status st = app->metrics_->Serve(config.metrics_listen); !st.ok()) return st;
+    if (absl::Status st = app->ServeMetrics(); !st.ok()) return st;
   }
 
   http::CurlHttpClientOptions http_options;
@@ -168,7 +169,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
        {"leaf_api_url", config.leaf_api_url},
        {"leaf_auth", config.leaf_token.empty() ? "login" : "static token"},
        {"allow_full_view", config.allow_full_view},
-       {"metrics_port", app->metrics_->port()}});
+       {"metrics_port", app->metrics_port()}});
   return app;
 }
 
@@ -187,12 +188,33 @@ absl::Status App::ShutdownStatus() {
                     d);
 }
 
+absl::Status App::ServeMetrics() {
+  httpd::HttpServerOptions http;
+  http.name = "metrics";
+  http.listen = config_.metrics_listen;
+  http.limits = config_.http_limits;
+  Metrics* metrics = metrics_.get();
+  http.routes.push_back({"GET", "/metrics", 0, [metrics](const httpd::HttpRequest&) {
+                           httpd::HttpResponse r;
+                           r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                           r.body = metrics->Text();
+                           return r;
+                         }});
+  http.on_refused = [metrics](absl::string_view r) { metrics->HttpRefused("metrics", r); };
+  absl::StatusOr<std::unique_ptr<httpd::HttpServer>> server =
+      httpd::HttpServer::Start(std::move(http));
+  if (!server.ok()) return server.status();
+  metrics_server_ = *std::move(server);
+  return absl::OkStatus();
+}
+
 absl::Status App::StartWatch() {
   const ServerConfig& config = config_;
   watch::PollerOptions poll;
   poll.interval = config.watch_poll_interval;
   poll.jitter = config.watch_poll_jitter;
   poll.max_backoff = config.watch_max_backoff;
+  poll.min_prompt_interval = config.alerts_min_prompt_interval;
   leaf::LeafClient* leaf = leaf_.get();
   const absl::Duration timeout = config.upstream_timeout;
   poller_ = std::make_unique<watch::Poller>(
@@ -208,6 +230,7 @@ absl::Status App::StartWatch() {
   watch::RegistryOptions registry_options;
   registry_options.max_streams = config.watch_max_streams;
   registry_options.max_users = config.watch_max_users;
+  registry_options.max_users_per_caller = config.watch_max_users_per_caller;
   registry_options.on_change_sent = [metrics](watch::ChangeKind kind) {
     metrics->WatchChangeSent(watch::ChangeKindName(kind));
   };
@@ -229,8 +252,20 @@ absl::Status App::StartWatch() {
     listener.listen = config.alerts_listen;
     listener.secret = config.alerts_secret;
     listener.max_body_bytes = static_cast<size_t>(config.alerts_max_body_bytes);
-    listener.prompt = [registry](const std::string& id) { return registry->Prompt(id); };
+    listener.limits = config.http_limits;
+    listener.prompt = [registry](const std::string& id) {
+      switch (registry->Prompt(id)) {
+        case watch::PromptResult::kPrompted:
+          return alerts::PromptOutcome::kPrompted;
+        case watch::PromptResult::kCoalesced:
+          return alerts::PromptOutcome::kCoalesced;
+        case watch::PromptResult::kUnknownCredential:
+          break;
+      }
+      return alerts::PromptOutcome::kUnknownCredential;
+    };
     listener.on_result = [metrics](absl::string_view r) { metrics->AlertReceived(r); };
+    listener.on_refused = [metrics](absl::string_view r) { metrics->HttpRefused("alerts", r); };
     absl::StatusOr<std::unique_ptr<alerts::AlertListener>> started =
         alerts::AlertListener::Start(std::move(listener));
     if (!started.ok()) return started.status();
@@ -264,10 +299,13 @@ void App::Shutdown(absl::Duration grace) {
     if (health_ != nullptr) health_->SetServingStatus(false);
   }
   service_->StartDraining();
+  // First the HTTP door: closed at once, whatever its peers are doing (a
+  // slow sender must not delay the rest of the shutdown).
+  if (alert_listener_) alert_listener_->Stop();
+  if (metrics_server_) metrics_server_->Stop();
+  if (webhook_registrar_) webhook_registrar_->Stop();
   // Watch streams never end by themselves: end them now, so callers
   // reconnect elsewhere while unary calls use the grace.
-  if (webhook_registrar_) webhook_registrar_->Stop();
-  if (alert_listener_) alert_listener_->Stop();
   if (watch_registry_) watch_registry_->Shutdown(WatchShutdownStatus());
   Log(LogLevel::kInfo, "shutting down",
       {{"grace_ms", absl::ToInt64Milliseconds(grace)},
@@ -298,10 +336,20 @@ void App::Shutdown(absl::Duration grace) {
 App::~App() {
   Shutdown(absl::ZeroDuration());
   server_.reset();
+  // Waits for a callback already inside it; a login that ends later (when
+  // the transport goes, below) finds it gone.
   webhook_registrar_.reset();
   alert_listener_.reset();
+  metrics_server_.reset();
+  // Cancels its timers (before the scheduler goes) and its reads; a read's
+  // large body waiting for a completion thread is completed, cancelled, on
+  // this thread before its Cancel returns (CompletionPool::Cancel), so no
+  // completion thread reaches the poller afterwards. The Leaf client's pool
+  // runs what is left (cancelled) when the client goes, after the transport.
+  poller_.reset();
+  // After the poller, which waits for a read already reporting to the
+  // registry (its sink) before it goes.
   watch_registry_.reset();
-  poller_.reset();  // cancels its timers: before the scheduler goes
   // Pending retries are dropped (no call waits on them any more), then the
   // transport goes: its destructor completes every transfer still pending
   // (e.g. a login nobody waits for) while the objects its callbacks reach are

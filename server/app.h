@@ -18,6 +18,7 @@
 #include "server/alerts/webhook_registrar.h"
 #include "server/config.h"
 #include "server/http/curl_http_client.h"
+#include "server/httpd/http_server.h"
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
 #include "server/metrics.h"
@@ -66,6 +67,8 @@ class App {
   leaf::LeafClient& leaf() { return *leaf_; }
   Metrics& metrics() { return *metrics_; }
   watch::Registry& watch_registry() { return *watch_registry_; }
+  // The port of the metrics endpoint; 0 when --metrics_listen is off.
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   // The port of the Leaf alert listener; 0 when --alerts_listen is off.
   int alerts_port() const { return alert_listener_ ? alert_listener_->port() : 0; }
   // Null unless --alerts_public_url is set.
@@ -76,6 +79,8 @@ class App {
   // The watch registry, its poller, the alert listener and the webhook
   // registration, as configured.
   absl::Status StartWatch();
+  // GET /metrics on --metrics_listen, through the hardened HTTP listener.
+  absl::Status ServeMetrics();
 
   ServerConfig config_;
   std::unique_ptr<Metrics> metrics_;
@@ -87,6 +92,7 @@ class App {
   std::unique_ptr<watch::Poller> poller_;
   std::unique_ptr<watch::Registry> watch_registry_;
   std::unique_ptr<alerts::AlertListener> alert_listener_;
+  std::unique_ptr<httpd::HttpServer> metrics_server_;
   std::unique_ptr<alerts::WebhookRegistrar> webhook_registrar_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
   std::unique_ptr<reflection::ServerReflection> reflection_;  // outlives server_

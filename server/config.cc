@@ -49,8 +49,8 @@ FlagSet ServerFlags() {
   f.Add("allow_full_view", T::kBool, "false",
         "grant CREDENTIALS_VIEW_FULL (secret values in responses); off: PERMISSION_DENIED");
   f.Add("page_token_key", T::kString, "",
-        "key that signs ListCredentialEvents page tokens; set the same value on every replica "
-        "(empty: each process draws a random key and warns)",
+        "key that signs ListCredentialEvents page tokens, at least 32 bytes; set the same value "
+        "on every replica (empty: each process draws a random key and warns)",
         /*secret=*/true);
   f.Add("max_connection_age", T::kDuration, "30m",
         "close client connections after this long (gracefully), so clients re-resolve DNS and "
@@ -84,6 +84,13 @@ FlagSet ServerFlags() {
         "most WatchCredentials streams open at once; beyond it RESOURCE_EXHAUSTED");
   f.Add("watch_max_users", T::kInt, "10000",
         "most distinct Leaf users watched at once; beyond it RESOURCE_EXHAUSTED");
+  f.Add("watch_max_users_per_caller", T::kInt, "1000",
+        "most distinct Leaf users one caller (its API key, else its IP address) watches at "
+        "once, so no caller takes every --watch_max_users slot; beyond it RESOURCE_EXHAUSTED; "
+        "0: no per-caller cap");
+  f.Add("alerts_min_prompt_interval", T::kDuration, "5s",
+        "a Leaf alert re-reads its user at most this often (from the start of the user's last "
+        "read); alerts meanwhile, replays and alerts while the user's reads fail cost nothing");
   f.Add("alerts_listen", T::kString, "",
         "host:port of an HTTP listener for Leaf's webhook alerts (a prompt to re-read the "
         "credential at once); empty: off. Needs --alerts_secret");
@@ -91,8 +98,8 @@ FlagSet ServerFlags() {
         "the https:// URL where Leaf reaches --alerts_listen; when set, the webhook for "
         "credentialsUnauthenticated and credentialsLimitedPermission is registered at start");
   f.Add("alerts_secret", T::kString, "",
-        "the webhook secret Leaf signs alerts with (X-Leaf-Signature); prefer the environment "
-        "variable or --alerts_secret_file",
+        "the webhook secret Leaf signs alerts with (X-Leaf-Signature), at least 32 bytes; "
+        "prefer the environment variable or --alerts_secret_file",
         /*secret=*/true);
   f.Add("alerts_secret_file", T::kString, "",
         "file holding the webhook secret (one line), instead of --alerts_secret");
@@ -105,6 +112,7 @@ FlagSet ServerFlags() {
         "close the connection when a keepalive ping is not answered within this");
   AddListenerSecurityFlags(f);
   AddConnectionLimitFlags(f);
+  httpd::AddHttpLimitFlags(f);
   const absl::Duration kYear = absl::Hours(24 * 365);
   f.SetRange("upstream_timeout", absl::Milliseconds(10), absl::Hours(1));
   f.SetRange("connect_timeout", absl::Milliseconds(10), absl::Minutes(10));
@@ -124,6 +132,8 @@ FlagSet ServerFlags() {
   f.SetRange("watch_max_backoff", absl::Seconds(1), absl::Hours(24));
   f.SetRange("watch_max_streams", 1, 1000000);
   f.SetRange("watch_max_users", 1, 1000000);
+  f.SetRange("watch_max_users_per_caller", 0, 1000000);
+  f.SetRange("alerts_min_prompt_interval", absl::ZeroDuration(), absl::Hours(1));
   f.SetRange("alerts_max_body_bytes", 1024, 16 << 20);
   f.SetRange("keepalive_time", absl::ZeroDuration(), absl::Hours(24));
   f.SetRange("keepalive_timeout", absl::Seconds(1), absl::Minutes(10));
@@ -192,6 +202,8 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.watch_max_backoff = f.GetDuration("watch_max_backoff");
   c.watch_max_streams = static_cast<int>(f.GetInt("watch_max_streams"));
   c.watch_max_users = static_cast<int>(f.GetInt("watch_max_users"));
+  c.watch_max_users_per_caller = static_cast<int>(f.GetInt("watch_max_users_per_caller"));
+  c.alerts_min_prompt_interval = f.GetDuration("alerts_min_prompt_interval");
   c.alerts_listen = f.GetString("alerts_listen");
   c.alerts_public_url = f.GetString("alerts_public_url");
   c.alerts_max_body_bytes = static_cast<int>(f.GetInt("alerts_max_body_bytes"));
@@ -201,6 +213,18 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError(
         "--alerts_listen and --alerts_public_url need the webhook secret: set "
         "AGLEADER_ALERTS_SECRET or --alerts_secret_file");
+  }
+  // The values are never quoted: only the flag and the minimum.
+  if ((!c.alerts_listen.empty() || !c.alerts_public_url.empty()) &&
+      c.alerts_secret.Reveal().size() < kMinSecretKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--alerts_secret (AGLEADER_ALERTS_SECRET, --alerts_secret_file) must be at least ",
+        kMinSecretKeyBytes, " bytes; draw one with: openssl rand -hex 32"));
+  }
+  if (!c.page_token_key.empty() && c.page_token_key.size() < kMinSecretKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--page_token_key (AGLEADER_PAGE_TOKEN_KEY) must be at least ", kMinSecretKeyBytes,
+        " bytes; draw one with: openssl rand -hex 32"));
   }
   if (!c.alerts_public_url.empty() && c.alerts_public_url.rfind("https://", 0) != 0 &&
       c.alerts_public_url.rfind("http://", 0) != 0) {
@@ -216,6 +240,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   absl::StatusOr<ConnectionLimits> limits = ReadConnectionLimitFlags(f);
   if (!limits.ok()) return limits.status();
   c.connection_limits = *limits;
+  c.http_limits = httpd::ReadHttpLimitFlags(f);
 
   const bool has_token = !c.leaf_token.empty();
   const bool has_login = !c.leaf_username.empty() || !c.leaf_password.empty();

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/httpd/http_limits.h"
 #include "server/security/connection_limits.h"
 #include "server/security/listener_security.h"
 #include "server/util/flags.h"
@@ -15,6 +16,10 @@
 #include "server/util/secret.h"
 
 namespace leafsvc {
+
+// Shortest --alerts_secret and --page_token_key accepted: both are HMAC-SHA256
+// keys, and a shorter one is within reach of an offline guess.
+inline constexpr std::size_t kMinSecretKeyBytes = 32;
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";
@@ -49,6 +54,8 @@ struct ServerConfig {
   absl::Duration watch_max_backoff = absl::Minutes(5);
   int watch_max_streams = 10000;
   int watch_max_users = 10000;
+  int watch_max_users_per_caller = 1000;  // 0: no per-caller cap
+  absl::Duration alerts_min_prompt_interval = absl::Seconds(5);
   std::string alerts_listen;      // empty: no alert listener
   std::string alerts_public_url;  // empty: the webhook is not registered
   Secret alerts_secret;
@@ -57,6 +64,7 @@ struct ServerConfig {
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   ConnectionLimits connection_limits;
+  httpd::HttpLimits http_limits;  // every HTTP listener (alerts, metrics)
 };
 
 // The flag table with its defaults.

@@ -1,7 +1,6 @@
 #include "server/metrics.h"
 
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -120,6 +119,11 @@ void Metrics::AlertReceived(absl::string_view result) {
   watch_->alerts->Add({{"result", std::string(result)}}).Increment();
 }
 
+void Metrics::HttpRefused(absl::string_view listener, absl::string_view reason) {
+  http_refused_->Add({{"listener", std::string(listener)}, {"reason", std::string(reason)}})
+      .Increment();
+}
+
 void Metrics::WatchStreamEnded(absl::StatusCode code) {
   watch_->ended->Add({{"code", absl::StatusCodeToString(code)}}).Increment();
 }
@@ -183,25 +187,16 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Help("RPCs started and not yet completed.")
                     .Register(*registry_)
                     .Add({});
+  http_refused_ = &prometheus::BuildCounter()
+                       .Name("agleader_http_refused_total")
+                       .Help("Connections and requests the HTTP listeners (alerts, metrics) "
+                             "refused, by listener and reason.")
+                       .Register(*registry_);
   InitWatchMetrics();
 }
 
 Metrics::~Metrics() = default;
 
-absl::Status Metrics::Serve(const std::string& listen) {
-  try {
-    exposer_ = std::make_unique<prometheus::Exposer>(listen);
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("--metrics_listen: cannot listen on ", listen, ": ", e.what()));
-  }
-  exposer_->RegisterCollectable(registry_);
-  std::vector<int> ports = exposer_->GetListeningPorts();
-  port_ = ports.empty() ? 0 : ports[0];
-  return absl::OkStatus();
-}
-
-int Metrics::port() const { return port_; }
 
 Metrics::MethodMetrics* Metrics::For(absl::string_view method) {
   for (auto& m : methods_) {

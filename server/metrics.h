@@ -1,4 +1,5 @@
-// Prometheus metrics, served on their own port (--metrics_listen). RPC
+// Prometheus metrics (served by App on --metrics_listen, through the
+// hardened HTTP listener of server/httpd). RPC
 // metrics use the names of go-grpc-prometheus (grpc_server_started_total,
 // grpc_server_handled_total, grpc_server_handling_seconds), which existing
 // gRPC dashboards understand; the rest are prefixed agleader_.
@@ -17,7 +18,6 @@
 
 namespace prometheus {
 class Counter;
-class Exposer;
 class Gauge;
 class Histogram;
 class Registry;
@@ -35,10 +35,6 @@ class Metrics {
 
   Metrics();
   ~Metrics();
-
-  // Serves GET /metrics on `listen` (host:port; port 0 picks one).
-  absl::Status Serve(const std::string& listen);
-  int port() const;  // 0 when not serving
 
   void RpcStarted(absl::string_view method);
   void RpcHandled(absl::string_view method, absl::StatusCode code, absl::Duration latency);
@@ -58,6 +54,9 @@ class Metrics {
   void WatchPoll(absl::string_view result, absl::string_view source);
   void WatchChangeSent(absl::string_view kind);
   void AlertReceived(absl::string_view result);
+  // A connection or request an HTTP listener ("alerts", "metrics") refused,
+  // by reason (server/httpd/connection_table.h).
+  void HttpRefused(absl::string_view listener, absl::string_view reason);
   void WatchStreamEnded(absl::StatusCode code);
 
   // The Prometheus text exposition of every metric (what /metrics serves).
@@ -71,8 +70,7 @@ class Metrics {
   void InitWatchMetrics();
 
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
-  int port_ = 0;
+  prometheus::Family<prometheus::Counter>* http_refused_;
   std::array<std::unique_ptr<MethodMetrics>, kMethods.size()> methods_;
   // GET, POST, DELETE: the methods the service sends to Leaf.
   std::array<std::unique_ptr<LeafMethodMetrics>, 3> leaf_methods_;

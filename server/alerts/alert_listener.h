@@ -1,55 +1,66 @@
-// Receives Leaf's webhook deliveries (alerts) on a plain HTTP listener of
-// its own (--alerts_listen; put TLS in front of it, as Leaf only calls
-// https:// URLs). Every POST must carry a valid X-Leaf-Signature: a missing
-// or wrong one is answered 401, counted and logged, and nothing else
-// happens. The registration confirmation is acknowledged; an alert's
-// `credentialId` is handed to `prompt` (the watch registry re-reads that
-// user at once). Unknown credential ids are acknowledged (200, so Leaf does
-// not retry) and counted. Bodies over max_body_bytes get 413.
+// Receives Leaf's webhook deliveries (alerts) on the service's hardened HTTP
+// listener (server/httpd; --alerts_listen; put TLS in front of it, as Leaf
+// only calls https:// URLs). It faces the whole network, since Leaf has no
+// fixed source addresses, so everything an unauthenticated peer can make it
+// do is bounded: the HTTP limits of server/httpd/http_limits.h, a body cap
+// enforced as bytes arrive (413), refusals counted and logged at most once
+// per 10 s per reason.
+//
+// Every POST must carry a valid X-Leaf-Signature: a missing or wrong one is
+// answered 401 and nothing else happens. The registration confirmation is
+// acknowledged. An alert's `credentialId` is handed to `prompt`, which treats
+// it as a doorbell (the watch poller coalesces and spaces prompted reads, so
+// replays cost nothing more). Unknown credential ids are acknowledged (200,
+// so Leaf does not retry) and counted.
 #ifndef SERVER_ALERTS_ALERT_LISTENER_H_
 #define SERVER_ALERTS_ALERT_LISTENER_H_
 
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/httpd/http_limits.h"
+#include "server/httpd/http_server.h"
 #include "server/util/secret.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace leafsvc::alerts {
 
 // What became of one delivery (metric label values).
 inline constexpr char kResultPrompted[] = "prompted";
+inline constexpr char kResultCoalesced[] = "coalesced";
 inline constexpr char kResultUnknownCredential[] = "unknown_credential";
 inline constexpr char kResultConfirmation[] = "confirmation";
 inline constexpr char kResultUnrecognized[] = "unrecognized";
 inline constexpr char kResultBadSignature[] = "bad_signature";
 inline constexpr char kResultTooLarge[] = "too_large";
 
+// What a prompt did: read the credential's user (soon), cost nothing new (a
+// read is already due or in flight: a replay or duplicate), or nothing (no
+// watched user holds the credential).
+enum class PromptOutcome { kPrompted, kCoalesced, kUnknownCredential };
+
 struct AlertListenerOptions {
   std::string listen;  // host:port; port 0 picks one
   Secret secret;
   size_t max_body_bytes = 64 * 1024;
-  // Re-reads the user holding `credential_id`; false when none is watched.
-  std::function<bool(const std::string& credential_id)> prompt;
+  httpd::HttpLimits limits;
+  std::function<PromptOutcome(const std::string& credential_id)> prompt;
   // Told every delivery's result (one of the kResult* values).
   std::function<void(absl::string_view result)> on_result;
+  // Told every connection or request the HTTP layer refused, by reason.
+  std::function<void(absl::string_view reason)> on_refused;
 };
 
 class AlertListener {
  public:
-  // Binds and starts serving on a background thread.
+  // Binds and starts serving on the listener's own loop thread.
   static absl::StatusOr<std::unique_ptr<AlertListener>> Start(AlertListenerOptions options);
   ~AlertListener();  // stops
 
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
+  // Closes the listener and every connection at once (see HttpServer::Stop).
   void Stop();
 
   // The answer to one delivery: HTTP status and result. Exposed for tests.
@@ -64,10 +75,7 @@ class AlertListener {
   explicit AlertListener(AlertListenerOptions options);
 
   const AlertListenerOptions options_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
-  std::atomic<bool> stopped_{false};
+  std::unique_ptr<httpd::HttpServer> server_;
 };
 
 }  // namespace leafsvc::alerts

@@ -3,11 +3,18 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 #include "server/alerts/signature.h"
+#include "server/httpd/connection_table.h"
+#include "tests/httpd/raw_peer.h"
 
 namespace leafsvc::alerts {
 namespace {
@@ -22,17 +29,24 @@ struct Fixture {
   std::mutex mu;
   std::map<std::string, int> results;
   std::map<std::string, int> prompts;
+  std::map<std::string, int> refused;
   std::unique_ptr<AlertListener> listener;
 
-  Fixture() {
+  explicit Fixture(size_t max_body = 1024) {
     AlertListenerOptions o;
     o.listen = "127.0.0.1:0";
     o.secret = Secret(kSecret);
     o.max_body_bytes = 1024;
+    o.max_body_bytes = max_body;
     o.prompt = [this](const std::string& id) {
       std::lock_guard<std::mutex> l(mu);
-      ++prompts[id];
-      return id == "cred-1";
+      const int n = ++prompts[id];
+      if (id != "cred-1") return PromptOutcome::kUnknownCredential;
+      return n == 1 ? PromptOutcome::kPrompted : PromptOutcome::kCoalesced;
+    };
+    o.on_refused = [this](absl::string_view r) {
+      std::lock_guard<std::mutex> l(mu);
+      ++refused[std::string(r)];
     };
     o.on_result = [this](absl::string_view r) {
       std::lock_guard<std::mutex> l(mu);
@@ -47,6 +61,10 @@ struct Fixture {
     httplib::Headers headers;
     if (!signature.empty()) headers.emplace(kSignatureHeader, signature);
     return client.Post("/leaf/alerts", headers, body, "application/json");
+  }
+  int Refused(const std::string& name) {
+    std::lock_guard<std::mutex> l(mu);
+    return refused[name];
   }
   int Result(const std::string& name) {
     std::lock_guard<std::mutex> l(mu);
@@ -101,6 +119,72 @@ TEST(AlertListenerTest, ConfirmationUnknownIdsAndOversizedBodies) {
   EXPECT_EQ(b->status, 413);
   EXPECT_EQ(f.Result(kResultTooLarge), 1);
   EXPECT_EQ(f.prompts.count("cred-1"), 0u);
+}
+
+TEST(AlertListenerTest, RepliesAreAcknowledgedAndCountedAsCoalesced) {
+  Fixture f;
+  for (int i = 0; i < 5; ++i) {
+    httplib::Result r = f.Post(kAlert, SignBody(kSecret, kAlert));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(f.Result(kResultPrompted), 1);
+  EXPECT_EQ(f.Result(kResultCoalesced), 4);
+}
+
+// A signed body nested a million deep (allowed by a 1 MiB cap) crashed the
+// server through RapidJSON's recursion; now it is an unrecognised alert.
+TEST(AlertListenerTest, SignedDeeplyNestedBodyIsUnrecognizedNotACrash) {
+  Fixture f(1 << 20);
+  const std::string deep(1000000, '[');
+  httplib::Result r = f.Post(deep, SignBody(kSecret, deep));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(f.Result(kResultUnrecognized), 1);
+  const std::string hostile_number = R"({"credentialId":"cred-1","n":337206.35803523372022331e-2147483637})";
+  httplib::Result n = f.Post(hostile_number, SignBody(kSecret, hostile_number));
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->status, 200);
+}
+
+// Two Content-Length headers are ambiguous framing (400), not a bad
+// signature (401): the body is never read, let alone checked.
+TEST(AlertListenerTest, ConflictingContentLengthsAre400) {
+  Fixture f;
+  httpd::testing::RawPeer peer(f.listener->port());
+  peer.Send(absl::StrCat("POST /leaf/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n",
+                         "Content-Length: 5\r\nX-Leaf-Signature: x\r\n\r\n0123456789"));
+  EXPECT_EQ(httpd::testing::StatusOf(peer.ReadUntilClosed(absl::Seconds(5))), 400);
+  EXPECT_EQ(f.Result(kResultBadSignature), 0);
+  EXPECT_EQ(f.Refused(httpd::kRefusedBadFraming), 1);
+}
+
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+// An unsigned chunked body far over the cap is refused as it arrives (413),
+// and what follows is dropped, not buffered: 64 MiB sent at the listener
+// (this process) leaves its memory where it was.
+TEST(AlertListenerTest, UnsignedChunkedFloodIs413AndNeverBuffered) {
+  Fixture f;
+  const int64_t rss_before = ResidentBytes();
+  httpd::testing::RawPeer peer(f.listener->port());
+  peer.Send("POST /leaf/alerts HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  const std::string chunk = absl::StrCat("4000\r\n", std::string(0x4000, 'a'), "\r\n");
+  std::string answer;
+  for (int sent = 0; sent < 4096; ++sent) {  // 64 MiB
+    if (!peer.Send(chunk)) break;
+    if (answer.empty()) answer = peer.ReadUntil("\r\n\r\n", absl::ZeroDuration());
+  }
+  if (answer.empty()) answer = peer.ReadUntil("\r\n\r\n", absl::Seconds(5));
+  EXPECT_EQ(httpd::testing::StatusOf(answer), 413) << answer;
+  EXPECT_LT(ResidentBytes() - rss_before, int64_t{16} << 20);
+  EXPECT_EQ(f.Result(kResultTooLarge), 1);
+  EXPECT_TRUE(f.prompts.empty());
 }
 
 TEST(AlertListenerTest, RefusesABadListenAddress) {

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/strings/match.h"
@@ -58,10 +59,13 @@ std::string RawPeer::ReadUntil(absl::string_view needle, absl::Duration wait) {
   const absl::Time deadline = absl::Now() + wait;
   while (fd_ >= 0) {
     if (!needle.empty() && absl::StrContains(out, needle)) break;
-    const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
-    if (left <= 0) break;
+    // Polls at least once, even when `wait` is already over.
+    const int64_t left = std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()));
     pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) {
+      if (left == 0) break;
+      continue;
+    }
     char buf[16384];
     const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
     if (n <= 0) {

@@ -37,12 +37,12 @@ class ObservabilityTest : public ::testing::Test {
       c.max_attempts = 3;
     });
     ASSERT_NE(h_, nullptr);
-    ASSERT_GT(h_->app().metrics().port(), 0);
+    ASSERT_GT(h_->app().metrics_port(), 0);
   }
   void TearDown() override { SetLogSink(nullptr); }
 
   std::string Scrape() {
-    httplib::Client client("127.0.0.1", h_->app().metrics().port());
+    httplib::Client client("127.0.0.1", h_->app().metrics_port());
     auto res = client.Get("/metrics");
     EXPECT_TRUE(res && res->status == 200);
     return res ? "\n" + res->body : "";

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/alerts/signature.h"
+#include "tests/util/free_port.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/watch_stream.h"
 
@@ -19,18 +20,6 @@ namespace {
 namespace v1 = ::leaf::agleader::v1;
 
 constexpr char kSecret[] = "webhook-secret-for-tests";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 void FastPolls(ServerConfig& c, absl::Duration interval, absl::Duration jitter) {
   c.watch_poll_interval = interval;
@@ -229,6 +218,7 @@ class AlertsTest : public ::testing::Test {
                           c.alerts_listen = absl::StrCat("127.0.0.1:", port_);
                           c.alerts_public_url = url();
                           c.alerts_secret = Secret(kSecret);
+                          c.alerts_min_prompt_interval = MinPromptInterval();
                         });
     ASSERT_NE(h_, nullptr);
     const absl::Time deadline = absl::Now() + absl::Seconds(5);
@@ -238,6 +228,9 @@ class AlertsTest : public ::testing::Test {
     ASSERT_TRUE(h_->app().webhook_registrar()->done());
   }
   std::string url() const { return absl::StrCat("http://127.0.0.1:", port_, "/leaf/alerts"); }
+  // Short, so that an alert right after a stream's first read is read at
+  // once (the doorbell tests below space prompts).
+  virtual absl::Duration MinPromptInterval() const { return absl::Milliseconds(100); }
 
   int port_ = 0;
   std::unique_ptr<Harness> h_;
@@ -315,6 +308,82 @@ TEST_F(AlertsTest, AForgedAlertIsRefusedAndChangesNothing) {
   EXPECT_NE(h_->app().metrics().Text().find(
                 R"(agleader_alerts_received_total{result="bad_signature"} 2)"),
             std::string::npos);
+}
+
+// The alert of one credential, signed, and a client posting it to the
+// listener over one keep-alive connection.
+struct Replayer {
+  Replayer(Harness& h, int port)
+      : body(absl::StrCat(R"({"credentialId":")", h.emulator().GetStored(kUserA)->id,
+                          R"(","status":"UNAUTHENTICATED"})")),
+        signature(alerts::SignBody(kSecret, body)),
+        client("127.0.0.1", port) {
+    client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);  // headers and body in separate writes: no 40 ms Nagle stall
+  }
+  // Posts the alert `n` times; how many were answered 2xx.
+  int Post(int n) {
+    int accepted = 0;
+    for (int i = 0; i < n; ++i) {
+      auto r =
+          client.Post("/leaf/alerts", {{"X-Leaf-Signature", signature}}, body, "application/json");
+      if (r && r->status / 100 == 2) ++accepted;
+    }
+    return accepted;
+  }
+  const std::string body;
+  const std::string signature;
+  httplib::Client client;
+};
+
+class AlertDoorbellTest : public AlertsTest {
+ protected:
+  absl::Duration MinPromptInterval() const override { return absl::Seconds(1); }
+};
+
+// An alert is a doorbell: 3,000 replays of one signed alert cost one read per
+// --alerts_min_prompt_interval. Before the fix each replay read Leaf (the
+// issue: 1,963 reads of one user in 20 s).
+TEST_F(AlertDoorbellTest, ReplaysOfOneAlertCostAtMostOneReadPerInterval) {
+  h_->Create(kUserA);
+  WatchStream s(h_->stub(), {kUserA});
+  ASSERT_EQ(s.Next()->kind(), v1::CHANGE_KIND_INITIAL);
+  const absl::Time start = absl::Now();
+  h_->emulator().ClearRequests();
+  Replayer replayer(*h_, port_);
+  EXPECT_EQ(replayer.Post(3000), 3000);
+  // The prompted read comes 1 s after the last read (spacing), whatever
+  // came meanwhile.
+  absl::SleepFor(start + absl::Milliseconds(1500) - absl::Now());
+  const absl::Duration elapsed = absl::Now() - start;
+  const int reads = h_->emulator().CountRequests("GET", "ag-leader-credentials");
+  std::cout << "3000 replays in " << absl::ToDoubleSeconds(elapsed) << " s: " << reads
+            << " Leaf reads\n";
+  EXPECT_GE(reads, 1) << "the alert never rang";
+  EXPECT_LE(reads, 1 + static_cast<int>(elapsed / absl::Seconds(1))) << reads;
+}
+
+// While a user's reads fail, replays do not read it at all (its backoff
+// stands). Before the fix every replay read Leaf during the outage.
+TEST_F(AlertDoorbellTest, AlertsDuringALeafOutageNeverBypassTheBackoff) {
+  h_->Create(kUserA);
+  WatchStream s(h_->stub(), {kUserA});
+  ASSERT_EQ(s.Next()->kind(), v1::CHANGE_KIND_INITIAL);
+  Replayer replayer(*h_, port_);
+  leafemu::Fault outage;
+  outage.kind = leafemu::Fault::Kind::kStatus;
+  outage.status = 503;
+  outage.method = "GET";
+  outage.times = -1;
+  h_->emulator().InjectFault(outage);
+  ASSERT_EQ(replayer.Post(1), 1);  // rings once: a read 1 s after the last, which fails
+  std::optional<v1::CredentialsChange> c = s.Next(absl::Seconds(10));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind(), v1::CHANGE_KIND_ERROR);
+  h_->emulator().ClearRequests();
+  EXPECT_EQ(replayer.Post(3000), 3000);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(h_->emulator().CountRequests("GET", "ag-leader-credentials"), 0);
 }
 
 }  // namespace
