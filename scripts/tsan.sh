@@ -11,7 +11,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(//tests/leaf/... //tests/http/... //tests/integration/... //tests/server/...
+targets=(//tests/leaf/... //tests/http/... //tests/httpd/... //tests/alerts/... //tests/watch/...
+         //tests/integration/... //tests/server/...
          //tests/util/... //tests/tsan:tsan_config_test)
 started=$(date +%s)
 bazel test --config=tsan -k "${targets[@]}" "$@"
