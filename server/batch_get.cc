@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/resources.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
@@ -19,7 +19,7 @@ BatchGet::BatchGet(std::vector<std::string> leaf_user_ids, int fan_out, absl::Ti
   absl::flat_hash_map<std::string, size_t> slots;
   slot_of_.reserve(ids_.size());
   for (size_t i = 0; i < ids_.size(); ++i) {
-    auto [it, added] = slots.emplace(absl::AsciiStrToLower(ids_[i]), first_of_slot_.size());
+    auto [it, added] = slots.emplace(CanonicalLeafUserId(ids_[i]), first_of_slot_.size());
     if (added) first_of_slot_.push_back(i);
     slot_of_.push_back(it->second);
   }

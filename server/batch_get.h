@@ -1,11 +1,12 @@
 // BatchGetCredentials' fan-out: fetches the credentials of many users with at
 // most `fan_out` Leaf calls in flight for this batch, so one batch never
 // takes all of --max_upstream_in_flight nor all pooled connections from the
-// calls around it. Distinct ids (compared case-insensitively) are fetched
-// once each, in request order. On Cancel() or once `deadline` has passed, no
-// further user is started: those not reached get CANCELLED (reason
-// BATCH_CANCELLED) or DEADLINE_EXCEEDED (reason BATCH_DEADLINE_EXCEEDED),
-// calls in flight are cancelled (on Cancel) or end by their own deadline.
+// calls around it. Distinct ids (CanonicalLeafUserId: compared
+// case-insensitively) are fetched once each, in request order, as given. On
+// Cancel() or once `deadline` has passed, no further user is started: those
+// not reached get CANCELLED (reason BATCH_CANCELLED) or DEADLINE_EXCEEDED
+// (reason BATCH_DEADLINE_EXCEEDED), calls in flight are cancelled (on
+// Cancel) or end by their own deadline.
 #ifndef SERVER_BATCH_GET_H_
 #define SERVER_BATCH_GET_H_
 

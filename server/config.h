@@ -1,5 +1,5 @@
 // The server's configuration: one flag table (each flag with an environment
-// twin and a default), shown by --help and mirrored in the README.
+// twin and a default), shown by --help and mirrored in docs/configuration.md.
 #ifndef SERVER_CONFIG_H_
 #define SERVER_CONFIG_H_
 
@@ -44,7 +44,7 @@ struct ServerConfig {
   absl::Duration upstream_first_byte_timeout = absl::Seconds(5);
   absl::Duration leaf_login_backoff = absl::Seconds(1);
   absl::Duration leaf_login_max_backoff = absl::Minutes(5);
-  absl::Duration max_connection_age = absl::ZeroDuration();  // 0: never
+  absl::Duration max_connection_age = absl::Minutes(30);  // 0: never; the flag's default
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen;  // empty: no /metrics endpoint
   ListenerSecurityOptions security;

@@ -7,15 +7,34 @@
 #include <prometheus/text_serializer.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <exception>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "leaf/agleader/v1/agleader_credentials.pb.h"
 
 namespace leafsvc {
 namespace {
 
-constexpr char kService[] = "leaf.agleader.v1.AgLeaderCredentials";
+// go-grpc-prometheus' grpc_type of a method.
+const char* GrpcType(const google::protobuf::MethodDescriptor& method) {
+  if (method.client_streaming() && method.server_streaming()) return "bidi_stream";
+  if (method.client_streaming()) return "client_stream";
+  if (method.server_streaming()) return "server_stream";
+  return "unary";
+}
+
+// The service's descriptor (compiled in with its messages, which this file
+// links, so the lookup cannot miss).
+const google::protobuf::ServiceDescriptor& Service() {
+  const google::protobuf::ServiceDescriptor* service =
+      ::leaf::agleader::v1::GetCredentialsRequest::descriptor()->file()->pool()->FindServiceByName(
+          Metrics::kService);
+  if (service == nullptr) std::abort();
+  return *service;
+}
 
 // Seconds: from 1 ms (a cached hop) to 30 s (a Leaf timeout).
 prometheus::Histogram::BucketBoundaries LatencyBuckets() {
@@ -52,6 +71,7 @@ struct Metrics::MethodMetrics {
   prometheus::Counter* started = nullptr;
   prometheus::Histogram* latency = nullptr;
   std::string name;
+  std::string type;                                                 // grpc_type
   std::array<std::atomic<prometheus::Counter*>, kCodes> handled{};  // by code
 };
 
@@ -141,13 +161,16 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                        .Name("grpc_server_handling_seconds")
                        .Help("Latency of RPCs handled by the server.")
                        .Register(*registry_);
-  for (size_t i = 0; i < kMethods.size(); ++i) {
+  const google::protobuf::ServiceDescriptor& service = Service();
+  for (int i = 0; i < service.method_count(); ++i) {
+    auto m = std::make_unique<MethodMetrics>();
+    m->name = service.method(i)->name();
+    m->type = GrpcType(*service.method(i));
     const prometheus::Labels labels = {
-        {"grpc_type", "unary"}, {"grpc_service", kService}, {"grpc_method", std::string(kMethods[i])}};
-    methods_[i] = std::make_unique<MethodMetrics>();
-    methods_[i]->started = &started.Add(labels);
-    methods_[i]->latency = &handling.Add(labels, LatencyBuckets());
-    methods_[i]->name = std::string(kMethods[i]);
+        {"grpc_type", m->type}, {"grpc_service", kService}, {"grpc_method", m->name}};
+    m->started = &started.Add(labels);
+    m->latency = &handling.Add(labels, LatencyBuckets());
+    methods_.push_back(std::move(m));
   }
   const char* leaf_methods[] = {"GET", "POST", "DELETE"};
   for (size_t i = 0; i < leaf_methods_.size(); ++i) {
@@ -225,7 +248,7 @@ void Metrics::RpcHandled(absl::string_view method, absl::StatusCode code,
   prometheus::Counter* handled =
       c >= 0 && c < kCodes ? m->handled[c].load(std::memory_order_acquire) : nullptr;
   if (handled == nullptr) {
-    handled = &handled_->Add({{"grpc_type", "unary"},
+    handled = &handled_->Add({{"grpc_type", m->type},
                               {"grpc_service", kService},
                               {"grpc_method", m->name},
                               {"grpc_code", CodeName(code)}});

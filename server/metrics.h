@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -29,13 +30,16 @@ namespace leafsvc {
 
 class Metrics {
  public:
-  // The RPC methods of the service (labels are created for them up front).
-  static constexpr std::array<absl::string_view, 4> kMethods = {
-      "GetCredentials", "CreateCredentials", "DeleteCredentials", "ListCredentialEvents"};
+  // The service whose RPCs are counted. Its methods are read from the
+  // compiled descriptor (labels are created for each up front), so a new RPC
+  // cannot be left out of the metrics.
+  static constexpr char kService[] = "leaf.agleader.v1.AgLeaderCredentials";
 
   Metrics();
   ~Metrics();
 
+  // `method` is a method of kService (others are ignored). A Watch stream is
+  // started when it is accepted and handled when it ends, with its code.
   void RpcStarted(absl::string_view method);
   void RpcHandled(absl::string_view method, absl::StatusCode code, absl::Duration latency);
   // A call refused before reaching Leaf, by reason (e.g. INVALID_REQUEST).
@@ -71,7 +75,7 @@ class Metrics {
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* http_refused_;
-  std::array<std::unique_ptr<MethodMetrics>, kMethods.size()> methods_;
+  std::vector<std::unique_ptr<MethodMetrics>> methods_;  // every method of kService
   // GET, POST, DELETE: the methods the service sends to Leaf.
   std::array<std::unique_ptr<LeafMethodMetrics>, 3> leaf_methods_;
   prometheus::Family<prometheus::Counter>* handled_;

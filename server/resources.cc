@@ -45,6 +45,10 @@ std::string SecretHint(const Secret& secret) {
   return absl::StrCat("****", Utf8LastChars(value, 4));
 }
 
+std::string CanonicalLeafUserId(absl::string_view leaf_user_id) {
+  return absl::AsciiStrToLower(leaf_user_id);
+}
+
 std::string CredentialsName(absl::string_view leaf_user_id) {
   return absl::StrCat("users/", leaf_user_id, "/agLeaderCredentials");
 }

@@ -10,6 +10,12 @@
 
 namespace leafsvc {
 
+// The one spelling of a Leaf user id, used by every RPC for what it sends to
+// Leaf and what it returns (names, leaf_user_id, ErrorInfo, logs, page-token
+// binding): lower case, so "3FA8..." and "3fa8..." are one user (Leaf and
+// its emulator compare ids as strings).
+std::string CanonicalLeafUserId(absl::string_view leaf_user_id);
+
 // "users/{leaf_user_id}/agLeaderCredentials"
 std::string CredentialsName(absl::string_view leaf_user_id);
 

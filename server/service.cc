@@ -4,7 +4,6 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/leaf/leaf_errors.h"
@@ -102,12 +101,9 @@ class LeafReactor final : public grpc::ServerUnaryReactor {
   std::shared_ptr<leaf::LeafCall> call_ ABSL_GUARDED_BY(mu_);
 };
 
-// The Leaf user id as sent to Leaf and shown everywhere (responses, names,
-// logs, page-token binding): lower case, so "3FA8..." and "3fa8..." are one
-// user (Leaf and its emulator compare ids as strings).
 template <typename Request>
 std::string LeafUserId(const Request& request) {
-  return absl::AsciiStrToLower(request.leaf_user_id());
+  return CanonicalLeafUserId(request.leaf_user_id());
 }
 
 grpc::ServerUnaryReactor* Reject(grpc::CallbackServerContext* context, RpcRecord& record,

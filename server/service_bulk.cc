@@ -145,7 +145,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
         }
         response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
         for (const leaf::LeafUser& u : result->users) {
-          ToProto(*u.ag_leader, u.id, view, response->add_credentials());
+          ToProto(*u.ag_leader, CanonicalLeafUserId(u.id), view, response->add_credentials());
         }
         if (result->total_count) response->set_total_size(*result->total_count);
         reactor->FinishWith(absl::OkStatus());
@@ -169,7 +169,10 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::BatchGetCredentials(
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return RejectWith(context, record, options.status());
   const absl::Time batch_deadline = BatchDeadline(context);
-  std::vector<std::string> ids(request->leaf_user_ids().begin(), request->leaf_user_ids().end());
+  // Sent to Leaf and answered in the one spelling of GetCredentials.
+  std::vector<std::string> ids;
+  ids.reserve(request->leaf_user_ids_size());
+  for (const std::string& id : request->leaf_user_ids()) ids.push_back(CanonicalLeafUserId(id));
   leaf::CallOptions base = *std::move(options);
   base.request_id = record.request_id();
   // Each user gets --upstream_timeout from its own start, within the batch.

@@ -11,13 +11,11 @@
 #include <grpcpp/support/proto_buffer_writer.h>
 
 #include <deque>
-#include <map>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -121,7 +119,7 @@ absl::Status ValidateWatch(const v1::WatchCredentialsRequest& request,
           v.description);
     }
     if (!st.ok() && got.field_violations.empty()) view_status = st;  // e.g. full view refused
-    if (!seen.insert(absl::AsciiStrToLower(request.leaf_user_ids(i))).second) {
+    if (!seen.insert(CanonicalLeafUserId(request.leaf_user_ids(i))).second) {
       add(absl::StrCat("leaf_user_ids[", i, "]"), "duplicate of an earlier id");
     }
   }
@@ -146,6 +144,8 @@ absl::Status ValidateWatch(const v1::WatchCredentialsRequest& request,
 class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                            public watch::Watcher {
  public:
+  static constexpr char kMethod[] = "WatchCredentials";
+
   WatchReactor(grpc::CallbackServerContext* context, watch::Registry* registry,
                v1::CredentialsView view, Metrics* metrics)
       : context_(context),
@@ -155,6 +155,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
         request_id_(RequestIdFrom(*context)),
         start_(absl::Now()) {
     context->AddTrailingMetadata(kRequestIdKey, request_id_);
+    if (metrics_ != nullptr) metrics_->RpcStarted(kMethod);
   }
 
   // Registers for `ids`; ends the stream at once if the registry refuses.
@@ -164,11 +165,11 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     {
       absl::MutexLock lock(&mu_);
       for (const std::string& id : ids) {
-        std::string key = absl::AsciiStrToLower(id);
-        names_[key] = id;
+        std::string key = CanonicalLeafUserId(id);
         awaiting_first_.insert(key);
         keys.push_back(std::move(key));
       }
+      users_ = static_cast<int>(keys.size());
     }
     absl::StatusOr<watch::Registry::WatchId> id = registry_->Subscribe(keys, this, caller);
     absl::MutexLock lock(&mu_);
@@ -187,10 +188,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     *msg.mutable_observe_time() = ToTimestamp(change.observed);
     absl::MutexLock lock(&mu_);
     if (ending_) return;
-    const std::string& name = names_[user];
-    msg.set_leaf_user_id(name);
-    if (change.previous) ToProto(*change.previous, name, view_, msg.mutable_previous());
-    if (change.current) ToProto(*change.current, name, view_, msg.mutable_current());
+    // `user` is a registry key: already CanonicalLeafUserId, as GetCredentials answers.
+    msg.set_leaf_user_id(user);
+    if (change.previous) ToProto(*change.previous, user, view_, msg.mutable_previous());
+    if (change.current) ToProto(*change.current, user, view_, msg.mutable_current());
     if (change.kind == watch::ChangeKind::kError) {
       grpc::Status g = ToGrpcStatus(change.error);
       msg.mutable_error()->ParseFromString(g.error_details());
@@ -250,15 +251,19 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     {
       absl::MutexLock lock(&mu_);
       code = end_status_.code();
-      users = static_cast<int>(names_.size());
+      users = users_;
     }
-    if (metrics_ != nullptr) metrics_->WatchStreamEnded(code);
+    if (metrics_ != nullptr) {
+      // Handled when it ends, refused or not, like a unary call.
+      metrics_->RpcHandled(kMethod, code, absl::Now() - start_);
+      metrics_->WatchStreamEnded(code);
+    }
     Log(code == absl::StatusCode::kCancelled || code == absl::StatusCode::kOk ||
                 code == absl::StatusCode::kUnavailable
             ? LogLevel::kInfo
             : LogLevel::kWarning,
         "watch stream ended",
-        {{"method", "WatchCredentials"},
+        {{"method", kMethod},
          {"code", absl::StatusCodeToString(code)},
          {"request_id", request_id_},
          {"users", users},
@@ -345,7 +350,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   absl::Mutex mu_;
   watch::Registry::WatchId id_ ABSL_GUARDED_BY(mu_) = 0;
   bool subscribed_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<std::string, std::string> names_ ABSL_GUARDED_BY(mu_);  // key -> as requested
+  int users_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
   std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);  // front: being written
   std::vector<grpc::ByteBuffer> held_ ABSL_GUARDED_BY(mu_);

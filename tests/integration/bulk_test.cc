@@ -218,7 +218,8 @@ TEST(BatchGetCredentials, OneResultPerIdInOrderWithPerUserErrors) {
   ASSERT_TRUE(response.results(6).has_error());
   EXPECT_EQ(response.results(6).error().code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
   EXPECT_EQ(InfoOf(response.results(6).error()).reason(), "CREDENTIALS_NOT_FOUND");
-  EXPECT_EQ(response.results(7).leaf_user_id(), repeat);
+  // Answered in the one spelling of every RPC (lower case), like GetCredentials.
+  EXPECT_EQ(response.results(7).leaf_user_id(), seeded.users[0].first);
   EXPECT_EQ(response.results(7).credentials().id(), response.results(0).credentials().id());
   EXPECT_EQ(h->emulator().CountRequests("GET", "ag-leader-credentials"), 7);
 }

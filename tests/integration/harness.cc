@@ -19,12 +19,7 @@ std::unique_ptr<Harness> Harness::Start(
   if (!emulator.ok()) return nullptr;
   h->emulator_ = *std::move(emulator);
 
-  ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  config.leaf_api_url = h->emulator_->base_url();
-  config.leaf_token = Secret(kStaticToken);
-  config.upstream_timeout = absl::Seconds(5);
-  config.page_token_key = "test-key";
+  ServerConfig config = Config(h->emulator_->base_url());
   if (tweak_server) tweak_server(config);
   auto app = App::Start(config);
   EXPECT_TRUE(app.ok()) << app.status();
@@ -33,6 +28,16 @@ std::unique_ptr<Harness> Harness::Start(
   h->channel_ = grpc::CreateChannel(h->app_->target(), grpc::InsecureChannelCredentials());
   h->stub_ = v1::AgLeaderCredentials::NewStub(h->channel_);
   return h;
+}
+
+ServerConfig Harness::Config(const std::string& leaf_api_url) {
+  ServerConfig config;  // nothing else changed: tests run on production's defaults
+  config.listen = "127.0.0.1:0";
+  config.leaf_api_url = leaf_api_url;
+  config.leaf_token = Secret(kStaticToken);
+  config.upstream_timeout = absl::Seconds(5);
+  config.page_token_key = "test-key";
+  return config;
 }
 
 std::unique_ptr<grpc::ClientContext> Harness::Context(absl::Duration timeout) {

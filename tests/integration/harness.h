@@ -29,6 +29,12 @@ class Harness {
       std::function<void(leafemu::EmulatorOptions&)> tweak_emulator = nullptr,
       std::function<void(ServerConfig&)> tweak_server = nullptr);
 
+  // The server configuration Start uses before `tweak_server`: production's
+  // defaults (ServerConfig's, which are the flag table's) except for the
+  // listen address, the Leaf URL and token, a shorter upstream timeout and a
+  // fixed page-token key.
+  static ServerConfig Config(const std::string& leaf_api_url);
+
   leafemu::LeafEmulator& emulator() { return *emulator_; }
   App& app() { return *app_; }
   ::leaf::agleader::v1::AgLeaderCredentials::Stub& stub() { return *stub_; }

@@ -2,16 +2,19 @@
 // counters checked for the exact amounts; each RPC leaves one JSON log line
 // with its request id, which also reaches Leaf and the caller.
 #include <mutex>
+#include <optional>
 #include <regex>
 
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "server/util/log.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/watch_stream.h"
 
 namespace leafsvc::testing {
 namespace {
@@ -116,6 +119,77 @@ TEST_F(ObservabilityTest, CountersMoveByTheRightAmounts) {
   EXPECT_EQ(Sample(text, R"(agleader_rejected_calls_total{reason="INVALID_REQUEST"})"), 1);
   EXPECT_EQ(Sample(text, "agleader_calls_in_flight"), 0);
   EXPECT_EQ(Sample(text, "agleader_leaf_up"), 1);
+}
+
+// Every RPC of the service, the bulk and streaming ones included (which the
+// metrics once dropped), is counted when it starts and when it is handled;
+// a Watch stream is handled when it ends, with its code.
+TEST_F(ObservabilityTest, EveryRpcIsCountedWithItsType) {
+  auto labels = [](const std::string& method, const std::string& type) {
+    return absl::StrCat("{grpc_method=\"", method,
+                        "\",grpc_service=\"leaf.agleader.v1.AgLeaderCredentials\",grpc_type=\"",
+                        type, "\"}");
+  };
+  auto handled = [](const std::string& code, const std::string& method, const std::string& type) {
+    return absl::StrCat("grpc_server_handled_total{grpc_code=\"", code, "\",grpc_method=\"", method,
+                        "\",grpc_service=\"leaf.agleader.v1.AgLeaderCredentials\",grpc_type=\"",
+                        type, "\"}");
+  };
+  h_->Create(kUserA);
+  v1::ListCredentialsResponse listed;
+  ASSERT_TRUE(h_->stub()
+                  .ListCredentials(Harness::Context().get(), v1::ListCredentialsRequest(), &listed)
+                  .ok());
+  v1::BatchGetCredentialsRequest batch;
+  batch.add_leaf_user_ids(kUserA);
+  v1::BatchGetCredentialsResponse got;
+  ASSERT_TRUE(h_->stub().BatchGetCredentials(Harness::Context().get(), batch, &got).ok());
+  v1::BatchGetCredentialsResponse none;
+  EXPECT_EQ(
+      h_->stub()
+          .BatchGetCredentials(Harness::Context().get(), v1::BatchGetCredentialsRequest(), &none)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
+  {
+    WatchStream watch(h_->stub(), {kUserA});
+    ASSERT_TRUE(watch.Next().has_value());
+    watch.Cancel();
+    ASSERT_TRUE(watch.Ended().has_value());
+  }
+  {
+    WatchStream refused(h_->stub(), {"not-a-user-id"});
+    std::optional<grpc::Status> end = refused.Ended();
+    ASSERT_TRUE(end.has_value());
+    EXPECT_EQ(end->error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  // The server counts a stream as handled in OnDone, which may run just
+  // after the caller saw the end: wait for both (generously).
+  const std::string watch_cancelled = handled("Cancelled", "WatchCredentials", "server_stream");
+  const std::string watch_refused = handled("InvalidArgument", "WatchCredentials", "server_stream");
+  std::string text = Scrape();
+  for (absl::Time give_up = absl::Now() + absl::Seconds(10);
+       (Sample(text, watch_cancelled) < 1 || Sample(text, watch_refused) < 1) &&
+       absl::Now() < give_up;
+       absl::SleepFor(absl::Milliseconds(20))) {
+    text = Scrape();
+  }
+  EXPECT_EQ(Sample(text, "grpc_server_started_total" + labels("ListCredentials", "unary")), 1);
+  EXPECT_EQ(Sample(text, handled("OK", "ListCredentials", "unary")), 1);
+  EXPECT_EQ(Sample(text, "grpc_server_started_total" + labels("BatchGetCredentials", "unary")), 2);
+  EXPECT_EQ(Sample(text, handled("OK", "BatchGetCredentials", "unary")), 1);
+  EXPECT_EQ(Sample(text, handled("InvalidArgument", "BatchGetCredentials", "unary")), 1);
+  EXPECT_EQ(
+      Sample(text, "grpc_server_handling_seconds_count" + labels("BatchGetCredentials", "unary")),
+      2);
+  EXPECT_EQ(Sample(text, "grpc_server_started_total" + labels("WatchCredentials", "server_stream")),
+            2);
+  EXPECT_EQ(Sample(text, watch_cancelled), 1);
+  EXPECT_EQ(Sample(text, watch_refused), 1);
+  EXPECT_EQ(Sample(text, "grpc_server_handling_seconds_count" +
+                             labels("WatchCredentials", "server_stream")),
+            2);
+  // Open streams are not calls in flight (agleader_watch_streams counts them).
+  EXPECT_EQ(Sample(text, "agleader_calls_in_flight"), 0);
 }
 
 TEST_F(ObservabilityTest, OneJsonLinePerRpcWithTheRequestIdEverywhere) {
