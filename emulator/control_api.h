@@ -1,6 +1,6 @@
 // The test-control HTTP API under /_emulator/: health, reset, duplicate
 // mode, faults, recorded requests, stats, tokens, and per-user credentials,
-// status and events (the README's "Emulator" section lists the endpoints).
+// status and events (docs/emulator.md lists the endpoints).
 // Its calls are neither recorded nor faulted; an unknown endpoint is a 404.
 #ifndef EMULATOR_CONTROL_API_H_
 #define EMULATOR_CONTROL_API_H_

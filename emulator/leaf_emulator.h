@@ -33,7 +33,8 @@ class LeafEmulator {
   std::string base_url() const;  // "http://127.0.0.1:<port>"
   void Stop();
 
-  // Test controls (also reachable over HTTP under /_emulator/, see README).
+  // Test controls (also reachable over HTTP under /_emulator/, see
+  // docs/emulator.md).
   void SetDuplicateCreateMode(DuplicateCreateMode mode);
   // Returns false if the user has no credentials. Records an event.
   bool SetCredentialStatus(const std::string& leaf_user_id, const std::string& status);

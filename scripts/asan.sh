@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the shutdown lifetimes test (the real service torn down with a login,
-# a prompted watch read and large bodies in flight) and the unit tests of the
-# objects it tears down under AddressSanitizer + UndefinedBehaviorSanitizer
+# a prompted watch read and large bodies in flight), the unit tests of the
+# objects it tears down, and the HTTP door's hostile-peer tests under AddressSanitizer + UndefinedBehaviorSanitizer
 # (bazel test --config=asan, see .bazelrc and docs/development.md). A use
 # after free, overflow or undefined behaviour fails the test that hit it.
 # Exits with Bazel's exit code; extra arguments go to `bazel test`.
@@ -22,6 +22,13 @@ targets=(
   //tests/http:http_client_test
   //tests/server:config_test
   //tests/server:batch_list_test
+  //tests/httpd:http_server_test
+  //tests/httpd:connection_table_test
+  //tests/alerts:alert_listener_test
+  //tests/watch:poller_test
+  //tests/watch:registry_test
+  //tests/util:scheduler_test
+  //tests/json:untrusted_json_test
 )
 started=$(date +%s)
 bazel test --config=asan -k "${targets[@]}" "$@"

@@ -1,8 +1,8 @@
 // The one table that turns what Leaf (or the way to Leaf) did into an error
 // status: canonical code, a stable reason for google.rpc.ErrorInfo, metadata
 // (Leaf's HTTP status and message) and a message a person can act on. The
-// gRPC edge copies code and details through unchanged. README "Errors"
-// mirrors this file.
+// gRPC edge copies code and details through unchanged. The error table of
+// docs/errors.md mirrors this file.
 #ifndef SERVER_LEAF_LEAF_ERRORS_H_
 #define SERVER_LEAF_LEAF_ERRORS_H_
 

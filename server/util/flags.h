@@ -62,7 +62,7 @@ class FlagSet {
 
   // The flag table: name, environment variable, default, description.
   std::string Help(absl::string_view usage) const;
-  // The table as Markdown rows (for the README).
+  // The table as Markdown rows (the format of docs/configuration.md).
   std::string MarkdownTable() const;
 
   std::string EnvName(absl::string_view name) const;
