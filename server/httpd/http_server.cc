@@ -421,8 +421,8 @@ void HttpServer::Loop() {
     // closed: its descriptor stays libmicrohttpd's), which it then sees as
     // the peer's end and closes on its next turn.
     for (int fd : table_.TakeOverdue(absl::Now())) {
+      Refuse(kRefusedRequestTimeout);  // counted before the peer can see it
       if (fd >= 0) shutdown(fd, SHUT_RDWR);
-      Refuse(kRefusedRequestTimeout);
     }
   }
 }
