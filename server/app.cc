@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/config_secrets.h"
+#include "server/errors/reasons.h"
 #include "server/security/listener_security.h"
 #include "server/security/page_token_key.h"
 #include "server/util/log.h"
@@ -180,12 +181,9 @@ std::string App::target() const {
 }
 
 absl::Status App::ShutdownStatus() {
-  StatusDetails d;
-  d.reason = "SHUTTING_DOWN";
-  return MakeStatus(absl::StatusCode::kUnavailable,
-                    "this server is shutting down and its grace period ended before Leaf "
-                    "answered; retry (another replica will answer)",
-                    d);
+  return MakeError(reasons::kShuttingDown,
+                   "this server is shutting down and its grace period ended before Leaf "
+                   "answered; retry (another replica will answer)");
 }
 
 absl::Status App::ServeMetrics() {
@@ -285,10 +283,8 @@ absl::Status App::StartWatch() {
 }
 
 absl::Status App::WatchShutdownStatus() {
-  StatusDetails d;
-  d.reason = "SHUTTING_DOWN";
-  return MakeStatus(absl::StatusCode::kUnavailable,
-                    "this server is shutting down; watch again (another replica will answer)", d);
+  return MakeError(reasons::kShuttingDown,
+                   "this server is shutting down; watch again (another replica will answer)");
 }
 
 void App::Shutdown(absl::Duration grace) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/errors/reasons.h"
 #include "server/resources.h"
 #include "server/util/status_details.h"
 
@@ -65,14 +66,10 @@ void BatchGet::Pump() {
       const size_t started = next_;
       if (next_ < results_.size() && (cancelled_ || absl::Now() >= deadline_)) {
         StatusDetails d;
-        d.reason = cancelled_ ? kReasonBatchCancelled : kReasonBatchDeadline;
         d.metadata["users_started"] = absl::StrCat(started);
-        SkipRemaining(MakeStatus(
-            cancelled_ ? absl::StatusCode::kCancelled : absl::StatusCode::kDeadlineExceeded,
-            cancelled_ ? "not fetched: the call was cancelled before this user's turn"
-                       : "not fetched: the call's deadline was near before this user's turn; "
-                         "ask again for the users not reached",
-            d));
+        SkipRemaining(
+            MakeError(cancelled_ ? reasons::kBatchCancelled : reasons::kBatchDeadlineExceeded,
+                      {}, d));
       }
       if (next_ < results_.size() && in_flight_ < fan_out_) {
         slot = next_++;

@@ -27,8 +27,6 @@
 
 namespace leafsvc {
 
-inline constexpr char kReasonBatchCancelled[] = "BATCH_CANCELLED";
-inline constexpr char kReasonBatchDeadline[] = "BATCH_DEADLINE_EXCEEDED";
 
 class BatchGet final : public leaf::LeafCall, public std::enable_shared_from_this<BatchGet> {
  public:

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/errors/reasons.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
@@ -18,15 +19,14 @@ constexpr absl::string_view kScope = "list-credentials:";
 
 absl::Status InvalidListToken() {
   StatusDetails d;
-  d.reason = "INVALID_PAGE_TOKEN";
   d.field_violations.push_back(
       {"page_token",
        "not a ListCredentials token issued by this service for these statuses; pass back "
        "next_page_token unchanged, with the same statuses, or omit it to start over"});
-  return MakeStatus(absl::StatusCode::kInvalidArgument,
-                    "invalid page_token: not a ListCredentials token issued by this service for "
-                    "these statuses (or it was changed)",
-                    d);
+  return MakeError(reasons::kInvalidPageToken,
+                   "invalid page_token: not a ListCredentials token issued by this service for "
+                   "these statuses (or it was changed)",
+                   d);
 }
 
 }  // namespace

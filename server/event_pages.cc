@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "server/errors/reasons.h"
 #include "server/leaf/leaf_endpoints.h"
 #include "server/util/status_details.h"
 
@@ -25,13 +26,11 @@ constexpr size_t kMaxTokenBytes = 8192;
 
 absl::Status InvalidToken(absl::string_view why) {
   StatusDetails d;
-  d.reason = "INVALID_PAGE_TOKEN";
   d.field_violations.push_back(
       {"page_token", absl::StrCat(why,
                                   "; pass back next_page_token unchanged, with the "
                                   "same leaf_user_id, or omit it to start over")});
-  return MakeStatus(absl::StatusCode::kInvalidArgument, absl::StrCat("invalid page_token: ", why),
-                    d);
+  return MakeError(reasons::kInvalidPageToken, absl::StrCat("invalid page_token: ", why), d);
 }
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -55,10 +54,7 @@ absl::StatusOr<std::string> PageTokenCodec::Sign(absl::string_view payload) cons
            reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac,
            &len) == nullptr ||
       len < kMacBytes) {
-    StatusDetails d;
-    d.reason = "PAGE_TOKEN_SIGNING_FAILED";
-    return MakeStatus(absl::StatusCode::kInternal,
-                      "could not compute the page token's HMAC (OpenSSL failed)", d);
+    return MakeError(reasons::kPageTokenSigningFailed);
   }
   return std::string(reinterpret_cast<char*>(mac), kMacBytes);
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/errors/reasons.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {

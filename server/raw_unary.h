@@ -18,11 +18,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/errors/reasons.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc {
-
-inline constexpr char kReasonMalformedRequest[] = "MALFORMED_REQUEST";
 
 // What a reactor keeps of a raw call until it ends.
 class RawResponse {
@@ -45,14 +44,11 @@ class RawUnary final : public RawResponse {
       ok = request.ParseFromZeroCopyStream(&reader) && reader.status().ok();
     }
     if (ok) return absl::OkStatus();
-    StatusDetails d;
-    d.reason = kReasonMalformedRequest;
-    return MakeStatus(
-        absl::StatusCode::kInvalidArgument,
+    return MakeError(
+        reasons::kMalformedRequest,
         absl::StrCat("the request could not be parsed as a ", Request::descriptor()->full_name(),
                      " (truncated or invalid protobuf bytes, or a string field that is not valid "
-                     "UTF-8); send a well-formed message"),
-        d);
+                     "UTF-8); send a well-formed message"));
   }
 
   void Write() override {

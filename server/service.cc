@@ -6,6 +6,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/errors/reasons.h"
 #include "server/leaf/leaf_errors.h"
 #include "server/raw_unary.h"
 #include "server/resources.h"
@@ -125,10 +126,8 @@ AgLeaderCredentialsService::AgLeaderCredentialsService(leaf::LeafClient* leaf,
 
 absl::Status AgLeaderCredentialsService::Admit() const {
   if (!draining_.load()) return absl::OkStatus();
-  StatusDetails d;
-  d.reason = "SHUTTING_DOWN";
-  return MakeStatus(absl::StatusCode::kUnavailable,
-                    "this server is shutting down; retry (another replica will answer)", d);
+  return MakeError(reasons::kShuttingDown,
+                   "this server is shutting down; retry (another replica will answer)");
 }
 
 absl::StatusOr<leaf::CallOptions> AgLeaderCredentialsService::LeafCallOptions(
@@ -141,20 +140,18 @@ absl::StatusOr<leaf::CallOptions> AgLeaderCredentialsService::LeafCallOptions(
   if (token == metadata.end()) return call;
   StatusDetails d;
   if (!options_.allow_caller_leaf_token) {
-    d.reason = "CALLER_LEAF_TOKEN_NOT_ALLOWED";
-    return MakeStatus(absl::StatusCode::kPermissionDenied,
-                      "this server does not accept x-leaf-token metadata (it was not started "
-                      "with --allow_caller_leaf_token); leave it out",
-                      d);
+    return MakeError(reasons::kCallerLeafTokenNotAllowed,
+                     "this server does not accept x-leaf-token metadata (it was not started "
+                     "with --allow_caller_leaf_token); leave it out",
+                     d);
   }
   const absl::string_view value(token->second.data(), token->second.size());
   bool printable = !value.empty() && value.size() <= kMaxSecretFieldBytes;
   for (unsigned char c : value) printable = printable && c > 0x20 && c < 0x7f;
   if (!printable) {
-    d.reason = "INVALID_REQUEST";
     d.field_violations.push_back({"x-leaf-token", "must be 1 to 8192 printable characters"});
-    return MakeStatus(absl::StatusCode::kInvalidArgument,
-                      "invalid x-leaf-token metadata: must be 1 to 8192 printable characters", d);
+    return MakeError(reasons::kInvalidRequest,
+                     "invalid x-leaf-token metadata: must be 1 to 8192 printable characters", d);
   }
   call.leaf_token = Secret(std::string(value));
   return call;

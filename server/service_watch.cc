@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/empty.pb.h"
+#include "server/errors/reasons.h"
 #include "server/grpc_status.h"
 #include "server/raw_unary.h"
 #include "server/resources.h"
@@ -94,7 +95,6 @@ v1::ChangeSource ToProtoSource(watch::Source source) {
 absl::Status ValidateWatch(const v1::WatchCredentialsRequest& request,
                            const ValidationOptions& options) {
   StatusDetails d;
-  d.reason = "INVALID_REQUEST";
   std::vector<std::string> parts;
   auto add = [&](std::string field, std::string description) {
     parts.push_back(absl::StrCat(field, ": ", description));
@@ -135,8 +135,8 @@ absl::Status ValidateWatch(const v1::WatchCredentialsRequest& request,
   }
   if (!unique.empty()) {
     d.field_violations = unique;
-    return MakeStatus(absl::StatusCode::kInvalidArgument,
-                      absl::StrCat("invalid request: ", absl::StrJoin(unique_parts, "; ")), d);
+    return MakeError(reasons::kInvalidRequest,
+                     absl::StrCat("invalid request: ", absl::StrJoin(unique_parts, "; ")), d);
   }
   return view_status;
 }
@@ -302,15 +302,13 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // lock is held here).
   void EndTooSlowLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (ending_) return;
-    static constexpr char kMessage[] =
-        "WATCH_STREAM_TOO_SLOW: the caller read this stream too slowly and changes piled up; "
-        "watch again";
-    StatusDetails d;
-    d.reason = "WATCH_STREAM_TOO_SLOW";
-    EndLocked(MakeStatus(absl::StatusCode::kResourceExhausted, kMessage, d));
+    // The reset carries the same code and message as the status.
+    const std::string message(reasons::kWatchStreamTooSlow.message);
+    EndLocked(MakeError(reasons::kWatchStreamTooSlow));
     if (finished_) return;  // no write was in flight: the status went out whole
-    grpc_call_cancel_with_status(context_->c_call(), GRPC_STATUS_RESOURCE_EXHAUSTED, kMessage,
-                                 nullptr);
+    grpc_call_cancel_with_status(context_->c_call(),
+                                 static_cast<grpc_status_code>(reasons::kWatchStreamTooSlow.code),
+                                 message.c_str(), nullptr);
   }
 
   // Stops taking changes; Finish follows once no write is in flight.

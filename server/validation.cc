@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/errors/reasons.h"
 #include "server/leaf/leaf_endpoints.h"
 #include "server/util/status_details.h"
 #include "server/util/utf8.h"
@@ -14,9 +15,6 @@ namespace leafsvc {
 namespace {
 
 namespace v1 = ::leaf::agleader::v1;
-
-constexpr absl::string_view kReasonInvalidRequest = "INVALID_REQUEST";
-constexpr absl::string_view kReasonFullViewNotAllowed = "FULL_VIEW_NOT_ALLOWED";
 
 class Violations {
  public:
@@ -82,22 +80,18 @@ class Violations {
   absl::Status ToStatus() const {
     if (!list_.empty()) {
       StatusDetails d;
-      d.reason = std::string(kReasonInvalidRequest);
       d.field_violations = list_;
       std::vector<std::string> parts;
       for (const FieldViolation& v : list_) {
         parts.push_back(absl::StrCat(v.field, ": ", v.description));
       }
-      return MakeStatus(absl::StatusCode::kInvalidArgument,
-                        absl::StrCat("invalid request: ", absl::StrJoin(parts, "; ")), d);
+      return MakeError(reasons::kInvalidRequest,
+                       absl::StrCat("invalid request: ", absl::StrJoin(parts, "; ")), d);
     }
     if (full_view_denied_) {
-      StatusDetails d;
-      d.reason = std::string(kReasonFullViewNotAllowed);
-      return MakeStatus(absl::StatusCode::kPermissionDenied,
-                        "CREDENTIALS_VIEW_FULL is disabled on this server (it was not "
-                        "started with --allow_full_view); use CREDENTIALS_VIEW_BASIC",
-                        d);
+      return MakeError(reasons::kFullViewNotAllowed,
+                       "CREDENTIALS_VIEW_FULL is disabled on this server (it was not "
+                       "started with --allow_full_view); use CREDENTIALS_VIEW_BASIC");
     }
     return absl::OkStatus();
   }

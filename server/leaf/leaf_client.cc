@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "server/errors/reasons.h"
 #include "server/leaf/leaf_json.h"
 #include "server/util/status_details.h"
 
@@ -84,13 +85,12 @@ std::shared_ptr<LeafCall> LeafClient::Start(
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     StatusDetails d;
-    d.reason = std::string(kReasonTooManyInFlight);
     d.retry_delay = absl::Milliseconds(100);
-    done(MakeStatus(absl::StatusCode::kResourceExhausted,
-                    absl::StrCat("this server already has ", options_.max_in_flight,
-                                 " calls in flight to Leaf (--max_upstream_in_flight); "
-                                 "retry with backoff"),
-                    d));
+    done(MakeError(reasons::kTooManyCallsInFlight,
+                   absl::StrCat("this server already has ", options_.max_in_flight,
+                                " calls in flight to Leaf (--max_upstream_in_flight); "
+                                "retry with backoff"),
+                   d));
     return std::make_shared<FinishedCall>();
   }
   if (!options.request_id.empty()) {

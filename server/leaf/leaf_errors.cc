@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/errors/reasons.h"
 #include "server/leaf/leaf_json.h"
 #include "server/util/status_details.h"
 #include "server/util/utf8.h"
@@ -87,59 +88,50 @@ absl::Status StatusFromLeafResponse(LeafOperation op,
   const std::string said =
       leaf_message.empty() ? "" : absl::StrCat(": ", leaf_message);
 
-  absl::StatusCode code;
+  const Reason* reason;
+  bool other_code = false;  // LEAF_REJECTED_REQUEST for a 4xx that is not 400
   std::string message;
   if (op == LeafOperation::kLogin && http >= 400 && http < 500 && http != 429) {
-    code = absl::StatusCode::kUnauthenticated;
-    d.reason = std::string(kReasonLeafLoginFailed);
+    reason = &reasons::kLeafLoginFailed;
     message = absl::StrCat("Leaf refused this service's login (HTTP ", http, said,
                            "); check --leaf_username and --leaf_password");
   } else if (http == 400 && op == LeafOperation::kCreateCredentials &&
              LooksLikeDuplicate(problem)) {
-    code = absl::StatusCode::kAlreadyExists;
-    d.reason = std::string(kReasonAlreadyExist);
+    reason = &reasons::kCredentialsAlreadyExist;
     message = absl::StrCat("the Leaf user already has AgLeader credentials (HTTP 400", said,
                            "); delete them first to replace them");
   } else if (http == 400) {
-    code = absl::StatusCode::kInvalidArgument;
-    d.reason = std::string(kReasonLeafRejected);
+    reason = &reasons::kLeafRejectedRequest;
     message = absl::StrCat("Leaf rejected the request while ", Describe(op), " (HTTP 400",
                            said, ")");
   } else if (http == 401) {
-    code = absl::StatusCode::kUnauthenticated;
-    d.reason = std::string(kReasonLeafTokenRejected);
+    reason = &reasons::kLeafTokenRejected;
     message = absl::StrCat("Leaf rejected this service's API token while ", Describe(op),
                            " (HTTP 401", said,
                            "); check --leaf_token or --leaf_username/--leaf_password");
   } else if (http == 403) {
-    code = absl::StatusCode::kPermissionDenied;
-    d.reason = std::string(kReasonLeafPermissionDenied);
+    reason = &reasons::kLeafPermissionDenied;
     message = absl::StrCat("Leaf denied permission while ", Describe(op), " (HTTP 403",
                            said, ")");
   } else if (http == 404 && LooksLikeUnknownUser(problem)) {
-    code = absl::StatusCode::kNotFound;
-    d.reason = std::string(kReasonLeafUserNotFound);
+    reason = &reasons::kLeafUserNotFound;
     message = absl::StrCat("Leaf has no such user (HTTP 404", said,
                            "); check leaf_user_id");
   } else if (http == 404) {
-    code = absl::StatusCode::kNotFound;
-    d.reason = std::string(kReasonCredentialsNotFound);
+    reason = &reasons::kCredentialsNotFound;
     message = absl::StrCat("the Leaf user has no AgLeader credentials (HTTP 404", said, ")");
   } else if (http == 409) {
-    code = absl::StatusCode::kAlreadyExists;
-    d.reason = std::string(kReasonAlreadyExist);
+    reason = &reasons::kCredentialsAlreadyExist;
     message = absl::StrCat("the Leaf user already has AgLeader credentials (HTTP 409", said,
                            "); delete them first to replace them");
   } else if (http == 429) {
-    code = absl::StatusCode::kResourceExhausted;
-    d.reason = std::string(kReasonLeafRateLimited);
+    reason = &reasons::kLeafRateLimited;
     d.retry_delay = ParseRetryAfter(response.Header("retry-after"), absl::Now());
     message = absl::StrCat("Leaf is rate limiting requests (HTTP 429", said, "); retry ",
                            d.retry_delay ? absl::StrCat("after ", absl::FormatDuration(*d.retry_delay))
                                          : std::string("later"));
   } else if (http >= 500 && http < 600) {
-    code = absl::StatusCode::kUnavailable;
-    d.reason = std::string(kReasonLeafUnavailable);
+    reason = &reasons::kLeafUnavailable;
     d.retry_delay = ParseRetryAfter(response.Header("retry-after"), absl::Now());
     message = absl::StrCat("Leaf failed while ", Describe(op), " (HTTP ", http, said,
                            "); retry later");
@@ -147,17 +139,17 @@ absl::Status StatusFromLeafResponse(LeafOperation op,
       d.metadata[std::string(kMetaMaybeApplied)] = "true";
     }
   } else if (http >= 400 && http < 500) {
-    code = absl::StatusCode::kFailedPrecondition;
-    d.reason = std::string(kReasonLeafRejected);
+    reason = &reasons::kLeafRejectedRequest;
+    other_code = true;
     message = absl::StrCat("Leaf refused the request while ", Describe(op), " (HTTP ", http,
                            said, ")");
   } else {
-    code = absl::StatusCode::kUnknown;
-    d.reason = std::string(kReasonLeafUnexpectedResponse);
+    reason = &reasons::kLeafUnexpectedResponse;
     message = absl::StrCat("Leaf answered with unexpected HTTP status ", http, " while ",
                            Describe(op));
   }
-  return MakeStatus(code, message, d);
+  return other_code ? MakeErrorWithOtherCode(*reason, message, d)
+                    : MakeError(*reason, message, d);
 }
 
 absl::Status StatusFromTransportError(LeafOperation op, const absl::Status& transport,
@@ -167,55 +159,49 @@ absl::Status StatusFromTransportError(LeafOperation op, const absl::Status& tran
       op != LeafOperation::kListEvents && op != LeafOperation::kListUsers) {
     d.metadata[std::string(kMetaMaybeApplied)] = "true";
   }
-  absl::StatusCode code;
+  const Reason* reason;
   std::string message;
   switch (transport.code()) {
     case absl::StatusCode::kDeadlineExceeded:
-      code = absl::StatusCode::kDeadlineExceeded;
-      d.reason = std::string(kReasonLeafTimeout);
+      reason = &reasons::kLeafTimeout;
       message = absl::StrCat("Leaf did not answer in time while ", Describe(op), " (",
                              transport.message(), ")");
       break;
     case absl::StatusCode::kCancelled:
-      code = absl::StatusCode::kCancelled;
-      d.reason = std::string(kReasonCancelled);
+      reason = &reasons::kCancelled;
       message = absl::StrCat("the call was cancelled while ", Describe(op));
       break;
     case absl::StatusCode::kUnavailable:
-      code = absl::StatusCode::kUnavailable;
-      d.reason = std::string(kReasonLeafUnreachable);
+      reason = &reasons::kLeafUnreachable;
       message = absl::StrCat("could not reach Leaf at ", host, " while ", Describe(op),
                              ": ", transport.message());
       break;
     case absl::StatusCode::kResourceExhausted:
-      code = absl::StatusCode::kInternal;
-      d.reason = std::string(kReasonLeafResponseTooLarge);
+      reason = &reasons::kLeafResponseTooLarge;
       message = absl::StrCat("Leaf's response was refused while ", Describe(op), ": ",
                              transport.message());
       break;
     default:
-      code = absl::StatusCode::kInternal;
-      d.reason = std::string(kReasonTransportError);
+      reason = &reasons::kLeafTransportError;
       message = absl::StrCat("calling Leaf at ", host, " failed while ", Describe(op), ": ",
                              transport.message());
   }
-  return MakeStatus(code, message, d);
+  return MakeError(*reason, message, d);
 }
 
 absl::Status StatusFromBadBody(LeafOperation op, int http_status,
                                const absl::Status& decode_error) {
   StatusDetails d;
-  d.reason = std::string(kReasonLeafBadResponse);
   d.metadata[std::string(kMetaHttpStatus)] = absl::StrCat(http_status);
   if (op == LeafOperation::kCreateCredentials) {
     // Leaf answered success: the credentials are most likely stored.
     d.metadata[std::string(kMetaMaybeApplied)] = "true";
   }
-  return MakeStatus(absl::StatusCode::kInternal,
-                    absl::StrCat("Leaf answered HTTP ", http_status, " while ", Describe(op),
-                                 ", but its response could not be read: ",
-                                 decode_error.message()),
-                    d);
+  return MakeError(reasons::kLeafBadResponse,
+                   absl::StrCat("Leaf answered HTTP ", http_status, " while ", Describe(op),
+                                ", but its response could not be read: ",
+                                decode_error.message()),
+                   d);
 }
 
 }  // namespace leafsvc::leaf

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/errors/reasons.h"
 #include "server/http/http_client.h"
 
 namespace leafsvc::leaf {
@@ -24,25 +25,30 @@ enum class LeafOperation {
   kListUsers,
 };
 
-// Reasons (ErrorInfo.reason) produced here.
-inline constexpr absl::string_view kReasonCredentialsNotFound = "CREDENTIALS_NOT_FOUND";
-inline constexpr absl::string_view kReasonLeafUserNotFound = "LEAF_USER_NOT_FOUND";
-inline constexpr absl::string_view kReasonAlreadyExist = "CREDENTIALS_ALREADY_EXIST";
-inline constexpr absl::string_view kReasonLeafRejected = "LEAF_REJECTED_REQUEST";
-inline constexpr absl::string_view kReasonLeafTokenRejected = "LEAF_TOKEN_REJECTED";
-inline constexpr absl::string_view kReasonLeafLoginFailed = "LEAF_LOGIN_FAILED";
-inline constexpr absl::string_view kReasonLeafPermissionDenied = "LEAF_PERMISSION_DENIED";
-inline constexpr absl::string_view kReasonLeafRateLimited = "LEAF_RATE_LIMITED";
-inline constexpr absl::string_view kReasonLeafUnavailable = "LEAF_UNAVAILABLE";
-inline constexpr absl::string_view kReasonLeafUnreachable = "LEAF_UNREACHABLE";
-inline constexpr absl::string_view kReasonLeafTimeout = "LEAF_TIMEOUT";
-inline constexpr absl::string_view kReasonLeafBadResponse = "LEAF_BAD_RESPONSE";
-inline constexpr absl::string_view kReasonLeafResponseTooLarge = "LEAF_RESPONSE_TOO_LARGE";
-inline constexpr absl::string_view kReasonLeafUnexpectedResponse = "LEAF_UNEXPECTED_RESPONSE";
-inline constexpr absl::string_view kReasonCancelled = "CANCELLED";
-inline constexpr absl::string_view kReasonTransportError = "LEAF_TRANSPORT_ERROR";
-inline constexpr absl::string_view kReasonTooManyInFlight = "TOO_MANY_CALLS_IN_FLIGHT";
-inline constexpr absl::string_view kReasonCallerTokenRejected = "CALLER_LEAF_TOKEN_REJECTED";
+// Reasons (ErrorInfo.reason) produced here: short names for rows of the
+// one table, server/errors/reasons.h.
+inline constexpr absl::string_view kReasonCredentialsNotFound = reasons::kCredentialsNotFound.name;
+inline constexpr absl::string_view kReasonLeafUserNotFound = reasons::kLeafUserNotFound.name;
+inline constexpr absl::string_view kReasonAlreadyExist = reasons::kCredentialsAlreadyExist.name;
+inline constexpr absl::string_view kReasonLeafRejected = reasons::kLeafRejectedRequest.name;
+inline constexpr absl::string_view kReasonLeafTokenRejected = reasons::kLeafTokenRejected.name;
+inline constexpr absl::string_view kReasonLeafLoginFailed = reasons::kLeafLoginFailed.name;
+inline constexpr absl::string_view kReasonLeafPermissionDenied =
+    reasons::kLeafPermissionDenied.name;
+inline constexpr absl::string_view kReasonLeafRateLimited = reasons::kLeafRateLimited.name;
+inline constexpr absl::string_view kReasonLeafUnavailable = reasons::kLeafUnavailable.name;
+inline constexpr absl::string_view kReasonLeafUnreachable = reasons::kLeafUnreachable.name;
+inline constexpr absl::string_view kReasonLeafTimeout = reasons::kLeafTimeout.name;
+inline constexpr absl::string_view kReasonLeafBadResponse = reasons::kLeafBadResponse.name;
+inline constexpr absl::string_view kReasonLeafResponseTooLarge =
+    reasons::kLeafResponseTooLarge.name;
+inline constexpr absl::string_view kReasonLeafUnexpectedResponse =
+    reasons::kLeafUnexpectedResponse.name;
+inline constexpr absl::string_view kReasonCancelled = reasons::kCancelled.name;
+inline constexpr absl::string_view kReasonTransportError = reasons::kLeafTransportError.name;
+inline constexpr absl::string_view kReasonTooManyInFlight = reasons::kTooManyCallsInFlight.name;
+inline constexpr absl::string_view kReasonCallerTokenRejected =
+    reasons::kCallerLeafTokenRejected.name;
 // Metadata: how many HTTP requests the call made to Leaf (set when more than one).
 inline constexpr absl::string_view kMetaAttempts = "leaf_attempts";
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/errors/reasons.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc::leaf {
@@ -199,11 +200,10 @@ Exchange::Plan Exchange::DecideResponse(absl::StatusOr<http::HttpResponse> respo
   Plan next;
   if (http == 401 && caller_token_.has_value()) {
     StatusDetails d;
-    d.reason = std::string(kReasonCallerTokenRejected);
     d.metadata[std::string(kMetaHttpStatus)] = "401";
     next = FinishPlan(
-        MakeStatus(absl::StatusCode::kUnauthenticated,
-                   "Leaf rejected the token sent in the x-leaf-token metadata (HTTP 401)", d));
+        MakeError(reasons::kCallerLeafTokenRejected,
+                  "Leaf rejected the token sent in the x-leaf-token metadata (HTTP 401)", d));
   } else if (http == 401 && !reauthenticated_ && ctx_.tokens->Invalidate(token)) {
     // Invalidate only marks a token generation stale; it never calls back.
     reauthenticated_ = true;

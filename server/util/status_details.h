@@ -18,8 +18,7 @@
 
 namespace leafsvc {
 
-// google.rpc.ErrorInfo.domain of every error this service returns.
-inline constexpr absl::string_view kErrorDomain = "leaf.agleader.v1";
+// The error domain (kErrorDomain) and the reasons are in server/errors/reasons.h.
 
 struct FieldViolation {
   std::string field;        // proto field name, e.g. "leaf_user_id"

@@ -4,22 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/errors/reasons.h"
 #include "server/util/status_details.h"
 
 namespace leafsvc::watch {
-namespace {
-
-constexpr char kReasonTooManyWatchStreams[] = "TOO_MANY_WATCH_STREAMS";
-constexpr char kReasonTooManyWatchedUsers[] = "TOO_MANY_WATCHED_USERS";
-constexpr char kReasonTooManyForCaller[] = "TOO_MANY_WATCHED_USERS_FOR_CALLER";
-
-absl::Status Exhausted(absl::string_view reason, std::string message) {
-  StatusDetails d;
-  d.reason = std::string(reason);
-  return MakeStatus(absl::StatusCode::kResourceExhausted, message, d);
-}
-
-}  // namespace
 
 Registry::Registry(PollControl* poller, RegistryOptions options)
     : poller_(poller), options_(std::move(options)) {}
@@ -61,15 +49,12 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
   {
     absl::MutexLock lock(&mu_);
     if (shut_down_) {
-      StatusDetails d;
-      d.reason = "SHUTTING_DOWN";
-      return MakeStatus(absl::StatusCode::kUnavailable,
-                        "this server is shutting down; watch again (another replica will answer)",
-                        d);
+      return MakeError(reasons::kShuttingDown,
+                       "this server is shutting down; watch again (another replica will answer)");
     }
     if (static_cast<int>(subscriptions_.size()) >= options_.max_streams) {
-      return Exhausted(
-          kReasonTooManyWatchStreams,
+      return MakeError(
+          reasons::kTooManyWatchStreams,
           absl::StrCat("this server already serves its limit of ", options_.max_streams,
                        " watch streams (--watch_max_streams); retry later or on "
                        "another replica"));
@@ -82,8 +67,8 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
         for (const std::string& user : users) more -= mine->second.contains(user) ? 1 : 0;
       }
       if (held + more > options_.max_users_per_caller) {
-        return Exhausted(
-            kReasonTooManyForCaller,
+        return MakeError(
+            reasons::kTooManyWatchedUsersForCaller,
             absl::StrCat("this caller (its API key, else its address) already watches ", held,
                          " of at most ", options_.max_users_per_caller,
                          " users (--watch_max_users_per_caller); close streams it no longer "
@@ -93,7 +78,7 @@ absl::StatusOr<Registry::WatchId> Registry::Subscribe(const std::vector<std::str
     int new_users = 0;
     for (const std::string& user : users) new_users += users_.contains(user) ? 0 : 1;
     if (static_cast<int>(users_.size()) + new_users > options_.max_users) {
-      return Exhausted(kReasonTooManyWatchedUsers,
+      return MakeError(reasons::kTooManyWatchedUsers,
                        absl::StrCat("this server already watches ", users_.size(), " of at most ",
                                     options_.max_users,
                                     " users (--watch_max_users); retry later or on another "

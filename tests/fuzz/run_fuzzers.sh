@@ -89,6 +89,7 @@ project_sources=(
   server/leaf/leaf_errors.cc
   server/leaf/leaf_endpoints.cc
   server/event_pages.cc
+  server/errors/reasons.cc
   server/util/status_details.cc
   server/http/http_client.cc
   server/util/utf8.cc
