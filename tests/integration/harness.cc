@@ -1,5 +1,11 @@
 #include "tests/integration/harness.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 
@@ -97,6 +103,38 @@ bool RetryInfoOf(const grpc::Status& status, int64_t* delay_ms) {
     }
   }
   return false;
+}
+
+grpc::Status CallRaw(Harness& h, const std::string& method, const std::string& bytes) {
+  grpc::GenericStub stub(h.channel());
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/leaf.agleader.v1.AgLeaderCredentials/" + method, grpc::StubOptions(),
+                 &request, &response, [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_all();
+                 });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait_for(lock, std::chrono::seconds(15), [&] { return done; });
+  return status;
+}
+
+bool WaitFor(const std::function<bool()>& done, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return true;
 }
 
 }  // namespace leafsvc::testing

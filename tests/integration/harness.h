@@ -10,6 +10,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/time/time.h"
+
 #include "emulator/leaf_emulator.h"
 #include "google/rpc/error_details.pb.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
@@ -61,6 +63,14 @@ google::rpc::ErrorInfo ErrorInfoOf(const grpc::Status& status);
 google::rpc::BadRequest BadRequestOf(const grpc::Status& status);
 // Whether the details hold a RetryInfo, and its delay in ms.
 bool RetryInfoOf(const grpc::Status& status, int64_t* delay_ms);
+
+// Sends `bytes` as the request of `method` (e.g. "GetCredentials") of the
+// service, unparsed, and returns the call's status (a server-streaming
+// method sends its one request and ends with its status the same way).
+grpc::Status CallRaw(Harness& h, const std::string& method, const std::string& bytes);
+
+// Polls `done` every 5 ms until it holds (true) or `timeout` passes (false).
+bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10));
 
 }  // namespace leafsvc::testing
 

@@ -17,29 +17,6 @@
 namespace leafsvc::testing {
 namespace {
 
-grpc::Status CallRaw(Harness& h, const std::string& method, const std::string& bytes) {
-  grpc::GenericStub stub(h.channel());
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, "/leaf.agleader.v1.AgLeaderCredentials/" + method, grpc::StubOptions(),
-                 &request, &response, [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_all();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait_for(lock, std::chrono::seconds(15), [&] { return done; });
-  return status;
-}
-
 // String field `field` (length-delimited) holding a byte that is not UTF-8.
 std::string InvalidUtf8String(int field) {
   std::string s(1, static_cast<char>(field << 3 | 2));

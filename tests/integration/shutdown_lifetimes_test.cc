@@ -57,15 +57,6 @@ leafemu::Fault Delay(const std::string& method, const std::string& path, absl::D
   return f;
 }
 
-bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
-
 TEST(ShutdownLifetimesTest, NothingRunsAfterItsObjectWithALoginAPromptAndLargeBodiesInFlight) {
   const int alerts_port = FreePort();
   const std::string alerts_url = absl::StrCat("http://127.0.0.1:", alerts_port, "/leaf/alerts");

@@ -19,44 +19,10 @@ namespace {
 
 namespace v1 = ::leaf::agleader::v1;
 
-constexpr char kWatchMethod[] = "/leaf.agleader.v1.AgLeaderCredentials/WatchCredentials";
 
 void SlowPolls(ServerConfig& c) {
   c.watch_poll_interval = absl::Hours(1);
   c.watch_poll_jitter = absl::ZeroDuration();
-}
-
-bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  return true;
-}
-
-// Sends `bytes` as the request of WatchCredentials (server streaming: the
-// generic unary call sends one message and takes the status).
-grpc::Status WatchRaw(Harness& h, const std::string& bytes) {
-  grpc::GenericStub stub(h.channel());
-  grpc::Slice slice(bytes);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&ctx, kWatchMethod, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
-    std::lock_guard<std::mutex> lock(mu);
-    status = s;
-    done = true;
-    cv.notify_all();
-  });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait_for(lock, std::chrono::seconds(15), [&] { return done; });
-  return status;
 }
 
 // Before the fix: UNIMPLEMENTED with an empty message (gRPC refused the bytes
@@ -75,7 +41,7 @@ TEST(WatchLimitsTest, AMalformedRequestIsInvalidArgumentMalformedRequest) {
                   6),  // leaf_user_ids[0] not UTF-8
   };
   for (const std::string& body : bodies) {
-    grpc::Status st = WatchRaw(*h, body);
+    grpc::Status st = CallRaw(*h, "WatchCredentials", body);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
     EXPECT_NE(st.error_message().find("could not be parsed"), std::string::npos)
         << st.error_message();
