@@ -67,7 +67,7 @@ class FastUpstreamTest : public ::testing::Test {
 TEST_F(FastUpstreamTest, AnswersCredentialsThatTheServiceDecodes) {
   const Reply reply = Get(kPath);
   EXPECT_EQ(reply.status, 200);
-  absl::StatusOr<leafsvc::leaf::AgLeaderCredentials> decoded =
+  absl::StatusOr<leafsvc::leaf::ProviderCredentials> decoded =
       leafsvc::leaf::DecodeCredentials(reply.body);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->status, "OK");

@@ -219,7 +219,7 @@ absl::Status App::StartWatch() {
       scheduler_.get(),
       [leaf, timeout](const std::string& user, std::function<void(watch::Observation)> done) {
         return leaf->GetCredentials(user, leaf::CallOptions(absl::Now() + timeout),
-                                    [done](absl::StatusOr<leaf::AgLeaderCredentials> result) {
+                                    [done](absl::StatusOr<leaf::ProviderCredentials> result) {
                                       done(watch::Observation::FromResult(std::move(result)));
                                     });
       },

@@ -30,7 +30,7 @@ namespace leafsvc {
 
 class BatchGet final : public leaf::LeafCall, public std::enable_shared_from_this<BatchGet> {
  public:
-  using Result = absl::StatusOr<leaf::AgLeaderCredentials>;
+  using Result = absl::StatusOr<leaf::ProviderCredentials>;
   using FetchDone = std::function<void(Result)>;
   // Starts GET .../ag-leader-credentials for one user; `done` runs exactly
   // once, possibly before Fetch returns.

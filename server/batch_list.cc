@@ -126,7 +126,7 @@ void UserListing::OnPage(absl::StatusOr<leaf::LeafUsersPage> page) {
   for (; i < users.size() && !full; ++i) {
     ++cursor_.position;
     const leaf::LeafUser& user = users[i];
-    if (!user.ag_leader || !filter_(*user.ag_leader)) continue;
+    if (!user.credentials || !filter_(*user.credentials)) continue;
     result_.users.push_back(user);
     full = result_.users.size() >= static_cast<size_t>(page_size_);
   }

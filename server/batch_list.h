@@ -71,7 +71,7 @@ class UserListing final : public leaf::LeafCall, public std::enable_shared_from_
   using Fetch = std::function<std::shared_ptr<leaf::LeafCall>(int page, int size,
                                                               absl::Time deadline, FetchDone done)>;
   using Done = std::function<void(absl::StatusOr<ListingResult>)>;
-  using Filter = std::function<bool(const leaf::AgLeaderCredentials&)>;
+  using Filter = std::function<bool(const leaf::ProviderCredentials&)>;
 
   // `page_size` > 0; `start.leaf_page_size` > 0. No Leaf page is requested
   // after `soft_deadline`, once the first one has been read, and none is

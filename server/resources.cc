@@ -61,7 +61,7 @@ v1::CredentialStatus ToCredentialStatus(absl::string_view s) {
   return v1::CREDENTIAL_STATUS_UNSPECIFIED;
 }
 
-void ToProto(const leafsvc::leaf::AgLeaderCredentials& in, absl::string_view leaf_user_id,
+void ToProto(const leafsvc::leaf::ProviderCredentials& in, absl::string_view leaf_user_id,
              v1::CredentialsView view, v1::Credentials* out) {
   out->set_name(CredentialsName(leaf_user_id));
   out->set_id(in.id);
@@ -93,6 +93,15 @@ void ToProto(const leafsvc::leaf::CredentialEvent& in, absl::string_view leaf_us
     out->set_headers(RedactEventText(in.headers));
     out->set_body(RedactEventText(in.body));
   }
+}
+
+leafsvc::leaf::NewProviderCredentials FromProto(const v1::CreateCredentialsRequest& request) {
+  leafsvc::leaf::NewProviderCredentials credentials;
+  credentials.refresh_token = Secret(request.refresh_token());
+  credentials.public_key = request.public_key();
+  credentials.private_key = Secret(request.private_key());
+  credentials.access_token = Secret(request.access_token());
+  return credentials;
 }
 
 }  // namespace leafsvc

@@ -25,8 +25,12 @@ std::string CredentialsName(absl::string_view leaf_user_id);
 
 // Fills `out`. Secret values are copied only for CREDENTIALS_VIEW_FULL; hints
 // always.
-void ToProto(const leafsvc::leaf::AgLeaderCredentials& in, absl::string_view leaf_user_id,
+void ToProto(const leafsvc::leaf::ProviderCredentials& in, absl::string_view leaf_user_id,
              ::leaf::agleader::v1::CredentialsView view, ::leaf::agleader::v1::Credentials* out);
+
+// The credentials a CreateCredentialsRequest asks Leaf to store.
+leafsvc::leaf::NewProviderCredentials FromProto(
+    const ::leaf::agleader::v1::CreateCredentialsRequest& request);
 
 // `headers` and `body` are raw only for CREDENTIALS_VIEW_FULL; otherwise
 // redacted of the secrets they carry (server/util/redact_events.h).

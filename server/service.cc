@@ -182,7 +182,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetCredentials(
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->GetCredentials(
       user, reactor->Options(*std::move(options)),
-      [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
+      [reactor, response, user, view](absl::StatusOr<leaf::ProviderCredentials> result) {
         if (result.ok()) ToProto(*result, user, view, response);
         reactor->FinishWith(result.status());
       }));
@@ -208,17 +208,13 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateCredentials(
   }
   absl::StatusOr<leaf::CallOptions> options = Prepare(context, Validate(*request, validation_));
   if (!options.ok()) return Reject(context, record, options.status());
-  leaf::NewAgLeaderCredentials credentials;
-  credentials.refresh_token = Secret(request->refresh_token());
-  credentials.public_key = request->public_key();
-  credentials.private_key = Secret(request->private_key());
-  credentials.access_token = Secret(request->access_token());
+  const leaf::NewProviderCredentials credentials = FromProto(*request);
 
   auto* reactor = new LeafReactor(&active_calls_, std::move(record), std::move(call));
   const v1::CredentialsView view = request->view();
   reactor->SetCall(leaf_->CreateCredentials(
       user, credentials, reactor->Options(*std::move(options)),
-      [reactor, response, user, view](absl::StatusOr<leaf::AgLeaderCredentials> result) {
+      [reactor, response, user, view](absl::StatusOr<leaf::ProviderCredentials> result) {
         if (result.ok()) ToProto(*result, user, view, response);
         reactor->FinishWith(result.status());
       }));

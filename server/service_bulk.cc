@@ -114,7 +114,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
     if (!decoded.ok()) return RejectWith(context, record, decoded.status());
     start = *decoded;
   }
-  UserListing::Filter filter = [statuses](const leaf::AgLeaderCredentials& c) {
+  UserListing::Filter filter = [statuses](const leaf::ProviderCredentials& c) {
     if (statuses.empty()) return true;
     return std::find(statuses.begin(), statuses.end(), ToCredentialStatus(c.status)) !=
            statuses.end();
@@ -145,7 +145,7 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::ListCredentials(
         }
         response->mutable_credentials()->Reserve(static_cast<int>(result->users.size()));
         for (const leaf::LeafUser& u : result->users) {
-          ToProto(*u.ag_leader, CanonicalLeafUserId(u.id), view, response->add_credentials());
+          ToProto(*u.credentials, CanonicalLeafUserId(u.id), view, response->add_credentials());
         }
         if (result->total_count) response->set_total_size(*result->total_count);
         reactor->FinishWith(absl::OkStatus());

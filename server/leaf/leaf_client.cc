@@ -157,20 +157,20 @@ void LeafClient::AbortAll(const absl::Status& status) {
 
 std::shared_ptr<LeafCall> LeafClient::GetCredentials(absl::string_view leaf_user_id,
                                                      const CallOptions& options,
-                                                     Callback<AgLeaderCredentials> done) {
+                                                     Callback<ProviderCredentials> done) {
   return Start(LeafOperation::kGetCredentials,
-               MakeRequest("GET", endpoints_.AgLeaderCredentials(leaf_user_id)), options, {},
+               MakeRequest("GET", endpoints_.Credentials(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-                 done(Decode<AgLeaderCredentials>(LeafOperation::kGetCredentials, std::move(r),
+                 done(Decode<ProviderCredentials>(LeafOperation::kGetCredentials, std::move(r),
                                                   &DecodeCredentials));
                });
 }
 
 std::shared_ptr<LeafCall> LeafClient::CreateCredentials(absl::string_view leaf_user_id,
-                                                        const NewAgLeaderCredentials& credentials,
+                                                        const NewProviderCredentials& credentials,
                                                         const CallOptions& options,
-                                                        Callback<AgLeaderCredentials> done) {
-  http::HttpRequest request = MakeRequest("POST", endpoints_.AgLeaderCredentials(leaf_user_id));
+                                                        Callback<ProviderCredentials> done) {
+  http::HttpRequest request = MakeRequest("POST", endpoints_.Credentials(leaf_user_id));
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = EncodeCreateCredentials(credentials);
   std::vector<std::string> secrets = {credentials.refresh_token.Reveal(),
@@ -178,7 +178,7 @@ std::shared_ptr<LeafCall> LeafClient::CreateCredentials(absl::string_view leaf_u
                                       credentials.access_token.Reveal()};
   return Start(LeafOperation::kCreateCredentials, std::move(request), options, std::move(secrets),
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-                 done(Decode<AgLeaderCredentials>(LeafOperation::kCreateCredentials, std::move(r),
+                 done(Decode<ProviderCredentials>(LeafOperation::kCreateCredentials, std::move(r),
                                                   &DecodeCredentials));
                });
 }
@@ -187,7 +187,7 @@ std::shared_ptr<LeafCall> LeafClient::DeleteCredentials(absl::string_view leaf_u
                                                         const CallOptions& options,
                                                         DoneCallback done) {
   return Start(LeafOperation::kDeleteCredentials,
-               MakeRequest("DELETE", endpoints_.AgLeaderCredentials(leaf_user_id)), options, {},
+               MakeRequest("DELETE", endpoints_.Credentials(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
                  // 204 is documented; any 2xx means the credentials are gone.
                  done(r.status());
@@ -198,7 +198,7 @@ std::shared_ptr<LeafCall> LeafClient::ListEvents(absl::string_view leaf_user_id,
                                                  const CallOptions& options,
                                                  Callback<std::vector<CredentialEvent>> done) {
   return Start(LeafOperation::kListEvents,
-               MakeRequest("GET", endpoints_.AgLeaderCredentialEvents(leaf_user_id)), options, {},
+               MakeRequest("GET", endpoints_.CredentialEvents(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
                  done(Decode<std::vector<CredentialEvent>>(LeafOperation::kListEvents, std::move(r),
                                                            &DecodeEvents));

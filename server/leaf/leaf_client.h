@@ -52,11 +52,11 @@ class LeafClient {
   // Leaf quotes them back).
   std::shared_ptr<LeafCall> GetCredentials(absl::string_view leaf_user_id,
                                            const CallOptions& options,
-                                           Callback<AgLeaderCredentials> done);
+                                           Callback<ProviderCredentials> done);
   std::shared_ptr<LeafCall> CreateCredentials(absl::string_view leaf_user_id,
-                                              const NewAgLeaderCredentials& credentials,
+                                              const NewProviderCredentials& credentials,
                                               const CallOptions& options,
-                                              Callback<AgLeaderCredentials> done);
+                                              Callback<ProviderCredentials> done);
   std::shared_ptr<LeafCall> DeleteCredentials(absl::string_view leaf_user_id,
                                               const CallOptions& options, DoneCallback done);
   std::shared_ptr<LeafCall> ListEvents(absl::string_view leaf_user_id, const CallOptions& options,

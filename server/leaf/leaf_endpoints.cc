@@ -48,15 +48,15 @@ std::string LeafEndpoints::Login() const {
   return absl::StrCat(api_url_, "/api/authenticate");
 }
 
-std::string LeafEndpoints::AgLeaderCredentials(absl::string_view leaf_user_id) const {
+std::string LeafEndpoints::Credentials(absl::string_view leaf_user_id) const {
   return absl::StrCat(api_url_, kUserManagement, "/users/",
                       PercentEncodePathSegment(leaf_user_id),
                       "/ag-leader-credentials");
 }
 
-std::string LeafEndpoints::AgLeaderCredentialEvents(
+std::string LeafEndpoints::CredentialEvents(
     absl::string_view leaf_user_id) const {
-  return absl::StrCat(AgLeaderCredentials(leaf_user_id), "/events");
+  return absl::StrCat(Credentials(leaf_user_id), "/events");
 }
 
 std::string LeafEndpoints::Users(int page, int size) const {

@@ -24,9 +24,9 @@ class LeafEndpoints {
   // POST /api/authenticate (on the gateway, not under /services/...).
   std::string Login() const;
   // {usermanagement}/users/{id}/ag-leader-credentials
-  std::string AgLeaderCredentials(absl::string_view leaf_user_id) const;
+  std::string Credentials(absl::string_view leaf_user_id) const;
   // {usermanagement}/users/{id}/ag-leader-credentials/events
-  std::string AgLeaderCredentialEvents(absl::string_view leaf_user_id) const;
+  std::string CredentialEvents(absl::string_view leaf_user_id) const;
   // {usermanagement}/users?page={page}&size={size} (Leaf pages from 0).
   std::string Users(int page, int size) const;
 

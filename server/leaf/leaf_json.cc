@@ -143,12 +143,12 @@ void WriteString(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key,
 
 }  // namespace
 
-absl::StatusOr<AgLeaderCredentials> DecodeCredentials(absl::string_view json) {
+absl::StatusOr<ProviderCredentials> DecodeCredentials(absl::string_view json) {
   constexpr absl::string_view kWhat = "Leaf's credentials response";
   absl::StatusOr<Document> doc = ParseJson(json, kWhat);
   if (!doc.ok()) return doc.status();
   if (!doc->IsObject()) return Malformed(kWhat, "not a JSON object");
-  AgLeaderCredentials c;
+  ProviderCredentials c;
   RETURN_IF_ERROR(ReadString(*doc, "id", kWhat, &c.id));
   if (c.id.empty()) return Malformed(kWhat, "field \"id\" is missing");
   RETURN_IF_ERROR(ReadString(*doc, "status", kWhat, &c.status));
@@ -232,7 +232,7 @@ std::string Problem::Summary() const {
   return text;
 }
 
-std::string EncodeCreateCredentials(const NewAgLeaderCredentials& credentials) {
+std::string EncodeCreateCredentials(const NewProviderCredentials& credentials) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.StartObject();

@@ -24,7 +24,7 @@ inline constexpr int kMaxLeafJsonDepth = 64;  // json::kMaxDepth (checked in lea
 
 // Errors: INVALID_ARGUMENT naming the problem (the caller decides how an
 // unreadable upstream body is reported).
-absl::StatusOr<AgLeaderCredentials> DecodeCredentials(absl::string_view json);
+absl::StatusOr<ProviderCredentials> DecodeCredentials(absl::string_view json);
 // A malformed element (wrong types, a timestamp outside years 0001-9999, an
 // id that is not 1-128 of [A-Za-z0-9._~-]) is skipped and logged, so that
 // one bad event does not hide the others; a malformed document is an error.
@@ -36,7 +36,7 @@ absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json);
 // every field is optional).
 std::optional<Problem> DecodeProblem(absl::string_view json);
 
-std::string EncodeCreateCredentials(const NewAgLeaderCredentials& credentials);
+std::string EncodeCreateCredentials(const NewProviderCredentials& credentials);
 std::string EncodeLogin(absl::string_view username, const Secret& password, bool remember_me);
 
 }  // namespace leafsvc::leaf

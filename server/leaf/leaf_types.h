@@ -13,7 +13,7 @@
 namespace leafsvc::leaf {
 
 // GET/POST /users/{leafUserId}/ag-leader-credentials response.
-struct AgLeaderCredentials {
+struct ProviderCredentials {
   std::string id;
   // Raw status ("OK", "UNAUTHENTICATED", ...); unknown values are kept.
   std::string status;
@@ -25,7 +25,7 @@ struct AgLeaderCredentials {
 };
 
 // POST /users/{leafUserId}/ag-leader-credentials request body.
-struct NewAgLeaderCredentials {
+struct NewProviderCredentials {
   Secret refresh_token;
   std::string public_key;
   Secret private_key;

@@ -27,7 +27,7 @@ absl::Status Malformed(absl::string_view why) {
 // The embedded credentials go through DecodeCredentials so that a listed
 // credential obeys exactly the rules of GET .../ag-leader-credentials; the
 // object is re-serialized for it (a few hundred bytes per user).
-absl::StatusOr<std::optional<AgLeaderCredentials>> DecodeEmbedded(const Value& v, size_t index) {
+absl::StatusOr<std::optional<ProviderCredentials>> DecodeEmbedded(const Value& v, size_t index) {
   const Value* obj = &v;
   if (v.IsNull()) return std::nullopt;
   if (v.IsArray()) {
@@ -44,7 +44,7 @@ absl::StatusOr<std::optional<AgLeaderCredentials>> DecodeEmbedded(const Value& v
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   obj->Accept(writer);
-  absl::StatusOr<AgLeaderCredentials> c =
+  absl::StatusOr<ProviderCredentials> c =
       DecodeCredentials(absl::string_view(buffer.GetString(), buffer.GetSize()));
   if (!c.ok()) {
     return Malformed(absl::StrCat("element ", index, ": ", c.status().message()));
@@ -62,9 +62,9 @@ absl::StatusOr<LeafUser> DecodeUser(const Value& v, size_t index) {
   user.id = ValidUtf8(absl::string_view(id->value.GetString(), id->value.GetStringLength()));
   auto creds = v.FindMember("agLeaderCredentials");
   if (creds != v.MemberEnd()) {
-    absl::StatusOr<std::optional<AgLeaderCredentials>> c = DecodeEmbedded(creds->value, index);
+    absl::StatusOr<std::optional<ProviderCredentials>> c = DecodeEmbedded(creds->value, index);
     if (!c.ok()) return c.status();
-    user.ag_leader = *std::move(c);
+    user.credentials = *std::move(c);
   }
   return user;
 }

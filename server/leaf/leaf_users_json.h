@@ -19,7 +19,7 @@ namespace leafsvc::leaf {
 struct LeafUser {
   std::string id;
   // Absent when the user has no AgLeader credentials.
-  std::optional<AgLeaderCredentials> ag_leader;
+  std::optional<ProviderCredentials> credentials;
 };
 
 // A decoded page of GET /users, with Leaf's X-Total-Count when it sent one.

@@ -7,7 +7,7 @@
 
 namespace leafsvc::watch {
 
-Observation Observation::FromResult(absl::StatusOr<leaf::AgLeaderCredentials> result) {
+Observation Observation::FromResult(absl::StatusOr<leaf::ProviderCredentials> result) {
   Observation o;
   if (result.ok()) {
     o.kind = Kind::kPresent;

@@ -18,12 +18,12 @@ namespace leafsvc::watch {
 struct Observation {
   enum class Kind { kPresent, kAbsent, kError };
   Kind kind = Kind::kError;
-  leaf::AgLeaderCredentials credentials;  // kPresent
+  leaf::ProviderCredentials credentials;  // kPresent
   absl::Status error;                     // kError
 
   // From a GetCredentials result: NOT_FOUND with reason
   // CREDENTIALS_NOT_FOUND means the user has none; any other error is kError.
-  static Observation FromResult(absl::StatusOr<leaf::AgLeaderCredentials> result);
+  static Observation FromResult(absl::StatusOr<leaf::ProviderCredentials> result);
 };
 
 // Why a user was read.
@@ -35,8 +35,8 @@ absl::string_view ChangeKindName(ChangeKind kind);  // "initial", "created", ...
 
 struct Change {
   ChangeKind kind = ChangeKind::kInitial;
-  std::optional<leaf::AgLeaderCredentials> previous;
-  std::optional<leaf::AgLeaderCredentials> current;
+  std::optional<leaf::ProviderCredentials> previous;
+  std::optional<leaf::ProviderCredentials> current;
   absl::Status error;  // kError
   absl::Time observed;
   Source source = Source::kPoll;

@@ -21,14 +21,14 @@ std::optional<Change> ChangeDetector::Observe(const Observation& observation, So
     change.error = observation.error;
     return change;
   }
-  std::optional<leaf::AgLeaderCredentials> current;
+  std::optional<leaf::ProviderCredentials> current;
   if (observation.kind == Observation::Kind::kPresent) current = observation.credentials;
   const bool was_known = known_ && !in_error_;
   known_ = true;
   in_error_ = false;
   error_ = absl::OkStatus();
   observed_ = now;
-  std::optional<leaf::AgLeaderCredentials> previous = std::exchange(last_, current);
+  std::optional<leaf::ProviderCredentials> previous = std::exchange(last_, current);
   change.current = current;
   if (!was_known) {
     change.kind = ChangeKind::kInitial;

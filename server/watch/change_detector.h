@@ -27,13 +27,13 @@ class ChangeDetector {
   std::optional<Change> Snapshot() const;
 
   // The credentials last read successfully, if any.
-  const std::optional<leaf::AgLeaderCredentials>& last() const { return last_; }
+  const std::optional<leaf::ProviderCredentials>& last() const { return last_; }
 
  private:
   bool known_ = false;     // a read has finished
   bool in_error_ = false;  // the last read failed
   absl::Status error_;
-  std::optional<leaf::AgLeaderCredentials> last_;
+  std::optional<leaf::ProviderCredentials> last_;
   absl::Time observed_;
 };
 

@@ -15,7 +15,7 @@
 namespace leafsvc::fuzz {
 namespace {
 
-std::string Describe(const leaf::AgLeaderCredentials& c) {
+std::string Describe(const leaf::ProviderCredentials& c) {
   return absl::StrCat("id=", Printable(c.id), " status=", Printable(c.status),
                       " publicKey=", Printable(c.public_key),
                       " created=", c.created_time ? LeafTime(*c.created_time) : "-");
@@ -32,7 +32,7 @@ void CheckError(const absl::Status& status, absl::string_view body) {
 }
 
 void Run(absl::string_view body) {
-  absl::StatusOr<leaf::AgLeaderCredentials> first = leaf::DecodeCredentials(body);
+  absl::StatusOr<leaf::ProviderCredentials> first = leaf::DecodeCredentials(body);
   if (!first.ok()) return CheckError(first.status(), body);
 
   FUZZ_CHECK(!first->id.empty(), "decoded a credential without an id");
@@ -43,7 +43,7 @@ void Run(absl::string_view body) {
                     CheckDecodedUtf8("accessToken", first->access_token.Reveal());
   if (!utf8) return;
   const std::string json = EncodeCredentialsResponse(*first);
-  absl::StatusOr<leaf::AgLeaderCredentials> second = leaf::DecodeCredentials(json);
+  absl::StatusOr<leaf::ProviderCredentials> second = leaf::DecodeCredentials(json);
   FUZZ_CHECK(second.ok(), absl::StrCat("re-encoded credential refused: ",
                                        second.status().ToString(), "\n", Printable(json)));
   const auto& a = *first;

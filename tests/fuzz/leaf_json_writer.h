@@ -45,7 +45,7 @@ inline void PutTime(JsonWriter& w, const char* key, const std::optional<absl::Ti
   PutString(w, key, LeafTime(*t));
 }
 
-inline std::string EncodeCredentialsResponse(const leaf::AgLeaderCredentials& c) {
+inline std::string EncodeCredentialsResponse(const leaf::ProviderCredentials& c) {
   rapidjson::StringBuffer buffer;
   JsonWriter w(buffer);
   w.StartObject();

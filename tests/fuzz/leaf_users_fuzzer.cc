@@ -35,8 +35,8 @@ void Run(absl::string_view body) {
   for (const leaf::LeafUser& u : *users) {
     FUZZ_CHECK(!u.id.empty(), "a user without an id was accepted");
     if (!CheckDecodedUtf8("id", u.id)) return;
-    if (!u.ag_leader) continue;
-    const leaf::AgLeaderCredentials& c = *u.ag_leader;
+    if (!u.credentials) continue;
+    const leaf::ProviderCredentials& c = *u.credentials;
     FUZZ_CHECK(!c.id.empty(), "credentials without an id were accepted");
     if (!(CheckDecodedUtf8("credentials.id", c.id) & CheckDecodedUtf8("status", c.status) &
           CheckDecodedUtf8("publicKey", c.public_key) &

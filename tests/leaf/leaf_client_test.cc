@@ -34,7 +34,7 @@ class LeafClientTest : public ::testing::Test {
 };
 
 TEST_F(LeafClientTest, GetSendsBearerToDocumentedPathAndDecodes) {
-  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  std::optional<absl::StatusOr<ProviderCredentials>> got;
   client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
   ASSERT_EQ(http_.requests().size(), 1u);
   const http::HttpRequest req = http_.requests()[0];
@@ -50,11 +50,11 @@ TEST_F(LeafClientTest, GetSendsBearerToDocumentedPathAndDecodes) {
 }
 
 TEST_F(LeafClientTest, CreatePostsJsonAndAccepts201) {
-  NewAgLeaderCredentials c;
+  NewProviderCredentials c;
   c.refresh_token = Secret("rt");
   c.public_key = "pk";
   c.private_key = Secret("sk");
-  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  std::optional<absl::StatusOr<ProviderCredentials>> got;
   client_.CreateCredentials(kUser, c, Deadline(), [&](auto r) { got = std::move(r); });
   const http::HttpRequest req = http_.requests().at(0);
   EXPECT_EQ(req.method, "POST");
@@ -87,7 +87,7 @@ TEST_F(LeafClientTest, ListEventsUsesEventsPath) {
 }
 
 TEST_F(LeafClientTest, A401RenewsTheTokenAndRetriesOnce) {
-  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  std::optional<absl::StatusOr<ProviderCredentials>> got;
   client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
   ASSERT_TRUE(http_.Respond(401, R"({"title":"Unauthorized"})"));
   EXPECT_FALSE(got.has_value());
@@ -98,7 +98,7 @@ TEST_F(LeafClientTest, A401RenewsTheTokenAndRetriesOnce) {
 }
 
 TEST_F(LeafClientTest, ASecond401IsReportedNotLooped) {
-  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  std::optional<absl::StatusOr<ProviderCredentials>> got;
   client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
   ASSERT_TRUE(http_.Respond(401));
   ASSERT_TRUE(http_.Respond(401));
@@ -110,7 +110,7 @@ TEST_F(LeafClientTest, ASecond401IsReportedNotLooped) {
 }
 
 TEST_F(LeafClientTest, CancelAbortsTheTransferAndReportsCancelled) {
-  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  std::optional<absl::StatusOr<ProviderCredentials>> got;
   auto call = client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
   call->Cancel();
   EXPECT_EQ(http_.cancelled(), 1);
@@ -120,7 +120,7 @@ TEST_F(LeafClientTest, CancelAbortsTheTransferAndReportsCancelled) {
 }
 
 TEST_F(LeafClientTest, PassedDeadlineFailsWithoutSending) {
-  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  std::optional<absl::StatusOr<ProviderCredentials>> got;
   client_.GetCredentials(kUser, absl::Now() - absl::Seconds(1),
                          [&](auto r) { got = std::move(r); });
   EXPECT_TRUE(http_.requests().empty());
@@ -129,7 +129,7 @@ TEST_F(LeafClientTest, PassedDeadlineFailsWithoutSending) {
 }
 
 TEST_F(LeafClientTest, TransportErrorsAndBadBodiesAreMapped) {
-  std::optional<absl::StatusOr<AgLeaderCredentials>> got;
+  std::optional<absl::StatusOr<ProviderCredentials>> got;
   client_.GetCredentials(kUser, Deadline(), [&](auto r) { got = std::move(r); });
   ASSERT_TRUE(http_.Respond(absl::UnavailableError("Connection refused")));
   EXPECT_EQ(got->status().code(), absl::StatusCode::kUnavailable);
@@ -148,7 +148,7 @@ TEST(LeafClientCancelTest, CancelWhileWaitingForATokenFinishesAtOnceAndSendsNoth
   int calls = 0;
   absl::StatusCode code = absl::StatusCode::kOk;
   auto call = client.GetCredentials(kUser, absl::Now() + absl::Seconds(5),
-                                    [&](absl::StatusOr<AgLeaderCredentials> r) {
+                                    [&](absl::StatusOr<ProviderCredentials> r) {
                                       ++calls;
                                       code = r.status().code();
                                     });
@@ -209,7 +209,7 @@ class LeafClientRetryTest : public ::testing::Test {
 };
 
 TEST_F(LeafClientRetryTest, GetIsRetriedOn503AndSucceeds) {
-  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.GetCredentials(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
   ASSERT_TRUE(http_.Respond(503));
   ASSERT_TRUE(WaitForRequests(2));
@@ -220,7 +220,7 @@ TEST_F(LeafClientRetryTest, GetIsRetriedOn503AndSucceeds) {
 }
 
 TEST_F(LeafClientRetryTest, GivesUpAfterMaxAttemptsAndSaysHowMany) {
-  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.GetCredentials(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
   for (size_t i = 1; i <= 3; ++i) {
     ASSERT_TRUE(WaitForRequests(i));
@@ -246,7 +246,7 @@ TEST_F(LeafClientRetryTest, ConnectionFailuresAndRateLimitsAreRetriedForGet) {
 }
 
 TEST_F(LeafClientRetryTest, RetryAfterBeyondTheDeadlineIsNotWaitedFor) {
-  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.GetCredentials(kUser, absl::Now() + absl::Seconds(2),
                          [got](auto r) { *got = std::move(r); });
   ASSERT_TRUE(http_.Respond(429, "", {{"retry-after", "60"}}));
@@ -256,11 +256,11 @@ TEST_F(LeafClientRetryTest, RetryAfterBeyondTheDeadlineIsNotWaitedFor) {
 }
 
 TEST_F(LeafClientRetryTest, PostIsNotRetriedOnceItMayHaveArrived) {
-  NewAgLeaderCredentials c;
+  NewProviderCredentials c;
   c.refresh_token = Secret("rt");
   c.public_key = "pk";
   c.private_key = Secret("sk");
-  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.CreateCredentials(kUser, c, Deadline(), [got](auto r) { *got = std::move(r); });
   EXPECT_TRUE(http_.requests()[0].fresh_connection);
   ASSERT_TRUE(http_.Respond(503));
@@ -280,11 +280,11 @@ TEST_F(LeafClientRetryTest, PostIsNotRetriedOnceItMayHaveArrived) {
 }
 
 TEST_F(LeafClientRetryTest, PostIsRetriedWhenTheConnectionWasRefused) {
-  NewAgLeaderCredentials c;
+  NewProviderCredentials c;
   c.refresh_token = Secret("rt");
   c.public_key = "pk";
   c.private_key = Secret("sk");
-  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.CreateCredentials(kUser, c, Deadline(), [got](auto r) { *got = std::move(r); });
   ASSERT_TRUE(http_.Respond(absl::UnavailableError("Connection refused")));
   ASSERT_TRUE(WaitForRequests(2));
@@ -319,7 +319,7 @@ TEST_F(LeafClientRetryTest, CancelDuringBackoffFinishesAtOnceAndSendsNoMore) {
   o.retry.initial_backoff = absl::Seconds(10);
   o.retry.max_backoff = absl::Seconds(10);
   LeafClient slow(&http_, &tokens_, LeafEndpoints("http://leaf"), o);
-  auto got = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   auto call = slow.GetCredentials(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
   ASSERT_TRUE(http_.Respond(503));
   EXPECT_FALSE(got->has_value());  // waiting out the backoff
@@ -331,9 +331,9 @@ TEST_F(LeafClientRetryTest, CancelDuringBackoffFinishesAtOnceAndSendsNoMore) {
 }
 
 TEST_F(LeafClientRetryTest, BeyondMaxInFlightCallsFailFast) {
-  auto first = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
-  auto second = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
-  auto third = std::make_shared<std::optional<absl::StatusOr<AgLeaderCredentials>>>();
+  auto first = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
+  auto second = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
+  auto third = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.GetCredentials(kUser, Deadline(), [first](auto r) { *first = std::move(r); });
   client_.GetCredentials(kUser, Deadline(), [second](auto r) { *second = std::move(r); });
   client_.GetCredentials(kUser, Deadline(), [third](auto r) { *third = std::move(r); });

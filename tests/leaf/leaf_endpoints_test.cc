@@ -26,10 +26,10 @@ TEST(LeafEndpointsTest, BuildsDocumentedPaths) {
   LeafEndpoints e("https://api.withleaf.io/");
   EXPECT_EQ(e.api_url(), "https://api.withleaf.io");
   EXPECT_EQ(e.Login(), "https://api.withleaf.io/api/authenticate");
-  EXPECT_EQ(e.AgLeaderCredentials("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+  EXPECT_EQ(e.Credentials("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
             "https://api.withleaf.io/services/usermanagement/api/users/"
             "3fa85f64-5717-4562-b3fc-2c963f66afa6/ag-leader-credentials");
-  EXPECT_EQ(e.AgLeaderCredentialEvents("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+  EXPECT_EQ(e.CredentialEvents("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
             "https://api.withleaf.io/services/usermanagement/api/users/"
             "3fa85f64-5717-4562-b3fc-2c963f66afa6/ag-leader-credentials/events");
 }

@@ -261,7 +261,7 @@ TEST(LeafExchangeInterleavingTest, EveryCallEndsExactlyOnceWhateverHappens) {
                 client.GetCredentials(kUser, call, [done_once](auto r) { done_once(r.status()); });
             break;
           case 1: {
-            NewAgLeaderCredentials c;
+            NewProviderCredentials c;
             c.refresh_token = Secret("rt");
             c.public_key = "pk";
             c.private_key = Secret("sk");

@@ -41,7 +41,7 @@ class LeafExchangeTest : public ::testing::Test {
   std::shared_ptr<LeafCall> Get(LeafClient& client, std::shared_ptr<Outcome> out,
                                 absl::Duration timeout = absl::Seconds(30)) {
     return client.GetCredentials(kUser, absl::Now() + timeout,
-                                 [out](absl::StatusOr<AgLeaderCredentials> r) {
+                                 [out](absl::StatusOr<ProviderCredentials> r) {
                                    out->status = r.status();
                                    out->calls.fetch_add(1);
                                  });
@@ -193,7 +193,7 @@ TEST_F(LeafExchangeTest, ASilentPooledConnectionIsRetriedOnceOnAFreshOne) {
 
 TEST_F(LeafExchangeTest, APostNeverGetsAFirstByteLimit) {
   LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf"), Options());
-  NewAgLeaderCredentials c;
+  NewProviderCredentials c;
   c.refresh_token = Secret("rt");
   c.public_key = "pk";
   c.private_key = Secret("sk");

@@ -151,7 +151,7 @@ TEST(LeafJsonTest, ProblemIsBestEffort) {
 }
 
 TEST(LeafJsonTest, EncodesCreateBody) {
-  NewAgLeaderCredentials c;
+  NewProviderCredentials c;
   c.refresh_token = Secret("r\"1");
   c.public_key = "pub";
   c.private_key = Secret("priv");

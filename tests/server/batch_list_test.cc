@@ -37,8 +37,8 @@ leaf::LeafUsersPage FullPage(int size, int first) {
   for (int i = 0; i < size; ++i) {
     leaf::LeafUser u;
     u.id = "user-" + std::to_string(first + i);
-    u.ag_leader.emplace();
-    u.ag_leader->id = "c" + std::to_string(first + i);
+    u.credentials.emplace();
+    u.credentials->id = "c" + std::to_string(first + i);
     page.users.push_back(u);
   }
   return page;

@@ -9,8 +9,8 @@ namespace v1 = ::leaf::agleader::v1;
 
 constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 
-leaf::AgLeaderCredentials Sample() {
-  leaf::AgLeaderCredentials c;
+leaf::ProviderCredentials Sample() {
+  leaf::ProviderCredentials c;
   c.id = "c1";
   c.status = "UNAUTHENTICATED";
   c.created_time = absl::FromUnixMicros(1682079387997586);

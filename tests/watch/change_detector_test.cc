@@ -92,7 +92,7 @@ TEST(ObservationTest, OnlyCredentialsNotFoundMeansAbsent) {
   d.reason = std::string(leaf::kReasonLeafUserNotFound);
   EXPECT_EQ(Observation::FromResult(MakeStatus(absl::StatusCode::kNotFound, "no user", d)).kind,
             Observation::Kind::kError);
-  leaf::AgLeaderCredentials creds;
+  leaf::ProviderCredentials creds;
   creds.id = "c9";
   Observation o = Observation::FromResult(creds);
   EXPECT_EQ(o.kind, Observation::Kind::kPresent);
