@@ -19,7 +19,7 @@
 #include "emulator/leaf_emulator.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 #include "server/app.h"
-#include "server/config.h"
+#include "server/config/config.h"
 
 namespace {
 

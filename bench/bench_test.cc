@@ -13,6 +13,7 @@
 #include "bench/stats.h"
 #include "gtest/gtest.h"
 #include "server/leaf/leaf_json.h"
+#include "server/providers/agleader/agleader_spec.h"
 
 namespace bench {
 namespace {
@@ -68,7 +69,7 @@ TEST_F(FastUpstreamTest, AnswersCredentialsThatTheServiceDecodes) {
   const Reply reply = Get(kPath);
   EXPECT_EQ(reply.status, 200);
   absl::StatusOr<leafsvc::leaf::ProviderCredentials> decoded =
-      leafsvc::leaf::DecodeCredentials(reply.body);
+      leafsvc::leaf::DecodeCredentials(reply.body, leafsvc::providers::AgLeaderSpec());
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->status, "OK");
   EXPECT_FALSE(decoded->id.empty());

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "bench/fast_upstream.h"
-#include "server/util/stop_signals.h"
+#include "server/platform/stop_signals.h"
 
 int main(int argc, char** argv) {
   const leafsvc::StopSignals stop_signals = leafsvc::StopSignals::Block();

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
-#include "server/util/stop_signals.h"
+#include "server/platform/stop_signals.h"
 
 namespace {
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "server/ids/leaf_user_id.h"
 #include "server/leaf/leaf_endpoints.h"
 
 namespace leafsvc::client {
@@ -43,7 +44,7 @@ absl::StatusOr<std::vector<std::string>> ParseUserList(std::istream& in, absl::s
     }
     absl::string_view id = absl::StripAsciiWhitespace(line);
     if (id.empty() || id[0] == '#') continue;
-    if (!leaf::IsLeafUserId(id)) {
+    if (!IsLeafUserId(id)) {
       return absl::InvalidArgumentError(
           absl::StrCat(source, " line ", number, ": not a Leaf user id (a UUID of 8-4-4-4-12 ",
                        "hexadecimal digits, ", id.size(), " characters given)"));

@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "client/invocation.h"
-#include "server/util/flags.h"
+#include "server/config/flags.h"
 
 namespace leafsvc::client {
 

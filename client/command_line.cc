@@ -15,7 +15,7 @@
 #include "client/flag_table.h"
 #include "client/secrets.h"
 #include "client/text_output.h"
-#include "server/util/flags.h"
+#include "server/config/flags.h"
 
 namespace leafsvc::client {
 namespace {
@@ -189,7 +189,8 @@ ParseResult ParseCommandLine(int argc, char** argv, std::istream& in) {
     return result;
   }
   if (scan.positional.empty()) {
-    return UsageError("no command given (get, create, delete, events, audit or watch)", std::nullopt);
+    return UsageError("no command given (get, create, delete, events, audit or watch)",
+                      std::nullopt);
   }
   if (spec == nullptr) {
     return UsageError(absl::StrCat("unknown command \"", Printable(scan.positional[0]),

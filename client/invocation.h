@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "leaf/agleader/v1/agleader_credentials.pb.h"
-#include "server/util/secret.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::client {
 

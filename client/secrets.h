@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "leaf/agleader/v1/agleader_credentials.pb.h"
-#include "server/util/flags.h"
-#include "server/util/secret.h"
+#include "server/config/flags.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::client {
 

@@ -28,14 +28,15 @@ AlertSender::~AlertSender() {
 }
 
 std::string AlertSender::AlertBody(const std::string& event, const std::string& credential_id,
-                                   const std::string& status) {
+                                   const std::string& status,
+                                   const ::leafsvc::providers::ProviderSpec& provider) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
   WriteKey(w, "credential");
-  WriteString(w, "AgLeaderCredentials");
+  WriteString(w, provider.resource_type);
   WriteKey(w, "provider");
-  WriteString(w, "AgLeader");
+  WriteString(w, provider.name);
   WriteKey(w, "credentialId");
   WriteString(w, credential_id);
   WriteKey(w, "message");

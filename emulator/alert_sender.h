@@ -17,6 +17,7 @@
 
 #include "absl/time/time.h"
 #include "emulator/webhooks.h"
+#include "server/providers/provider_spec.h"
 
 namespace leafemu {
 
@@ -39,9 +40,11 @@ class AlertSender {
 
   // Queues `body` for `hook` (first attempt at once).
   void Send(const Webhook& hook, std::string body);
-  // The body of an alert about credential `credential_id` now in `status`.
+  // The body of an alert about credential `credential_id` now in `status`;
+  // "provider" and "credential" are the provider's as Leaf names them.
   static std::string AlertBody(const std::string& event, const std::string& credential_id,
-                               const std::string& status);
+                               const std::string& status,
+                               const ::leafsvc::providers::ProviderSpec& provider);
   static std::string ConfirmationBody();
 
   std::vector<AlertDelivery> Deliveries() const;

@@ -32,8 +32,13 @@ struct Call {
     p.detail = detail;
     SendProblem(req, res, p);
   }
-  void NoCredentials() const { SendProblem(req, res, CredentialsNotFound(user())); }
-  void Credentials(const StoredCredentials& c) const { SendJson(res, 200, CredentialsJson(c)); }
+  const ProviderSpec& provider() const { return *state.options.provider; }
+  void NoCredentials() const {
+    SendProblem(req, res, CredentialsNotFound(user(), provider().display_name));
+  }
+  void Credentials(const StoredCredentials& c) const {
+    SendJson(res, 200, CredentialsJson(c, provider()));
+  }
 };
 
 // A status change through the control API is what Leaf's background
@@ -44,7 +49,8 @@ void SendStatusAlerts(EmulatorState& state, const std::string& old_status,
   std::optional<std::string> event = AlertEventForStatus(now.status);
   if (!event) return;
   for (const Webhook& hook : state.webhooks.ForEvent(*event)) {
-    state.alerts.Send(hook, AlertSender::AlertBody(*event, now.id, now.status));
+    state.alerts.Send(hook,
+                      AlertSender::AlertBody(*event, now.id, now.status, *state.options.provider));
   }
 }
 
@@ -177,7 +183,7 @@ void GetCredentials(const Call& c) {
 }
 
 void PutCredentials(const Call& c) {
-  std::optional<StoredCredentials> creds = CredentialsFromJson(c.req.body);
+  std::optional<StoredCredentials> creds = CredentialsFromJson(c.req.body, c.provider());
   if (!creds) {
     c.BadRequest("body must be a credential JSON object");
     return;
@@ -213,7 +219,7 @@ void SeedUsers(const Call& c) {
     c.BadRequest(std::string(spec.status().message()));
     return;
   }
-  SendJson(c.res, 200, SeedResultJson(Seed(c.state.store, *spec)));
+  SendJson(c.res, 200, SeedResultJson(Seed(c.state.store, *spec, c.provider())));
 }
 
 struct Endpoint {

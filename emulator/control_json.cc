@@ -60,17 +60,17 @@ absl::StatusOr<Fault> FaultFromJson(const std::string& body) {
   return f;
 }
 
-std::optional<StoredCredentials> CredentialsFromJson(const std::string& body) {
+std::optional<StoredCredentials> CredentialsFromJson(const std::string& body,
+                                                     const ProviderSpec& provider) {
   rapidjson::Document doc;
   if (!ParseObject(body, doc)) return std::nullopt;
   StoredCredentials c;
   c.id = StringMember(doc, "id").value_or("");
   c.status = StringMember(doc, "status").value_or("");
   c.created_time = StringMember(doc, "createdTime").value_or("");
-  c.access_token = StringMember(doc, "accessToken").value_or("");
-  c.refresh_token = StringMember(doc, "refreshToken").value_or("");
-  c.public_key = StringMember(doc, "publicKey").value_or("");
-  c.private_key = StringMember(doc, "privateKey").value_or("");
+  for (const auto& field : provider.fields) {
+    if (auto v = StringMember(doc, field.json_name.c_str())) c.fields[field.json_name] = *v;
+  }
   return c;
 }
 

@@ -17,9 +17,11 @@ namespace leafemu {
 // "status","body","headers","huge_bytes","drip_interval_ms"}; absent
 // members keep Fault's defaults. InvalidArgumentError with the 400's detail.
 absl::StatusOr<Fault> FaultFromJson(const std::string& body);
-// The credential fields a test sets directly (Leaf's names); nullopt when
-// `body` is not a JSON object.
-std::optional<StoredCredentials> CredentialsFromJson(const std::string& body);
+// The credential fields a test sets directly (Leaf's names: id, status,
+// createdTime and the provider's fields); nullopt when `body` is not a JSON
+// object.
+std::optional<StoredCredentials> CredentialsFromJson(const std::string& body,
+                                                     const ProviderSpec& provider);
 // {"id","createdDate","statusCode" (or "status_code"),"headers","body"}.
 std::optional<StoredEvent> EventFromJson(const std::string& body);
 std::string RecordedRequestsJson(const std::vector<RecordedRequest>& requests);

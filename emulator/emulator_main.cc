@@ -1,6 +1,6 @@
 // leaf_emulator: runs the Leaf REST emulator (leaf_emulator.h) as a process.
 //
-// Flags use the project's flag table (server/util/flags.h): --name=value or
+// Flags use the project's flag table (server/config/flags.h): --name=value or
 // --name value, each with an environment twin LEAF_EMULATOR_<NAME>; a flag on
 // the command line wins over its twin. Prints "leaf_emulator listening on
 // http(s)://HOST:PORT" once ready, serves until SIGTERM or SIGINT, then stops
@@ -17,8 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "emulator/leaf_emulator.h"
-#include "server/util/flags.h"
-#include "server/util/stop_signals.h"
+#include "server/config/flags.h"
+#include "server/platform/stop_signals.h"
 
 namespace {
 

@@ -159,9 +159,11 @@ void CutOrDrip(const Fault& fault, const FaultContext& ctx, const httplib::Reque
     }
   }
   if (body.empty()) {
-    StoredCredentials c{NewUuidV4(), "OK",     NowTimestamp(), "", "dripped-refresh-token",
-                        "public",    "private"};
-    body = CredentialsJson(c);
+    // A credentials object with no provider fields: any provider's reader
+    // accepts it (this fault is about the timing, not the fields).
+    static const ProviderSpec kNoFields;
+    StoredCredentials c{NewUuidV4(), "OK", NowTimestamp(), {}};
+    body = CredentialsJson(c, kNoFields);
     status = fault.status > 0 ? fault.status : 200;
     content_type = kJson;
   }

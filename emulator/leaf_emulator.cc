@@ -124,7 +124,7 @@ std::vector<AlertDelivery> LeafEmulator::AlertDeliveries() const {
 void LeafEmulator::Reset() { impl_->state().Reset(); }
 
 SeedResult LeafEmulator::Seed(const SeedSpec& spec) {
-  return leafemu::Seed(impl_->state().store, spec);
+  return leafemu::Seed(impl_->state().store, spec, *impl_->state().options.provider);
 }
 
 }  // namespace leafemu

@@ -1,6 +1,7 @@
 // An in-memory emulator of the parts of Leaf's REST API this project uses
-// (see ../shared/leaf-api.md): login, Bearer checks, the four AgLeader
-// credential endpoints, problem+json errors, and test controls for behaviour
+// (see ../shared/leaf-api.md): login, Bearer checks, the four credential
+// endpoints of one provider (EmulatorOptions::provider, AgLeader by
+// default), problem+json errors, and test controls for behaviour
 // Leaf leaves undocumented and for faults. A real HTTP server (cpp-httplib)
 // on loopback; usable in-process from tests and as the `leaf_emulator` binary.
 //
@@ -16,8 +17,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "emulator/seed.h"
 #include "emulator/alert_sender.h"
+#include "emulator/seed.h"
 #include "emulator/types.h"
 
 namespace leafemu {

@@ -4,7 +4,7 @@
 
 namespace leafemu {
 
-std::string CredentialsJson(const StoredCredentials& c) {
+std::string CredentialsJson(const StoredCredentials& c, const ProviderSpec& provider) {
   rapidjson::StringBuffer buf;
   JsonWriter w(buf);
   w.StartObject();
@@ -14,18 +14,15 @@ std::string CredentialsJson(const StoredCredentials& c) {
   WriteString(w, c.status);
   WriteKey(w, "createdTime");
   WriteString(w, c.created_time);
-  WriteKey(w, "accessToken");
-  if (c.access_token.empty()) {
-    w.Null();
-  } else {
-    WriteString(w, c.access_token);
+  for (const auto& field : provider.fields) {
+    const std::string value = c.Field(field.json_name);
+    WriteKey(w, field.json_name);
+    if (value.empty() && !field.required) {
+      w.Null();
+    } else {
+      WriteString(w, value);
+    }
   }
-  WriteKey(w, "refreshToken");
-  WriteString(w, c.refresh_token);
-  WriteKey(w, "publicKey");
-  WriteString(w, c.public_key);
-  WriteKey(w, "privateKey");
-  WriteString(w, c.private_key);
   w.EndObject();
   return buf.GetString();
 }

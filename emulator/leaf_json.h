@@ -9,8 +9,10 @@
 
 namespace leafemu {
 
-// An AgLeaderCredentials object; an empty access token is served as null.
-std::string CredentialsJson(const StoredCredentials& c);
+// A credentials object of `provider`: id, status, createdTime, then the
+// spec's fields in its order; an empty field that create does not require
+// (AgLeader's accessToken) is served as null.
+std::string CredentialsJson(const StoredCredentials& c, const ProviderSpec& provider);
 // A JSON array of events, in the order given.
 std::string EventsJson(const std::vector<StoredEvent>& events);
 

@@ -112,11 +112,11 @@ void SendJson(httplib::Response& res, int status, std::string body) {
   res.set_content(std::move(body), kJson);
 }
 
-Problem CredentialsNotFound(const std::string& leaf_user_id) {
+Problem CredentialsNotFound(const std::string& leaf_user_id, const std::string& provider) {
   Problem p;
   p.status = 404;
-  p.title = "AgLeader credentials not found";
-  p.detail = absl::StrCat("User ", leaf_user_id, " has no AgLeader credentials");
+  p.title = absl::StrCat(provider, " credentials not found");
+  p.detail = absl::StrCat("User ", leaf_user_id, " has no ", provider, " credentials");
   p.error_key = "credentialsnotfound";
   return p;
 }

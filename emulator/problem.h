@@ -36,9 +36,9 @@ std::string ProblemJson(const Problem& p, const std::string& request_path);
 void SendProblem(const httplib::Request& req, httplib::Response& res, const Problem& p);
 void SendJson(httplib::Response& res, int status, std::string body);
 
-// The 404 for a user without AgLeader credentials (credential, event and
-// control routes all answer it).
-Problem CredentialsNotFound(const std::string& leaf_user_id);
+// The 404 for a user without the provider's credentials (credential, event
+// and control routes all answer it); `provider` is its display name.
+Problem CredentialsNotFound(const std::string& leaf_user_id, const std::string& provider);
 
 }  // namespace leafemu
 

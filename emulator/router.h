@@ -41,7 +41,7 @@ class Router {
   // `pattern` is the full path.
   void AddPublic(const std::string& method, const std::string& pattern, Handler handler);
   // A route under the API prefix; `pattern` is relative to it, e.g.
-  // "/users/{leafUserId}/ag-leader-credentials". Allow lists methods in the
+  // "/users/{leafUserId}/testland-credentials". Allow lists methods in the
   // order they are added.
   void AddApi(const std::string& method, const std::string& pattern, Handler handler);
   // Validates `{name}` before any route capturing it is served.

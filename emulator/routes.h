@@ -26,10 +26,10 @@ struct LeafApiContext {
 
 // POST /api/authenticate (routes_login.cc).
 void RegisterLoginRoutes(Router& router, const LeafApiContext& ctx);
-// GET, POST, DELETE /users/{leafUserId}/ag-leader-credentials
-// (routes_credentials.cc).
+// GET, POST, DELETE /users/{leafUserId}/{provider path segment}
+// (routes_credentials.cc), for ctx.options.provider.
 void RegisterCredentialRoutes(Router& router, const LeafApiContext& ctx);
-// GET /users/{leafUserId}/ag-leader-credentials/events (routes_events.cc).
+// GET /users/{leafUserId}/{provider path segment}/events (routes_events.cc).
 void RegisterEventRoutes(Router& router, const LeafApiContext& ctx);
 // /services/alerts/api/alerts/webhooks[/{id}] (routes_alerts.cc).
 void RegisterAlertRoutes(Router& router, const LeafApiContext& ctx);

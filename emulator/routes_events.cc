@@ -1,8 +1,9 @@
-// GET /users/{leafUserId}/ag-leader-credentials/events: the user's AgLeader
-// exchanges, newest first, with X-Total-Count.
+// GET /users/{leafUserId}/{provider}-credentials/events: the user's
+// provider exchanges, newest first, with X-Total-Count.
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "emulator/leaf_json.h"
 #include "emulator/routes.h"
 
@@ -13,7 +14,7 @@ void GetEvents(const LeafApiContext& ctx, const RouteRequest& req, httplib::Resp
   const std::string& user = req.param("leafUserId");
   std::optional<std::vector<StoredEvent>> events = ctx.store.Events(user);
   if (!events) {
-    SendProblem(req.http, res, CredentialsNotFound(user));
+    SendProblem(req.http, res, CredentialsNotFound(user, ctx.options.provider->display_name));
     return;
   }
   res.set_header("X-Total-Count", std::to_string(events->size()));
@@ -24,7 +25,7 @@ void GetEvents(const LeafApiContext& ctx, const RouteRequest& req, httplib::Resp
 
 void RegisterEventRoutes(Router& router, const LeafApiContext& ctx) {
   router.AddApi(
-      "GET", "/users/{leafUserId}/ag-leader-credentials/events",
+      "GET", absl::StrCat("/users/{leafUserId}/", ctx.options.provider->path_segment, "/events"),
       [ctx](const RouteRequest& req, httplib::Response& res) { GetEvents(ctx, req, res); });
 }
 

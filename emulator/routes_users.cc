@@ -1,11 +1,12 @@
 // GET /users: the API owner's Leaf users, paged by `page` (from 0) and
 // `size` (Spring's defaults: 0 and 20; at most 2000), with X-Total-Count,
-// each user with its embedded agLeaderCredentials (secrets echoed, as Leaf
-// does) or null.
+// each user with the provider's embedded credentials (ProviderSpec's
+// user_member; secrets echoed, as Leaf does) or null.
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "emulator/json.h"
 #include "emulator/leaf_json.h"
 #include "emulator/routes.h"
 
@@ -39,12 +40,17 @@ void ListUsers(const LeafApiContext& ctx, const RouteRequest& req, httplib::Resp
   size_t total = 0;
   const auto users =
       ctx.store.ListUsers(static_cast<size_t>(*page * *size), static_cast<size_t>(*size), &total);
+  const ProviderSpec& provider = *ctx.options.provider;
+  // Leaf embeds every provider's credentials; one other, always null, shows
+  // that readers pick theirs by name.
+  const char* other = provider.user_member == "johnDeereCredentials" ? "\"climateCredentials\""
+                                                                     : "\"johnDeereCredentials\"";
   std::string body = "[";
   for (const auto& [id, credentials] : users) {
     absl::StrAppend(&body, body.size() > 1 ? "," : "", "{\"id\":\"", id, "\",\"name\":\"Grower ",
-                    id.substr(0, 8), "\",\"email\":null,",
-                    "\"externalId\":null,\"johnDeereCredentials\":null,\"agLeaderCredentials\":",
-                    credentials ? CredentialsJson(*credentials) : "null", "}");
+                    id.substr(0, 8), "\",\"email\":null,", "\"externalId\":null,", other, ":null,",
+                    JsonQuote(provider.user_member), ":",
+                    credentials ? CredentialsJson(*credentials, provider) : "null", "}");
   }
   body += "]";
   res.set_header("X-Total-Count", std::to_string(total));

@@ -48,7 +48,7 @@ std::vector<std::pair<std::string, int>> Apportion(const std::map<std::string, d
 
 }  // namespace
 
-SeedResult Seed(Store& store, const SeedSpec& spec) {
+SeedResult Seed(Store& store, const SeedSpec& spec, const ProviderSpec& provider) {
   std::mt19937_64 rng(spec.seed);
   std::vector<std::string> statuses;
   SeedResult result;
@@ -70,10 +70,15 @@ SeedResult Seed(Store& store, const SeedSpec& spec) {
     c.status = statuses[i];
     c.created_time = FormatTimestamp(base + absl::Seconds(static_cast<int64_t>(i) * 37) +
                                      absl::Microseconds(rng() % 1000000));
-    c.refresh_token = absl::StrFormat("seeded-refresh-%016x", rng());
-    c.public_key = absl::StrCat("seeded-public-key-", i);
-    c.private_key = absl::StrFormat("seeded-private-%016x", rng());
-    if (i % 2 == 0) c.access_token = absl::StrFormat("seeded-access-%016x", rng());
+    for (const auto& field : provider.fields) {
+      if (!field.required && i % 2 != 0) continue;
+      auto prefix = provider.emulator.seed_prefixes.find(field.json_name);
+      const std::string p = prefix != provider.emulator.seed_prefixes.end()
+                                ? prefix->second
+                                : absl::StrCat("seeded-", field.json_name);
+      c.fields[field.json_name] =
+          field.secret ? absl::StrFormat("%s-%016x", p, rng()) : absl::StrCat(p, "-", i);
+    }
     store.Put(user, std::move(c));
   }
   return result;

@@ -16,7 +16,7 @@
 
 namespace leafemu {
 
-// The pseudo-status of a seeded user without AgLeader credentials.
+// The pseudo-status of a seeded user without credentials.
 inline constexpr char kSeedNoCredentials[] = "NONE";
 
 struct SeedSpec {
@@ -36,9 +36,11 @@ struct SeedResult {
   std::vector<std::pair<std::string, std::string>> users;  // (id, status), in seeding order
 };
 
-// Adds the users to `store` (existing users stay). Secrets are fake but
-// shaped like AgLeader's (long enough to have hints).
-SeedResult Seed(Store& store, const SeedSpec& spec);
+// Adds the users to `store` (existing users stay), with `provider`'s fields:
+// secret ones "<prefix>-<16 hex digits>" (long enough to have hints), public
+// ones "<prefix>-<n>", fields create does not require on every other user
+// only (prefixes: ProviderSpec::emulator.seed_prefixes).
+SeedResult Seed(Store& store, const SeedSpec& spec, const ProviderSpec& provider);
 
 // {"users":N,"mix":{"OK":70,...},"seed":S}; mix and seed optional.
 absl::StatusOr<SeedSpec> SeedSpecFromJson(absl::string_view json);

@@ -1,6 +1,6 @@
-// What the emulator knows about Leaf's users: each user's AgLeader
-// credentials and their event history, plus what a POST over existing
-// credentials does. Thread-safe behind its own lock; user ids compare
+// What the emulator knows about Leaf's users: each user's credentials (of
+// the one provider served) and their event history, plus what a POST over
+// existing credentials does. Thread-safe behind its own lock; user ids compare
 // case-insensitively, as Leaf's UUIDs do.
 #ifndef EMULATOR_STORE_H_
 #define EMULATOR_STORE_H_

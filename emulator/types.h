@@ -11,10 +11,14 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "server/providers/agleader/agleader_spec.h"
+#include "server/providers/provider_spec.h"
 
 namespace leafemu {
 
-// What a POST does when the user already has AgLeader credentials.
+using ::leafsvc::providers::ProviderSpec;
+
+// What a POST does when the user already has credentials.
 enum class DuplicateCreateMode {
   kReplace,     // 201, the new credentials replace the old ones (default)
   kBadRequest,  // 400 problem+json with errorKey "credentialsalreadyexist"
@@ -22,6 +26,9 @@ enum class DuplicateCreateMode {
 };
 
 struct EmulatorOptions {
+  // The credential provider served: its path, fields, status values and
+  // names (server/providers/). Must outlive the emulator.
+  const ProviderSpec* provider = &::leafsvc::providers::AgLeaderSpec();
   std::string host = "127.0.0.1";
   int port = 0;  // 0: pick a free port
   // Accounts accepted by POST /api/authenticate: username -> password.
@@ -35,9 +42,10 @@ struct EmulatorOptions {
   // Lifetime of tokens issued by login (rememberMe true / false).
   absl::Duration remember_me_token_lifetime = absl::Hours(24 * 30);
   absl::Duration token_lifetime = absl::Hours(24);
-  // When true, a refreshToken starting with "invalid" is refused at POST with
-  // 400; when false (default) it is accepted and the stored credentials get
-  // status UNAUTHENTICATED plus a 401 event.
+  // When true, credentials the provider refuses (for AgLeader: a
+  // refreshToken starting with "invalid"; ProviderSpec::emulator) are
+  // refused at POST with 400; when false (default) they are accepted and the
+  // stored credentials get status UNAUTHENTICATED plus a 401 event.
   bool reject_invalid_refresh_token = false;
   // Serve HTTPS with this PEM certificate chain and key (base_url() then
   // starts with https://); plain HTTP when empty.
@@ -105,7 +113,15 @@ struct StoredCredentials {
   std::string id;
   std::string status;        // "OK", "UNAUTHENTICATED", ... (any string)
   std::string created_time;  // as served, e.g. "2023-04-21T12:16:27.997586Z"
-  std::string access_token, refresh_token, public_key, private_key;
+  // The provider's fields by Leaf's JSON name, e.g. "refreshToken"; absent
+  // is served as empty (or null for a field not required on create).
+  std::map<std::string, std::string> fields;
+
+  // The value of field `name`, "" when absent.
+  std::string Field(const std::string& name) const {
+    auto it = fields.find(name);
+    return it == fields.end() ? std::string() : it->second;
+  }
 };
 
 struct StoredEvent {

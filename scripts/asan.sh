@@ -17,7 +17,7 @@ targets=(
   //tests/leaf:leaf_client_test
   //tests/leaf:login_policy_test
   //tests/leaf:token_source_test
-  //tests/util:redact_test
+  //tests/secrets:redact_test
   //tests/http:response_reader_test
   //tests/http:http_client_test
   //tests/server:config_test
@@ -26,8 +26,10 @@ targets=(
   //tests/httpd:connection_table_test
   //tests/alerts:alert_listener_test
   //tests/watch:poller_test
-  //tests/watch:registry_test
-  //tests/util:scheduler_test
+  //tests/watch:polling_watch_hub_test
+  //tests/watch:polling_watch_hub_interleaving_test
+  //tests/watch:alert_bus_test
+  //tests/platform:scheduler_test
   //tests/json:untrusted_json_test
 )
 started=$(date +%s)

@@ -7,13 +7,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/config_secrets.h"
+#include "server/config/config_secrets.h"
 #include "server/errors/reasons.h"
+#include "server/errors/status_details.h"
+#include "server/observability/leaf_observer.h"
+#include "server/observability/log.h"
+#include "server/providers/agleader/agleader_spec.h"
+#include "server/secrets/redact.h"
 #include "server/security/listener_security.h"
 #include "server/security/page_token_key.h"
-#include "server/util/log.h"
-#include "server/util/status_details.h"
-#include "server/util/redact.h"
 
 namespace leafsvc {
 
@@ -49,7 +51,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   if (!http.ok()) return http.status();
   app->http_ = *std::move(http);
 
-  leaf::LeafEndpoints endpoints(config.leaf_api_url);
+  const providers::ProviderSpec& provider =
+      config.provider != nullptr ? *config.provider : providers::AgLeaderSpec();
+  leaf::LeafEndpoints endpoints(config.leaf_api_url, provider);
   if (!config.leaf_token.empty()) {
     app->tokens_ = std::make_unique<leaf::StaticTokenSource>(config.leaf_token);
   } else {
@@ -81,11 +85,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
                                         ? config.upstream_first_byte_timeout
                                         : absl::InfiniteDuration();
   leaf_options.scheduler = app->scheduler_.get();
-  leaf_options.on_attempt = [raw](const leaf::AttemptInfo& attempt) {
-    raw->metrics_->LeafAttempt(attempt.http_method, attempt.http_status, attempt.latency);
-    raw->leaf_health_->Record(attempt.reachable);
-  };
-  leaf_options.on_retry = [raw](const std::string& method) { raw->metrics_->LeafRetry(method); };
+  ObserveLeafClient(app->metrics_.get(), app->leaf_health_.get(), leaf_options);
   app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(), endpoints,
                                                   std::move(leaf_options));
   ServiceOptions service_options;
@@ -96,8 +96,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   if (!page_token_key.ok()) return page_token_key.status();
   service_options.page_token_key = *std::move(page_token_key);
   service_options.batch_fan_out = config.batch_fan_out;
-  app->service_ = std::make_unique<AgLeaderCredentialsService>(
-      app->leaf_.get(), service_options, app->metrics_.get());
+  app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
+                                                               app->metrics_.get());
   WipeString(service_options.page_token_key);
   if (absl::Status st = app->StartWatch(); !st.ok()) return st;
 
@@ -213,55 +213,29 @@ absl::Status App::StartWatch() {
   poll.jitter = config.watch_poll_jitter;
   poll.max_backoff = config.watch_max_backoff;
   poll.min_prompt_interval = config.alerts_min_prompt_interval;
-  leaf::LeafClient* leaf = leaf_.get();
-  const absl::Duration timeout = config.upstream_timeout;
-  poller_ = std::make_unique<watch::Poller>(
-      scheduler_.get(),
-      [leaf, timeout](const std::string& user, std::function<void(watch::Observation)> done) {
-        return leaf->GetCredentials(user, leaf::CallOptions(absl::Now() + timeout),
-                                    [done](absl::StatusOr<leaf::ProviderCredentials> result) {
-                                      done(watch::Observation::FromResult(std::move(result)));
-                                    });
-      },
-      poll);
-  Metrics* metrics = metrics_.get();
-  watch::RegistryOptions registry_options;
-  registry_options.max_streams = config.watch_max_streams;
-  registry_options.max_users = config.watch_max_users;
-  registry_options.max_users_per_caller = config.watch_max_users_per_caller;
-  registry_options.on_change_sent = [metrics](watch::ChangeKind kind) {
-    metrics->WatchChangeSent(watch::ChangeKindName(kind));
-  };
-  registry_options.on_counts = [metrics](int streams, int users) {
-    metrics->WatchCounts(streams, users);
-  };
-  watch_registry_ = std::make_unique<watch::Registry>(poller_.get(), registry_options);
-  watch::Registry* registry = watch_registry_.get();
-  poller_->SetSink([registry, metrics](const std::string& user, const watch::Observation& o,
-                                       watch::Source source) {
-    static constexpr absl::string_view kResults[] = {"ok", "not_found", "error"};
-    metrics->WatchPoll(kResults[static_cast<int>(o.kind)], watch::SourceName(source));
-    registry->OnResult(user, o, source);
-  });
-  service_->SetWatchRegistry(registry);
+  credential_reader_ =
+      std::make_unique<watch::LeafCredentialReader>(leaf_.get(), config.upstream_timeout);
+  poller_ = std::make_unique<watch::Poller>(scheduler_.get(), credential_reader_->AsFetch(), poll);
+  watch_metrics_ = std::make_unique<watch::MetricsObserver>(metrics_.get());
+  alert_bus_ = std::make_unique<watch::LocalAlertBus>();
+  watch::HubOptions hub;
+  hub.limits.max_streams = config.watch_max_streams;
+  hub.limits.max_users = config.watch_max_users;
+  hub.limits.max_users_per_caller = config.watch_max_users_per_caller;
+  hub.observer = watch_metrics_.get();
+  hub.alerts = alert_bus_.get();
+  watch_hub_ = std::make_unique<watch::PollingWatchHub>(poller_.get(), hub);
+  poller_->SetSink(watch_hub_->PollSink());
+  service_->SetWatchHub(watch_hub_.get());
 
+  Metrics* metrics = metrics_.get();
   if (!config.alerts_listen.empty()) {
     alerts::AlertListenerOptions listener;
     listener.listen = config.alerts_listen;
     listener.secret = config.alerts_secret;
     listener.max_body_bytes = static_cast<size_t>(config.alerts_max_body_bytes);
     listener.limits = config.http_limits;
-    listener.prompt = [registry](const std::string& id) {
-      switch (registry->Prompt(id)) {
-        case watch::PromptResult::kPrompted:
-          return alerts::PromptOutcome::kPrompted;
-        case watch::PromptResult::kCoalesced:
-          return alerts::PromptOutcome::kCoalesced;
-        case watch::PromptResult::kUnknownCredential:
-          break;
-      }
-      return alerts::PromptOutcome::kUnknownCredential;
-    };
+    listener.alerts = alert_bus_.get();
     listener.on_result = [metrics](absl::string_view r) { metrics->AlertReceived(r); };
     listener.on_refused = [metrics](absl::string_view r) { metrics->HttpRefused("alerts", r); };
     absl::StatusOr<std::unique_ptr<alerts::AlertListener>> started =
@@ -302,7 +276,7 @@ void App::Shutdown(absl::Duration grace) {
   if (webhook_registrar_) webhook_registrar_->Stop();
   // Watch streams never end by themselves: end them now, so callers
   // reconnect elsewhere while unary calls use the grace.
-  if (watch_registry_) watch_registry_->Shutdown(WatchShutdownStatus());
+  if (watch_hub_) watch_hub_->Shutdown(WatchShutdownStatus());
   Log(LogLevel::kInfo, "shutting down",
       {{"grace_ms", absl::ToInt64Milliseconds(grace)},
        {"calls_in_flight", service_->active_calls()}});
@@ -344,8 +318,8 @@ App::~App() {
   // runs what is left (cancelled) when the client goes, after the transport.
   poller_.reset();
   // After the poller, which waits for a read already reporting to the
-  // registry (its sink) before it goes.
-  watch_registry_.reset();
+  // hub (its sink) before it goes; it leaves the alert bus.
+  watch_hub_.reset();
   // Pending retries are dropped (no call waits on them any more), then the
   // transport goes: its destructor completes every transfer still pending
   // (e.g. a login nobody waits for) while the objects its callbacks reach are

@@ -16,18 +16,21 @@
 #include "absl/time/time.h"
 #include "server/alerts/alert_listener.h"
 #include "server/alerts/webhook_registrar.h"
-#include "server/config.h"
+#include "server/config/config.h"
+#include "server/edge/service.h"
 #include "server/http/curl_http_client.h"
 #include "server/httpd/http_server.h"
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
-#include "server/metrics.h"
+#include "server/observability/metrics.h"
+#include "server/observability/upstream_health.h"
+#include "server/platform/scheduler.h"
 #include "server/reflection/reflection_service.h"
-#include "server/service.h"
-#include "server/upstream_health.h"
-#include "server/util/scheduler.h"
+#include "server/watch/alert_bus.h"
+#include "server/watch/leaf_credential_reader.h"
+#include "server/watch/metrics_observer.h"
 #include "server/watch/poller.h"
-#include "server/watch/registry.h"
+#include "server/watch/polling_watch_hub.h"
 
 namespace leafsvc {
 
@@ -66,7 +69,8 @@ class App {
   http::CurlHttpClient& http() { return *http_; }
   leaf::LeafClient& leaf() { return *leaf_; }
   Metrics& metrics() { return *metrics_; }
-  watch::Registry& watch_registry() { return *watch_registry_; }
+  // The watch hub (named registry before it was split; tests use the name).
+  watch::PollingWatchHub& watch_hub() { return *watch_hub_; }
   // The port of the metrics endpoint; 0 when --metrics_listen is off.
   int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   // The port of the Leaf alert listener; 0 when --alerts_listen is off.
@@ -76,7 +80,7 @@ class App {
 
  private:
   App() = default;
-  // The watch registry, its poller, the alert listener and the webhook
+  // The watch hub, its poller, the alert bus and listener and the webhook
   // registration, as configured.
   absl::Status StartWatch();
   // GET /metrics on --metrics_listen, through the hardened HTTP listener.
@@ -89,8 +93,13 @@ class App {
   std::unique_ptr<leaf::TokenSource> tokens_;
   std::unique_ptr<http::CurlHttpClient> http_;
   std::unique_ptr<leaf::LeafClient> leaf_;
+  // Used by the poller, the hub and the listener below: declared first, so
+  // they go last.
+  std::unique_ptr<watch::LeafCredentialReader> credential_reader_;
+  std::unique_ptr<watch::MetricsObserver> watch_metrics_;
+  std::unique_ptr<watch::LocalAlertBus> alert_bus_;
   std::unique_ptr<watch::Poller> poller_;
-  std::unique_ptr<watch::Registry> watch_registry_;
+  std::unique_ptr<watch::PollingWatchHub> watch_hub_;
   std::unique_ptr<alerts::AlertListener> alert_listener_;
   std::unique_ptr<httpd::HttpServer> metrics_server_;
   std::unique_ptr<alerts::WebhookRegistrar> webhook_registrar_;

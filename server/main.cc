@@ -5,12 +5,12 @@
 
 #include "absl/synchronization/mutex.h"
 #include "server/app.h"
-#include "server/config.h"
-#include "server/config_secrets.h"
-#include "server/util/log.h"
-#include "server/util/fd_limit.h"
-#include "server/util/log_bridge.h"
-#include "server/util/stop_signals.h"
+#include "server/config/config.h"
+#include "server/config/config_secrets.h"
+#include "server/observability/log.h"
+#include "server/observability/log_bridge.h"
+#include "server/platform/fd_limit.h"
+#include "server/platform/stop_signals.h"
 
 int main(int argc, char** argv) {
   // First, before any thread exists (the log writer starts with the first
@@ -52,8 +52,7 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<std::unique_ptr<leafsvc::App>> app = leafsvc::App::Start(parsed->config);
   if (!app.ok()) {
-    leafsvc::Log(leafsvc::LogLevel::kError, app.status().message(),
-                 {{"event", "could not start"}});
+    leafsvc::Log(leafsvc::LogLevel::kError, app.status().message(), {{"event", "could not start"}});
     return 1;
   }
   // The App, the token source and the listener hold their own copies.

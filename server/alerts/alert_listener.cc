@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/alerts/signature.h"
 #include "server/json/untrusted_json.h"
-#include "server/util/log.h"
-#include "server/util/log_throttle.h"
+#include "server/observability/log.h"
+#include "server/observability/log_throttle.h"
 
 namespace leafsvc::alerts {
 namespace {
@@ -21,18 +21,6 @@ httpd::HttpResponse Answer(int status, absl::string_view result) {
   r.content_type = "application/json";
   r.body = absl::StrCat("{\"result\":\"", result, "\"}");
   return r;
-}
-
-const char* ResultOf(PromptOutcome outcome) {
-  switch (outcome) {
-    case PromptOutcome::kPrompted:
-      return kResultPrompted;
-    case PromptOutcome::kCoalesced:
-      return kResultCoalesced;
-    case PromptOutcome::kUnknownCredential:
-      return kResultUnknownCredential;
-  }
-  return kResultUnknownCredential;
 }
 
 }  // namespace
@@ -61,19 +49,15 @@ AlertListener::Outcome AlertListener::Handle(const AlertListenerOptions& options
     Log(LogLevel::kInfo, "Leaf confirmed the webhook registration");
     return {200, kResultConfirmation};
   }
-  const std::string credential_id = member("credentialId");
-  if (credential_id.empty()) return {200, kResultUnrecognized};
-  const PromptOutcome outcome =
-      options.prompt ? options.prompt(credential_id) : PromptOutcome::kUnknownCredential;
-  // Signed alerts only, and replays do not log: a coalesced one is a
-  // duplicate of one already logged.
-  if (outcome != PromptOutcome::kCoalesced) {
-    Log(LogLevel::kInfo, "Leaf alert received",
-        {{"type", member("type")},
-         {"status", member("status")},
-         {"watched", outcome == PromptOutcome::kPrompted}});
-  }
-  return {200, ResultOf(outcome)};
+  watch::CredentialAlert alert;
+  alert.credential_id = member("credentialId");
+  if (alert.credential_id.empty()) return {200, kResultUnrecognized};
+  alert.provider = member("provider");
+  alert.credential_type = member("credential");
+  alert.event = member("type");
+  alert.status = member("status");
+  if (options.alerts != nullptr) options.alerts->Publish(std::move(alert));
+  return {200, kResultAccepted};
 }
 
 absl::StatusOr<std::unique_ptr<AlertListener>> AlertListener::Start(AlertListenerOptions options) {
@@ -87,9 +71,11 @@ absl::StatusOr<std::unique_ptr<AlertListener>> AlertListener::Start(AlertListene
   http.routes.push_back(
       {"POST", "*", opts->max_body_bytes, [opts](const httpd::HttpRequest& req) {
          const std::string* signature = req.Header(kSignatureHeader);
-         const Outcome outcome = Handle(*opts, req.body, signature ? *signature : "",
-                                        signature != nullptr);
-         if (opts->on_result) opts->on_result(outcome.result);
+         const Outcome outcome =
+             Handle(*opts, req.body, signature ? *signature : "", signature != nullptr);
+         if (opts->on_result && absl::string_view(outcome.result) != kResultAccepted) {
+           opts->on_result(outcome.result);
+         }
          return Answer(outcome.http_status, outcome.result);
        }});
   http.on_refused = [opts](absl::string_view reason) {

@@ -8,10 +8,13 @@
 //
 // Every POST must carry a valid X-Leaf-Signature: a missing or wrong one is
 // answered 401 and nothing else happens. The registration confirmation is
-// acknowledged. An alert's `credentialId` is handed to `prompt`, which treats
-// it as a doorbell (the watch poller coalesces and spaces prompted reads, so
-// replays cost nothing more). Unknown credential ids are acknowledged (200,
-// so Leaf does not retry) and counted.
+// acknowledged. A signed alert that names a `credentialId` is published on
+// the alert bus ("credential X changed") and answered 200
+// {"result":"accepted"}: the listener knows nothing of watches, so the
+// answer does not depend on whether this process (or any replica) watches
+// the credential. What the alert cost (prompted, coalesced,
+// unknown_credential) is counted by the watch hub when it takes the alert
+// off the bus.
 #ifndef SERVER_ALERTS_ALERT_LISTENER_H_
 #define SERVER_ALERTS_ALERT_LISTENER_H_
 
@@ -23,31 +26,29 @@
 #include "absl/strings/string_view.h"
 #include "server/httpd/http_limits.h"
 #include "server/httpd/http_server.h"
-#include "server/util/secret.h"
+#include "server/secrets/secret.h"
+#include "server/watch/alert_bus.h"
 
 namespace leafsvc::alerts {
 
-// What became of one delivery (metric label values).
-inline constexpr char kResultPrompted[] = "prompted";
-inline constexpr char kResultCoalesced[] = "coalesced";
-inline constexpr char kResultUnknownCredential[] = "unknown_credential";
+// What became of one delivery: the answer's result, and the metric's label
+// value for all but kResultAccepted (the watch hub counts what an accepted
+// alert cost: prompted, coalesced or unknown_credential).
+inline constexpr char kResultAccepted[] = "accepted";
 inline constexpr char kResultConfirmation[] = "confirmation";
 inline constexpr char kResultUnrecognized[] = "unrecognized";
 inline constexpr char kResultBadSignature[] = "bad_signature";
 inline constexpr char kResultTooLarge[] = "too_large";
-
-// What a prompt did: read the credential's user (soon), cost nothing new (a
-// read is already due or in flight: a replay or duplicate), or nothing (no
-// watched user holds the credential).
-enum class PromptOutcome { kPrompted, kCoalesced, kUnknownCredential };
 
 struct AlertListenerOptions {
   std::string listen;  // host:port; port 0 picks one
   Secret secret;
   size_t max_body_bytes = 64 * 1024;
   httpd::HttpLimits limits;
-  std::function<PromptOutcome(const std::string& credential_id)> prompt;
-  // Told every delivery's result (one of the kResult* values).
+  // Where accepted alerts go; must outlive the listener.
+  watch::AlertBus* alerts = nullptr;
+  // Told every delivery's result (one of the kResult* values) but accepted
+  // alerts (counted where the bus delivers them).
   std::function<void(absl::string_view result)> on_result;
   // Told every connection or request the HTTP layer refused, by reason.
   std::function<void(absl::string_view reason)> on_refused;

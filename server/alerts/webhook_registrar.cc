@@ -13,7 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "server/json/untrusted_json.h"
-#include "server/util/log.h"
+#include "server/observability/log.h"
 
 namespace leafsvc::alerts {
 namespace {

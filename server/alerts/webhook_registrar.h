@@ -20,8 +20,8 @@
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
 #include "server/leaf/token_source.h"
-#include "server/util/scheduler.h"
-#include "server/util/secret.h"
+#include "server/platform/scheduler.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::alerts {
 

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc {
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/types/optional.h"
-#include "server/util/secret.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::http {
 

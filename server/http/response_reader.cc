@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
-#include "server/util/secret.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::http {
 

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "server/util/flags.h"
+#include "server/config/flags.h"
 
 namespace leafsvc::httpd {
 

@@ -20,8 +20,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "server/util/log.h"
-#include "server/util/log_throttle.h"
+#include "server/observability/log.h"
+#include "server/observability/log_throttle.h"
 
 namespace leafsvc::httpd {
 namespace {
@@ -52,7 +52,8 @@ void WriteRawAndHalfClose(MHD_Connection* connection, int status, absl::string_v
       "Connection: close\r\nContent-Length: ",
       body.size(), "\r\n\r\n", body);
   // Far below a socket's send buffer; a peer that has filled it gets less.
-  [[maybe_unused]] ssize_t n = send(info->connect_fd, raw.data(), raw.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  [[maybe_unused]] ssize_t n =
+      send(info->connect_fd, raw.data(), raw.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   shutdown(info->connect_fd, SHUT_WR);
 }
 
@@ -357,15 +358,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
   if (bind(fd, reinterpret_cast<sockaddr*>(&storage), storage_len) != 0 || listen(fd, 128) != 0) {
     const int err = errno;
     close(fd);
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen, " (--", flag,
-                                               "): ", strerror(err)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, " (--", flag, "): ", strerror(err)));
   }
   sockaddr_storage bound{};
   socklen_t bound_len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  const int bound_port = ntohs(bound.ss_family == AF_INET6
-                                   ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                   : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  const int bound_port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
 
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(options)));
   server->port_ = bound_port;
@@ -381,10 +382,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
       // The table refuses first (and counts it); these are the backstops.
       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(limits.max_connections + 1),
       MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-      static_cast<size_t>(32 * 1024), MHD_OPTION_NOTIFY_CONNECTION,
-      &MhdCallbacks::NotifyConnection, server.get(), MHD_OPTION_NOTIFY_COMPLETED,
-      &MhdCallbacks::NotifyCompleted, server.get(), MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr,
-      MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+      static_cast<size_t>(32 * 1024), MHD_OPTION_NOTIFY_CONNECTION, &MhdCallbacks::NotifyConnection,
+      server.get(), MHD_OPTION_NOTIFY_COMPLETED, &MhdCallbacks::NotifyCompleted, server.get(),
+      MHD_OPTION_EXTERNAL_LOGGER, &MhdLog, nullptr, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+      MHD_OPTION_END);
   if (server->daemon_ == nullptr || server->wake_fd_ < 0) {
     close(fd);
     return absl::UnavailableError(

@@ -11,7 +11,7 @@
 //   - ambiguous framing refused with 400: more than one Content-Length,
 //     Content-Length with Transfer-Encoding, any coding but "chunked";
 //   - accepted sockets come from accept4(), so the descriptor reserve of
-//     server/util/fd_limit.h counts them like gRPC's;
+//     server/platform/fd_limit.h counts them like gRPC's;
 //   - Stop() closes the listener and every connection at once, whatever the
 //     peers do.
 // Every refusal is reported to on_refused with its reason (connection_table.h).

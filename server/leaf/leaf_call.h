@@ -9,8 +9,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "server/util/scheduler.h"
-#include "server/util/secret.h"
+#include "server/platform/scheduler.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::leaf {
 
@@ -79,11 +79,13 @@ struct CallOptions {
   CallStats* stats = nullptr;
 };
 
-// A started exchange. Cancel() makes its callback run promptly with
-// CANCELLED (unless it already ran) and aborts the HTTP transfer.
-class LeafCall {
+// What a started Leaf call or operation (an exchange, a batch, a listing
+// walk, a shared read) gives its caller: Cancel() makes its callback run
+// promptly with CANCELLED (unless it already ran) and aborts what is in
+// flight.
+class Cancellable {
  public:
-  virtual ~LeafCall() = default;
+  virtual ~Cancellable() = default;
   virtual void Cancel() = 0;
 };
 

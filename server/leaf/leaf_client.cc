@@ -10,8 +10,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "server/errors/reasons.h"
+#include "server/errors/status_details.h"
 #include "server/leaf/leaf_json.h"
-#include "server/util/status_details.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -22,7 +22,7 @@ double DefaultRandom() {
 }
 
 // Completes a call that never started.
-class FinishedCall final : public LeafCall {
+class FinishedCall final : public Cancellable {
  public:
   void Cancel() override {}
 };
@@ -30,7 +30,7 @@ class FinishedCall final : public LeafCall {
 // A call whose large body may be waiting for (or on) a completion thread:
 // Cancel reaches the exchange and then that completion, so that once it
 // returns no completion thread calls into the caller any more.
-class OffloadableCall final : public LeafCall {
+class OffloadableCall final : public Cancellable {
  public:
   OffloadableCall(std::shared_ptr<Exchange> exchange, std::shared_ptr<CompletionPool::Job> job)
       : exchange_(std::move(exchange)), job_(std::move(job)) {}
@@ -58,12 +58,14 @@ http::HttpRequest MakeRequest(const char* method, std::string url) {
 
 // Decodes a success body of type T (the exchange has already turned every
 // non-2xx answer into an error).
-template <typename T>
+template <typename T, typename Decoder>
 absl::StatusOr<T> Decode(LeafOperation op, absl::StatusOr<http::HttpResponse> response,
-                         absl::StatusOr<T> (*decoder)(absl::string_view)) {
+                         const providers::ProviderSpec& provider, Decoder decoder) {
   if (!response.ok()) return response.status();
   absl::StatusOr<T> value = decoder(response->body);
-  if (!value.ok()) return StatusFromBadBody(op, response->status_code, value.status());
+  if (!value.ok()) {
+    return StatusFromBadBody(op, response->status_code, value.status(), provider.display_name);
+  }
   return value;
 }
 
@@ -74,10 +76,11 @@ LeafClient::LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoint
     : http_(http),
       tokens_(tokens),
       endpoints_(std::move(endpoints)),
+      provider_(*endpoints_.provider()),
       options_(std::move(options)),
       random_(options_.random ? options_.random : DefaultRandom) {}
 
-std::shared_ptr<LeafCall> LeafClient::Start(
+std::shared_ptr<Cancellable> LeafClient::Start(
     LeafOperation op, http::HttpRequest request, const CallOptions& options,
     std::vector<std::string> secrets,
     std::function<void(absl::StatusOr<http::HttpResponse>)> done) {
@@ -103,6 +106,7 @@ std::shared_ptr<LeafCall> LeafClient::Start(
   context.options = &options_;
   context.random = random_;
   context.api_url = endpoints_.api_url();
+  context.provider = provider_.display_name;
   // A large body is decoded (and the caller completed) on a completion
   // thread; a small one right here, on the transport thread.
   // The in-flight slot is released just before `done` runs, wherever that
@@ -115,12 +119,14 @@ std::shared_ptr<LeafCall> LeafClient::Start(
       // The exchange calls this once: `done` may be moved out. Cancelled by
       // its owner before it ran, the body is dropped and the owner hears
       // CANCELLED, as from an exchange cancelled in flight.
-      completions_.Post(job, [this, op, done = std::move(done), r = std::move(r)](
-                                 bool cancelled) mutable {
-        in_flight_.fetch_sub(1, std::memory_order_relaxed);
-        if (cancelled) r = StatusFromTransportError(op, absl::CancelledError(), "");
-        done(std::move(r));
-      });
+      completions_.Post(
+          job, [this, op, done = std::move(done), r = std::move(r)](bool cancelled) mutable {
+            in_flight_.fetch_sub(1, std::memory_order_relaxed);
+            if (cancelled) {
+              r = StatusFromTransportError(op, absl::CancelledError(), "", provider_.display_name);
+            }
+            done(std::move(r));
+          });
       return;
     }
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -155,37 +161,42 @@ void LeafClient::AbortAll(const absl::Status& status) {
   for (const std::shared_ptr<Exchange>& e : live) e->Abort(status);
 }
 
-std::shared_ptr<LeafCall> LeafClient::GetCredentials(absl::string_view leaf_user_id,
-                                                     const CallOptions& options,
-                                                     Callback<ProviderCredentials> done) {
-  return Start(LeafOperation::kGetCredentials,
-               MakeRequest("GET", endpoints_.Credentials(leaf_user_id)), options, {},
-               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-                 done(Decode<ProviderCredentials>(LeafOperation::kGetCredentials, std::move(r),
-                                                  &DecodeCredentials));
-               });
-}
-
-std::shared_ptr<LeafCall> LeafClient::CreateCredentials(absl::string_view leaf_user_id,
-                                                        const NewProviderCredentials& credentials,
+std::shared_ptr<Cancellable> LeafClient::GetCredentials(absl::string_view leaf_user_id,
                                                         const CallOptions& options,
                                                         Callback<ProviderCredentials> done) {
-  http::HttpRequest request = MakeRequest("POST", endpoints_.Credentials(leaf_user_id));
-  request.headers.emplace_back("Content-Type", "application/json");
-  request.body = EncodeCreateCredentials(credentials);
-  std::vector<std::string> secrets = {credentials.refresh_token.Reveal(),
-                                      credentials.private_key.Reveal(),
-                                      credentials.access_token.Reveal()};
-  return Start(LeafOperation::kCreateCredentials, std::move(request), options, std::move(secrets),
-               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-                 done(Decode<ProviderCredentials>(LeafOperation::kCreateCredentials, std::move(r),
-                                                  &DecodeCredentials));
-               });
+  return Start(
+      LeafOperation::kGetCredentials, MakeRequest("GET", endpoints_.Credentials(leaf_user_id)),
+      options, {},
+      [&provider = provider_, done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+        done(Decode<ProviderCredentials>(
+            LeafOperation::kGetCredentials, std::move(r), provider,
+            [&provider](absl::string_view body) { return DecodeCredentials(body, provider); }));
+      });
 }
 
-std::shared_ptr<LeafCall> LeafClient::DeleteCredentials(absl::string_view leaf_user_id,
-                                                        const CallOptions& options,
-                                                        DoneCallback done) {
+std::shared_ptr<Cancellable> LeafClient::CreateCredentials(
+    absl::string_view leaf_user_id, const NewProviderCredentials& credentials,
+    const CallOptions& options, Callback<ProviderCredentials> done) {
+  http::HttpRequest request = MakeRequest("POST", endpoints_.Credentials(leaf_user_id));
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = EncodeCreateCredentials(credentials, provider_);
+  // Never quoted in an error, even when Leaf echoes them back.
+  std::vector<std::string> secrets;
+  for (const CredentialField& f : credentials.fields) {
+    if (f.secret) secrets.push_back(f.value.Reveal());
+  }
+  return Start(
+      LeafOperation::kCreateCredentials, std::move(request), options, std::move(secrets),
+      [&provider = provider_, done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+        done(Decode<ProviderCredentials>(
+            LeafOperation::kCreateCredentials, std::move(r), provider,
+            [&provider](absl::string_view body) { return DecodeCredentials(body, provider); }));
+      });
+}
+
+std::shared_ptr<Cancellable> LeafClient::DeleteCredentials(absl::string_view leaf_user_id,
+                                                           const CallOptions& options,
+                                                           DoneCallback done) {
   return Start(LeafOperation::kDeleteCredentials,
                MakeRequest("DELETE", endpoints_.Credentials(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
@@ -194,15 +205,16 @@ std::shared_ptr<LeafCall> LeafClient::DeleteCredentials(absl::string_view leaf_u
                });
 }
 
-std::shared_ptr<LeafCall> LeafClient::ListEvents(absl::string_view leaf_user_id,
-                                                 const CallOptions& options,
-                                                 Callback<std::vector<CredentialEvent>> done) {
-  return Start(LeafOperation::kListEvents,
-               MakeRequest("GET", endpoints_.CredentialEvents(leaf_user_id)), options, {},
-               [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
-                 done(Decode<std::vector<CredentialEvent>>(LeafOperation::kListEvents, std::move(r),
-                                                           &DecodeEvents));
-               });
+std::shared_ptr<Cancellable> LeafClient::ListEvents(absl::string_view leaf_user_id,
+                                                    const CallOptions& options,
+                                                    Callback<std::vector<CredentialEvent>> done) {
+  return Start(
+      LeafOperation::kListEvents, MakeRequest("GET", endpoints_.CredentialEvents(leaf_user_id)),
+      options, {},
+      [&provider = provider_, done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+        done(Decode<std::vector<CredentialEvent>>(LeafOperation::kListEvents, std::move(r),
+                                                  provider, &DecodeEvents));
+      });
 }
 
 }  // namespace leafsvc::leaf

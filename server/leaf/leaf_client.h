@@ -1,4 +1,5 @@
-// Typed, asynchronous client for Leaf's AgLeader credential endpoints. Each
+// Typed, asynchronous client for Leaf's credential endpoints of one provider
+// (the spec its endpoints name). Each
 // method starts the exchange and returns at once; `done` runs exactly once,
 // on a transport thread (or inline for an immediate failure), or, when the
 // response body is at least kOffloadBodyBytes, on one of the client's
@@ -29,7 +30,7 @@
 #include "server/leaf/leaf_types.h"
 #include "server/leaf/leaf_users_json.h"
 #include "server/leaf/token_source.h"
-#include "server/util/scheduler.h"
+#include "server/platform/scheduler.h"
 
 namespace leafsvc::leaf {
 
@@ -43,30 +44,33 @@ class LeafClient {
   using DoneCallback = std::function<void(absl::Status)>;
 
   // `http`, `tokens` and the scheduler must outlive the client and every
-  // call it started.
+  // call it started. `endpoints` must name a provider (whose spec decides
+  // the path, the JSON fields and the words of error messages).
   LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoints endpoints,
              LeafClientOptions options = {});
 
   // `leaf_user_id` must satisfy IsLeafUserId. Error messages and metadata
   // never contain the secrets the call sent (they are redacted even when
   // Leaf quotes them back).
-  std::shared_ptr<LeafCall> GetCredentials(absl::string_view leaf_user_id,
-                                           const CallOptions& options,
-                                           Callback<ProviderCredentials> done);
-  std::shared_ptr<LeafCall> CreateCredentials(absl::string_view leaf_user_id,
-                                              const NewProviderCredentials& credentials,
+  std::shared_ptr<Cancellable> GetCredentials(absl::string_view leaf_user_id,
                                               const CallOptions& options,
                                               Callback<ProviderCredentials> done);
-  std::shared_ptr<LeafCall> DeleteCredentials(absl::string_view leaf_user_id,
-                                              const CallOptions& options, DoneCallback done);
-  std::shared_ptr<LeafCall> ListEvents(absl::string_view leaf_user_id, const CallOptions& options,
-                                       Callback<std::vector<CredentialEvent>> done);
+  std::shared_ptr<Cancellable> CreateCredentials(absl::string_view leaf_user_id,
+                                                 const NewProviderCredentials& credentials,
+                                                 const CallOptions& options,
+                                                 Callback<ProviderCredentials> done);
+  std::shared_ptr<Cancellable> DeleteCredentials(absl::string_view leaf_user_id,
+                                                 const CallOptions& options, DoneCallback done);
+  std::shared_ptr<Cancellable> ListEvents(absl::string_view leaf_user_id,
+                                          const CallOptions& options,
+                                          Callback<std::vector<CredentialEvent>> done);
   // One page of the API owner's Leaf users (GET /users?page=&size=, pages
   // from 0), with X-Total-Count when Leaf sent it (leaf_users.cc).
-  std::shared_ptr<LeafCall> ListUsers(int page, int size, const CallOptions& options,
-                                      Callback<LeafUsersPage> done);
+  std::shared_ptr<Cancellable> ListUsers(int page, int size, const CallOptions& options,
+                                         Callback<LeafUsersPage> done);
 
   const LeafEndpoints& endpoints() const { return endpoints_; }
+  const providers::ProviderSpec& provider() const { return provider_; }
   // Exchanges started and not finished.
   int in_flight() const { return in_flight_.load(); }
 
@@ -77,13 +81,14 @@ class LeafClient {
 
  private:
   // Starts `request`, or fails it at once when too many are in flight.
-  std::shared_ptr<LeafCall> Start(LeafOperation op, http::HttpRequest request,
-                                  const CallOptions& options, std::vector<std::string> secrets,
-                                  std::function<void(absl::StatusOr<http::HttpResponse>)> done);
+  std::shared_ptr<Cancellable> Start(LeafOperation op, http::HttpRequest request,
+                                     const CallOptions& options, std::vector<std::string> secrets,
+                                     std::function<void(absl::StatusOr<http::HttpResponse>)> done);
 
   http::HttpClient* const http_;
   TokenSource* const tokens_;
   const LeafEndpoints endpoints_;
+  const providers::ProviderSpec& provider_;
   const LeafClientOptions options_;
   const std::function<double()> random_;
   std::atomic<int> in_flight_{0};

@@ -10,18 +10,6 @@ constexpr absl::string_view kUserManagement = "/services/usermanagement/api";
 
 }  // namespace
 
-bool IsLeafUserId(absl::string_view id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (id[i] != '-') return false;
-    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(id[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string PercentEncodePathSegment(absl::string_view segment) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -44,18 +32,19 @@ LeafEndpoints::LeafEndpoints(absl::string_view api_url) : api_url_(api_url) {
   while (!api_url_.empty() && api_url_.back() == '/') api_url_.pop_back();
 }
 
-std::string LeafEndpoints::Login() const {
-  return absl::StrCat(api_url_, "/api/authenticate");
+LeafEndpoints::LeafEndpoints(absl::string_view api_url, const providers::ProviderSpec& provider)
+    : LeafEndpoints(api_url) {
+  provider_ = &provider;
 }
+
+std::string LeafEndpoints::Login() const { return absl::StrCat(api_url_, "/api/authenticate"); }
 
 std::string LeafEndpoints::Credentials(absl::string_view leaf_user_id) const {
-  return absl::StrCat(api_url_, kUserManagement, "/users/",
-                      PercentEncodePathSegment(leaf_user_id),
-                      "/ag-leader-credentials");
+  return absl::StrCat(api_url_, kUserManagement, "/users/", PercentEncodePathSegment(leaf_user_id),
+                      "/", provider_->path_segment);
 }
 
-std::string LeafEndpoints::CredentialEvents(
-    absl::string_view leaf_user_id) const {
+std::string LeafEndpoints::CredentialEvents(absl::string_view leaf_user_id) const {
   return absl::StrCat(Credentials(leaf_user_id), "/events");
 }
 

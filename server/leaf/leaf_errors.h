@@ -59,22 +59,21 @@ inline constexpr absl::string_view kMetaLeafErrorKey = "leaf_error_key";
 // "true" when a failed request may nevertheless have taken effect at Leaf.
 inline constexpr absl::string_view kMetaMaybeApplied = "request_may_have_reached_leaf";
 
+// `provider` is the provider's display name (ProviderSpec::display_name),
+// e.g. "the Leaf user has no {provider} credentials"; unused for login and
+// listing users.
+
 // A response whose HTTP status is not the operation's success status.
-absl::Status StatusFromLeafResponse(LeafOperation op,
-                                    const http::HttpResponse& response);
+absl::Status StatusFromLeafResponse(LeafOperation op, const http::HttpResponse& response,
+                                    absl::string_view provider);
 
 // A transport failure (no response). `host` names Leaf in the message.
-absl::Status StatusFromTransportError(LeafOperation op,
-                                      const absl::Status& transport,
-                                      absl::string_view host);
+absl::Status StatusFromTransportError(LeafOperation op, const absl::Status& transport,
+                                      absl::string_view host, absl::string_view provider);
 
 // A success response whose body could not be decoded (`decode_error` says why).
-absl::Status StatusFromBadBody(LeafOperation op, int http_status,
-                               const absl::Status& decode_error);
-
-// Retry-After as delta-seconds or an HTTP-date, relative to `now`.
-std::optional<absl::Duration> ParseRetryAfter(absl::string_view value,
-                                              absl::Time now);
+absl::Status StatusFromBadBody(LeafOperation op, int http_status, const absl::Status& decode_error,
+                               absl::string_view provider);
 
 }  // namespace leafsvc::leaf
 

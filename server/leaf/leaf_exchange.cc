@@ -7,7 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/errors/reasons.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
+#include "server/http/retry_after.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -106,9 +107,10 @@ Exchange::Plan Exchange::Decide(Event event) {
       Plan plan;
       plan.cancel_transfer = transfer_;
       plan.cancel_timer = timer_;
-      absl::Status why = event.kind == Kind::kCancel
-                             ? StatusFromTransportError(op_, absl::CancelledError(), "")
-                             : event.status;
+      absl::Status why =
+          event.kind == Kind::kCancel
+              ? StatusFromTransportError(op_, absl::CancelledError(), "", ctx_.provider)
+              : event.status;
       if (event.kind == Kind::kAbort && (transfer_.has_value() || maybe_applied_)) {
         SetStatusMetadata(why, kMetaMaybeApplied, "true");
       }
@@ -131,7 +133,7 @@ Exchange::Plan Exchange::Decide(Event event) {
       if (absl::Now() >= request_.deadline) {
         Plan finish = FinishPlan(last_error_.value_or(StatusFromTransportError(
             op_, absl::DeadlineExceededError("deadline passed before the request was sent"),
-            ctx_.api_url)));
+            ctx_.api_url, ctx_.provider)));
         finish.cancel_timer = plan.cancel_timer;
         return finish;
       }
@@ -162,7 +164,7 @@ Exchange::Plan Exchange::Decide(Event event) {
         // The token source did not answer before the call's deadline.
         return FinishPlan(last_error_.value_or(StatusFromTransportError(
             op_, absl::DeadlineExceededError("deadline passed while waiting for a Leaf token"),
-            ctx_.api_url)));
+            ctx_.api_url, ctx_.provider)));
       }
       return Plan{};
     }
@@ -175,7 +177,8 @@ Exchange::Plan Exchange::DecideResponse(absl::StatusOr<http::HttpResponse> respo
   Plan plan;
   const absl::Duration latency = absl::Now() - sent_at_;
   if (!response.ok()) {
-    absl::Status error = StatusFromTransportError(op_, response.status(), ctx_.api_url);
+    absl::Status error =
+        StatusFromTransportError(op_, response.status(), ctx_.api_url, ctx_.provider);
     plan.report = Plan::Outcome{0, latency, false};
     if (http::MaybeSent(response.status())) maybe_applied_ = true;
     if (NoAnswer(response.status()) && idempotent_ && !fresh_connection_next_) {
@@ -211,8 +214,9 @@ Exchange::Plan Exchange::DecideResponse(absl::StatusOr<http::HttpResponse> respo
   } else if (idempotent_ && RetryableStatus(http)) {
     if (http >= 500) maybe_applied_ = true;
     std::optional<absl::Duration> retry_after =
-        ParseRetryAfter(response->Header("retry-after"), absl::Now());
-    next = DecideAfterError(StatusFromLeafResponse(op_, *response), true, retry_after);
+        http::ParseRetryAfter(response->Header("retry-after"), absl::Now());
+    next =
+        DecideAfterError(StatusFromLeafResponse(op_, *response, ctx_.provider), true, retry_after);
   } else if (op_ == LeafOperation::kDeleteCredentials && http == 404 && maybe_applied_) {
     // An earlier attempt may have deleted them: the goal is reached.
     http::HttpResponse deleted;
@@ -352,7 +356,7 @@ void Exchange::Complete(absl::StatusOr<http::HttpResponse> result, int attempts,
                         int last_http_status, std::vector<std::string> secrets) {
   // Every non-2xx answer becomes its error here, in one place.
   if (result.ok() && (result->status_code < 200 || result->status_code >= 300)) {
-    result = StatusFromLeafResponse(op_, *result);
+    result = StatusFromLeafResponse(op_, *result, ctx_.provider);
   }
   if (stats_ != nullptr) {
     stats_->attempts = attempts;

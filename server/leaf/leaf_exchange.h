@@ -25,11 +25,11 @@
 #include "server/leaf/leaf_call.h"
 #include "server/leaf/leaf_errors.h"
 #include "server/leaf/token_source.h"
-#include "server/util/scheduler.h"
+#include "server/platform/scheduler.h"
 
 namespace leafsvc::leaf {
 
-class Exchange final : public LeafCall, public std::enable_shared_from_this<Exchange> {
+class Exchange final : public Cancellable, public std::enable_shared_from_this<Exchange> {
  public:
   using ResponseCallback = std::function<void(absl::StatusOr<http::HttpResponse>)>;
 
@@ -48,7 +48,8 @@ class Exchange final : public LeafCall, public std::enable_shared_from_this<Exch
     Scheduler* scheduler = nullptr;  // null: no retries and no token deadline
     const LeafClientOptions* options = nullptr;
     std::function<double()> random;
-    std::string api_url;  // names Leaf in transport error messages
+    std::string api_url;   // names Leaf in transport error messages
+    std::string provider;  // the provider's display name, for error messages
   };
 
   Exchange(Context context, LeafOperation op, http::HttpRequest request,
@@ -59,7 +60,7 @@ class Exchange final : public LeafCall, public std::enable_shared_from_this<Exch
   void set_on_finished(std::function<void()> f) { on_finished_ = std::move(f); }
 
   void Start();
-  // LeafCall: the completion runs with CANCELLED at once unless it already ran.
+  // Cancellable: the completion runs with CANCELLED at once unless it already ran.
   void Cancel() override;
   // Ends the exchange with `status` (e.g. UNAVAILABLE SHUTTING_DOWN) unless it
   // already ended; the request-may-have-reached-Leaf metadata is added when an

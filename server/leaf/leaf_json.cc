@@ -7,13 +7,13 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "server/json/untrusted_json.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
+#include "server/json/untrusted_json.h"
 #include "server/leaf/timestamp.h"
-#include "server/util/log.h"
-#include "server/util/utf8.h"
+#include "server/observability/log.h"
+#include "server/text/utf8.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -143,7 +143,8 @@ void WriteString(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key,
 
 }  // namespace
 
-absl::StatusOr<ProviderCredentials> DecodeCredentials(absl::string_view json) {
+absl::StatusOr<ProviderCredentials> DecodeCredentials(absl::string_view json,
+                                                      const providers::ProviderSpec& provider) {
   constexpr absl::string_view kWhat = "Leaf's credentials response";
   absl::StatusOr<Document> doc = ParseJson(json, kWhat);
   if (!doc.ok()) return doc.status();
@@ -153,10 +154,15 @@ absl::StatusOr<ProviderCredentials> DecodeCredentials(absl::string_view json) {
   if (c.id.empty()) return Malformed(kWhat, "field \"id\" is missing");
   RETURN_IF_ERROR(ReadString(*doc, "status", kWhat, &c.status));
   RETURN_IF_ERROR(ReadTime(*doc, "createdTime", kWhat, &c.created_time));
-  RETURN_IF_ERROR(ReadString(*doc, "publicKey", kWhat, &c.public_key));
-  RETURN_IF_ERROR(ReadSecret(*doc, "refreshToken", kWhat, &c.refresh_token));
-  RETURN_IF_ERROR(ReadSecret(*doc, "privateKey", kWhat, &c.private_key));
-  RETURN_IF_ERROR(ReadSecret(*doc, "accessToken", kWhat, &c.access_token));
+  c.provider = &provider;
+  c.fields.reserve(provider.fields.size());
+  for (const providers::FieldSpec& spec : provider.fields) {
+    CredentialField field;
+    field.name = spec.json_name;
+    field.secret = spec.secret;
+    RETURN_IF_ERROR(ReadSecret(*doc, spec.json_name.c_str(), kWhat, &field.value));
+    c.fields.push_back(std::move(field));
+  }
   return c;
 }
 
@@ -232,15 +238,16 @@ std::string Problem::Summary() const {
   return text;
 }
 
-std::string EncodeCreateCredentials(const NewProviderCredentials& credentials) {
+std::string EncodeCreateCredentials(const NewProviderCredentials& credentials,
+                                    const providers::ProviderSpec& provider) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
   w.StartObject();
-  WriteString(w, "refreshToken", credentials.refresh_token.Reveal());
-  WriteString(w, "publicKey", credentials.public_key);
-  WriteString(w, "privateKey", credentials.private_key.Reveal());
-  if (!credentials.access_token.empty()) {
-    WriteString(w, "accessToken", credentials.access_token.Reveal());
+  for (const providers::FieldSpec& spec : provider.fields) {
+    const CredentialField* field = FindField(credentials.fields, spec.json_name);
+    const bool empty = field == nullptr || field->value.empty();
+    if (empty && !spec.required) continue;
+    WriteString(w, spec.json_name.c_str(), empty ? absl::string_view() : field->value.Reveal());
   }
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());

@@ -1,4 +1,4 @@
-// JSON codec for Leaf's AgLeader credential API (RapidJSON). Decoders are
+// JSON codec for Leaf's credential API (RapidJSON), by a provider spec. Decoders are
 // tolerant where Leaf varies (unknown fields ignored, null for absent, 0-9
 // fraction digits in timestamps) and strict where a wrong type would lose
 // data. Decode errors say what was wrong and never quote the body, which may
@@ -13,7 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "server/leaf/leaf_types.h"
-#include "server/util/secret.h"
+#include "server/providers/provider_spec.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::leaf {
 
@@ -24,7 +25,9 @@ inline constexpr int kMaxLeafJsonDepth = 64;  // json::kMaxDepth (checked in lea
 
 // Errors: INVALID_ARGUMENT naming the problem (the caller decides how an
 // unreadable upstream body is reported).
-absl::StatusOr<ProviderCredentials> DecodeCredentials(absl::string_view json);
+// The fields are the spec's (others are ignored), each a string or null.
+absl::StatusOr<ProviderCredentials> DecodeCredentials(absl::string_view json,
+                                                      const providers::ProviderSpec& provider);
 // A malformed element (wrong types, a timestamp outside years 0001-9999, an
 // id that is not 1-128 of [A-Za-z0-9._~-]) is skipped and logged, so that
 // one bad event does not hide the others; a malformed document is an error.
@@ -36,7 +39,11 @@ absl::StatusOr<Secret> DecodeLoginResponse(absl::string_view json);
 // every field is optional).
 std::optional<Problem> DecodeProblem(absl::string_view json);
 
-std::string EncodeCreateCredentials(const NewProviderCredentials& credentials);
+// The spec's fields in its order: required ones always (empty when absent
+// from `credentials`), the others only when not empty; fields the spec does
+// not name are not sent.
+std::string EncodeCreateCredentials(const NewProviderCredentials& credentials,
+                                    const providers::ProviderSpec& provider);
 std::string EncodeLogin(absl::string_view username, const Secret& password, bool remember_me);
 
 }  // namespace leafsvc::leaf

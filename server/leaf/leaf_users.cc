@@ -6,19 +6,20 @@
 
 namespace leafsvc::leaf {
 
-std::shared_ptr<LeafCall> LeafClient::ListUsers(int page, int size, const CallOptions& options,
-                                                Callback<LeafUsersPage> done) {
+std::shared_ptr<Cancellable> LeafClient::ListUsers(int page, int size, const CallOptions& options,
+                                                   Callback<LeafUsersPage> done) {
   http::HttpRequest request;
   request.method = "GET";
   request.url = endpoints_.Users(page, size);
   request.headers = {{"Accept", "application/json"}};
   return Start(
       LeafOperation::kListUsers, std::move(request), options, {},
-      [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
+      [&provider = provider_, done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
         if (!r.ok()) return done(r.status());
-        absl::StatusOr<std::vector<LeafUser>> users = DecodeUsers(r->body);
+        absl::StatusOr<std::vector<LeafUser>> users = DecodeUsers(r->body, provider);
         if (!users.ok()) {
-          return done(StatusFromBadBody(LeafOperation::kListUsers, r->status_code, users.status()));
+          return done(StatusFromBadBody(LeafOperation::kListUsers, r->status_code, users.status(),
+                                        provider.display_name));
         }
         LeafUsersPage result;
         result.users = *std::move(users);

@@ -10,7 +10,7 @@
 #include "rapidjson/writer.h"
 #include "server/json/untrusted_json.h"
 #include "server/leaf/leaf_json.h"
-#include "server/util/utf8.h"
+#include "server/text/utf8.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -25,34 +25,37 @@ absl::Status Malformed(absl::string_view why) {
 }
 
 // The embedded credentials go through DecodeCredentials so that a listed
-// credential obeys exactly the rules of GET .../ag-leader-credentials; the
+// credential obeys exactly the rules of GET .../{provider}-credentials; the
 // object is re-serialized for it (a few hundred bytes per user).
-absl::StatusOr<std::optional<ProviderCredentials>> DecodeEmbedded(const Value& v, size_t index) {
+absl::StatusOr<std::optional<ProviderCredentials>> DecodeEmbedded(
+    const Value& v, size_t index, const providers::ProviderSpec& provider) {
+  const std::string& member = provider.user_member;
   const Value* obj = &v;
   if (v.IsNull()) return std::nullopt;
   if (v.IsArray()) {
     if (v.Empty()) return std::nullopt;
     if (v.Size() > 1) {
       return Malformed(
-          absl::StrCat("element ", index, ": more than one agLeaderCredentials (Leaf holds one)"));
+          absl::StrCat("element ", index, ": more than one ", member, " (Leaf holds one)"));
     }
     obj = &v[0];
   }
   if (!obj->IsObject()) {
-    return Malformed(absl::StrCat("element ", index, ": agLeaderCredentials is not an object"));
+    return Malformed(absl::StrCat("element ", index, ": ", member, " is not an object"));
   }
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   obj->Accept(writer);
   absl::StatusOr<ProviderCredentials> c =
-      DecodeCredentials(absl::string_view(buffer.GetString(), buffer.GetSize()));
+      DecodeCredentials(absl::string_view(buffer.GetString(), buffer.GetSize()), provider);
   if (!c.ok()) {
     return Malformed(absl::StrCat("element ", index, ": ", c.status().message()));
   }
   return *std::move(c);
 }
 
-absl::StatusOr<LeafUser> DecodeUser(const Value& v, size_t index) {
+absl::StatusOr<LeafUser> DecodeUser(const Value& v, size_t index,
+                                    const providers::ProviderSpec& provider) {
   if (!v.IsObject()) return Malformed(absl::StrCat("element ", index, " is not a JSON object"));
   LeafUser user;
   auto id = v.FindMember("id");
@@ -60,9 +63,10 @@ absl::StatusOr<LeafUser> DecodeUser(const Value& v, size_t index) {
     return Malformed(absl::StrCat("element ", index, ": field \"id\" is missing or not a string"));
   }
   user.id = ValidUtf8(absl::string_view(id->value.GetString(), id->value.GetStringLength()));
-  auto creds = v.FindMember("agLeaderCredentials");
+  auto creds = v.FindMember(provider.user_member.c_str());
   if (creds != v.MemberEnd()) {
-    absl::StatusOr<std::optional<ProviderCredentials>> c = DecodeEmbedded(creds->value, index);
+    absl::StatusOr<std::optional<ProviderCredentials>> c =
+        DecodeEmbedded(creds->value, index, provider);
     if (!c.ok()) return c.status();
     user.credentials = *std::move(c);
   }
@@ -71,7 +75,8 @@ absl::StatusOr<LeafUser> DecodeUser(const Value& v, size_t index) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<LeafUser>> DecodeUsers(absl::string_view json) {
+absl::StatusOr<std::vector<LeafUser>> DecodeUsers(absl::string_view json,
+                                                  const providers::ProviderSpec& provider) {
   Document doc;
   // From outside: no RapidJSON number arithmetic, nesting capped, UTF-8.
   if (absl::Status st = json::ParseUntrusted(json, doc); !st.ok()) return Malformed(st.message());
@@ -84,7 +89,7 @@ absl::StatusOr<std::vector<LeafUser>> DecodeUsers(absl::string_view json) {
   std::vector<LeafUser> users;
   users.reserve(array->Size());
   for (rapidjson::SizeType i = 0; i < array->Size(); ++i) {
-    absl::StatusOr<LeafUser> user = DecodeUser((*array)[i], i);
+    absl::StatusOr<LeafUser> user = DecodeUser((*array)[i], i, provider);
     if (!user.ok()) return user.status();
     users.push_back(*std::move(user));
   }

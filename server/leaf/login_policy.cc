@@ -4,7 +4,7 @@
 #include <cmath>
 #include <utility>
 
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc::leaf {
 

@@ -22,7 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "server/util/secret.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::leaf {
 

@@ -8,12 +8,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "rapidjson/document.h"
+#include "server/errors/status_details.h"
 #include "server/json/untrusted_json.h"
 #include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_json.h"
-#include "server/util/log.h"
-#include "server/util/redact.h"
-#include "server/util/status_details.h"
+#include "server/observability/log.h"
+#include "server/secrets/redact.h"
 
 namespace leafsvc::leaf {
 
@@ -99,16 +99,15 @@ void LoginTokenSource::StartLogin() {
 void LoginTokenSource::OnLoginDone(absl::StatusOr<http::HttpResponse> response) {
   absl::StatusOr<Secret> result;
   if (!response.ok()) {
-    result =
-        StatusFromTransportError(LeafOperation::kLogin, response.status(), endpoints_.api_url());
+    result = StatusFromTransportError(LeafOperation::kLogin, response.status(),
+                                      endpoints_.api_url(), "");
   } else if (response->status_code != 200) {
-    result = StatusFromLeafResponse(LeafOperation::kLogin, *response);
+    result = StatusFromLeafResponse(LeafOperation::kLogin, *response, "");
   } else {
     absl::StatusOr<Secret> token = DecodeLoginResponse(response->body);
-    result =
-        token.ok()
-            ? std::move(token)
-            : absl::StatusOr<Secret>(StatusFromBadBody(LeafOperation::kLogin, 200, token.status()));
+    result = token.ok() ? std::move(token)
+                        : absl::StatusOr<Secret>(
+                              StatusFromBadBody(LeafOperation::kLogin, 200, token.status(), ""));
   }
 
   if (!result.ok()) {

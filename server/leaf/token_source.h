@@ -15,7 +15,7 @@
 #include "server/http/http_client.h"
 #include "server/leaf/leaf_endpoints.h"
 #include "server/leaf/login_policy.h"
-#include "server/util/secret.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc::leaf {
 

@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "server/util/secret.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc {
 

@@ -11,7 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
-#include "server/util/log.h"
+#include "server/observability/log.h"
 
 namespace leafsvc {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "server/secrets/secret.h"
 #include "server/security/api_keys.h"
-#include "server/util/secret.h"
 
 namespace leafsvc {
 

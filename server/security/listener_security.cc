@@ -13,16 +13,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/config/flag_file.h"
+#include "server/observability/log.h"
+#include "server/secrets/redact.h"
 #include "server/security/api_keys.h"
-#include "server/util/redact.h"
 #include "server/security/caller_auth.h"
-#include "server/util/flag_file.h"
-#include "server/util/log.h"
 
 namespace leafsvc {
 
 namespace {
-
 
 struct BioDeleter {
   void operator()(BIO* bio) const { BIO_free(bio); }

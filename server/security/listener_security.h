@@ -11,8 +11,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "server/util/flags.h"
-#include "server/util/secret.h"
+#include "server/config/flags.h"
+#include "server/secrets/secret.h"
 
 namespace leafsvc {
 

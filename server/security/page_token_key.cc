@@ -2,7 +2,7 @@
 
 #include <openssl/rand.h>
 
-#include "server/util/log.h"
+#include "server/observability/log.h"
 
 namespace leafsvc {
 

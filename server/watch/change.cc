@@ -2,8 +2,8 @@
 
 #include <utility>
 
+#include "server/errors/status_details.h"
 #include "server/leaf/leaf_errors.h"
-#include "server/util/status_details.h"
 
 namespace leafsvc::watch {
 

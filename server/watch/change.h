@@ -1,4 +1,4 @@
-// What the watch machinery reports about one user's AgLeader credentials: a
+// What the watch machinery reports about one user's provider credentials: a
 // read's outcome (Observation) and what it revealed (Change). Plain values,
 // no gRPC or protobuf types.
 #ifndef SERVER_WATCH_CHANGE_H_

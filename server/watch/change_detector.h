@@ -1,6 +1,6 @@
 // Turns successive reads of one user's credentials into changes: the state
 // last seen is compared with each new read. Shared by every stream watching
-// the user, so each read is judged once. Not thread-safe (the registry holds
+// the user, so each read is judged once. Not thread-safe (the hub holds
 // its lock around it).
 #ifndef SERVER_WATCH_CHANGE_DETECTOR_H_
 #define SERVER_WATCH_CHANGE_DETECTOR_H_

@@ -126,7 +126,7 @@ void Poller::Add(const std::string& user) {
 }
 
 void Poller::Remove(const std::string& user) {
-  std::shared_ptr<leaf::LeafCall> call;
+  std::shared_ptr<leaf::Cancellable> call;
   Scheduler::TaskId timer = 0;
   bool timer_set = false;
   {
@@ -201,7 +201,7 @@ void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uin
 }
 
 void Poller::Run(Start start) {
-  std::shared_ptr<leaf::LeafCall> call =
+  std::shared_ptr<leaf::Cancellable> call =
       fetch_(start.user, [gate = gate_, this, start](Observation observation) {
         Pass pass(gate.get());
         if (pass) Finished(start, observation);

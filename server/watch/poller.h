@@ -22,7 +22,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/leaf/leaf_call.h"
-#include "server/util/scheduler.h"
+#include "server/platform/scheduler.h"
 #include "server/watch/change.h"
 
 namespace leafsvc::watch {
@@ -60,7 +60,7 @@ class Poller final : public PollControl {
  public:
   // Starts one read of `user`; `done` runs exactly once (maybe inline, maybe
   // on another thread after the poller is gone: the poller guards itself).
-  using Fetch = std::function<std::shared_ptr<leaf::LeafCall>(
+  using Fetch = std::function<std::shared_ptr<leaf::Cancellable>(
       const std::string& user, std::function<void(Observation)> done)>;
   // Told every read's outcome, on the thread that finished it.
   using Sink = std::function<void(const std::string& user, const Observation&, Source)>;
@@ -101,7 +101,7 @@ class Poller final : public PollControl {
     bool timer_set = false;
     std::uint64_t timer_seq = 0;  // a timer task runs only if still current
     absl::Time timer_at;          // when it fires (scheduler time)
-    std::shared_ptr<leaf::LeafCall> in_flight;
+    std::shared_ptr<leaf::Cancellable> in_flight;
     std::uint64_t read_seq = 0;  // tells reads of one user apart
     bool reading = false;
     bool prompted_read = false;   // the read in flight was prompted

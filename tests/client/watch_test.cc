@@ -72,7 +72,7 @@ TEST_F(WatchCommandTest, PrintsChangesAsJsonLinesUntilTheServerEndsTheStream) {
     result = RunCli({"watch", "--server", h->app().target(), "--leaf_user_id", kUser, "--json"});
   });
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (h->app().watch_registry().streams() == 0 && absl::Now() < deadline) {
+  while (h->app().watch_hub().streams() == 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
   absl::SleepFor(absl::Milliseconds(100));

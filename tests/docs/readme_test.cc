@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
-#include "server/config.h"
+#include "server/config/config.h"
 #include "server/errors/reasons.h"
 #include "tests/docs/markdown_links.h"
 

@@ -43,13 +43,17 @@ TEST(ControlJsonTest, FaultDefaultsAndErrors) {
 }
 
 TEST(ControlJsonTest, CredentialsAndEvents) {
-  auto c = CredentialsFromJson(R"({"refreshToken":"r","createdTime":"t","accessToken":"a"})");
+  const ProviderSpec& spec = ::leafsvc::providers::AgLeaderSpec();
+  auto c = CredentialsFromJson(
+      R"({"refreshToken":"r","createdTime":"t","accessToken":"a","notAField":"x"})", spec);
   ASSERT_TRUE(c);
-  EXPECT_EQ(c->refresh_token, "r");
+  EXPECT_EQ(c->Field("refreshToken"), "r");
   EXPECT_EQ(c->created_time, "t");
-  EXPECT_EQ(c->access_token, "a");
+  EXPECT_EQ(c->Field("accessToken"), "a");
   EXPECT_TRUE(c->id.empty());
-  EXPECT_FALSE(CredentialsFromJson("nope"));
+  // Only the provider's fields are kept.
+  EXPECT_EQ(c->fields.size(), 2u);
+  EXPECT_FALSE(CredentialsFromJson("nope", spec));
   auto e = EventFromJson(R"({"status_code":503,"body":"down"})");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->status_code, 503);

@@ -141,9 +141,7 @@ TEST_F(LeafEmulatorTest, SetCredentialStatusChangesGetAndAddsEvent) {
 
 TEST_F(LeafEmulatorTest, PutCredentialsIsServedByGet) {
   StoredCredentials c;
-  c.refresh_token = "r";
-  c.public_key = "p";
-  c.private_key = "k";
+  c.fields = {{"refreshToken", "r"}, {"publicKey", "p"}, {"privateKey", "k"}};
   c.created_time = "2023-04-21T12:16:27.997586Z";
   emu_->PutCredentials(kLeafUser, c);
   rapidjson::Document d = Parse(GetCreds()->body);

@@ -53,24 +53,12 @@ TEST(ProblemTest, StatusTitles) {
   EXPECT_EQ(StatusTitle(429), "Too Many Requests");
   EXPECT_EQ(StatusTitle(204), "OK");
   EXPECT_EQ(StatusTitle(418), "HTTP 418");
-  Problem p = CredentialsNotFound("u-1");
+  Problem p = CredentialsNotFound("u-1", "AgLeader");
   EXPECT_EQ(p.status, 404);
   EXPECT_EQ(p.error_key, "credentialsnotfound");
-}
-
-TEST(LeafJsonTest, CredentialsServeAnEmptyAccessTokenAsNull) {
-  StoredCredentials c{"id", "OK", "2023-04-21T12:16:27.997586Z", "", "rt", "pub", "priv"};
-  rapidjson::Document d = Parse(CredentialsJson(c));
-  EXPECT_TRUE(d["accessToken"].IsNull());
-  EXPECT_STREQ(d["createdTime"].GetString(), "2023-04-21T12:16:27.997586Z");
-  EXPECT_STREQ(d["privateKey"].GetString(), "priv");
-  c.access_token = "at";
-  EXPECT_STREQ(Parse(CredentialsJson(c))["accessToken"].GetString(), "at");
-  StoredEvent e{"e", "t", 401, "h", "b"};
-  rapidjson::Document events = Parse(EventsJson({e}));
-  ASSERT_EQ(events.Size(), 1u);
-  EXPECT_EQ(events[0]["statusCode"].GetInt(), 401);
-  EXPECT_STREQ(events[0]["createdDate"].GetString(), "t");
+  EXPECT_EQ(p.title, "AgLeader credentials not found");
+  EXPECT_EQ(p.detail, "User u-1 has no AgLeader credentials");
+  EXPECT_EQ(CredentialsNotFound("u-1", "Testland").detail, "User u-1 has no Testland credentials");
 }
 
 TEST(JsonTest, MembersAreReadLeniently) {

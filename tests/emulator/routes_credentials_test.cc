@@ -41,7 +41,7 @@ TEST_F(CredentialRoutesTest, CreateReturns201WithCredential) {
   auto stored = emu_->GetStored(kLeafUser);
   ASSERT_TRUE(stored);
   EXPECT_EQ(stored->id, d["id"].GetString());
-  EXPECT_EQ(stored->refresh_token, "rt-123");
+  EXPECT_EQ(stored->Field("refreshToken"), "rt-123");
 }
 
 TEST_F(CredentialRoutesTest, GetAfterCreateReturns200WithSameCredential) {
@@ -111,7 +111,7 @@ TEST_F(CredentialRoutesTest, DuplicateCreateReplaceGives201AndNewId) {
   EXPECT_EQ(second->status, 201);
   EXPECT_NE(std::string(Parse(first->body)["id"].GetString()),
             Parse(second->body)["id"].GetString());
-  EXPECT_EQ(emu_->GetStored(kLeafUser)->refresh_token, "rt-2");
+  EXPECT_EQ(emu_->GetStored(kLeafUser)->Field("refreshToken"), "rt-2");
 }
 
 TEST_F(CredentialRoutesTest, DuplicateCreateBadRequestGives400WithErrorKey) {
@@ -119,7 +119,7 @@ TEST_F(CredentialRoutesTest, DuplicateCreateBadRequestGives400WithErrorKey) {
   ASSERT_EQ(CreateCreds()->status, 201);
   ExpectProblem(CreateCreds(R"({"refreshToken":"rt-2","publicKey":"p2","privateKey":"k2"})"), 400,
                 "credentialsalreadyexist");
-  EXPECT_EQ(emu_->GetStored(kLeafUser)->refresh_token, "rt-123");
+  EXPECT_EQ(emu_->GetStored(kLeafUser)->Field("refreshToken"), "rt-123");
 }
 
 TEST_F(CredentialRoutesTest, DuplicateCreateConflictGives409) {

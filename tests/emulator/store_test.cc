@@ -17,7 +17,7 @@ StoredCredentials Creds(const std::string& refresh_token) {
   StoredCredentials c;
   c.id = "id-" + refresh_token;
   c.status = "OK";
-  c.refresh_token = refresh_token;
+  c.fields["refreshToken"] = refresh_token;
   return c;
 }
 
@@ -27,7 +27,7 @@ TEST(StoreTest, CreateThenGetEventsAndEraseIgnoringIdCase) {
   EXPECT_FALSE(store.Events(kUser));
   EXPECT_EQ(store.Create(kUser, Creds("rt"), OkEvent()), Store::CreateOutcome::kCreated);
   ASSERT_TRUE(store.Get(kUserUpper));
-  EXPECT_EQ(store.Get(kUserUpper)->refresh_token, "rt");
+  EXPECT_EQ(store.Get(kUserUpper)->Field("refreshToken"), "rt");
   ASSERT_TRUE(store.Events(kUser));
   ASSERT_EQ(store.Events(kUser)->size(), 1u);
   EXPECT_EQ((*store.Events(kUser))[0].status_code, 200);
@@ -44,7 +44,7 @@ TEST(StoreTest, ReplaceStartsANewHistory) {
   EXPECT_EQ(store.Events(kUser)->size(), 2u);
   EXPECT_EQ(store.Create(kUser, Creds("rt-2"), UnauthenticatedEvent()),
             Store::CreateOutcome::kCreated);
-  EXPECT_EQ(store.Get(kUser)->refresh_token, "rt-2");
+  EXPECT_EQ(store.Get(kUser)->Field("refreshToken"), "rt-2");
   ASSERT_EQ(store.Events(kUser)->size(), 1u);
   EXPECT_EQ((*store.Events(kUser))[0].status_code, 401);
 }
@@ -57,7 +57,7 @@ TEST(StoreTest, DuplicateModesRefuseWithoutTouchingTheStoredCredentials) {
   store.SetDuplicateMode(DuplicateCreateMode::kConflict);
   EXPECT_EQ(store.duplicate_mode(), DuplicateCreateMode::kConflict);
   EXPECT_EQ(store.Create(kUser, Creds("rt-3"), OkEvent()), Store::CreateOutcome::kRefusedConflict);
-  EXPECT_EQ(store.Get(kUser)->refresh_token, "rt-1");
+  EXPECT_EQ(store.Get(kUser)->Field("refreshToken"), "rt-1");
   // A user without credentials is created whatever the mode.
   EXPECT_EQ(store.Create("11111111-2222-3333-4444-555555555555", Creds("x"), OkEvent()),
             Store::CreateOutcome::kCreated);
@@ -91,7 +91,7 @@ TEST(StoreTest, PutFillsDefaultsAndKeepsEvents) {
   Store store(DuplicateCreateMode::kReplace);
   store.Create(kUser, Creds("rt"), OkEvent());
   StoredCredentials bare;
-  bare.refresh_token = "put";
+  bare.fields["refreshToken"] = "put";
   StoredCredentials stored = store.Put(kUser, bare);
   EXPECT_FALSE(stored.id.empty());
   EXPECT_EQ(stored.status, "OK");

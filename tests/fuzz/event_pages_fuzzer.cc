@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "server/event_pages.h"
+#include "server/operations/event_pages.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace leafsvc::fuzz {

@@ -14,7 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "server/util/log.h"
+#include "server/observability/log.h"
 
 namespace leafsvc::fuzz {
 

@@ -1,4 +1,5 @@
-// Fuzzes DecodeCredentials (a GET/POST ag-leader-credentials response body).
+// Fuzzes DecodeCredentials (a GET/POST {provider}-credentials response body,
+// with AgLeader's spec).
 // Invariants: decoded strings are UTF-8 (they go into proto3 strings); a
 // decoded credential re-encodes to JSON that decodes to the same
 // credential (times kept to the microsecond, as Leaf sends them); an error is
@@ -9,16 +10,32 @@
 
 #include "absl/strings/match.h"
 #include "server/leaf/leaf_json.h"
+#include "server/providers/agleader/agleader_spec.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/fuzz/leaf_json_writer.h"
 
 namespace leafsvc::fuzz {
 namespace {
 
+// Public fields only: a secret's value is never printed, even here.
 std::string Describe(const leaf::ProviderCredentials& c) {
-  return absl::StrCat("id=", Printable(c.id), " status=", Printable(c.status),
-                      " publicKey=", Printable(c.public_key),
-                      " created=", c.created_time ? LeafTime(*c.created_time) : "-");
+  std::string out = absl::StrCat("id=", Printable(c.id), " status=", Printable(c.status));
+  for (const leaf::CredentialField& f : c.fields) {
+    if (!f.secret) absl::StrAppend(&out, " ", f.name, "=", Printable(f.value.Reveal()));
+  }
+  absl::StrAppend(&out, " created=", c.created_time ? LeafTime(*c.created_time) : "-");
+  return out;
+}
+
+bool SameFields(const leaf::ProviderCredentials& a, const leaf::ProviderCredentials& b) {
+  if (a.fields.size() != b.fields.size()) return false;
+  for (size_t i = 0; i < a.fields.size(); ++i) {
+    if (a.fields[i].name != b.fields[i].name || a.fields[i].value != b.fields[i].value ||
+        a.fields[i].secret != b.fields[i].secret) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void CheckError(const absl::Status& status, absl::string_view body) {
@@ -32,25 +49,24 @@ void CheckError(const absl::Status& status, absl::string_view body) {
 }
 
 void Run(absl::string_view body) {
-  absl::StatusOr<leaf::ProviderCredentials> first = leaf::DecodeCredentials(body);
+  const providers::ProviderSpec& spec = providers::AgLeaderSpec();
+  absl::StatusOr<leaf::ProviderCredentials> first = leaf::DecodeCredentials(body, spec);
   if (!first.ok()) return CheckError(first.status(), body);
 
   FUZZ_CHECK(!first->id.empty(), "decoded a credential without an id");
-  const bool utf8 = CheckDecodedUtf8("id", first->id) & CheckDecodedUtf8("status", first->status) &
-                    CheckDecodedUtf8("publicKey", first->public_key) &
-                    CheckDecodedUtf8("refreshToken", first->refresh_token.Reveal()) &
-                    CheckDecodedUtf8("privateKey", first->private_key.Reveal()) &
-                    CheckDecodedUtf8("accessToken", first->access_token.Reveal());
+  FUZZ_CHECK(first->fields.size() == spec.fields.size(), "a field of the spec is missing");
+  bool utf8 = CheckDecodedUtf8("id", first->id) & CheckDecodedUtf8("status", first->status);
+  for (const leaf::CredentialField& f : first->fields) {
+    utf8 = CheckDecodedUtf8(f.name.c_str(), f.value.Reveal()) & utf8;
+  }
   if (!utf8) return;
   const std::string json = EncodeCredentialsResponse(*first);
-  absl::StatusOr<leaf::ProviderCredentials> second = leaf::DecodeCredentials(json);
+  absl::StatusOr<leaf::ProviderCredentials> second = leaf::DecodeCredentials(json, spec);
   FUZZ_CHECK(second.ok(), absl::StrCat("re-encoded credential refused: ",
                                        second.status().ToString(), "\n", Printable(json)));
   const auto& a = *first;
   const auto& b = *second;
-  FUZZ_CHECK(a.id == b.id && a.status == b.status && a.public_key == b.public_key &&
-                 a.refresh_token == b.refresh_token && a.private_key == b.private_key &&
-                 a.access_token == b.access_token,
+  FUZZ_CHECK(a.id == b.id && a.status == b.status && SameFields(a, b),
              absl::StrCat(Describe(a), "\n", Describe(b)));
   FUZZ_CHECK(a.created_time.has_value() == b.created_time.has_value() &&
                  (!a.created_time || FloorMicros(*a.created_time) == *b.created_time),

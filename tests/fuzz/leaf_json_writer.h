@@ -52,10 +52,7 @@ inline std::string EncodeCredentialsResponse(const leaf::ProviderCredentials& c)
   PutString(w, "id", c.id);
   PutString(w, "status", c.status);
   PutTime(w, "createdTime", c.created_time);
-  PutString(w, "publicKey", c.public_key);
-  PutString(w, "refreshToken", c.refresh_token.Reveal());
-  PutString(w, "privateKey", c.private_key.Reveal());
-  PutString(w, "accessToken", c.access_token.Reveal());
+  for (const leaf::CredentialField& f : c.fields) PutString(w, f.name.c_str(), f.value.Reveal());
   w.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

@@ -16,9 +16,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "server/errors/status_details.h"
 #include "server/leaf/leaf_errors.h"
 #include "server/leaf/leaf_json.h"
-#include "server/util/status_details.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace leafsvc::fuzz {
@@ -86,7 +86,7 @@ void Run(const uint8_t* data, size_t size) {
   response.body = in.ConsumeRemainingBytesAsString();
   const int http = response.status_code;
 
-  const absl::Status status = leaf::StatusFromLeafResponse(op, response);
+  const absl::Status status = leaf::StatusFromLeafResponse(op, response, "AgLeader");
   const std::string text = StatusText(status);
   const std::string where =
       absl::StrCat(" [op ", static_cast<int>(op), ", HTTP ", http, ", Retry-After \"",

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "server/leaf/leaf_users_json.h"
+#include "server/providers/agleader/agleader_spec.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace leafsvc::fuzz {
@@ -30,7 +31,8 @@ void Run(absl::string_view body) {
   std::optional<long long> total = leaf::ParseTotalCount(body);
   FUZZ_CHECK(!total || *total >= 0, "negative X-Total-Count accepted");
 
-  absl::StatusOr<std::vector<leaf::LeafUser>> users = leaf::DecodeUsers(body);
+  absl::StatusOr<std::vector<leaf::LeafUser>> users =
+      leaf::DecodeUsers(body, providers::AgLeaderSpec());
   if (!users.ok()) return CheckError(users.status(), body);
   for (const leaf::LeafUser& u : *users) {
     FUZZ_CHECK(!u.id.empty(), "a user without an id was accepted");
@@ -38,11 +40,11 @@ void Run(absl::string_view body) {
     if (!u.credentials) continue;
     const leaf::ProviderCredentials& c = *u.credentials;
     FUZZ_CHECK(!c.id.empty(), "credentials without an id were accepted");
-    if (!(CheckDecodedUtf8("credentials.id", c.id) & CheckDecodedUtf8("status", c.status) &
-          CheckDecodedUtf8("publicKey", c.public_key) &
-          CheckDecodedUtf8("refreshToken", c.refresh_token.Reveal()))) {
-      return;
+    bool utf8 = CheckDecodedUtf8("credentials.id", c.id) & CheckDecodedUtf8("status", c.status);
+    for (const leaf::CredentialField& f : c.fields) {
+      utf8 = CheckDecodedUtf8(f.name.c_str(), f.value.Reveal()) & utf8;
     }
+    if (!utf8) return;
   }
 }
 

@@ -20,9 +20,10 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "server/event_pages.h"
+#include "server/errors/status_details.h"
+#include "server/ids/leaf_user_id.h"
 #include "server/leaf/leaf_endpoints.h"
-#include "server/util/status_details.h"
+#include "server/operations/event_pages.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace leafsvc::fuzz {
@@ -140,7 +141,7 @@ void Run(const uint8_t* data, size_t size) {
                                              "0123456789-_") == std::string::npos,
                  absl::StrCat("token is not base64url: ", Printable(token)));
       absl::StatusOr<PageCursor> back = Codec().Decode(token, c.leaf_user_id);
-      if (leaf::IsLeafUserId(c.leaf_user_id) && token.size() <= kMaxTokenBytes) {
+      if (IsLeafUserId(c.leaf_user_id) && token.size() <= kMaxTokenBytes) {
         FUZZ_CHECK(back.ok() && Same(*back, c),
                    absl::StrCat(Show(c), " -> ", Printable(token), " -> ",
                                 back.ok() ? Show(*back) : back.status().ToString()));
@@ -148,7 +149,7 @@ void Run(const uint8_t* data, size_t size) {
       } else if (back.ok()) {
         CheckAccepted(*back, token, c.leaf_user_id);
       }
-      if (leaf::IsLeafUserId(c.leaf_user_id) && c.leaf_user_id != kOtherUser) {
+      if (IsLeafUserId(c.leaf_user_id) && c.leaf_user_id != kOtherUser) {
         absl::StatusOr<PageCursor> other = Codec().Decode(token, kOtherUser);
         FUZZ_CHECK(!other.ok(), absl::StrCat(Show(c), " accepted for another user"));
         CheckRefusal(other.status(), token);

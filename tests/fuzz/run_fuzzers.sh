@@ -87,16 +87,20 @@ project_sources=(
   server/leaf/leaf_users_json.cc
   server/leaf/timestamp.cc
   server/leaf/leaf_errors.cc
+  server/http/retry_after.cc
   server/leaf/leaf_endpoints.cc
-  server/event_pages.cc
+  server/ids/leaf_user_id.cc
+  server/providers/provider_spec.cc
+  server/providers/agleader/agleader_spec.cc
+  server/operations/event_pages.cc
   server/errors/reasons.cc
-  server/util/status_details.cc
+  server/errors/status_details.cc
   server/http/http_client.cc
-  server/util/utf8.cc
-  server/util/redact.cc
-  server/util/log.cc
-  server/util/async_log_sink.cc
-  server/util/secret.cc
+  server/text/utf8.cc
+  server/secrets/redact.cc
+  server/observability/log.cc
+  server/observability/async_log_sink.cc
+  server/secrets/secret.cc
 )
 absl_modules="absl_status absl_statusor absl_strings absl_str_format absl_time absl_cord absl_synchronization absl_hash absl_raw_hash_set"
 read -r -a cflags <<<"$(pkg-config --cflags $absl_modules)"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "server/util/log.h"
+#include "server/observability/log.h"
 #include "tests/integration/harness.h"
 
 namespace leafsvc::testing {

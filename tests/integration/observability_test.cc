@@ -1,18 +1,18 @@
 // Metrics and logs after real traffic: /metrics is scraped over HTTP and the
 // counters checked for the exact amounts; each RPC leaves one JSON log line
 // with its request id, which also reaches Leaf and the caller.
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+
 #include <mutex>
 #include <optional>
 #include <regex>
-
-#include <grpcpp/grpcpp.h>
-#include <httplib.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
-#include "server/util/log.h"
+#include "server/observability/log.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/watch_stream.h"
 
@@ -90,15 +90,15 @@ TEST_F(ObservabilityTest, CountersMoveByTheRightAmounts) {
       R"({grpc_method="GetCredentials",grpc_service="leaf.agleader.v1.AgLeaderCredentials",grpc_type="unary"})";
   EXPECT_EQ(Sample(Scrape(), "grpc_server_started_total" + get), 0);
 
-  h_->Create(kUserA);                      // 1 create, OK
-  EXPECT_TRUE(Get().ok());                 // 1 get, OK
-  EXPECT_TRUE(Get().ok());                 // 1 get, OK
+  h_->Create(kUserA);       // 1 create, OK
+  EXPECT_TRUE(Get().ok());  // 1 get, OK
+  EXPECT_TRUE(Get().ok());  // 1 get, OK
   leafemu::Fault fault;
   fault.kind = leafemu::Fault::Kind::kStatus;
   fault.status = 503;
   fault.times = 1;
   h_->emulator().InjectFault(fault);
-  EXPECT_TRUE(Get().ok());                 // 503 then 200: one retry
+  EXPECT_TRUE(Get().ok());  // 503 then 200: one retry
   v1::GetCredentialsRequest bad;
   bad.set_leaf_user_id("nope");
   v1::Credentials out;
@@ -107,9 +107,21 @@ TEST_F(ObservabilityTest, CountersMoveByTheRightAmounts) {
 
   const std::string text = Scrape();
   EXPECT_EQ(Sample(text, "grpc_server_started_total" + get), 4);
-  EXPECT_EQ(Sample(text, R"(grpc_server_handled_total{grpc_code="OK",grpc_method="GetCredentials",grpc_service="leaf.agleader.v1.AgLeaderCredentials",grpc_type="unary"})"), 3);
-  EXPECT_EQ(Sample(text, R"(grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="GetCredentials",grpc_service="leaf.agleader.v1.AgLeaderCredentials",grpc_type="unary"})"), 1);
-  EXPECT_EQ(Sample(text, R"(grpc_server_handled_total{grpc_code="OK",grpc_method="CreateCredentials",grpc_service="leaf.agleader.v1.AgLeaderCredentials",grpc_type="unary"})"), 1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(grpc_server_handled_total{grpc_code="OK",grpc_method="GetCredentials",grpc_service="leaf.agleader.v1.AgLeaderCredentials",grpc_type="unary"})"),
+      3);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="GetCredentials",grpc_service="leaf.agleader.v1.AgLeaderCredentials",grpc_type="unary"})"),
+      1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(grpc_server_handled_total{grpc_code="OK",grpc_method="CreateCredentials",grpc_service="leaf.agleader.v1.AgLeaderCredentials",grpc_type="unary"})"),
+      1);
   EXPECT_EQ(Sample(text, "grpc_server_handling_seconds_count" + get), 4);
   EXPECT_EQ(Sample(text, R"(agleader_leaf_requests_total{method="GET",status="200"})"), 3);
   EXPECT_EQ(Sample(text, R"(agleader_leaf_requests_total{method="GET",status="503"})"), 1);

@@ -6,7 +6,7 @@
 
 #include "client/channel.h"
 #include "gtest/gtest.h"
-#include "server/rpc_record.h"
+#include "server/edge/rpc_record.h"
 #include "tests/integration/harness.h"
 
 namespace leafsvc::testing {

@@ -37,9 +37,9 @@ TEST_F(ServiceTest, CreateThenGetReturnsTheStoredCredentialsWithoutSecrets) {
   // Leaf received exactly what was sent.
   auto stored = h_->emulator().GetStored(kUserA);
   ASSERT_TRUE(stored.has_value());
-  EXPECT_EQ(stored->refresh_token, "refresh-token-AAAA1111");
-  EXPECT_EQ(stored->private_key, "private-key-BBBB2222");
-  EXPECT_EQ(stored->public_key, "public-key-CCCC3333");
+  EXPECT_EQ(stored->Field("refreshToken"), "refresh-token-AAAA1111");
+  EXPECT_EQ(stored->Field("privateKey"), "private-key-BBBB2222");
+  EXPECT_EQ(stored->Field("publicKey"), "public-key-CCCC3333");
 
   v1::GetCredentialsRequest get;
   get.set_leaf_user_id(kUserA);
@@ -62,7 +62,7 @@ TEST_F(ServiceTest, AccessTokenIsSentOnlyWhenGiven) {
   v1::Credentials out;
   ASSERT_TRUE(h_->stub().CreateCredentials(Harness::Context().get(), req, &out).ok());
   EXPECT_EQ(out.access_token_hint(), "****4444");
-  EXPECT_EQ(h_->emulator().GetStored(kUserB)->access_token, "access-token-DDDD4444");
+  EXPECT_EQ(h_->emulator().GetStored(kUserB)->Field("accessToken"), "access-token-DDDD4444");
   auto posts = h_->emulator().Requests();
   ASSERT_FALSE(posts.empty());
   EXPECT_NE(posts.back().body.find("accessToken"), std::string::npos);
@@ -164,9 +164,8 @@ TEST_F(ServiceTest, InvalidRequestsNeverReachLeaf) {
 }
 
 TEST_F(ServiceTest, UnknownUserIsNotFoundWhenLeafSaysSo) {
-  auto h = Harness::Start([](leafemu::EmulatorOptions& o) {
-    o.known_users = std::vector<std::string>{kUserA};
-  });
+  auto h = Harness::Start(
+      [](leafemu::EmulatorOptions& o) { o.known_users = std::vector<std::string>{kUserA}; });
   ASSERT_NE(h, nullptr);
   v1::GetCredentialsRequest get;
   get.set_leaf_user_id(kUserB);
@@ -182,8 +181,8 @@ TEST_F(ServiceTest, DuplicateCreateFollowsLeaf) {
   v1::Credentials second = h_->Create(kUserA, "second-refresh-token-0002");
   EXPECT_EQ(second.refresh_token_hint(), "****0002");
 
-  for (auto mode : {leafemu::DuplicateCreateMode::kBadRequest,
-                    leafemu::DuplicateCreateMode::kConflict}) {
+  for (auto mode :
+       {leafemu::DuplicateCreateMode::kBadRequest, leafemu::DuplicateCreateMode::kConflict}) {
     h_->emulator().SetDuplicateCreateMode(mode);
     v1::CreateCredentialsRequest req;
     req.set_leaf_user_id(kUserA);
@@ -194,7 +193,7 @@ TEST_F(ServiceTest, DuplicateCreateFollowsLeaf) {
     grpc::Status st = h_->stub().CreateCredentials(Harness::Context().get(), req, &out);
     EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
     EXPECT_EQ(ErrorInfoOf(st).reason(), "CREDENTIALS_ALREADY_EXIST");
-    EXPECT_EQ(h_->emulator().GetStored(kUserA)->refresh_token, "second-refresh-token-0002");
+    EXPECT_EQ(h_->emulator().GetStored(kUserA)->Field("refreshToken"), "second-refresh-token-0002");
   }
 }
 

@@ -18,9 +18,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "tests/util/free_port.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/watch_stream.h"
+#include "tests/support/free_port.h"
 
 namespace leafsvc::testing {
 namespace {

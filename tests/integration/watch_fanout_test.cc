@@ -78,8 +78,8 @@ TEST(WatchFanoutTest, OneReadPerUserPerIntervalHoweverManyStreams) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   ASSERT_EQ(initial.load(), kStreams);
-  EXPECT_EQ(h->app().watch_registry().streams(), kStreams);
-  EXPECT_EQ(h->app().watch_registry().users(), kUsers);
+  EXPECT_EQ(h->app().watch_hub().streams(), kStreams);
+  EXPECT_EQ(h->app().watch_hub().users(), kUsers);
 
   h->emulator().ClearRequests();
   const int intervals = 3;
@@ -96,11 +96,11 @@ TEST(WatchFanoutTest, OneReadPerUserPerIntervalHoweverManyStreams) {
   while (done.load() < kStreams && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
   ASSERT_EQ(done.load(), kStreams);
   deadline = absl::Now() + absl::Seconds(5);
-  while (h->app().watch_registry().users() > 0 && absl::Now() < deadline) {
+  while (h->app().watch_hub().users() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(10));
   }
-  EXPECT_EQ(h->app().watch_registry().streams(), 0);
-  EXPECT_EQ(h->app().watch_registry().users(), 0);
+  EXPECT_EQ(h->app().watch_hub().streams(), 0);
+  EXPECT_EQ(h->app().watch_hub().users(), 0);
 }
 
 }  // namespace

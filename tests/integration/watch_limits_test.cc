@@ -19,7 +19,6 @@ namespace {
 
 namespace v1 = ::leaf::agleader::v1;
 
-
 void SlowPolls(ServerConfig& c) {
   c.watch_poll_interval = absl::Hours(1);
   c.watch_poll_jitter = absl::ZeroDuration();
@@ -47,7 +46,7 @@ TEST(WatchLimitsTest, AMalformedRequestIsInvalidArgumentMalformedRequest) {
         << st.error_message();
     EXPECT_EQ(ErrorInfoOf(st).reason(), "MALFORMED_REQUEST");
   }
-  EXPECT_EQ(h->app().watch_registry().streams(), 0);
+  EXPECT_EQ(h->app().watch_hub().streams(), 0);
   EXPECT_EQ(h->emulator().CountRequests("GET", "ag-leader-credentials"), 0);
   EXPECT_NE(h->app().metrics().Text().find(
                 R"(agleader_rejected_calls_total{reason="MALFORMED_REQUEST"} 3)"),
@@ -82,7 +81,7 @@ TEST(WatchLimitsTest, XLeafTokenIsRefusedUnlessAllowed) {
       grpc::Status st = reader->Finish();
       EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
       EXPECT_EQ(ErrorInfoOf(st).reason(), "CALLER_LEAF_TOKEN_NOT_ALLOWED");
-      EXPECT_EQ(h->app().watch_registry().streams(), 0);
+      EXPECT_EQ(h->app().watch_hub().streams(), 0);
     } else {
       EXPECT_TRUE(reader->Read(&change));
       EXPECT_EQ(change.kind(), v1::CHANGE_KIND_INITIAL);
@@ -154,7 +153,7 @@ TEST(WatchLimitsTest, OneCallerCannotTakeEveryWatchedUserSlot) {
   EXPECT_NE(over.status().error_message().find("--watch_max_users_per_caller"), std::string::npos);
   KeyedStream fits(*other_stub, {User(3), User(1)});  // User(1): already its slot
   EXPECT_TRUE(fits.status().ok()) << fits.status().error_message();
-  EXPECT_EQ(h->app().watch_registry().users(), 3);
+  EXPECT_EQ(h->app().watch_hub().users(), 3);
 }
 
 // With API keys, the caller is its key: two keys from one address each get
@@ -199,7 +198,7 @@ TEST(WatchLimitsTest, ACallerThatNeverReadsLosesTheStreamAtOnce) {
   v1::WatchCredentialsRequest req;
   req.add_leaf_user_ids(kUserA);
   auto reader = h->stub().WatchCredentials(&ctx, req);  // never Read
-  watch::Registry& registry = h->app().watch_registry();
+  watch::PollingWatchHub& registry = h->app().watch_hub();
   ASSERT_TRUE(WaitFor([&] { return registry.streams() == 1; }));
   // Changes as fast as the registry takes them (what a flapping credential
   // read by a fast poll would give), until the stream is gone.

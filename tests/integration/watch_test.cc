@@ -10,9 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/alerts/signature.h"
-#include "tests/util/free_port.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/watch_stream.h"
+#include "tests/support/free_port.h"
 
 namespace leafsvc::testing {
 namespace {
@@ -78,7 +78,7 @@ TEST(WatchTest, BadRequestsFailBeforeAnythingStarts) {
     EXPECT_EQ(bad.field_violations(1).field(), "leaf_user_ids[2]");
   }
   EXPECT_EQ(h->emulator().CountRequests("GET", "ag-leader-credentials"), 0);
-  EXPECT_EQ(h->app().watch_registry().streams(), 0);
+  EXPECT_EQ(h->app().watch_hub().streams(), 0);
 }
 
 TEST(WatchTest, PollingSeesAStatusChangeWithinIntervalPlusJitter) {
@@ -164,15 +164,15 @@ TEST(WatchTest, CancelFreesTheRegistrationAtOnce) {
   });
   auto s = std::make_unique<WatchStream>(h->stub(), std::vector<std::string>{kUserA});
   ASSERT_TRUE(s->Next().has_value());
-  EXPECT_EQ(h->app().watch_registry().users(), 1);
+  EXPECT_EQ(h->app().watch_hub().users(), 1);
   s->Cancel();
   ASSERT_TRUE(s->Ended().has_value());
   const absl::Time deadline = absl::Now() + absl::Seconds(2);
-  while (h->app().watch_registry().streams() > 0 && absl::Now() < deadline) {
+  while (h->app().watch_hub().streams() > 0 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  EXPECT_EQ(h->app().watch_registry().streams(), 0);
-  EXPECT_EQ(h->app().watch_registry().users(), 0);
+  EXPECT_EQ(h->app().watch_hub().streams(), 0);
+  EXPECT_EQ(h->app().watch_hub().users(), 0);
   // No more reads of the user.
   absl::SleepFor(absl::Milliseconds(150));
   h->emulator().ClearRequests();
@@ -308,6 +308,38 @@ TEST_F(AlertsTest, AForgedAlertIsRefusedAndChangesNothing) {
   EXPECT_NE(h_->app().metrics().Text().find(
                 R"(agleader_alerts_received_total{result="bad_signature"} 2)"),
             std::string::npos);
+}
+
+// The listener answers every signed alert alike: it cannot know whether
+// the credential is watched (a replica sharing alerts through a bus would
+// not). Before the alert bus it answered "prompted" or
+// "unknown_credential". What the alert cost is still counted, by the watch
+// hub, under the same metric and labels.
+TEST_F(AlertsTest, TheAnswerIsTheSameWhetherOrNotTheCredentialIsWatched) {
+  h_->Create(kUserA);
+  WatchStream s(h_->stub(), {kUserA});
+  ASSERT_EQ(s.Next()->kind(), v1::CHANGE_KIND_INITIAL);
+  httplib::Client c("127.0.0.1", port_);
+  auto post = [&](const std::string& credential_id) {
+    const std::string body =
+        absl::StrCat(R"({"credentialId":")", credential_id, R"(","status":"UNAUTHENTICATED"})");
+    return c.Post("/leaf/alerts", {{"X-Leaf-Signature", alerts::SignBody(kSecret, body)}}, body,
+                  "application/json");
+  };
+  auto watched = post(h_->emulator().GetStored(kUserA)->id);
+  auto unknown = post("no-such-credential");
+  ASSERT_TRUE(watched);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(watched->status, 200);
+  EXPECT_EQ(unknown->status, 200);
+  EXPECT_EQ(watched->body, R"({"result":"accepted"})");
+  EXPECT_EQ(unknown->body, watched->body);
+  const std::string text = h_->app().metrics().Text();
+  EXPECT_NE(text.find(R"(agleader_alerts_received_total{result="prompted"} 1)"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(agleader_alerts_received_total{result="unknown_credential"} 1)"),
+            std::string::npos);
+  EXPECT_EQ(text.find(R"(result="accepted")"), std::string::npos) << "a new label value";
 }
 
 // The alert of one credential, signed, and a client posting it to the

@@ -7,8 +7,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
+#include "server/providers/agleader/agleader_spec.h"
 #include "tests/leaf/fake_http_client.h"
+#include "tests/leaf/test_credentials.h"
 #include "tests/leaf/test_token_sources.h"
 
 namespace leafsvc::leaf {
@@ -24,7 +26,8 @@ constexpr const char* kCredentialsJson = ::leafsvc::testing::kTestCredentialsJso
 
 class LeafClientTest : public ::testing::Test {
  protected:
-  LeafClientTest() : client_(&http_, &tokens_, LeafEndpoints("http://leaf")) {}
+  LeafClientTest()
+      : client_(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec())) {}
 
   absl::Time Deadline() { return absl::Now() + absl::Seconds(30); }
 
@@ -46,14 +49,11 @@ TEST_F(LeafClientTest, GetSendsBearerToDocumentedPathAndDecodes) {
   ASSERT_TRUE(got.has_value());
   ASSERT_TRUE(got->ok()) << got->status();
   EXPECT_EQ((*got)->id, "c1");
-  EXPECT_EQ((*got)->refresh_token.Reveal(), "rt");
+  EXPECT_EQ(::leafsvc::testing::FieldOf(**got, "refreshToken"), "rt");
 }
 
 TEST_F(LeafClientTest, CreatePostsJsonAndAccepts201) {
-  NewProviderCredentials c;
-  c.refresh_token = Secret("rt");
-  c.public_key = "pk";
-  c.private_key = Secret("sk");
+  NewProviderCredentials c = ::leafsvc::testing::AgLeaderCreate("rt", "pk", "sk");
   std::optional<absl::StatusOr<ProviderCredentials>> got;
   client_.CreateCredentials(kUser, c, Deadline(), [&](auto r) { got = std::move(r); });
   const http::HttpRequest req = http_.requests().at(0);
@@ -144,7 +144,7 @@ TEST_F(LeafClientTest, TransportErrorsAndBadBodiesAreMapped) {
 TEST(LeafClientCancelTest, CancelWhileWaitingForATokenFinishesAtOnceAndSendsNothing) {
   FakeHttpClient http;
   PendingTokenSource tokens;
-  LeafClient client(&http, &tokens, LeafEndpoints("http://leaf"));
+  LeafClient client(&http, &tokens, LeafEndpoints("http://leaf", providers::AgLeaderSpec()));
   int calls = 0;
   absl::StatusCode code = absl::StatusCode::kOk;
   auto call = client.GetCredentials(kUser, absl::Now() + absl::Seconds(5),
@@ -170,7 +170,9 @@ namespace {
 // that retries are immediate.
 class LeafClientRetryTest : public ::testing::Test {
  protected:
-  LeafClientRetryTest() : client_(&http_, &tokens_, LeafEndpoints("http://leaf"), Options()) {}
+  LeafClientRetryTest()
+      : client_(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()),
+                Options()) {}
 
   LeafClientOptions Options() {
     LeafClientOptions o;
@@ -256,10 +258,7 @@ TEST_F(LeafClientRetryTest, RetryAfterBeyondTheDeadlineIsNotWaitedFor) {
 }
 
 TEST_F(LeafClientRetryTest, PostIsNotRetriedOnceItMayHaveArrived) {
-  NewProviderCredentials c;
-  c.refresh_token = Secret("rt");
-  c.public_key = "pk";
-  c.private_key = Secret("sk");
+  NewProviderCredentials c = ::leafsvc::testing::AgLeaderCreate("rt", "pk", "sk");
   auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.CreateCredentials(kUser, c, Deadline(), [got](auto r) { *got = std::move(r); });
   EXPECT_TRUE(http_.requests()[0].fresh_connection);
@@ -280,10 +279,7 @@ TEST_F(LeafClientRetryTest, PostIsNotRetriedOnceItMayHaveArrived) {
 }
 
 TEST_F(LeafClientRetryTest, PostIsRetriedWhenTheConnectionWasRefused) {
-  NewProviderCredentials c;
-  c.refresh_token = Secret("rt");
-  c.public_key = "pk";
-  c.private_key = Secret("sk");
+  NewProviderCredentials c = ::leafsvc::testing::AgLeaderCreate("rt", "pk", "sk");
   auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   client_.CreateCredentials(kUser, c, Deadline(), [got](auto r) { *got = std::move(r); });
   ASSERT_TRUE(http_.Respond(absl::UnavailableError("Connection refused")));
@@ -318,7 +314,7 @@ TEST_F(LeafClientRetryTest, CancelDuringBackoffFinishesAtOnceAndSendsNoMore) {
   o.random = [] { return 1.0; };  // full backoff
   o.retry.initial_backoff = absl::Seconds(10);
   o.retry.max_backoff = absl::Seconds(10);
-  LeafClient slow(&http_, &tokens_, LeafEndpoints("http://leaf"), o);
+  LeafClient slow(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()), o);
   auto got = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   auto call = slow.GetCredentials(kUser, Deadline(), [got](auto r) { *got = std::move(r); });
   ASSERT_TRUE(http_.Respond(503));
@@ -453,7 +449,7 @@ TEST_F(LeafClientTest, ACancelledLargeBodyNeverCallsItsOwnerAfterCancelReturns) 
   std::atomic<bool> owner_gone{false};
   std::atomic<int> after_gone{0};
   std::optional<absl::Status> heard;
-  std::shared_ptr<LeafCall> call = client_.ListEvents(kUser, Deadline(), [&](auto r) {
+  std::shared_ptr<Cancellable> call = client_.ListEvents(kUser, Deadline(), [&](auto r) {
     if (owner_gone.load()) ++after_gone;
     heard = r.status();
   });

@@ -1,6 +1,8 @@
 #include "server/leaf/leaf_endpoints.h"
 
 #include "gtest/gtest.h"
+#include "server/ids/leaf_user_id.h"
+#include "server/providers/agleader/agleader_spec.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -23,8 +25,9 @@ TEST(LeafUserIdTest, RejectsEverythingElse) {
 }
 
 TEST(LeafEndpointsTest, BuildsDocumentedPaths) {
-  LeafEndpoints e("https://api.withleaf.io/");
+  LeafEndpoints e("https://api.withleaf.io/", providers::AgLeaderSpec());
   EXPECT_EQ(e.api_url(), "https://api.withleaf.io");
+  EXPECT_EQ(e.provider(), &providers::AgLeaderSpec());
   EXPECT_EQ(e.Login(), "https://api.withleaf.io/api/authenticate");
   EXPECT_EQ(e.Credentials("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
             "https://api.withleaf.io/services/usermanagement/api/users/"
@@ -32,6 +35,22 @@ TEST(LeafEndpointsTest, BuildsDocumentedPaths) {
   EXPECT_EQ(e.CredentialEvents("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
             "https://api.withleaf.io/services/usermanagement/api/users/"
             "3fa85f64-5717-4562-b3fc-2c963f66afa6/ag-leader-credentials/events");
+}
+
+// Leaf serves every provider on the same pattern; the segment is the spec's.
+TEST(LeafEndpointsTest, ThePathSegmentIsTheProviders) {
+  providers::ProviderSpec spec;
+  spec.path_segment = "testland-credentials";
+  LeafEndpoints e("http://leaf", spec);
+  EXPECT_EQ(e.Credentials("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+            "http://leaf/services/usermanagement/api/users/"
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6/testland-credentials");
+  EXPECT_EQ(e.CredentialEvents("3fa85f64-5717-4562-b3fc-2c963f66afa6"),
+            "http://leaf/services/usermanagement/api/users/"
+            "3fa85f64-5717-4562-b3fc-2c963f66afa6/testland-credentials/events");
+  // Login and users name no provider.
+  EXPECT_EQ(LeafEndpoints("http://leaf").provider(), nullptr);
+  EXPECT_EQ(LeafEndpoints("http://leaf").Users(0, 10), e.Users(0, 10));
 }
 
 TEST(LeafEndpointsTest, KeepsAPathPrefix) {

@@ -1,10 +1,13 @@
 #include "server/leaf/leaf_errors.h"
 
 #include "gtest/gtest.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc::leaf {
 namespace {
+
+// ProviderSpec::display_name of AgLeader, as the Leaf client passes it.
+constexpr absl::string_view kProvider = "AgLeader";
 
 http::HttpResponse Response(int status, std::string body = "", http::HttpHeaders headers = {}) {
   http::HttpResponse r;
@@ -68,7 +71,7 @@ TEST(LeafErrorsTest, MappingTable) {
        "LEAF_UNEXPECTED_RESPONSE"},
   };
   for (const Row& row : rows) {
-    absl::Status st = StatusFromLeafResponse(row.op, Response(row.http, row.body));
+    absl::Status st = StatusFromLeafResponse(row.op, Response(row.http, row.body), kProvider);
     EXPECT_EQ(st.code(), row.code) << row.http << " " << row.body;
     StatusDetails d = GetStatusDetails(st);
     EXPECT_EQ(d.reason, row.reason) << row.http << " " << row.body;
@@ -79,7 +82,7 @@ TEST(LeafErrorsTest, MappingTable) {
 TEST(LeafErrorsTest, LeafMessageAndErrorKeyGoToMetadataAndMessage) {
   absl::Status st = StatusFromLeafResponse(
       LeafOperation::kCreateCredentials,
-      Response(400, Problem(400, "badthing", "The refresh token is malformed")));
+      Response(400, Problem(400, "badthing", "The refresh token is malformed")), kProvider);
   StatusDetails d = GetStatusDetails(st);
   EXPECT_EQ(d.metadata.at("leaf_message"), "The refresh token is malformed");
   EXPECT_EQ(d.metadata.at("leaf_error_key"), "badthing");
@@ -92,7 +95,7 @@ TEST(LeafErrorsTest, LeafMessageIsShortenedAndStrippedOfControlCharacters) {
   detail[5] = '\n';
   std::string body = "{\"detail\":\"" + detail.substr(0, 5) + "\\n" + detail.substr(6) + "\"}";
   const absl::Status st =
-      StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body));
+      StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(400, body), kProvider);
   EXPECT_EQ(GetStatusDetails(st).metadata.at("leaf_message").find('\n'), std::string::npos);
   // Shortened at the exit (after redaction), not before.
   StatusDetails d = GetStatusDetails(ExitStatus(st, Redactor()));
@@ -103,19 +106,9 @@ TEST(LeafErrorsTest, LeafMessageIsShortenedAndStrippedOfControlCharacters) {
 
 TEST(LeafErrorsTest, RetryAfterBecomesRetryDelay) {
   StatusDetails d = GetStatusDetails(StatusFromLeafResponse(
-      LeafOperation::kGetCredentials, Response(429, "", {{"retry-after", "7"}})));
+      LeafOperation::kGetCredentials, Response(429, "", {{"retry-after", "7"}}), kProvider));
   ASSERT_TRUE(d.retry_delay.has_value());
   EXPECT_EQ(*d.retry_delay, absl::Seconds(7));
-}
-
-TEST(LeafErrorsTest, ParseRetryAfterForms) {
-  const absl::Time now = absl::FromUnixSeconds(1445412480);  // Wed, 21 Oct 2015 07:28:00 GMT
-  EXPECT_EQ(ParseRetryAfter("120", now), absl::Seconds(120));
-  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now), absl::Seconds(30));
-  EXPECT_EQ(ParseRetryAfter("Wed, 21 Oct 2015 07:00:00 GMT", now), absl::ZeroDuration());
-  EXPECT_FALSE(ParseRetryAfter("", now).has_value());
-  EXPECT_FALSE(ParseRetryAfter("-3", now).has_value());
-  EXPECT_FALSE(ParseRetryAfter("soon", now).has_value());
 }
 
 TEST(LeafErrorsTest, TransportErrors) {
@@ -134,13 +127,14 @@ TEST(LeafErrorsTest, TransportErrors) {
       {absl::InternalError("weird"), absl::StatusCode::kInternal, "LEAF_TRANSPORT_ERROR"},
   };
   for (const Case& c : cases) {
-    absl::Status st =
-        StatusFromTransportError(LeafOperation::kGetCredentials, c.transport, "https://leaf");
+    absl::Status st = StatusFromTransportError(LeafOperation::kGetCredentials, c.transport,
+                                               "https://leaf", kProvider);
     EXPECT_EQ(st.code(), c.code) << c.transport;
     EXPECT_EQ(GetStatusDetails(st).reason, c.reason) << c.transport;
   }
-  absl::Status refused = StatusFromTransportError(
-      LeafOperation::kGetCredentials, absl::UnavailableError("Connection refused"), "https://leaf");
+  absl::Status refused = StatusFromTransportError(LeafOperation::kGetCredentials,
+                                                  absl::UnavailableError("Connection refused"),
+                                                  "https://leaf", kProvider);
   EXPECT_NE(refused.message().find("https://leaf"), absl::string_view::npos);
   EXPECT_NE(refused.message().find("Connection refused"), absl::string_view::npos);
 }
@@ -148,18 +142,60 @@ TEST(LeafErrorsTest, TransportErrors) {
 TEST(LeafErrorsTest, MaybeSentCreateIsFlagged) {
   absl::Status transport = absl::UnavailableError("reset");
   transport.SetPayload(http::kMaybeSentPayload, absl::Cord("true"));
-  StatusDetails d =
-      GetStatusDetails(StatusFromTransportError(LeafOperation::kCreateCredentials, transport, "h"));
+  StatusDetails d = GetStatusDetails(
+      StatusFromTransportError(LeafOperation::kCreateCredentials, transport, "h", kProvider));
   EXPECT_EQ(d.metadata.at("request_may_have_reached_leaf"), "true");
 
   StatusDetails not_sent = GetStatusDetails(StatusFromTransportError(
-      LeafOperation::kCreateCredentials, absl::UnavailableError("refused"), "h"));
+      LeafOperation::kCreateCredentials, absl::UnavailableError("refused"), "h", kProvider));
   EXPECT_EQ(not_sent.metadata.count("request_may_have_reached_leaf"), 0u);
+}
+
+// The words people read (and docs/errors.md quotes) name the provider as
+// its spec's display name: for AgLeader exactly as before specs existed.
+TEST(LeafErrorsTest, MessagesNameTheProviderByItsDisplayName) {
+  EXPECT_EQ(
+      StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(404), kProvider).message(),
+      "the Leaf user has no AgLeader credentials (HTTP 404)");
+  EXPECT_EQ(
+      StatusFromLeafResponse(LeafOperation::kCreateCredentials, Response(409), kProvider).message(),
+      "the Leaf user already has AgLeader credentials (HTTP 409); delete them first to "
+      "replace them");
+  EXPECT_EQ(
+      StatusFromLeafResponse(LeafOperation::kCreateCredentials,
+                             Response(400, Problem(400, "credentialsalreadyexist")), kProvider)
+          .message(),
+      "the Leaf user already has AgLeader credentials (HTTP 400: t); delete them first to "
+      "replace them");
+  EXPECT_EQ(
+      StatusFromLeafResponse(LeafOperation::kDeleteCredentials, Response(403), kProvider).message(),
+      "Leaf denied permission while deleting AgLeader credentials (HTTP 403)");
+  EXPECT_EQ(StatusFromLeafResponse(LeafOperation::kListEvents, Response(400), kProvider).message(),
+            "Leaf rejected the request while listing AgLeader credential events (HTTP 400)");
+  EXPECT_EQ(StatusFromTransportError(LeafOperation::kCreateCredentials,
+                                     absl::DeadlineExceededError("t/o"), "h", kProvider)
+                .message(),
+            "Leaf did not answer in time while creating AgLeader credentials (t/o)");
+  EXPECT_EQ(StatusFromBadBody(LeafOperation::kGetCredentials, 200,
+                              absl::InvalidArgumentError("why"), kProvider)
+                .message(),
+            "Leaf answered HTTP 200 while getting AgLeader credentials, but its response could "
+            "not be read: why");
+
+  // Another provider is named by its own display name, nowhere by AgLeader's.
+  const absl::Status other =
+      StatusFromLeafResponse(LeafOperation::kGetCredentials, Response(404), "Testland");
+  EXPECT_EQ(other.message(), "the Leaf user has no Testland credentials (HTTP 404)");
+  EXPECT_EQ(GetStatusDetails(other).reason, "CREDENTIALS_NOT_FOUND");
+  EXPECT_EQ(
+      StatusFromTransportError(LeafOperation::kListEvents, absl::CancelledError(), "", "Testland")
+          .message(),
+      "the call was cancelled while listing Testland credential events");
 }
 
 TEST(LeafErrorsTest, BadBody) {
   absl::Status st = StatusFromBadBody(LeafOperation::kGetCredentials, 200,
-                                      absl::InvalidArgumentError("not valid JSON"));
+                                      absl::InvalidArgumentError("not valid JSON"), kProvider);
   EXPECT_EQ(st.code(), absl::StatusCode::kInternal);
   EXPECT_EQ(GetStatusDetails(st).reason, "LEAF_BAD_RESPONSE");
   EXPECT_NE(st.message().find("not valid JSON"), absl::string_view::npos);
@@ -180,7 +216,7 @@ TEST(LeafErrorsUtf8Test, LeafMessageIsAlwaysValidUtf8) {
   r.body = "{\"detail\":\"" + detail + "\"}";
   // Leaf's words are kept whole here (a secret in them must be redacted
   // before any cut); the exit cuts them.
-  const absl::Status st = StatusFromLeafResponse(LeafOperation::kGetCredentials, r);
+  const absl::Status st = StatusFromLeafResponse(LeafOperation::kGetCredentials, r, kProvider);
   EXPECT_EQ(GetStatusDetails(st).metadata.at("leaf_message"), detail);
   StatusDetails d = GetStatusDetails(ExitStatus(st, Redactor()));
   const std::string& m = d.metadata.at("leaf_message");
@@ -191,13 +227,5 @@ TEST(LeafErrorsUtf8Test, LeafMessageIsAlwaysValidUtf8) {
 }  // namespace leafsvc::leaf
 
 namespace leafsvc::leaf {
-namespace {
-
-TEST(LeafErrorsRetryAfterTest, AbsurdDelaysAreCappedAtADay) {
-  const absl::Time now = absl::FromUnixSeconds(1445412480);
-  EXPECT_EQ(ParseRetryAfter("999999999999", now), absl::Hours(24));
-  EXPECT_EQ(ParseRetryAfter("Fri, 01 Jan 2100 00:00:00 GMT", now), absl::Hours(24));
-}
-
-}  // namespace
+namespace {}  // namespace
 }  // namespace leafsvc::leaf

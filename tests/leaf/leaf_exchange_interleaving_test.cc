@@ -20,9 +20,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "server/errors/status_details.h"
 #include "server/leaf/leaf_client.h"
 #include "server/leaf/token_source.h"
-#include "server/util/status_details.h"
+#include "server/providers/agleader/agleader_spec.h"
+#include "tests/leaf/test_credentials.h"
 #include "tests/leaf/test_token_sources.h"
 
 namespace leafsvc::leaf {
@@ -195,7 +197,7 @@ class ChaosHttpClient final : public http::HttpClient {
 
 struct CallRecord {
   std::atomic<int> completions{0};
-  std::shared_ptr<LeafCall> handle;
+  std::shared_ptr<Cancellable> handle;
   absl::Mutex mu;
 };
 
@@ -214,7 +216,7 @@ TEST(LeafExchangeInterleavingTest, EveryCallEndsExactlyOnceWhateverHappens) {
       if (name != "X-Request-Id") continue;
       int index = 0;
       if (!absl::SimpleAtoi(value, &index) || index < 0 || index >= kCalls) return;
-      std::shared_ptr<LeafCall> handle;
+      std::shared_ptr<Cancellable> handle;
       {
         absl::MutexLock lock(&calls[index]->mu);
         handle = calls[index]->handle;
@@ -239,7 +241,8 @@ TEST(LeafExchangeInterleavingTest, EveryCallEndsExactlyOnceWhateverHappens) {
   options.retry.max_backoff = absl::Milliseconds(5);
   options.max_in_flight = kCalls;
   options.first_byte_timeout = absl::Milliseconds(50);
-  LeafClient client(&http, &tokens, LeafEndpoints("http://leaf"), options);
+  LeafClient client(&http, &tokens, LeafEndpoints("http://leaf", providers::AgLeaderSpec()),
+                    options);
 
   std::atomic<int> doubles{0};
   std::atomic<bool> aborted{false};
@@ -254,17 +257,14 @@ TEST(LeafExchangeInterleavingTest, EveryCallEndsExactlyOnceWhateverHappens) {
         };
         CallOptions call(absl::Now() + absl::Milliseconds(5 + rng() % 400));
         call.request_id = absl::StrCat(i);
-        std::shared_ptr<LeafCall> handle;
+        std::shared_ptr<Cancellable> handle;
         switch (rng() % 4) {
           case 0:
             handle =
                 client.GetCredentials(kUser, call, [done_once](auto r) { done_once(r.status()); });
             break;
           case 1: {
-            NewProviderCredentials c;
-            c.refresh_token = Secret("rt");
-            c.public_key = "pk";
-            c.private_key = Secret("sk");
+            NewProviderCredentials c = ::leafsvc::testing::AgLeaderCreate("rt", "pk", "sk");
             handle = client.CreateCredentials(kUser, c, call,
                                               [done_once](auto r) { done_once(r.status()); });
             break;

@@ -7,9 +7,11 @@
 #include <optional>
 
 #include "gtest/gtest.h"
+#include "server/errors/status_details.h"
 #include "server/leaf/leaf_client.h"
-#include "server/util/status_details.h"
+#include "server/providers/agleader/agleader_spec.h"
 #include "tests/leaf/fake_http_client.h"
+#include "tests/leaf/test_credentials.h"
 #include "tests/leaf/test_token_sources.h"
 
 namespace leafsvc::leaf {
@@ -38,8 +40,8 @@ class LeafExchangeTest : public ::testing::Test {
     return o;
   }
 
-  std::shared_ptr<LeafCall> Get(LeafClient& client, std::shared_ptr<Outcome> out,
-                                absl::Duration timeout = absl::Seconds(30)) {
+  std::shared_ptr<Cancellable> Get(LeafClient& client, std::shared_ptr<Outcome> out,
+                                   absl::Duration timeout = absl::Seconds(30)) {
     return client.GetCredentials(kUser, absl::Now() + timeout,
                                  [out](absl::StatusOr<ProviderCredentials> r) {
                                    out->status = r.status();
@@ -87,7 +89,8 @@ TEST_F(LeafExchangeTest, CancelBetweenResponseReceivedAndHandledEndsTheCallOnce)
   };
   for (Case& c : cases) {
     SCOPED_TRACE(c.name);
-    LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf"), Options());
+    LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()),
+                      Options());
     auto out = std::make_shared<Outcome>();
     const size_t before = http_.requests().size();
     auto call = Get(client, out);
@@ -105,7 +108,8 @@ TEST_F(LeafExchangeTest, CancelBetweenResponseReceivedAndHandledEndsTheCallOnce)
 }
 
 TEST_F(LeafExchangeTest, ResponseHandledBeforeTheCancelFinishesWithTheNextStepCancelled) {
-  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf"), Options());
+  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()),
+                    Options());
   auto out = std::make_shared<Outcome>();
   auto call = Get(client, out);
   ASSERT_TRUE(http_.Respond(503));  // now backing off (no jitter: at once) or re-sent
@@ -124,8 +128,9 @@ TEST_F(LeafExchangeTest, AbortAllEndsCallsInEveryStateWithTheGivenStatus) {
   o.retry.initial_backoff = absl::Seconds(10);
   o.retry.max_backoff = absl::Seconds(10);
   PendingTokens pending;
-  LeafClient waiting_for_token(&http_, &pending, LeafEndpoints("http://leaf"), o);
-  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf"), o);
+  LeafClient waiting_for_token(&http_, &pending,
+                               LeafEndpoints("http://leaf", providers::AgLeaderSpec()), o);
+  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()), o);
   auto in_token = std::make_shared<Outcome>();
   auto in_send = std::make_shared<Outcome>();
   auto in_backoff = std::make_shared<Outcome>();
@@ -157,7 +162,8 @@ TEST_F(LeafExchangeTest, AbortAllEndsCallsInEveryStateWithTheGivenStatus) {
 
 TEST_F(LeafExchangeTest, TheDeadlineHoldsWhileWaitingForALogin) {
   PendingTokens pending;
-  LeafClient client(&http_, &pending, LeafEndpoints("http://leaf"), Options());
+  LeafClient client(&http_, &pending, LeafEndpoints("http://leaf", providers::AgLeaderSpec()),
+                    Options());
   auto out = std::make_shared<Outcome>();
   Get(client, out, absl::Milliseconds(50));
   ASSERT_TRUE(WaitFor([&] { return out->calls == 1; }));
@@ -172,7 +178,7 @@ TEST_F(LeafExchangeTest, ASilentPooledConnectionIsRetriedOnceOnAFreshOne) {
   LeafClientOptions o = Options();
   o.retry.max_attempts = 1;  // the repair does not depend on the retry budget
   o.first_byte_timeout = absl::Milliseconds(700);
-  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf"), o);
+  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()), o);
   auto out = std::make_shared<Outcome>();
   Get(client, out);
   const http::HttpRequest first = http_.requests().back();
@@ -192,11 +198,9 @@ TEST_F(LeafExchangeTest, ASilentPooledConnectionIsRetriedOnceOnAFreshOne) {
 }
 
 TEST_F(LeafExchangeTest, APostNeverGetsAFirstByteLimit) {
-  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf"), Options());
-  NewProviderCredentials c;
-  c.refresh_token = Secret("rt");
-  c.public_key = "pk";
-  c.private_key = Secret("sk");
+  LeafClient client(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()),
+                    Options());
+  NewProviderCredentials c = ::leafsvc::testing::AgLeaderCreate("rt", "pk", "sk");
   client.CreateCredentials(kUser, c, absl::Now() + absl::Seconds(5), [](auto) {});
   EXPECT_EQ(http_.requests().back().first_byte_timeout, absl::InfiniteDuration());
   EXPECT_TRUE(http_.requests().back().fresh_connection);

@@ -8,9 +8,17 @@
 
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
+#include "server/providers/agleader/agleader_spec.h"
+#include "tests/leaf/test_credentials.h"
 
 namespace leafsvc::leaf {
 namespace {
+
+using ::leafsvc::testing::FieldOf;
+
+absl::StatusOr<ProviderCredentials> DecodeAgLeader(absl::string_view json) {
+  return DecodeCredentials(json, providers::AgLeaderSpec());
+}
 
 constexpr char kCredentials[] = R"({
   "id": "9f3b7c1e-0000-4000-8000-000000000001",
@@ -24,30 +32,44 @@ constexpr char kCredentials[] = R"({
 })";
 
 TEST(LeafJsonTest, DecodesCredentialsAndIgnoresUnknownFields) {
-  auto c = DecodeCredentials(kCredentials);
+  auto c = DecodeAgLeader(kCredentials);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->id, "9f3b7c1e-0000-4000-8000-000000000001");
   EXPECT_EQ(c->status, "OK");
   ASSERT_TRUE(c->created_time.has_value());
   EXPECT_EQ(absl::ToUnixMicros(*c->created_time) % 1000000, 997586);
-  EXPECT_EQ(c->public_key, "public-key-value");
-  EXPECT_EQ(c->refresh_token.Reveal(), "refresh-token-value");
-  EXPECT_EQ(c->private_key.Reveal(), "private-key-value");
-  EXPECT_EQ(c->access_token.Reveal(), "acc-token-value");
+  EXPECT_EQ(FieldOf(*c, "publicKey"), "public-key-value");
+  EXPECT_EQ(FieldOf(*c, "refreshToken"), "refresh-token-value");
+  EXPECT_EQ(FieldOf(*c, "privateKey"), "private-key-value");
+  EXPECT_EQ(FieldOf(*c, "accessToken"), "acc-token-value");
+  // Every field of the spec, in its order, marked as the spec says; nothing
+  // else (someFutureField) is kept.
+  ASSERT_EQ(c->fields.size(), 4u);
+  const struct {
+    const char* name;
+    bool secret;
+  } want[] = {
+      {"refreshToken", true}, {"publicKey", false}, {"privateKey", true}, {"accessToken", true}};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(c->fields[i].name, want[i].name);
+    EXPECT_EQ(c->fields[i].secret, want[i].secret) << want[i].name;
+  }
 }
 
 TEST(LeafJsonTest, KeepsUnknownStatusRaw) {
-  auto c = DecodeCredentials(R"({"id":"x","status":"SOMETHING_NEW"})");
+  auto c = DecodeAgLeader(R"({"id":"x","status":"SOMETHING_NEW"})");
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->status, "SOMETHING_NEW");
   EXPECT_FALSE(c->created_time.has_value());
 }
 
 TEST(LeafJsonTest, NullAndMissingOptionalFieldsAreEmpty) {
-  auto c = DecodeCredentials(R"({"id":"x","status":"OK","accessToken":null})");
+  auto c = DecodeAgLeader(R"({"id":"x","status":"OK","accessToken":null})");
   ASSERT_TRUE(c.ok());
-  EXPECT_TRUE(c->access_token.empty());
-  EXPECT_TRUE(c->private_key.empty());
+  EXPECT_EQ(FieldOf(*c, "accessToken"), "");
+  EXPECT_EQ(FieldOf(*c, "privateKey"), "");
+  // Absent and null fields are present, empty: readers need not check.
+  EXPECT_EQ(c->fields.size(), 4u);
 }
 
 TEST(LeafJsonTest, CredentialsErrorsSayWhatIsWrongWithoutQuotingTheBody) {
@@ -64,7 +86,7 @@ TEST(LeafJsonTest, CredentialsErrorsSayWhatIsWrongWithoutQuotingTheBody) {
       {R"({"id":"x"} trailing)", "not valid JSON"},
   };
   for (const Case& c : cases) {
-    auto r = DecodeCredentials(c.body);
+    auto r = DecodeAgLeader(c.body);
     ASSERT_FALSE(r.ok()) << c.body;
     EXPECT_NE(r.status().message().find(c.expect), absl::string_view::npos) << r.status().message();
     EXPECT_EQ(r.status().message().find("leaky-secret"), absl::string_view::npos);
@@ -110,7 +132,7 @@ TEST(LeafJsonTest, AMalformedEventIsSkippedNotFatal) {
 // the exponent RapidJSON 1.1 overflows an int on (UB, shown under UBSan by
 // tests/fuzz) is an ordinary number here, and JSON types still count.
 TEST(LeafJsonTest, HostileNumbers) {
-  auto c = DecodeCredentials(
+  auto c = DecodeAgLeader(
       R"({"id":"x","futureField":337206.35803523372022331e-2147483637,"n":-9223372036854775809})");
   ASSERT_TRUE(c.ok()) << c.status();
   auto e = DecodeEvents(
@@ -151,21 +173,63 @@ TEST(LeafJsonTest, ProblemIsBestEffort) {
 }
 
 TEST(LeafJsonTest, EncodesCreateBody) {
-  NewProviderCredentials c;
-  c.refresh_token = Secret("r\"1");
-  c.public_key = "pub";
-  c.private_key = Secret("priv");
+  NewProviderCredentials c = ::leafsvc::testing::AgLeaderCreate("r\"1", "pub", "priv");
+  const providers::ProviderSpec& spec = providers::AgLeaderSpec();
   rapidjson::Document doc;
-  doc.Parse(EncodeCreateCredentials(c).c_str());
+  doc.Parse(EncodeCreateCredentials(c, spec).c_str());
   ASSERT_TRUE(doc.IsObject());
   EXPECT_STREQ(doc["refreshToken"].GetString(), "r\"1");
   EXPECT_STREQ(doc["publicKey"].GetString(), "pub");
   EXPECT_STREQ(doc["privateKey"].GetString(), "priv");
   EXPECT_FALSE(doc.HasMember("accessToken"));
 
-  c.access_token = Secret("acc");
-  doc.Parse(EncodeCreateCredentials(c).c_str());
+  c = ::leafsvc::testing::AgLeaderCreate("r\"1", "pub", "priv", "acc");
+  doc.Parse(EncodeCreateCredentials(c, spec).c_str());
   EXPECT_STREQ(doc["accessToken"].GetString(), "acc");
+  // Byte for byte what the hand-written encoder sent, in Leaf's order.
+  EXPECT_EQ(EncodeCreateCredentials(c, spec),
+            R"({"refreshToken":"r\"1","publicKey":"pub","privateKey":"priv","accessToken":"acc"})");
+}
+
+TEST(LeafJsonTest, EncodeSendsRequiredFieldsEvenWhenEmptyAndOnlyTheSpecsFields) {
+  NewProviderCredentials c;
+  c.fields.push_back(::leafsvc::testing::TestField("notAField", "stray-secret", true));
+  c.fields.push_back(::leafsvc::testing::TestField("accessToken", "", true));
+  // Required fields missing from the input are sent empty, for Leaf to
+  // refuse with its own field errors; the optional one is left out.
+  EXPECT_EQ(EncodeCreateCredentials(c, providers::AgLeaderSpec()),
+            R"({"refreshToken":"","publicKey":"","privateKey":""})");
+}
+
+// Another provider's spec: its names are read and written, AgLeader's are
+// not (they are unknown fields to it).
+TEST(LeafJsonTest, DecodesAndEncodesByTheSpecGiven) {
+  providers::ProviderSpec spec;
+  spec.fields = {{"clientSecret", "refresh_token", true, true},
+                 {"clientId", "public_key", false, false}};
+  auto c = DecodeCredentials(
+      R"({"id":"t1","status":"GREEN","clientSecret":"cs","clientId":"ci","refreshToken":"rt"})",
+      spec);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->fields.size(), 2u);
+  EXPECT_EQ(FieldOf(*c, "clientSecret"), "cs");
+  EXPECT_TRUE(c->fields[0].secret);
+  EXPECT_EQ(FieldOf(*c, "clientId"), "ci");
+  EXPECT_FALSE(c->fields[1].secret);
+  EXPECT_EQ(FindField(c->fields, "refreshToken"), nullptr);
+  EXPECT_EQ(c->provider, &spec);
+
+  NewProviderCredentials n;
+  n.fields = {::leafsvc::testing::TestField("clientSecret", "s3", true)};
+  EXPECT_EQ(EncodeCreateCredentials(n, spec), R"({"clientSecret":"s3"})");
+}
+
+TEST(LeafJsonTest, AWrongTypedFieldIsNamedNotQuoted) {
+  auto c = DecodeAgLeader(R"({"id":"x","refreshToken":["SECRET-MARKER"]})");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("\"refreshToken\" is not a string"), absl::string_view::npos)
+      << c.status();
+  EXPECT_EQ(c.status().message().find("SECRET-MARKER"), absl::string_view::npos);
 }
 
 TEST(LeafJsonTest, LoginRoundTrip) {
@@ -188,20 +252,20 @@ namespace leafsvc::leaf {
 namespace {
 
 TEST(LeafJsonEncodingTest, InvalidUtf8IsRefusedNotPassedOn) {
-  EXPECT_FALSE(DecodeCredentials("{\"id\":\"x\",\"status\":\"O\xFFK\"}").ok());
+  EXPECT_FALSE(DecodeAgLeader("{\"id\":\"x\",\"status\":\"O\xFFK\"}").ok());
   EXPECT_FALSE(DecodeEvents("[{\"id\":\"e\",\"body\":\"\\ud800\"}]").ok());  // lone surrogate
-  auto ok = DecodeCredentials("{\"id\":\"x\",\"publicKey\":\"cl\xC3\xA9\"}");
+  auto ok = DecodeAgLeader("{\"id\":\"x\",\"publicKey\":\"cl\xC3\xA9\"}");
   ASSERT_TRUE(ok.ok());
-  EXPECT_EQ(ok->public_key, "cl\xC3\xA9");
+  EXPECT_EQ(FieldOf(*ok, "publicKey"), "cl\xC3\xA9");
 }
 
 TEST(LeafJsonEncodingTest, TimestampsOutsideYears1To9999AreBadResponses) {
-  EXPECT_FALSE(DecodeCredentials(R"({"id":"x","createdTime":"0000-12-31T00:00:00Z"})").ok());
-  EXPECT_TRUE(DecodeCredentials(R"({"id":"x","createdTime":"0001-01-01T00:00:00Z"})").ok());
+  EXPECT_FALSE(DecodeAgLeader(R"({"id":"x","createdTime":"0000-12-31T00:00:00Z"})").ok());
+  EXPECT_TRUE(DecodeAgLeader(R"({"id":"x","createdTime":"0001-01-01T00:00:00Z"})").ok());
 }
 
 TEST(LeafJsonEncodingTest, TimestampErrorsDoNotQuoteTheValue) {
-  auto r = DecodeCredentials(R"({"id":"x","createdTime":"SECRET-MARKER-not-a-time"})");
+  auto r = DecodeAgLeader(R"({"id":"x","createdTime":"SECRET-MARKER-not-a-time"})");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().find("SECRET-MARKER"), absl::string_view::npos);
   EXPECT_NE(r.status().message().find("createdTime"), absl::string_view::npos);
@@ -253,7 +317,7 @@ TEST(LeafJsonNestingTest, AHostile4MiBBodyCostsBoundedMemory) {
 TEST(LeafJsonNestingTest, DeeplyNestedBodiesAreRefusedWithoutExhaustingTheStack) {
   // 1 MiB of '[' would overflow the stack of a recursive parser.
   const std::string deep(1 << 20, '[');
-  EXPECT_FALSE(DecodeCredentials(deep).ok());
+  EXPECT_FALSE(DecodeAgLeader(deep).ok());
   EXPECT_FALSE(DecodeEvents(deep).ok());
   EXPECT_FALSE(DecodeProblem(deep).has_value());
   const std::string balanced = std::string(200000, '[') + std::string(200000, ']');

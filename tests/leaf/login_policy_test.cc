@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc::leaf {
 namespace {

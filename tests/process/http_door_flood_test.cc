@@ -21,9 +21,9 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "server/alerts/signature.h"
-#include "tests/util/free_port.h"
 #include "tests/process/flood.h"
 #include "tests/process/stack.h"
+#include "tests/support/free_port.h"
 
 namespace leafsvc::testing {
 namespace {
@@ -110,7 +110,8 @@ TEST(HttpDoorFloodTest, SlowSendersOnTheAlertPortDoNotDelaySigterm) {
   std::vector<int> slow = Flood(ports.Alerts(), 16);
   ASSERT_EQ(slow.size(), 16u);
   for (int fd : slow) {
-    const std::string part = "POST /leaf/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
+    const std::string part =
+        "POST /leaf/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{";
     ASSERT_EQ(send(fd, part.data(), part.size(), MSG_NOSIGNAL), static_cast<ssize_t>(part.size()));
   }
   absl::SleepFor(absl::Milliseconds(300));

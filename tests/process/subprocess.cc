@@ -3,8 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 
 extern char** environ;
@@ -167,32 +168,64 @@ std::optional<int> Subprocess::Wait(absl::Duration timeout) {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env,
                          const std::string& stdin_data, absl::Duration timeout) {
-  int in_pipe[2], out_pipe[2], err_pipe[2];
+  CommandOptions options;
+  options.env = env;
+  options.stdin_data = stdin_data;
+  options.timeout = timeout;
+  return RunCommandWith(argv, options);
+}
+
+CommandResult RunCommandWith(const std::vector<std::string>& argv, const CommandOptions& options) {
+  int out_pipe[2], err_pipe[2];
   CommandResult result;
-  if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
+  // stdin from an unlinked temporary file: any size, and no pipe to fill
+  // while the child's output is not yet read.
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string in_path = std::string(tmp != nullptr ? tmp : "/tmp") + "/stdin.XXXXXX";
+  const int in_fd = mkstemp(in_path.data());
+  if (in_fd < 0) return result;
+  unlink(in_path.c_str());
+  for (size_t off = 0; off < options.stdin_data.size();) {
+    const ssize_t n =
+        write(in_fd, options.stdin_data.data() + off, options.stdin_data.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  lseek(in_fd, 0, SEEK_SET);
+  if (pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC)) {
+    close(in_fd);
     return result;
   }
   std::vector<std::string> args = argv;
-  std::vector<std::string> envs = MergedEnv(env);
+  std::vector<std::string> envs;
+  for (std::string& e : MergedEnv(options.env)) {
+    const std::string name = e.substr(0, e.find('='));
+    if (!options.drop_env_prefix.empty() && name.rfind(options.drop_env_prefix, 0) == 0 &&
+        options.env.count(name) == 0) {
+      continue;
+    }
+    envs.push_back(std::move(e));
+  }
   std::vector<char*> argp = Pointers(args);
   std::vector<char*> envp = Pointers(envs);
   pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    dup2(in_pipe[0], STDIN_FILENO);
+    dup2(in_fd, STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
     dup2(err_pipe[1], STDERR_FILENO);
+    if (options.nofile != 0) {
+      rlimit lim{options.nofile, options.nofile};
+      setrlimit(RLIMIT_NOFILE, &lim);
+    }
     execve(argp[0], argp.data(), envp.data());
     _exit(127);
   }
-  close(in_pipe[0]);
+  close(in_fd);
   close(out_pipe[1]);
   close(err_pipe[1]);
-  // Small inputs fit in the pipe buffer.
-  if (!stdin_data.empty()) (void)!write(in_pipe[1], stdin_data.data(), stdin_data.size());
-  close(in_pipe[1]);
 
-  const absl::Time deadline = absl::Now() + timeout;
+  const absl::Time deadline = absl::Now() + options.timeout;
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0 && absl::Now() < deadline) {

@@ -54,7 +54,21 @@ struct CommandResult {
   std::string err;
 };
 
-// Runs a command to completion (or kills it after `timeout`).
+struct CommandOptions {
+  // Added to (or replacing) this process's environment...
+  std::map<std::string, std::string> env;
+  // ...after dropping every variable whose name starts with this (e.g.
+  // "AGLEADER_", so a developer's settings cannot leak into a test).
+  std::string drop_env_prefix;
+  // Given as the child's stdin (from a file: any size).
+  std::string stdin_data;
+  absl::Duration timeout = absl::Seconds(30);
+  // The child's RLIMIT_NOFILE (0: inherited).
+  unsigned long nofile = 0;
+};
+
+// Runs a command to completion (or kills it after `options.timeout`).
+CommandResult RunCommandWith(const std::vector<std::string>& argv, const CommandOptions& options);
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {},
                          const std::string& stdin_data = "",

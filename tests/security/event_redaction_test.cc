@@ -7,7 +7,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "server/util/utf8.h"
+#include "server/text/utf8.h"
 #include "tests/integration/harness.h"
 
 namespace leafsvc::testing {

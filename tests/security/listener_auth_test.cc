@@ -14,8 +14,8 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "server/observability/log.h"
 #include "server/security/listener_security.h"
-#include "server/util/log.h"
 #include "tests/integration/harness.h"
 #include "tests/security/test_pki.h"
 

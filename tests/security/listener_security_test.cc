@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "server/config.h"
+#include "server/config/config.h"
 #include "tests/security/test_pki.h"
 
 namespace leafsvc {

@@ -8,7 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
-#include "server/util/log.h"
+#include "server/observability/log.h"
 #include "tests/integration/harness.h"
 
 namespace leafsvc::testing {

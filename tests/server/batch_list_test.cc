@@ -1,5 +1,3 @@
-#include "server/batch_list.h"
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -7,11 +5,12 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "server/operations/user_listing.h"
 
 namespace leafsvc {
 namespace {
 
-class NoCall final : public leaf::LeafCall {
+class NoCall final : public leaf::Cancellable {
  public:
   void Cancel() override {}
 };

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "server/config.h"
+#include "server/config/config.h"
 
 namespace leafsvc::testing {
 

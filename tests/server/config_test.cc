@@ -1,4 +1,4 @@
-#include "server/config.h"
+#include "server/config/config.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "server/config_secrets.h"
+#include "server/config/config_secrets.h"
 
 namespace leafsvc {
 namespace {
@@ -262,8 +262,8 @@ TEST(ConfigTest, SecretKeysShorterThan32BytesAreRefused) {
 
   const std::string short_secret = "--alerts_secret=" + short_key;
   const std::string long_secret = "--alerts_secret=" + long_key;
-  for (const char* alerts : {"--alerts_listen=127.0.0.1:0",
-                             "--alerts_public_url=https://svc.example.com/alerts"}) {
+  for (const char* alerts :
+       {"--alerts_listen=127.0.0.1:0", "--alerts_public_url=https://svc.example.com/alerts"}) {
     p = Parse({"--leaf_token=abc", alerts, short_secret.c_str()});
     ASSERT_FALSE(p.ok()) << alerts;
     EXPECT_NE(p.status().message().find("--alerts_secret"), absl::string_view::npos);

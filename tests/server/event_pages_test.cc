@@ -1,8 +1,8 @@
-#include "server/event_pages.h"
+#include "server/operations/event_pages.h"
 
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc {
 namespace {

@@ -1,9 +1,9 @@
-#include "server/grpc_status.h"
+#include "server/edge/grpc_status.h"
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc {
 namespace {

@@ -1,7 +1,7 @@
 // Every method of the service has its grpc_server_* series, with the
 // grpc_type of its descriptor: the list used to be kept by hand and had lost
 // ListCredentials, BatchGetCredentials and WatchCredentials.
-#include "server/metrics.h"
+#include "server/observability/metrics.h"
 
 #include <string>
 

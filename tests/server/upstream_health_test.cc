@@ -1,4 +1,4 @@
-#include "server/upstream_health.h"
+#include "server/observability/upstream_health.h"
 
 #include <vector>
 
@@ -10,8 +10,9 @@ namespace {
 class UpstreamHealthTest : public ::testing::Test {
  protected:
   UpstreamHealthTest()
-      : health_(absl::Seconds(30), [this](bool s) { changes_.push_back(s); },
-                [this] { return now_; }) {}
+      : health_(
+            absl::Seconds(30), [this](bool s) { changes_.push_back(s); }, [this] { return now_; }) {
+  }
   absl::Time now_ = absl::FromUnixSeconds(1000);
   std::vector<bool> changes_;
   UpstreamHealth health_;

@@ -2,8 +2,8 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "server/util/status_details.h"
-#include "server/validation.h"
+#include "server/edge/validation.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc {
 namespace {

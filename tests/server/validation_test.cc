@@ -1,7 +1,7 @@
-#include "server/validation.h"
+#include "server/edge/validation.h"
 
 #include "gtest/gtest.h"
-#include "server/util/status_details.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc {
 namespace {
@@ -70,7 +70,7 @@ TEST(ValidationTest, ReportsEveryProblemAtOnce) {
   r.set_access_token("tab\there");
   absl::Status st = Validate(r, {});
   EXPECT_EQ(Fields(st), (std::vector<std::string>{"leaf_user_id", "refresh_token", "public_key",
-                                                   "private_key", "access_token"}));
+                                                  "private_key", "access_token"}));
 }
 
 TEST(ValidationTest, SecretValuesAreNeverQuoted) {

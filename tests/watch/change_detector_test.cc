@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/errors/status_details.h"
 #include "server/leaf/leaf_errors.h"
-#include "server/util/status_details.h"
 #include "tests/watch/observations.h"
 
 namespace leafsvc::watch {
@@ -62,7 +62,7 @@ TEST(ChangeDetectorTest, OtherFieldsChangingIsNotAChange) {
   ChangeDetector d;
   d.Observe(Present("c1", "OK"), Source::kInitial, kNow);
   Observation refreshed = Present("c1", "OK");
-  refreshed.credentials.access_token = Secret("new-access-token");
+  refreshed.credentials.created_time = absl::FromUnixSeconds(1700000000);  // not id or status
   EXPECT_FALSE(d.Observe(refreshed, Source::kPoll, kNow).has_value());
 }
 

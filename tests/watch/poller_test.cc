@@ -16,7 +16,7 @@
 namespace leafsvc::watch {
 namespace {
 
-class NoopCall final : public leaf::LeafCall {
+class NoopCall final : public leaf::Cancellable {
  public:
   explicit NoopCall(std::atomic<int>* cancels) : cancels_(cancels) {}
   void Cancel() override { cancels_->fetch_add(1); }

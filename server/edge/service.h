@@ -1,0 +1,105 @@
+// The AgLeaderCredentials gRPC service (callback API): each unary method is
+// a row of the method table (server/edge/method_table.h) run by the one unary
+// pipeline (server/edge/unary_pipeline.h), which starts the Leaf operation and
+// returns; the operation's completion (on the HTTP transport's thread)
+// finishes the RPC. No gRPC thread waits on the network. A cancelled RPC
+// cancels its operation; the caller's remaining deadline caps the upstream
+// timeout. WatchCredentials (service_watch.cc) is admitted the same way.
+#ifndef SERVER_EDGE_SERVICE_H_
+#define SERVER_EDGE_SERVICE_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/time/time.h"
+#include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
+#include "server/edge/unary_pipeline.h"
+#include "server/edge/validation.h"
+#include "server/leaf/leaf_client.h"
+#include "server/observability/metrics.h"
+#include "server/operations/event_pages.h"
+#include "server/watch/watch_hub.h"
+
+namespace leafsvc {
+
+struct ServiceOptions {
+  // Longest time one RPC may spend on Leaf (capped by the caller's deadline).
+  absl::Duration upstream_timeout = absl::Seconds(10);
+  bool allow_full_view = false;
+  // Accept a caller's own Leaf token in the x-leaf-token metadata key.
+  bool allow_caller_leaf_token = false;
+  std::string page_token_key;
+  // BatchGetCredentials: most Leaf calls in flight per batch (--batch_fan_out).
+  int batch_fan_out = 8;
+  // ListCredentials: the `size` of each GET /users page.
+  int leaf_users_page_size = 100;
+};
+
+// Every method is registered raw (requests arrive as bytes; see
+// server/edge/raw_unary.h): a request gRPC could not parse is answered
+// INVALID_ARGUMENT MALFORMED_REQUEST, logged and counted, not UNIMPLEMENTED.
+namespace agleader_v1 = ::leaf::agleader::v1;
+using AgLeaderCredentialsBase =
+    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_WatchCredentials<
+        agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_GetCredentials<
+            agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_CreateCredentials<
+                agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_DeleteCredentials<
+                    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentialEvents<
+                        agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentials<
+                            agleader_v1::AgLeaderCredentials::
+                                WithRawCallbackMethod_BatchGetCredentials<
+                                    agleader_v1::AgLeaderCredentials::CallbackService>>>>>>>;
+
+class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
+ public:
+  // `metrics` may be null (no metrics); both must outlive the service.
+  AgLeaderCredentialsService(leaf::LeafClient* leaf, ServiceOptions options,
+                             Metrics* metrics = nullptr);
+
+  grpc::ServerUnaryReactor* GetCredentials(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
+
+  grpc::ServerUnaryReactor* CreateCredentials(grpc::CallbackServerContext* context,
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
+
+  grpc::ServerUnaryReactor* DeleteCredentials(grpc::CallbackServerContext* context,
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
+
+  // From now on new calls fail with UNAVAILABLE (reason SHUTTING_DOWN);
+  // calls already running go on.
+  void StartDraining() { pipeline_.StartDraining(); }
+  // Unary calls started and not yet done.
+  int active_calls() const { return pipeline_.active_calls(); }
+
+  grpc::ServerUnaryReactor* ListCredentialEvents(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) override;
+
+  // service_bulk.cc
+  grpc::ServerUnaryReactor* ListCredentials(grpc::CallbackServerContext* context,
+                                            const grpc::ByteBuffer* request,
+                                            grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* BatchGetCredentials(grpc::CallbackServerContext* context,
+                                                const grpc::ByteBuffer* request,
+                                                grpc::ByteBuffer* response) override;
+  // Streams changes from `hub` (service_watch.cc). Without a hub
+  // (SetWatchHub not called) the RPC is UNIMPLEMENTED. Each message is
+  // a serialized CredentialsChange (the method is registered raw).
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchCredentials(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
+  // Call before serving; `registry` must outlive the service.
+  void SetWatchHub(watch::WatchHub* hub) { watch_ = hub; }
+
+ private:
+  Metrics* const metrics_;
+  const PageTokenCodec page_tokens_;
+  UnaryPipeline pipeline_;
+  watch::WatchHub* watch_ = nullptr;
+};
+
+}  // namespace leafsvc
+
+#endif  // SERVER_EDGE_SERVICE_H_

@@ -1,0 +1,49 @@
+#include "server/edge/unary_pipeline.h"
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "server/errors/reasons.h"
+#include "server/errors/status_details.h"
+#include "server/secrets/secret.h"
+
+namespace leafsvc {
+
+UnaryPipeline::UnaryPipeline(MethodEnv env, bool allow_caller_leaf_token, Metrics* metrics)
+    : env_(std::move(env)), allow_caller_leaf_token_(allow_caller_leaf_token), metrics_(metrics) {}
+
+absl::Status UnaryPipeline::AdmitNow() const {
+  if (!draining_.load()) return absl::OkStatus();
+  return MakeError(reasons::kShuttingDown,
+                   "this server is shutting down; retry (another replica will answer)");
+}
+
+absl::StatusOr<CallScope> UnaryPipeline::ScopeFor(
+    const grpc::CallbackServerContext* context) const {
+  CallScope scope;
+  scope.caller_deadline = absl::FromChrono(context->deadline());
+  scope.leaf = leaf::CallOptions(
+      std::min(absl::Now() + env_.options.upstream_timeout, scope.caller_deadline));
+  const auto& metadata = context->client_metadata();
+  auto token = metadata.find(kCallerLeafTokenKey);
+  if (token == metadata.end()) return scope;
+  StatusDetails d;
+  if (!allow_caller_leaf_token_) {
+    return MakeError(reasons::kCallerLeafTokenNotAllowed,
+                     "this server does not accept x-leaf-token metadata (it was not started "
+                     "with --allow_caller_leaf_token); leave it out",
+                     d);
+  }
+  const absl::string_view value(token->second.data(), token->second.size());
+  bool printable = !value.empty() && value.size() <= kMaxSecretFieldBytes;
+  for (unsigned char c : value) printable = printable && c > 0x20 && c < 0x7f;
+  if (!printable) {
+    d.field_violations.push_back({"x-leaf-token", "must be 1 to 8192 printable characters"});
+    return MakeError(reasons::kInvalidRequest,
+                     "invalid x-leaf-token metadata: must be 1 to 8192 printable characters", d);
+  }
+  scope.leaf.leaf_token = Secret(std::string(value));
+  return scope;
+}
+
+}  // namespace leafsvc
