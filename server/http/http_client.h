@@ -38,6 +38,9 @@ struct HttpRequest {
   // connection may have died silently, and a new one may answer. Infinite
   // (the default): only the deadline applies.
   absl::Duration first_byte_timeout = absl::InfiniteDuration();
+  // The request's place in a shared request budget (0 first; see
+  // server/budget/budgeted_http_client.h). Transports ignore it.
+  int priority = 0;
 };
 
 // Zeroes the request's URL, header values and body (their buffers too) and

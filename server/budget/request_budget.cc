@@ -1,0 +1,321 @@
+#include "server/budget/request_budget.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/errors/reasons.h"
+#include "server/errors/status_details.h"
+
+namespace leafsvc::budget {
+namespace {
+
+// Grants remembered for the background floor.
+constexpr size_t kShareWindow = 50;
+// Longest pause a Retry-After may impose.
+constexpr absl::Duration kMaxRetryAfter = absl::Minutes(10);
+
+bool Background(RequestClass c) { return c != RequestClass::kCaller; }
+
+}  // namespace
+
+absl::string_view RequestClassName(RequestClass c) {
+  switch (c) {
+    case RequestClass::kCaller:
+      return "caller";
+    case RequestClass::kPrompted:
+      return "prompted";
+    case RequestClass::kPoll:
+      return "poll";
+    case RequestClass::kBulk:
+      return "bulk";
+  }
+  return "caller";
+}
+
+RequestBudget::RequestBudget(RequestBudgetOptions options, Scheduler* scheduler,
+                             std::function<absl::Time()> now, Observer observer)
+    : options_(std::move(options)),
+      scheduler_(scheduler),
+      now_(std::move(now)),
+      observer_(std::move(observer)),
+      rate_per_second_(options_.requests_per_minute / 60.0),
+      tokens_(std::max(1, options_.burst)),
+      refilled_(now_()) {}
+
+RequestBudget::~RequestBudget() {
+  Shutdown();
+  absl::flat_hash_set<Scheduler::TaskId> timers;
+  {
+    absl::MutexLock lock(&mu_);
+    timers.swap(timers_);
+  }
+  // A timer running now finds the budget shut down and returns; Cancel
+  // waits for it, so nothing touches this object after.
+  for (Scheduler::TaskId id : timers) scheduler_->Cancel(id);
+}
+
+void RequestBudget::Refill(absl::Time now) {
+  if (now <= refilled_) return;
+  // No token accrues during a pause, and the rate recovers only outside one.
+  const absl::Time from = std::max(refilled_, paused_until_);
+  refilled_ = now;
+  if (now <= from) return;
+  const double seconds = absl::ToDoubleSeconds(now - from);
+  const double configured = options_.requests_per_minute / 60.0;
+  if (rate_per_second_ < configured) {
+    const double step =
+        configured * seconds / std::max(1.0, absl::ToDoubleSeconds(options_.recovery_time));
+    rate_per_second_ = std::min(configured, rate_per_second_ + step);
+  }
+  tokens_ = std::min<double>(std::max(1, options_.burst), tokens_ + rate_per_second_ * seconds);
+}
+
+int RequestBudget::PickClass() const {
+  int highest = -1;
+  for (int c = 0; c < kRequestClasses; ++c) {
+    if (!queues_[c].empty()) {
+      highest = c;
+      break;
+    }
+  }
+  if (highest != static_cast<int>(RequestClass::kCaller)) return highest;
+  // Callers wait; background work gets its floor when it is behind.
+  const double share =
+      recent_.empty() ? 0.0 : static_cast<double>(recent_background_) / recent_.size();
+  if (share >= options_.background_min_share) return highest;
+  for (int c = 1; c < kRequestClasses; ++c) {
+    if (!queues_[c].empty()) return c;
+  }
+  return highest;
+}
+
+void RequestBudget::RecordGrant(RequestClass c) {
+  recent_.push_back(Background(c));
+  recent_background_ += Background(c) ? 1 : 0;
+  if (recent_.size() > kShareWindow) {
+    recent_background_ -= recent_.front() ? 1 : 0;
+    recent_.pop_front();
+  }
+  if (observer_.granted) observer_.granted(c);
+}
+
+absl::Duration RequestBudget::WaitFor(int position, absl::Time now) const {
+  const absl::Duration pause = std::max(absl::ZeroDuration(), paused_until_ - now);
+  const double missing = position - tokens_;
+  if (missing <= 0) return pause;
+  if (rate_per_second_ <= 0) return absl::InfiniteDuration();
+  return pause + absl::Seconds(missing / rate_per_second_);
+}
+
+int RequestBudget::Ahead(RequestClass c) const {
+  int ahead = 0;
+  for (int k = 0; k <= static_cast<int>(c); ++k) ahead += static_cast<int>(queues_[k].size());
+  return ahead;
+}
+
+RequestBudget::Grant RequestBudget::Remove(Queue::iterator it) {
+  Grant grant = std::move(it->grant);
+  deadlines_.erase({it->deadline, it->ticket});
+  waiting_.erase(it->ticket);
+  queues_[static_cast<int>(it->cls)].erase(it);
+  return grant;
+}
+
+absl::Status RequestBudget::Refusal(absl::Duration wait, absl::string_view why) const {
+  StatusDetails d;
+  if (wait < absl::InfiniteDuration()) d.retry_delay = std::max(wait, absl::Milliseconds(1));
+  return MakeError(
+      reasons::kLeafRateLimited,
+      absl::StrCat(
+          "this server's budget of requests to Leaf (",
+          absl::StrFormat("%.0f", options_.requests_per_minute),
+          " a minute, shared by all its calls) ", why,
+          wait < absl::InfiniteDuration()
+              ? absl::StrCat("; a request is free in about ",
+                             absl::FormatDuration(absl::Ceil(wait, absl::Milliseconds(100))))
+              : std::string(),
+          "; retry then, or give the call a longer deadline"),
+      d);
+}
+
+void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
+  Refill(now);
+  // Waiters whose deadline has come are refused first.
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto it = waiting_.find(deadlines_.begin()->second);
+    const RequestClass cls = it->second->cls;
+    Grant grant = Remove(it->second);
+    ready->push_back({std::move(grant), Refusal(WaitFor(Ahead(cls) + 1, now),
+                                                "had no request free before the call's deadline")});
+  }
+  if (now < paused_until_) return;
+  while (tokens_ >= 1) {
+    const int c = PickClass();
+    if (c < 0) break;
+    tokens_ -= 1;
+    RecordGrant(static_cast<RequestClass>(c));
+    ready->push_back({Remove(queues_[c].begin()), absl::OkStatus()});
+  }
+}
+
+void RequestBudget::ArmTimer(absl::Time now) {
+  if (scheduler_ == nullptr || shut_down_ || waiting_.empty()) return;
+  absl::Time next = now + WaitFor(1, now);
+  if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
+  if (next >= timer_at_ && timer_at_ > now) return;
+  timer_at_ = next;
+  // The task blocks on mu_ (held here) until its id is recorded.
+  auto id = std::make_shared<Scheduler::TaskId>(0);
+  *id = scheduler_->RunAt(next, [this, id] {
+    std::vector<Ready> ready;
+    {
+      absl::MutexLock lock(&mu_);
+      timers_.erase(*id);
+      if (shut_down_) return;
+      const absl::Time at = now_();
+      if (at >= timer_at_) timer_at_ = absl::InfiniteFuture();
+      Drain(at, &ready);
+      ArmTimer(at);
+    }
+    Run(ready);
+  });
+  timers_.insert(*id);
+}
+
+void RequestBudget::Run(std::vector<Ready>& ready) {
+  for (Ready& r : ready) r.grant(std::move(r.status));
+}
+
+RequestBudget::Ticket RequestBudget::Acquire(RequestClass c, absl::Time deadline, Grant grant) {
+  std::vector<Ready> ready;
+  Ticket ticket;
+  {
+    absl::MutexLock lock(&mu_);
+    ticket = ++next_ticket_;
+    if (shut_down_) {
+      ready.push_back({std::move(grant),
+                       MakeError(reasons::kShuttingDown, "this server is shutting down; retry")});
+    } else if (unlimited()) {
+      if (observer_.granted) observer_.granted(c);
+      ready.push_back({std::move(grant), absl::OkStatus()});
+    } else {
+      const absl::Time now = now_();
+      Drain(now, &ready);
+      // After Drain, a whole token left means nobody waits.
+      if (now >= paused_until_ && tokens_ >= 1 && waiting_.empty()) {
+        tokens_ -= 1;
+        RecordGrant(c);
+        ready.push_back({std::move(grant), absl::OkStatus()});
+      } else {
+        const absl::Duration wait = WaitFor(Ahead(c) + 1, now);
+        if (static_cast<int>(waiting_.size()) >= options_.max_waiting) {
+          ready.push_back({std::move(grant), Refusal(wait, "has too many requests waiting")});
+        } else if (now + wait > deadline) {
+          ready.push_back(
+              {std::move(grant), Refusal(wait, "has no request free before the call's deadline")});
+        } else {
+          Queue& q = queues_[static_cast<int>(c)];
+          q.push_back(Waiter{ticket, c, deadline, std::move(grant)});
+          waiting_[ticket] = std::prev(q.end());
+          deadlines_.insert({deadline, ticket});
+          if (observer_.waited) observer_.waited(c);
+          ArmTimer(now);
+        }
+      }
+    }
+  }
+  Run(ready);
+  return ticket;
+}
+
+void RequestBudget::Cancel(Ticket ticket) {
+  Grant grant;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = waiting_.find(ticket);
+    if (it == waiting_.end()) return;
+    grant = Remove(it->second);
+  }
+  grant(absl::CancelledError("the request to Leaf was cancelled while it waited for the budget"));
+}
+
+void RequestBudget::Poll() {
+  std::vector<Ready> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) return;
+    const absl::Time now = now_();
+    Drain(now, &ready);
+    ArmTimer(now);
+  }
+  Run(ready);
+}
+
+void RequestBudget::Shutdown() {
+  std::vector<Ready> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+    const absl::Status status =
+        MakeError(reasons::kShuttingDown, "this server is shutting down; retry");
+    for (Queue& q : queues_) {
+      for (Waiter& w : q) ready.push_back({std::move(w.grant), status});
+      q.clear();
+    }
+    waiting_.clear();
+    deadlines_.clear();
+  }
+  Run(ready);
+}
+
+void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = now_();
+    Refill(now);
+    ++rate_limited_in_a_row_;
+    absl::Duration cooldown;
+    if (retry_after.has_value()) {
+      cooldown = std::clamp(*retry_after, absl::ZeroDuration(), kMaxRetryAfter);
+    } else {
+      const int doublings = std::min(rate_limited_in_a_row_ - 1, 20);
+      cooldown = std::min(options_.max_cooldown, options_.first_cooldown * (1 << doublings));
+      cooldown *= absl::Uniform(jitter_, 0.8, 1.2);
+    }
+    // Answers to requests sent before the pause began arrive together:
+    // the rate is lowered once per pause, not once per answer.
+    if (now >= paused_until_ && now >= last_lowered_ + options_.first_cooldown) {
+      const double floor = options_.rate_floor * options_.requests_per_minute / 60.0;
+      rate_per_second_ = std::max(floor, rate_per_second_ / 2);
+      last_lowered_ = now;
+    }
+    paused_until_ = std::max(paused_until_, now + cooldown);
+    // Nothing accrues during the pause; one request may probe Leaf as it
+    // ends, then tokens come at the lowered rate.
+    tokens_ = 1;
+    if (observer_.rate_limited) observer_.rate_limited();
+    ArmTimer(now);
+  }
+}
+
+void RequestBudget::OnAnswered() {
+  absl::MutexLock lock(&mu_);
+  rate_limited_in_a_row_ = 0;
+}
+
+double RequestBudget::requests_per_minute() const {
+  absl::MutexLock lock(&mu_);
+  return rate_per_second_ * 60.0;
+}
+
+absl::Duration RequestBudget::EstimatedWait(RequestClass c) const {
+  if (unlimited()) return absl::ZeroDuration();
+  absl::MutexLock lock(&mu_);
+  return WaitFor(Ahead(c) + 1, std::max(now_(), refilled_));
+}
+
+}  // namespace leafsvc::budget

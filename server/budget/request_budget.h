@@ -1,0 +1,172 @@
+// The process's budget of requests to Leaf. Leaf allows about 1,000
+// requests a minute per API owner, all endpoints together, and answers 429
+// past it; every request this process sends to Leaf (calls, retries,
+// logins, webhook registration) asks the budget first and is sent only
+// once granted.
+//
+// A token bucket (`requests_per_minute`, `burst`) hands tokens to waiters
+// by class: caller-facing calls first, then alert-prompted reads, then
+// watch polls, then bulk work. Lower classes take what higher ones leave,
+// except that background classes together get at least
+// `background_min_share` of recent grants when they are waiting, so they
+// are never starved; a caller therefore waits at most one token behind
+// background work. A waiter that cannot get a token before its deadline
+// (estimated on arrival, enforced while waiting) or finds the queue full is
+// refused with RESOURCE_EXHAUSTED, reason LEAF_RATE_LIMITED, and a
+// RetryInfo with the time until a token is free.
+//
+// Leaf's 429 pauses every class (one shared cooldown, exponential with
+// jitter, Retry-After honoured) and halves the rate (at most once per
+// cooldown, down to a floor); the rate then recovers linearly over
+// `recovery_time`, since Leaf's real limit is unpublished and may be lower
+// than configured.
+#ifndef SERVER_BUDGET_REQUEST_BUDGET_H_
+#define SERVER_BUDGET_REQUEST_BUDGET_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/platform/scheduler.h"
+
+namespace leafsvc::budget {
+
+// In priority order.
+enum class RequestClass { kCaller = 0, kPrompted = 1, kPoll = 2, kBulk = 3 };
+inline constexpr int kRequestClasses = 4;
+// "caller", "prompted", "poll", "bulk" (the metrics' `class` label).
+absl::string_view RequestClassName(RequestClass c);
+
+struct RequestBudgetOptions {
+  // 0: unlimited (every request is granted at once).
+  double requests_per_minute = 1000;
+  int burst = 20;
+  // Least share of grants for the background classes (prompted, poll,
+  // bulk) while they wait.
+  double background_min_share = 0.10;
+  // Most waiters of all classes together.
+  int max_waiting = 10000;
+  // The first pause after a 429 without Retry-After; doubles per 429 in a
+  // row, up to max_cooldown (jittered ±20%).
+  absl::Duration first_cooldown = absl::Seconds(2);
+  absl::Duration max_cooldown = absl::Minutes(2);
+  // The rate never drops below this share of the configured one.
+  double rate_floor = 0.1;
+  // From the floor back to the configured rate.
+  absl::Duration recovery_time = absl::Minutes(10);
+};
+
+class RequestBudget {
+ public:
+  // OK: send the request now. Otherwise why not (LEAF_RATE_LIMITED with
+  // RetryInfo, CANCELLED, SHUTTING_DOWN).
+  using Grant = std::function<void(absl::Status)>;
+  using Ticket = std::uint64_t;
+  // Told each grant and each wait (for metrics); may be null.
+  struct Observer {
+    std::function<void(RequestClass)> granted;
+    std::function<void(RequestClass)> waited;
+    std::function<void()> rate_limited;
+  };
+
+  // `scheduler` wakes waiters when tokens come (null: only Poll() does,
+  // for tests); `now` is the clock.
+  RequestBudget(RequestBudgetOptions options, Scheduler* scheduler,
+                std::function<absl::Time()> now = &absl::Now, Observer observer = {});
+  // Refuses the waiters left (SHUTTING_DOWN) and cancels its timers.
+  ~RequestBudget();
+
+  // Asks for one request of class `c` to be sent before `deadline`.
+  // `grant` runs exactly once, inline when the answer is known at once,
+  // else on the scheduler's thread, never under the budget's lock.
+  Ticket Acquire(RequestClass c, absl::Time deadline, Grant grant);
+  // The waiter's grant runs with CANCELLED unless it already ran.
+  void Cancel(Ticket ticket);
+  // Grants what can be granted now and refuses overdue waiters.
+  void Poll();
+  // Ends every wait (SHUTTING_DOWN) and refuses new ones.
+  void Shutdown();
+
+  // Leaf answered 429 (`retry_after` when it said).
+  void OnRateLimited(std::optional<absl::Duration> retry_after);
+  // Leaf answered anything else: the cooldown starts over from the first
+  // step at the next 429.
+  void OnAnswered();
+
+  // The rate in force now (after 429s it is lower than configured).
+  double requests_per_minute() const;
+  // When a request of class `c` asked now would be granted, roughly (the
+  // queue ahead of it included); zero when at once.
+  absl::Duration EstimatedWait(RequestClass c) const;
+  bool unlimited() const { return options_.requests_per_minute <= 0; }
+
+ private:
+  struct Waiter {
+    Ticket ticket;
+    RequestClass cls;
+    absl::Time deadline;
+    Grant grant;
+  };
+  using Queue = std::list<Waiter>;
+  struct Ready {
+    Grant grant;
+    absl::Status status;
+  };
+
+  void Refill(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Which class gets the next token (-1: nobody waits).
+  int PickClass() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordGrant(RequestClass c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration WaitFor(int position, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waiters ahead of a new one of class `c` (its class and those above).
+  int Ahead(RequestClass c) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Drain(absl::Time now, std::vector<Ready>* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes `it` (of class `cls`) out of the queues.
+  Grant Remove(Queue::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmTimer(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Refusal(absl::Duration wait, absl::string_view why) const;
+  static void Run(std::vector<Ready>& ready);
+
+  const RequestBudgetOptions options_;
+  Scheduler* const scheduler_;
+  const std::function<absl::Time()> now_;
+  const Observer observer_;
+
+  mutable absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  double rate_per_second_ ABSL_GUARDED_BY(mu_);  // in force now
+  double tokens_ ABSL_GUARDED_BY(mu_);
+  absl::Time refilled_ ABSL_GUARDED_BY(mu_);
+  absl::Time paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time last_lowered_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int rate_limited_in_a_row_ ABSL_GUARDED_BY(mu_) = 0;
+  Ticket next_ticket_ ABSL_GUARDED_BY(mu_) = 0;
+  std::array<Queue, kRequestClasses> queues_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<Ticket, Queue::iterator> waiting_ ABSL_GUARDED_BY(mu_);
+  // Every waiter by deadline (the earliest is refused first).
+  std::set<std::pair<absl::Time, Ticket>> deadlines_ ABSL_GUARDED_BY(mu_);
+  // The last grants, true for a background class (the floor's window).
+  std::deque<bool> recent_ ABSL_GUARDED_BY(mu_);
+  int recent_background_ ABSL_GUARDED_BY(mu_) = 0;
+  // The scheduler task that will Poll, and when (none: InfiniteFuture).
+  absl::Time timer_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  absl::flat_hash_set<Scheduler::TaskId> timers_ ABSL_GUARDED_BY(mu_);
+  absl::BitGen jitter_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace leafsvc::budget
+
+#endif  // SERVER_BUDGET_REQUEST_BUDGET_H_
