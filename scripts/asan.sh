@@ -20,8 +20,8 @@ targets=(
   //tests/secrets:redact_test
   //tests/http:response_reader_test
   //tests/http:http_client_test
-  //tests/server:config_test
-  //tests/server:batch_list_test
+  //tests/config:config_test
+  //tests/operations:user_listing_test
   //tests/httpd:http_server_test
   //tests/httpd:connection_table_test
   //tests/alerts:alert_listener_test

@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config/config.h"
-#include "tests/server/config_fields.h"
+#include "tests/config/config_fields.h"
 
 namespace leafsvc::testing {
 namespace {

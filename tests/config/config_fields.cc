@@ -1,4 +1,4 @@
-#include "tests/server/config_fields.h"
+#include "tests/config/config_fields.h"
 
 namespace leafsvc::testing {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/server/config_fields.h"
+#include "tests/config/config_fields.h"
 
 namespace leafsvc {
 namespace {
