@@ -127,10 +127,12 @@ class EasySetupTest : public ::testing::Test {
     return seen_.size();
   }
 
-  TestServer<httplib::Server> server_;
   std::unique_ptr<TlsTrust> tls_;
   std::mutex mu_;
   std::vector<Seen> seen_;
+  // Last: destroyed first, so the server's threads have stopped before the
+  // members its handlers touch go.
+  TestServer<httplib::Server> server_;
 };
 
 TEST_F(EasySetupTest, AGetSendsItsHeadersAndReadsTheAnswer) {
