@@ -89,13 +89,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(), endpoints,
                                                   std::move(leaf_options));
   ServiceOptions service_options;
-  service_options.upstream_timeout = config.upstream_timeout;
+  service_options.methods.upstream_timeout = config.upstream_timeout;
   service_options.allow_full_view = config.allow_full_view;
   service_options.allow_caller_leaf_token = config.allow_caller_leaf_token;
   absl::StatusOr<std::string> page_token_key = PageTokenKeyOrRandom(config.page_token_key);
   if (!page_token_key.ok()) return page_token_key.status();
   service_options.page_token_key = *std::move(page_token_key);
-  service_options.batch_fan_out = config.batch_fan_out;
+  service_options.methods.batch_fan_out = config.batch_fan_out;
   app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
                                                                app->metrics_.get());
   WipeString(service_options.page_token_key);

@@ -11,9 +11,7 @@ MethodEnv EnvFor(leaf::LeafClient* leaf, const ServiceOptions& options,
                  const PageTokenCodec* page_tokens) {
   MethodEnv env;
   env.leaf = leaf;
-  env.options.upstream_timeout = options.upstream_timeout;
-  env.options.batch_fan_out = options.batch_fan_out;
-  env.options.leaf_users_page_size = options.leaf_users_page_size;
+  env.options = options.methods;
   env.validation.allow_full_view = options.allow_full_view;
   env.page_tokens = page_tokens;
   return env;

@@ -23,16 +23,13 @@
 namespace leafsvc {
 
 struct ServiceOptions {
-  // Longest time one RPC may spend on Leaf (capped by the caller's deadline).
-  absl::Duration upstream_timeout = absl::Seconds(10);
+  // What the methods use (the upstream timeout, batch fan-out, Leaf page
+  // size).
+  MethodOptions methods;
   bool allow_full_view = false;
   // Accept a caller's own Leaf token in the x-leaf-token metadata key.
   bool allow_caller_leaf_token = false;
   std::string page_token_key;
-  // BatchGetCredentials: most Leaf calls in flight per batch (--batch_fan_out).
-  int batch_fan_out = 8;
-  // ListCredentials: the `size` of each GET /users page.
-  int leaf_users_page_size = 100;
 };
 
 // Every method is registered raw (requests arrive as bytes; see

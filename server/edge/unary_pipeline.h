@@ -58,7 +58,6 @@ class UnaryPipeline {
   // Unary calls started and not yet done.
   int active_calls() const { return active_calls_.load(); }
   const MethodEnv& env() const { return env_; }
-  Metrics* metrics() const { return metrics_; }
 
  private:
   // The reason not to start a call now (draining), or OK.

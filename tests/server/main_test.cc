@@ -5,18 +5,14 @@
 // appears in what the process prints. (Serving, the secrets leaving
 // /proc/PID/cmdline and environ, and SIGTERM are tests/process/'s.)
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
