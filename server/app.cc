@@ -50,6 +50,22 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
       http::CurlHttpClient::Create(http_options);
   if (!http.ok()) return http.status();
   app->http_ = *std::move(http);
+  app->scheduler_ = std::make_unique<Scheduler>();
+  Metrics* metrics = app->metrics_.get();
+  budget::RequestBudget::Observer budget_observer;
+  budget_observer.granted = [metrics](budget::RequestClass c) {
+    metrics->LeafRequestGranted(budget::RequestClassName(c));
+  };
+  budget_observer.waited = [metrics](budget::RequestClass c) {
+    metrics->LeafBudgetWait(budget::RequestClassName(c));
+  };
+  budget_observer.rate_limited = [metrics] { metrics->LeafRateLimited(); };
+  budget_observer.rate_changed = [metrics](double rpm) { metrics->LeafBudgetRate(rpm); };
+  metrics->LeafBudgetRate(config.leaf_budget.requests_per_minute);
+  app->budget_ = std::make_unique<budget::RequestBudget>(config.leaf_budget, app->scheduler_.get(),
+                                                         &absl::Now, std::move(budget_observer));
+  app->leaf_http_ = std::make_unique<budget::BudgetedHttpClient>(
+      app->http_.get(), app->budget_.get(), app->scheduler_.get());
 
   const providers::ProviderSpec& provider =
       config.provider != nullptr ? *config.provider : providers::AgLeaderSpec();
@@ -63,12 +79,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     login.timeout = config.upstream_timeout;
     login.policy.initial_backoff = config.leaf_login_backoff;
     login.policy.max_backoff = config.leaf_login_max_backoff;
-    Metrics* metrics = app->metrics_.get();
     login.on_login = [metrics](bool ok) { metrics->LeafLogin(ok); };
-    app->tokens_ =
-        std::make_unique<leaf::LoginTokenSource>(app->http_.get(), endpoints, std::move(login));
+    app->tokens_ = std::make_unique<leaf::LoginTokenSource>(app->leaf_http_.get(), endpoints,
+                                                            std::move(login));
   }
-  app->scheduler_ = std::make_unique<Scheduler>();
   App* raw = app.get();
   app->leaf_health_ =
       std::make_unique<UpstreamHealth>(config.leaf_health_window, [raw](bool serving) {
@@ -86,8 +100,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
                                         : absl::InfiniteDuration();
   leaf_options.scheduler = app->scheduler_.get();
   ObserveLeafClient(app->metrics_.get(), app->leaf_health_.get(), leaf_options);
-  app->leaf_ = std::make_unique<leaf::LeafClient>(app->http_.get(), app->tokens_.get(), endpoints,
-                                                  std::move(leaf_options));
+  leaf_options.on_coalesced = [metrics] { metrics->LeafCoalesced(); };
+  app->leaf_ = std::make_unique<leaf::LeafClient>(app->leaf_http_.get(), app->tokens_.get(),
+                                                  endpoints, std::move(leaf_options));
   ServiceOptions service_options;
   service_options.methods.upstream_timeout = config.upstream_timeout;
   service_options.allow_full_view = config.allow_full_view;
@@ -250,7 +265,7 @@ absl::Status App::StartWatch() {
     hook.secret = config.alerts_secret;
     hook.timeout = config.upstream_timeout;
     webhook_registrar_ = std::make_unique<alerts::WebhookRegistrar>(
-        http_.get(), tokens_.get(), scheduler_.get(), std::move(hook));
+        leaf_http_.get(), tokens_.get(), scheduler_.get(), std::move(hook));
     webhook_registrar_->Start();
   }
   return absl::OkStatus();
@@ -320,6 +335,9 @@ App::~App() {
   // After the poller, which waits for a read already reporting to the
   // hub (its sink) before it goes; it leaves the alert bus.
   watch_hub_.reset();
+  // Waits in the budget end (SHUTTING_DOWN) and its timers go, before the
+  // scheduler does.
+  budget_->Shutdown();
   // Pending retries are dropped (no call waits on them any more), then the
   // transport goes: its destructor completes every transfer still pending
   // (e.g. a login nobody waits for) while the objects its callbacks reach are

@@ -16,6 +16,8 @@
 #include "absl/time/time.h"
 #include "server/alerts/alert_listener.h"
 #include "server/alerts/webhook_registrar.h"
+#include "server/budget/budgeted_http_client.h"
+#include "server/budget/request_budget.h"
 #include "server/config/config.h"
 #include "server/edge/service.h"
 #include "server/http/curl_http_client.h"
@@ -92,6 +94,10 @@ class App {
   std::unique_ptr<UpstreamHealth> leaf_health_;
   std::unique_ptr<leaf::TokenSource> tokens_;
   std::unique_ptr<http::CurlHttpClient> http_;
+  // Every request to Leaf goes through leaf_http_, which sends nothing the
+  // budget has not granted.
+  std::unique_ptr<budget::RequestBudget> budget_;
+  std::unique_ptr<budget::BudgetedHttpClient> leaf_http_;
   std::unique_ptr<leaf::LeafClient> leaf_;
   // Used by the poller, the hub and the listener below: declared first, so
   // they go last.

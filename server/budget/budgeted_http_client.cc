@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/time/clock.h"
 #include "server/http/retry_after.h"
 
@@ -15,8 +16,9 @@ RequestClass ClassOf(int priority) {
 
 }  // namespace
 
-BudgetedHttpClient::BudgetedHttpClient(http::HttpClient* inner, RequestBudget* budget)
-    : inner_(inner), budget_(budget) {}
+BudgetedHttpClient::BudgetedHttpClient(http::HttpClient* inner, RequestBudget* budget,
+                                       Scheduler* scheduler)
+    : inner_(inner), budget_(budget), scheduler_(scheduler) {}
 
 BudgetedHttpClient::~BudgetedHttpClient() = default;
 
@@ -37,12 +39,22 @@ http::TransferId BudgetedHttpClient::Send(http::HttpRequest request, http::HttpC
   const RequestBudget::Ticket ticket = budget_->Acquire(
       cls, deadline, [this, id, transfer, shared_request, shared_done](absl::Status granted) {
         if (!granted.ok()) {
+          bool inline_refusal;
           {
             absl::MutexLock lock(&transfer->mu);
             transfer->granted = true;  // nothing to cancel any more
+            inline_refusal = transfer->in_send;
           }
           Forget(id);
           http::WipeRequest(*shared_request);
+          granted.SetPayload(http::kNotSentPayload, absl::Cord("true"));
+          if (inline_refusal && scheduler_ != nullptr) {
+            // The caller may hold its own lock around Send.
+            scheduler_->RunAt(absl::Now(), [shared_done, granted = std::move(granted)]() mutable {
+              (*shared_done)(std::move(granted));
+            });
+            return;
+          }
           (*shared_done)(std::move(granted));
           return;
         }
@@ -84,6 +96,7 @@ http::TransferId BudgetedHttpClient::Send(http::HttpRequest request, http::HttpC
   {
     absl::MutexLock lock(&transfer->mu);
     transfer->ticket = ticket;
+    transfer->in_send = false;
     cancel_wait = transfer->cancelled && !transfer->granted;
   }
   // Cancelled before the ticket was known here.

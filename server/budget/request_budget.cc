@@ -46,17 +46,7 @@ RequestBudget::RequestBudget(RequestBudgetOptions options, Scheduler* scheduler,
       tokens_(std::max(1, options_.burst)),
       refilled_(now_()) {}
 
-RequestBudget::~RequestBudget() {
-  Shutdown();
-  absl::flat_hash_set<Scheduler::TaskId> timers;
-  {
-    absl::MutexLock lock(&mu_);
-    timers.swap(timers_);
-  }
-  // A timer running now finds the budget shut down and returns; Cancel
-  // waits for it, so nothing touches this object after.
-  for (Scheduler::TaskId id : timers) scheduler_->Cancel(id);
-}
+RequestBudget::~RequestBudget() { Shutdown(); }
 
 void RequestBudget::Refill(absl::Time now) {
   if (now <= refilled_) return;
@@ -70,6 +60,7 @@ void RequestBudget::Refill(absl::Time now) {
     const double step =
         configured * seconds / std::max(1.0, absl::ToDoubleSeconds(options_.recovery_time));
     rate_per_second_ = std::min(configured, rate_per_second_ + step);
+    if (observer_.rate_changed) observer_.rate_changed(rate_per_second_ * 60.0);
   }
   tokens_ = std::min<double>(std::max(1, options_.burst), tokens_ + rate_per_second_ * seconds);
 }
@@ -257,6 +248,7 @@ void RequestBudget::Poll() {
 
 void RequestBudget::Shutdown() {
   std::vector<Ready> ready;
+  absl::flat_hash_set<Scheduler::TaskId> timers;
   {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
@@ -268,7 +260,12 @@ void RequestBudget::Shutdown() {
     }
     waiting_.clear();
     deadlines_.clear();
+    timers.swap(timers_);
   }
+  // A timer running now finds the budget shut down and returns; Cancel
+  // waits for it, so once this returns no timer touches the budget (and
+  // the scheduler may go before it).
+  for (Scheduler::TaskId id : timers) scheduler_->Cancel(id);
   Run(ready);
 }
 
@@ -292,6 +289,7 @@ void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
       const double floor = options_.rate_floor * options_.requests_per_minute / 60.0;
       rate_per_second_ = std::max(floor, rate_per_second_ / 2);
       last_lowered_ = now;
+      if (observer_.rate_changed) observer_.rate_changed(rate_per_second_ * 60.0);
     }
     paused_until_ = std::max(paused_until_, now + cooldown);
     // Nothing accrues during the pause; one request may probe Leaf as it

@@ -75,11 +75,14 @@ class RequestBudget {
   // RetryInfo, CANCELLED, SHUTTING_DOWN).
   using Grant = std::function<void(absl::Status)>;
   using Ticket = std::uint64_t;
-  // Told each grant and each wait (for metrics); may be null.
+  // Told each grant and each wait (for metrics); any may be empty. Called
+  // under the budget's lock: quick, and never calling into the budget.
   struct Observer {
     std::function<void(RequestClass)> granted;
     std::function<void(RequestClass)> waited;
     std::function<void()> rate_limited;
+    // The rate in force changed (lowered after a 429, or recovering).
+    std::function<void(double requests_per_minute)> rate_changed;
   };
 
   // `scheduler` wakes waiters when tokens come (null: only Poll() does,
@@ -97,7 +100,8 @@ class RequestBudget {
   void Cancel(Ticket ticket);
   // Grants what can be granted now and refuses overdue waiters.
   void Poll();
-  // Ends every wait (SHUTTING_DOWN) and refuses new ones.
+  // Ends every wait (SHUTTING_DOWN), cancels its timers (the scheduler may
+  // go once this returns) and refuses new ones.
   void Shutdown();
 
   // Leaf answered 429 (`retry_after` when it said).

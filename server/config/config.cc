@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "server/budget/budget_flags.h"
 #include "server/config/flag_file.h"
 
 namespace leafsvc {
@@ -110,6 +111,7 @@ FlagSet ServerFlags() {
         "so idle WatchCredentials streams survive proxies and dead peers are found; 0: off");
   f.Add("keepalive_timeout", T::kDuration, "20s",
         "close the connection when a keepalive ping is not answered within this");
+  budget::AddRequestBudgetFlags(f);
   AddListenerSecurityFlags(f);
   AddConnectionLimitFlags(f);
   httpd::AddHttpLimitFlags(f);
@@ -233,6 +235,10 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   if (!ParseLogLevel(f.GetString("log_level"), &c.log_level)) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
   }
+
+  absl::StatusOr<budget::RequestBudgetOptions> leaf_budget = budget::ReadRequestBudgetFlags(f);
+  if (!leaf_budget.ok()) return leaf_budget.status();
+  c.leaf_budget = *std::move(leaf_budget);
 
   absl::StatusOr<ListenerSecurityOptions> security = ReadListenerSecurityFlags(f);
   if (!security.ok()) return security.status();

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/budget/request_budget.h"
 #include "server/config/flags.h"
 #include "server/httpd/http_limits.h"
 #include "server/observability/log.h"
@@ -42,6 +43,8 @@ struct ServerConfig {
   int max_attempts = 3;
   int max_upstream_in_flight = 1024;
   int batch_fan_out = 8;
+  // Every request to Leaf asks this budget first (docs/rate-limits.md).
+  budget::RequestBudgetOptions leaf_budget;
   absl::Duration leaf_health_window = absl::Seconds(30);
   std::string leaf_ca_file;
   bool allow_full_view = false;

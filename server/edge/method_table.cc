@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "server/budget/budgeted_http_client.h"
 #include "server/edge/grpc_status.h"
 #include "server/edge/resources.h"
 #include "server/errors/status_details.h"
@@ -172,6 +173,7 @@ UnaryMethod<v1::ListCredentialsRequest, v1::ListCredentialsResponse, ListingResu
 MakeListCredentials() {
   UnaryMethod<v1::ListCredentialsRequest, v1::ListCredentialsResponse, ListingResult> m;
   m.name = "ListCredentials";
+  m.leaf_priority = budget::PriorityOf(budget::RequestClass::kBulk);
   m.validate = &ValidateWithOptions<v1::ListCredentialsRequest>;
   m.start = [](const MethodEnv& env, const v1::ListCredentialsRequest& request,
                const CallScope& scope, auto done) -> std::shared_ptr<leaf::Cancellable> {
@@ -238,6 +240,7 @@ MakeBatchGet() {
               std::vector<BatchGet::Result>>
       m;
   m.name = "BatchGetCredentials";
+  m.leaf_priority = budget::PriorityOf(budget::RequestClass::kBulk);
   m.validate = &ValidateWithOptions<v1::BatchGetCredentialsRequest>;
   m.start = [](const MethodEnv& env, const v1::BatchGetCredentialsRequest& request,
                const CallScope& scope, auto done) -> std::shared_ptr<leaf::Cancellable> {

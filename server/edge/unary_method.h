@@ -67,6 +67,9 @@ struct MethodAdmission {
   absl::Status (*validate)(const Request&, const MethodEnv&) = nullptr;
   // Unary, or a server stream (not counted among the calls in flight).
   RpcKind kind = RpcKind::kUnary;
+  // The class of the method's requests in the Leaf request budget
+  // (budget::PriorityOf): caller-facing unless the row says otherwise.
+  int leaf_priority = 0;
 };
 
 template <typename Request, typename Response, typename Result>

@@ -111,6 +111,7 @@ grpc::ServerUnaryReactor* UnaryPipeline::Run(const UnaryMethod<Request, Response
       new UnaryReactor(&active_calls_, std::move(admission.record), std::move(messages));
   scope.leaf.request_id = reactor->record().request_id();
   scope.leaf.stats = reactor->record().stats();
+  scope.leaf.priority = method.leaf_priority;
   const MethodEnv* env = &env_;
   auto respond = method.respond;
   reactor->SetOperation(

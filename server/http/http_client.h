@@ -68,6 +68,11 @@ struct HttpResponse {
 // the status carries the payload kMaybeSentPayload (value "true"): callers
 // must then not assume a non-idempotent request had no effect.
 inline constexpr absl::string_view kMaybeSentPayload = "leafsvc.http/maybe_sent";
+// Set (value "true") when a client in front of the transport refused the
+// request before it left (the request budget: LEAF_RATE_LIMITED, or the
+// process shutting down). The status is that client's own answer, with its
+// reason and details, for callers to pass on as is; nothing was sent.
+inline constexpr absl::string_view kNotSentPayload = "leafsvc.http/not_sent";
 // Set (value "true") when first_byte_timeout ended the transfer.
 inline constexpr absl::string_view kNoAnswerPayload = "leafsvc.http/no_answer";
 

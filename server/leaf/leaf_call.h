@@ -53,6 +53,9 @@ struct LeafClientOptions {
   // retry scheduled. Called on transport threads; must be quick.
   std::function<void(const AttemptInfo&)> on_attempt;
   std::function<void(const std::string& http_method)> on_retry;
+  // Told each read that shared an identical read already in flight (see
+  // read_coalescer.h).
+  std::function<void()> on_coalesced;
   // Uniform in [0, 1), for jitter; tests may fix it.
   std::function<double()> random;
   // A GET or DELETE sent over a pooled connection that shows no byte of an
@@ -77,6 +80,10 @@ struct CallOptions {
   std::string request_id;
   // Filled in before the callback runs, when not null; must outlive the call.
   CallStats* stats = nullptr;
+  // The call's place in the process's Leaf request budget (0 first:
+  // budget::PriorityOf(RequestClass)); every request of the call, retries
+  // included, carries it (http::HttpRequest::priority).
+  int priority = 0;
 };
 
 // What a started Leaf call or operation (an exchange, a batch, a listing

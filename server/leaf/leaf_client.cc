@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "server/errors/reasons.h"
 #include "server/errors/status_details.h"
+#include "server/ids/leaf_user_id.h"
 #include "server/leaf/leaf_json.h"
 
 namespace leafsvc::leaf {
@@ -78,13 +79,22 @@ LeafClient::LeafClient(http::HttpClient* http, TokenSource* tokens, LeafEndpoint
       endpoints_(std::move(endpoints)),
       provider_(*endpoints_.provider()),
       options_(std::move(options)),
-      random_(options_.random ? options_.random : DefaultRandom) {}
+      random_(options_.random ? options_.random : DefaultRandom),
+      credential_reads_(options_.on_coalesced,
+                        [this] { return CancelledStatus(LeafOperation::kGetCredentials); }),
+      event_reads_(options_.on_coalesced,
+                   [this] { return CancelledStatus(LeafOperation::kListEvents); }) {}
+
+absl::Status LeafClient::CancelledStatus(LeafOperation op) const {
+  return StatusFromTransportError(op, absl::CancelledError(), "", provider_.display_name);
+}
 
 std::shared_ptr<Cancellable> LeafClient::Start(
     LeafOperation op, http::HttpRequest request, const CallOptions& options,
     std::vector<std::string> secrets,
     std::function<void(absl::StatusOr<http::HttpResponse>)> done) {
   request.deadline = options.deadline;
+  request.priority = options.priority;
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
     StatusDetails d;
@@ -123,7 +133,7 @@ std::shared_ptr<Cancellable> LeafClient::Start(
           job, [this, op, done = std::move(done), r = std::move(r)](bool cancelled) mutable {
             in_flight_.fetch_sub(1, std::memory_order_relaxed);
             if (cancelled) {
-              r = StatusFromTransportError(op, absl::CancelledError(), "", provider_.display_name);
+              r = CancelledStatus(op);
             }
             done(std::move(r));
           });
@@ -161,9 +171,35 @@ void LeafClient::AbortAll(const absl::Status& status) {
   for (const std::shared_ptr<Exchange>& e : live) e->Abort(status);
 }
 
+void LeafClient::WriteStarted(absl::string_view leaf_user_id) {
+  const std::string scope = CanonicalLeafUserId(leaf_user_id);
+  credential_reads_.WriteStarted(scope);
+  event_reads_.WriteStarted(scope);
+}
+
 std::shared_ptr<Cancellable> LeafClient::GetCredentials(absl::string_view leaf_user_id,
                                                         const CallOptions& options,
                                                         Callback<ProviderCredentials> done) {
+  // A caller's own token is another identity: its reads are its own.
+  if (options.leaf_token.has_value()) {
+    return SendGetCredentials(std::string(leaf_user_id), options, std::move(done));
+  }
+  const std::string scope = CanonicalLeafUserId(leaf_user_id);
+  return credential_reads_.Read(
+      scope, scope, options.priority, options.deadline, options.stats,
+      [this, user = std::string(leaf_user_id), options](absl::Time deadline, CallStats* stats,
+                                                        Callback<ProviderCredentials> read_done) {
+        CallOptions shared = options;
+        shared.deadline = deadline;
+        shared.stats = stats;
+        return SendGetCredentials(user, shared, std::move(read_done));
+      },
+      std::move(done));
+}
+
+std::shared_ptr<Cancellable> LeafClient::SendGetCredentials(const std::string& leaf_user_id,
+                                                            const CallOptions& options,
+                                                            Callback<ProviderCredentials> done) {
   return Start(
       LeafOperation::kGetCredentials, MakeRequest("GET", endpoints_.Credentials(leaf_user_id)),
       options, {},
@@ -177,6 +213,7 @@ std::shared_ptr<Cancellable> LeafClient::GetCredentials(absl::string_view leaf_u
 std::shared_ptr<Cancellable> LeafClient::CreateCredentials(
     absl::string_view leaf_user_id, const NewProviderCredentials& credentials,
     const CallOptions& options, Callback<ProviderCredentials> done) {
+  WriteStarted(leaf_user_id);
   http::HttpRequest request = MakeRequest("POST", endpoints_.Credentials(leaf_user_id));
   request.headers.emplace_back("Content-Type", "application/json");
   request.body = EncodeCreateCredentials(credentials, provider_);
@@ -197,6 +234,7 @@ std::shared_ptr<Cancellable> LeafClient::CreateCredentials(
 std::shared_ptr<Cancellable> LeafClient::DeleteCredentials(absl::string_view leaf_user_id,
                                                            const CallOptions& options,
                                                            DoneCallback done) {
+  WriteStarted(leaf_user_id);
   return Start(LeafOperation::kDeleteCredentials,
                MakeRequest("DELETE", endpoints_.Credentials(leaf_user_id)), options, {},
                [done = std::move(done)](absl::StatusOr<http::HttpResponse> r) {
@@ -208,6 +246,25 @@ std::shared_ptr<Cancellable> LeafClient::DeleteCredentials(absl::string_view lea
 std::shared_ptr<Cancellable> LeafClient::ListEvents(absl::string_view leaf_user_id,
                                                     const CallOptions& options,
                                                     Callback<std::vector<CredentialEvent>> done) {
+  if (options.leaf_token.has_value()) {
+    return SendListEvents(std::string(leaf_user_id), options, std::move(done));
+  }
+  const std::string scope = CanonicalLeafUserId(leaf_user_id);
+  return event_reads_.Read(
+      scope, scope, options.priority, options.deadline, options.stats,
+      [this, user = std::string(leaf_user_id), options](
+          absl::Time deadline, CallStats* stats, Callback<std::vector<CredentialEvent>> read_done) {
+        CallOptions shared = options;
+        shared.deadline = deadline;
+        shared.stats = stats;
+        return SendListEvents(user, shared, std::move(read_done));
+      },
+      std::move(done));
+}
+
+std::shared_ptr<Cancellable> LeafClient::SendListEvents(
+    const std::string& leaf_user_id, const CallOptions& options,
+    Callback<std::vector<CredentialEvent>> done) {
   return Start(
       LeafOperation::kListEvents, MakeRequest("GET", endpoints_.CredentialEvents(leaf_user_id)),
       options, {},

@@ -29,6 +29,7 @@
 #include "server/leaf/leaf_exchange.h"
 #include "server/leaf/leaf_types.h"
 #include "server/leaf/leaf_users_json.h"
+#include "server/leaf/read_coalescer.h"
 #include "server/leaf/token_source.h"
 #include "server/platform/scheduler.h"
 
@@ -52,6 +53,12 @@ class LeafClient {
   // `leaf_user_id` must satisfy IsLeafUserId. Error messages and metadata
   // never contain the secrets the call sent (they are redacted even when
   // Leaf quotes them back).
+  //
+  // Identical reads in flight together (GetCredentials of one user, its
+  // events) share one request to Leaf (read_coalescer.h), unless the call
+  // brings its own Leaf token; Create and Delete start a new generation of
+  // the user's reads, so a read asked after a write never shares one asked
+  // before it. Nothing is cached.
   std::shared_ptr<Cancellable> GetCredentials(absl::string_view leaf_user_id,
                                               const CallOptions& options,
                                               Callback<ProviderCredentials> done);
@@ -80,6 +87,17 @@ class LeafClient {
   void AbortAll(const absl::Status& status);
 
  private:
+  std::shared_ptr<Cancellable> SendGetCredentials(const std::string& leaf_user_id,
+                                                  const CallOptions& options,
+                                                  Callback<ProviderCredentials> done);
+  std::shared_ptr<Cancellable> SendListEvents(const std::string& leaf_user_id,
+                                              const CallOptions& options,
+                                              Callback<std::vector<CredentialEvent>> done);
+  // What a call cancelled by its owner hears.
+  absl::Status CancelledStatus(LeafOperation op) const;
+  // A write to the user starts: its reads from now on share nothing older.
+  void WriteStarted(absl::string_view leaf_user_id);
+
   // Starts `request`, or fails it at once when too many are in flight.
   std::shared_ptr<Cancellable> Start(LeafOperation op, http::HttpRequest request,
                                      const CallOptions& options, std::vector<std::string> secrets,
@@ -98,6 +116,9 @@ class LeafClient {
   absl::Mutex live_mu_;
   std::uint64_t next_live_id_ ABSL_GUARDED_BY(live_mu_) = 0;
   absl::flat_hash_map<std::uint64_t, std::weak_ptr<Exchange>> live_ ABSL_GUARDED_BY(live_mu_);
+
+  ReadCoalescer<ProviderCredentials> credential_reads_;
+  ReadCoalescer<std::vector<CredentialEvent>> event_reads_;
 
   // Last: destroyed first, running what is still queued while the rest of
   // the client exists.

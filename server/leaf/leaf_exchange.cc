@@ -176,6 +176,15 @@ Exchange::Plan Exchange::DecideResponse(absl::StatusOr<http::HttpResponse> respo
                                         const Secret& token) {
   Plan plan;
   const absl::Duration latency = absl::Now() - sent_at_;
+  if (!response.ok() && response.status().GetPayload(http::kNotSentPayload).has_value()) {
+    // Refused before it left (the request budget): not an attempt, and
+    // nothing Leaf did; the refusal (LEAF_RATE_LIMITED with RetryInfo, or
+    // SHUTTING_DOWN) is the answer.
+    --attempts_;
+    absl::Status refusal = response.status();
+    refusal.ErasePayload(http::kNotSentPayload);
+    return FinishPlan(std::move(refusal));
+  }
   if (!response.ok()) {
     absl::Status error =
         StatusFromTransportError(op_, response.status(), ctx_.api_url, ctx_.provider);

@@ -39,17 +39,24 @@ template <typename T>
 class ReadCoalescer {
  public:
   using Done = std::function<void(absl::StatusOr<T>)>;
-  // Sends the read, to end by `deadline`; `done` runs exactly once.
-  using StartRead = std::function<std::shared_ptr<Cancellable>(absl::Time deadline, Done done)>;
+  // Sends the read, to end by `deadline`, filling in `stats` before `done`
+  // runs (exactly once).
+  using StartRead =
+      std::function<std::shared_ptr<Cancellable>(absl::Time deadline, CallStats* stats, Done done)>;
 
-  // Told each read that joined another (metrics); may be empty.
-  explicit ReadCoalescer(std::function<void()> on_coalesced = nullptr)
-      : on_coalesced_(std::move(on_coalesced)) {}
+  // `on_coalesced` is told each read that joined another (metrics);
+  // `cancelled` is what a waiter that cancels hears (default: CANCELLED).
+  // Either may be empty.
+  explicit ReadCoalescer(std::function<void()> on_coalesced = nullptr,
+                         std::function<absl::Status()> cancelled = nullptr)
+      : on_coalesced_(std::move(on_coalesced)), cancelled_(std::move(cancelled)) {}
 
   // Reads `key` (which includes `scope`), sharing a read in flight when the
-  // rules allow. `priority`: 0 first. `done` runs exactly once.
+  // rules allow. `priority`: 0 first. `done` runs exactly once; `stats`
+  // (may be null) gets the shared request's before it does.
   std::shared_ptr<Cancellable> Read(const std::string& scope, const std::string& key, int priority,
-                                    absl::Time deadline, StartRead start, Done done) {
+                                    absl::Time deadline, CallStats* stats, StartRead start,
+                                    Done done) {
     std::shared_ptr<Flight> flight;
     std::uint64_t waiter;
     bool joined = false;
@@ -70,7 +77,7 @@ class ReadCoalescer {
         flights_[key] = flight;
       }
       waiter = ++next_waiter_;
-      flight->waiters.push_back({waiter, deadline, std::move(done)});
+      flight->waiters.push_back({waiter, deadline, stats, std::move(done)});
     }
     if (joined) {
       if (on_coalesced_) on_coalesced_();
@@ -105,6 +112,7 @@ class ReadCoalescer {
   struct Waiter {
     std::uint64_t id;
     absl::Time deadline;
+    CallStats* stats;
     Done done;
   };
   struct Flight {
@@ -113,6 +121,7 @@ class ReadCoalescer {
     int priority = 0;
     absl::Time deadline;
     StartRead start;
+    CallStats stats;                    // written by the request, before it ends
     std::vector<Waiter> waiters;        // guarded by the coalescer's mu_
     std::shared_ptr<Cancellable> call;  // guarded by mu_
     bool ended = false;                 // guarded by mu_
@@ -131,8 +140,9 @@ class ReadCoalescer {
   };
 
   void Launch(const std::shared_ptr<Flight>& flight, absl::Time deadline) {
-    std::shared_ptr<Cancellable> call = flight->start(
-        deadline, [this, flight](absl::StatusOr<T> result) { End(flight, std::move(result)); });
+    std::shared_ptr<Cancellable> call =
+        flight->start(deadline, &flight->stats,
+                      [this, flight](absl::StatusOr<T> result) { End(flight, std::move(result)); });
     bool cancel_now = false;
     {
       absl::MutexLock lock(&mu_);
@@ -185,6 +195,7 @@ class ReadCoalescer {
     }
     if (again) Launch(again, again_deadline);
     for (size_t i = 0; i < waiters.size(); ++i) {
+      if (waiters[i].stats != nullptr) *waiters[i].stats = flight->stats;
       waiters[i].done(i + 1 == waiters.size() ? std::move(result) : result);
     }
   }
@@ -212,10 +223,11 @@ class ReadCoalescer {
       }
     }
     if (cancel) cancel->Cancel();
-    done(absl::CancelledError("the read was cancelled"));
+    done(cancelled_ ? cancelled_() : absl::CancelledError("the read was cancelled"));
   }
 
   const std::function<void()> on_coalesced_;
+  const std::function<absl::Status()> cancelled_;
   mutable absl::Mutex mu_;
   std::uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mu_);

@@ -31,11 +31,9 @@ absl::Status Invalid(absl::string_view text, absl::string_view why) {
 absl::StatusOr<absl::Time> ParseLeafTimestamp(absl::string_view text) {
   int year, month, day, hour, minute, second;
   if (!ReadDigits(text, 0, 4, &year) || text.size() < 19 || text[4] != '-' ||
-      !ReadDigits(text, 5, 2, &month) || text[7] != '-' ||
-      !ReadDigits(text, 8, 2, &day) || text[10] != 'T' ||
-      !ReadDigits(text, 11, 2, &hour) || text[13] != ':' ||
-      !ReadDigits(text, 14, 2, &minute) || text[16] != ':' ||
-      !ReadDigits(text, 17, 2, &second)) {
+      !ReadDigits(text, 5, 2, &month) || text[7] != '-' || !ReadDigits(text, 8, 2, &day) ||
+      text[10] != 'T' || !ReadDigits(text, 11, 2, &hour) || text[13] != ':' ||
+      !ReadDigits(text, 14, 2, &minute) || text[16] != ':' || !ReadDigits(text, 17, 2, &second)) {
     return Invalid(text, "expected YYYY-MM-DDTHH:MM:SS");
   }
   size_t pos = 19;
@@ -43,8 +41,7 @@ absl::StatusOr<absl::Time> ParseLeafTimestamp(absl::string_view text) {
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
     int digits = 0;
-    while (pos < text.size() &&
-           absl::ascii_isdigit(static_cast<unsigned char>(text[pos]))) {
+    while (pos < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[pos]))) {
       if (++digits > 9) return Invalid(text, "more than 9 fraction digits");
       nanos = nanos * 10 + (text[pos] - '0');
       ++pos;
@@ -55,8 +52,7 @@ absl::StatusOr<absl::Time> ParseLeafTimestamp(absl::string_view text) {
   if (pos < text.size() && text[pos] == 'Z') ++pos;
   if (pos != text.size()) return Invalid(text, "unexpected trailing characters");
   // No leap seconds: Leaf's timestamps are java.time.Instant, which has none.
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 ||
-      minute > 59 || second > 59) {
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
     return Invalid(text, "field out of range");
   }
   absl::CivilSecond civil(year, month, day, hour, minute, second);

@@ -144,6 +144,41 @@ void Metrics::HttpRefused(absl::string_view listener, absl::string_view reason) 
       .Increment();
 }
 
+struct Metrics::BudgetMetrics {
+  // Indexed by class, in the budget's priority order.
+  std::array<prometheus::Counter*, 4> granted{};
+  std::array<prometheus::Counter*, 4> waits{};
+  prometheus::Counter* rate_limited = nullptr;
+  prometheus::Counter* coalesced = nullptr;
+  prometheus::Gauge* rate = nullptr;
+  prometheus::Gauge* poll_interval = nullptr;
+};
+
+namespace {
+constexpr const char* kRequestClasses[] = {"caller", "prompted", "poll", "bulk"};
+int ClassIndex(absl::string_view c) {
+  for (int i = 0; i < 4; ++i) {
+    if (c == kRequestClasses[i]) return i;
+  }
+  return -1;
+}
+}  // namespace
+
+void Metrics::LeafRequestGranted(absl::string_view request_class) {
+  if (int i = ClassIndex(request_class); i >= 0) budget_->granted[i]->Increment();
+}
+void Metrics::LeafBudgetWait(absl::string_view request_class) {
+  if (int i = ClassIndex(request_class); i >= 0) budget_->waits[i]->Increment();
+}
+void Metrics::LeafRateLimited() { budget_->rate_limited->Increment(); }
+void Metrics::LeafCoalesced() { budget_->coalesced->Increment(); }
+void Metrics::LeafBudgetRate(double requests_per_minute) {
+  budget_->rate->Set(requests_per_minute);
+}
+void Metrics::WatchEffectivePollInterval(absl::Duration interval) {
+  budget_->poll_interval->Set(absl::ToDoubleSeconds(interval));
+}
+
 void Metrics::WatchStreamEnded(absl::StatusCode code) {
   watch_->ended->Add({{"code", absl::StatusCodeToString(code)}}).Increment();
 }
@@ -181,11 +216,44 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                    .Name("agleader_rejected_calls_total")
                    .Help("Calls refused before reaching Leaf, by reason.")
                    .Register(*registry_);
-  leaf_requests_ =
-      &prometheus::BuildCounter()
-           .Name("agleader_leaf_requests_total")
-           .Help("HTTP requests to Leaf, by method and status (\"error\": no response).")
-           .Register(*registry_);
+  leaf_requests_ = &prometheus::BuildCounter()
+                        .Name("agleader_leaf_requests_total")
+                        .Help(
+                            "HTTP requests to Leaf, by method and status (\"error\": no response); "
+                            "and, as separate series, requests granted by the budget, by class.")
+                        .Register(*registry_);
+  // Grants by class share the family of the requests by method and status
+  // (the name the budget's docs give), as their own series: sum by class,
+  // or by method and status, never across both.
+  budget_ = std::make_unique<BudgetMetrics>();
+  auto& waits = prometheus::BuildCounter()
+                    .Name("agleader_leaf_budget_waits_total")
+                    .Help("Requests to Leaf that waited for the request budget, by class.")
+                    .Register(*registry_);
+  for (int i = 0; i < 4; ++i) {
+    budget_->granted[i] = &leaf_requests_->Add({{"class", kRequestClasses[i]}});
+    budget_->waits[i] = &waits.Add({{"class", kRequestClasses[i]}});
+  }
+  budget_->rate_limited = &prometheus::BuildCounter()
+                               .Name("agleader_leaf_rate_limited_total")
+                               .Help("Leaf's 429 answers (each pauses every request to Leaf).")
+                               .Register(*registry_)
+                               .Add({});
+  budget_->coalesced = &prometheus::BuildCounter()
+                            .Name("agleader_leaf_coalesced_total")
+                            .Help("Reads that shared an identical read already in flight.")
+                            .Register(*registry_)
+                            .Add({});
+  budget_->rate = &prometheus::BuildGauge()
+                       .Name("agleader_leaf_budget_requests_per_minute")
+                       .Help("The Leaf request rate in force (lowered after Leaf's 429s).")
+                       .Register(*registry_)
+                       .Add({});
+  budget_->poll_interval = &prometheus::BuildGauge()
+                                .Name("agleader_watch_effective_poll_interval_seconds")
+                                .Help("How often each watched user is read, within the budget.")
+                                .Register(*registry_)
+                                .Add({});
   leaf_latency_ = &prometheus::BuildHistogram()
                        .Name("agleader_leaf_request_duration_seconds")
                        .Help("Latency of HTTP requests to Leaf.")

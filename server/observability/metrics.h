@@ -51,6 +51,17 @@ class Metrics {
   void LeafUp(bool up);
   void CallsInFlight(int delta);
 
+  // The Leaf request budget (server/budget/request_budget.h), by class
+  // ("caller", "prompted", "poll", "bulk"): requests granted, requests that
+  // had to wait; Leaf's 429s; reads that shared another's request; the rate
+  // in force; the interval each watched user is read at.
+  void LeafRequestGranted(absl::string_view request_class);
+  void LeafBudgetWait(absl::string_view request_class);
+  void LeafRateLimited();
+  void LeafCoalesced();
+  void LeafBudgetRate(double requests_per_minute);
+  void WatchEffectivePollInterval(absl::Duration interval);
+
   // WatchCredentials: open streams and watched users (gauges), reads of
   // watched users by result ("ok", "not_found", "error") and source, changes
   // sent by kind, Leaf alerts received by result, streams ended by code.
@@ -83,6 +94,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* leaf_requests_;
   prometheus::Family<prometheus::Histogram>* leaf_latency_;
   prometheus::Family<prometheus::Counter>* leaf_retries_;
+  struct BudgetMetrics;
+  std::unique_ptr<BudgetMetrics> budget_;
   prometheus::Counter* logins_ok_;
   prometheus::Counter* logins_failed_;
   prometheus::Gauge* leaf_up_;

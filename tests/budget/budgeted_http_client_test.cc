@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "server/errors/status_details.h"
 #include "tests/leaf/fake_http_client.h"
@@ -89,6 +90,35 @@ TEST_F(BudgetedHttpClientTest, ARefusalEndsTheRequestWithoutSendingIt) {
   EXPECT_EQ(outcomes_[1]->code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetStatusDetails(*outcomes_[1]).reason, "LEAF_RATE_LIMITED");
   EXPECT_TRUE(GetStatusDetails(*outcomes_[1]).retry_delay.has_value());
+  EXPECT_EQ(Sent(), std::vector<std::string>{"a"});
+  // Marked as never sent, so that the Leaf client passes it on as is.
+  EXPECT_TRUE(outcomes_[1]->GetPayload(http::kNotSentPayload).has_value());
+}
+
+// Callers of an HttpClient may hold their own lock around Send (the Leaf
+// client's exchange does): a refusal known at once must come later, from
+// the scheduler, never inside Send.
+TEST_F(BudgetedHttpClientTest, ARefusalKnownAtOnceNeverRunsInsideSend) {
+  Scheduler scheduler;
+  Make(60, 1);
+  client_ = std::make_unique<BudgetedHttpClient>(&inner_, budget_.get(), &scheduler);
+  Send("a", RequestClass::kCaller);
+  absl::Mutex mu;
+  absl::Notification ended;
+  {
+    absl::MutexLock lock(&mu);  // what the caller holds around Send
+    http::HttpRequest r;
+    r.method = "GET";
+    r.url = "https://leaf.test/late";
+    r.deadline = now_ + absl::Milliseconds(300);
+    client_->Send(std::move(r), [&](absl::StatusOr<http::HttpResponse> got) {
+      absl::MutexLock relock(&mu);  // deadlocks if run inside Send
+      EXPECT_EQ(GetStatusDetails(got.status()).reason, "LEAF_RATE_LIMITED");
+      ended.Notify();
+    });
+    EXPECT_FALSE(ended.HasBeenNotified());
+  }
+  EXPECT_TRUE(ended.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(Sent(), std::vector<std::string>{"a"});
 }
 

@@ -20,6 +20,9 @@ std::vector<std::string> DifferingFields(const ServerConfig& a, const ServerConf
   LEAFSVC_FIELD(max_attempts);
   LEAFSVC_FIELD(max_upstream_in_flight);
   LEAFSVC_FIELD(batch_fan_out);
+  LEAFSVC_FIELD(leaf_budget.requests_per_minute);
+  LEAFSVC_FIELD(leaf_budget.burst);
+  LEAFSVC_FIELD(leaf_budget.background_min_share);
   LEAFSVC_FIELD(leaf_health_window);
   LEAFSVC_FIELD(leaf_ca_file);
   LEAFSVC_FIELD(allow_full_view);

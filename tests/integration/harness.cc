@@ -43,6 +43,10 @@ ServerConfig Harness::Config(const std::string& leaf_api_url) {
   config.leaf_token = Secret(kStaticToken);
   config.upstream_timeout = absl::Seconds(5);
   config.page_token_key = "test-key";
+  // Production's budget code path, at a rate these tests never reach (the
+  // budget's own tests, budget_test and rate_limit_test, use real rates).
+  config.leaf_budget.requests_per_minute = 600000;
+  config.leaf_budget.burst = 1000;
   return config;
 }
 

@@ -24,7 +24,9 @@ TEST(HarnessTest, RunsOnTheFlagTablesDefaults) {
   ASSERT_TRUE(production.ok()) << production.status();
   const ServerConfig harness = Harness::Config(url);
   EXPECT_THAT(DifferingFields(harness, production->config),
-              ::testing::UnorderedElementsAre("listen", "upstream_timeout", "page_token_key"));
+              ::testing::UnorderedElementsAre("listen", "upstream_timeout", "page_token_key",
+                                              "leaf_budget.requests_per_minute",
+                                              "leaf_budget.burst"));
   EXPECT_EQ(harness.max_connection_age, absl::Minutes(30));
   EXPECT_EQ(harness.max_connection_age, production->config.max_connection_age);
 }

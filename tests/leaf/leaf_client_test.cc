@@ -330,9 +330,12 @@ TEST_F(LeafClientRetryTest, BeyondMaxInFlightCallsFailFast) {
   auto first = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   auto second = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
   auto third = std::make_shared<std::optional<absl::StatusOr<ProviderCredentials>>>();
+  // Three users: identical reads would share one request.
   client_.GetCredentials(kUser, Deadline(), [first](auto r) { *first = std::move(r); });
-  client_.GetCredentials(kUser, Deadline(), [second](auto r) { *second = std::move(r); });
-  client_.GetCredentials(kUser, Deadline(), [third](auto r) { *third = std::move(r); });
+  client_.GetCredentials(::leafsvc::testing::kTestUser2, Deadline(),
+                         [second](auto r) { *second = std::move(r); });
+  client_.GetCredentials(::leafsvc::testing::kTestUser3, Deadline(),
+                         [third](auto r) { *third = std::move(r); });
   ASSERT_TRUE(third->has_value());
   EXPECT_EQ((*third)->status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(GetStatusDetails((*third)->status()).reason, "TOO_MANY_CALLS_IN_FLIGHT");
@@ -394,8 +397,9 @@ TEST_F(LeafClientTest, AQueuedLargeBodyKeepsItsInFlightSlot) {
     ++finished;
   };
   // Both completion threads busy with the first two calls.
+  // Other users each: identical reads would share one request.
   client_.ListEvents(kUser, Deadline(), blocking);
-  client_.ListEvents(kUser, Deadline(), blocking);
+  client_.ListEvents(::leafsvc::testing::kTestUser2, Deadline(), blocking);
   ASSERT_TRUE(http_.Respond(200, body));
   ASSERT_TRUE(http_.Respond(200, body));
   const absl::Time until = absl::Now() + absl::Seconds(10);
@@ -403,7 +407,7 @@ TEST_F(LeafClientTest, AQueuedLargeBodyKeepsItsInFlightSlot) {
   ASSERT_EQ(blocked.load(), 2);
   EXPECT_EQ(client_.in_flight(), 0);  // those two are being completed
   // The third waits in the queue: its slot is still taken.
-  client_.ListEvents(kUser, Deadline(), [&](auto) { ++finished; });
+  client_.ListEvents(::leafsvc::testing::kTestUser3, Deadline(), [&](auto) { ++finished; });
   ASSERT_TRUE(http_.Respond(200, body));
   EXPECT_EQ(client_.in_flight(), 1);
   release.Notify();
@@ -438,8 +442,9 @@ TEST_F(LeafClientTest, ACancelledLargeBodyNeverCallsItsOwnerAfterCancelReturns) 
     ++blocked;
     release.WaitForNotification();
   };
+  // Other users each: identical reads would share one request.
   client_.ListEvents(kUser, Deadline(), blocking);
-  client_.ListEvents(kUser, Deadline(), blocking);
+  client_.ListEvents(::leafsvc::testing::kTestUser2, Deadline(), blocking);
   ASSERT_TRUE(http_.Respond(200, body));
   ASSERT_TRUE(http_.Respond(200, body));
   const absl::Time until = absl::Now() + absl::Seconds(10);
@@ -449,10 +454,11 @@ TEST_F(LeafClientTest, ACancelledLargeBodyNeverCallsItsOwnerAfterCancelReturns) 
   std::atomic<bool> owner_gone{false};
   std::atomic<int> after_gone{0};
   std::optional<absl::Status> heard;
-  std::shared_ptr<Cancellable> call = client_.ListEvents(kUser, Deadline(), [&](auto r) {
-    if (owner_gone.load()) ++after_gone;
-    heard = r.status();
-  });
+  std::shared_ptr<Cancellable> call =
+      client_.ListEvents(::leafsvc::testing::kTestUser3, Deadline(), [&](auto r) {
+        if (owner_gone.load()) ++after_gone;
+        heard = r.status();
+      });
   ASSERT_TRUE(http_.Respond(200, body));  // queued behind the two
   call->Cancel();
   owner_gone = true;  // the owner is destroyed now

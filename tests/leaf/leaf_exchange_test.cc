@@ -41,8 +41,9 @@ class LeafExchangeTest : public ::testing::Test {
   }
 
   std::shared_ptr<Cancellable> Get(LeafClient& client, std::shared_ptr<Outcome> out,
-                                   absl::Duration timeout = absl::Seconds(30)) {
-    return client.GetCredentials(kUser, absl::Now() + timeout,
+                                   absl::Duration timeout = absl::Seconds(30),
+                                   const char* user = kUser) {
+    return client.GetCredentials(user, absl::Now() + timeout,
                                  [out](absl::StatusOr<ProviderCredentials> r) {
                                    out->status = r.status();
                                    out->calls.fetch_add(1);
@@ -137,7 +138,8 @@ TEST_F(LeafExchangeTest, AbortAllEndsCallsInEveryStateWithTheGivenStatus) {
   Get(waiting_for_token, in_token);
   Get(client, in_backoff);
   ASSERT_TRUE(http_.Respond(503));  // backing off for 10 s
-  Get(client, in_send);
+  // Another user: an identical read would join the one backing off.
+  Get(client, in_send, absl::Seconds(30), ::leafsvc::testing::kTestUser2);
   ASSERT_EQ(http_.pending(), 1u);
 
   StatusDetails d;

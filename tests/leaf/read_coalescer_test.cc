@@ -30,7 +30,7 @@ struct Pending {
 class Reads {
  public:
   ReadCoalescer<int>::StartRead Starter() {
-    return [this](absl::Time deadline, ReadCoalescer<int>::Done done) {
+    return [this](absl::Time deadline, CallStats*, ReadCoalescer<int>::Done done) {
       auto p = std::make_shared<Pending>();
       p->deadline = deadline;
       p->done = std::move(done);
@@ -68,7 +68,7 @@ class CoalescerTest : public ::testing::Test {
  protected:
   std::shared_ptr<Cancellable> Read(const std::string& key, Got* got, int priority = 0,
                                     absl::Duration deadline = absl::Seconds(10)) {
-    return coalescer_.Read("user", key, priority, absl::Now() + deadline, reads_.Starter(),
+    return coalescer_.Read("user", key, priority, absl::Now() + deadline, nullptr, reads_.Starter(),
                            [got](absl::StatusOr<int> v) {
                              got->value = std::move(v);
                              ++got->ends;
@@ -182,8 +182,8 @@ TEST_F(CoalescerTest, ASharedRequestOutOfTimeIsAskedAgainForLaterDeadlines) {
 TEST_F(CoalescerTest, AReadThatEndsInsideItsStartEndsOnce) {
   Got a;
   coalescer_.Read(
-      "user", "get", 0, absl::Now() + absl::Seconds(1),
-      [](absl::Time, ReadCoalescer<int>::Done done) -> std::shared_ptr<Cancellable> {
+      "user", "get", 0, absl::Now() + absl::Seconds(1), nullptr,
+      [](absl::Time, CallStats*, ReadCoalescer<int>::Done done) -> std::shared_ptr<Cancellable> {
         done(absl::ResourceExhaustedError("refused at once"));
         return nullptr;
       },

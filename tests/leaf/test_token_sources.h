@@ -11,6 +11,10 @@
 namespace leafsvc::testing {
 
 inline constexpr char kTestUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+// Other users, for tests that need concurrent reads not to be shared (the
+// client shares identical reads in flight).
+inline constexpr char kTestUser2[] = "3fa85f64-5717-4562-b3fc-2c963f66afa7";
+inline constexpr char kTestUser3[] = "3fa85f64-5717-4562-b3fc-2c963f66afa8";
 inline constexpr char kTestCredentialsJson[] =
     R"({"id":"c1","status":"OK","createdTime":"2023-04-21T12:16:27.997586Z",)"
     R"("refreshToken":"rt","publicKey":"pk","privateKey":"sk"})";

@@ -1,0 +1,199 @@
+// The Leaf client shares identical reads in flight (GetCredentials of one
+// user, its events) and never shares across a write, a caller's own token, or
+// a waiter's cancel; a request the budget refused before it left ends the
+// call with the budget's answer, not counted as an attempt.
+#include <optional>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "server/errors/status_details.h"
+#include "server/leaf/leaf_client.h"
+#include "server/providers/agleader/agleader_spec.h"
+#include "tests/leaf/fake_http_client.h"
+#include "tests/leaf/test_credentials.h"
+#include "tests/leaf/test_token_sources.h"
+
+namespace leafsvc::leaf {
+namespace {
+
+using ::leafsvc::testing::CountingTokenSource;
+using ::leafsvc::testing::FakeHttpClient;
+constexpr const char* kUser = ::leafsvc::testing::kTestUser;
+constexpr const char* kCredentialsJson = ::leafsvc::testing::kTestCredentialsJson;
+
+using Got = std::optional<absl::StatusOr<ProviderCredentials>>;
+
+class LeafClientCoalescingTest : public ::testing::Test {
+ protected:
+  LeafClientCoalescingTest()
+      : client_(&http_, &tokens_, LeafEndpoints("http://leaf", providers::AgLeaderSpec()),
+                Options()) {}
+
+  LeafClientOptions Options() {
+    LeafClientOptions o;
+    o.retry.max_attempts = 1;
+    o.on_coalesced = [this] { ++coalesced_; };
+    o.on_attempt = [this](const AttemptInfo&) { ++attempts_seen_; };
+    return o;
+  }
+
+  std::shared_ptr<Cancellable> Get(Got* got,
+                                   CallOptions options = CallOptions(absl::InfiniteFuture()),
+                                   absl::string_view user = kUser) {
+    if (options.deadline == absl::InfiniteFuture())
+      options.deadline = absl::Now() + absl::Seconds(30);
+    return client_.GetCredentials(user, options, [got](auto r) {
+      ASSERT_FALSE(got->has_value()) << "ended twice";
+      *got = std::move(r);
+    });
+  }
+
+  FakeHttpClient http_;
+  CountingTokenSource tokens_;
+  int coalesced_ = 0;
+  int attempts_seen_ = 0;
+  LeafClient client_;
+};
+
+TEST_F(LeafClientCoalescingTest, ConcurrentGetsOfOneUserShareOneRequest) {
+  Got a, b, c;
+  CallStats stats_c;
+  Get(&a);
+  Get(&b);
+  CallOptions with_stats(absl::Now() + absl::Seconds(60));
+  with_stats.stats = &stats_c;
+  Get(&c, with_stats);
+  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(coalesced_, 2);
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  for (Got* g : {&a, &b, &c}) {
+    ASSERT_TRUE(g->has_value());
+    ASSERT_TRUE((*g)->ok()) << (*g)->status();
+    EXPECT_EQ((**g)->id, "c1");
+  }
+  // A joiner learns what the shared request cost.
+  EXPECT_EQ(stats_c.attempts, 1);
+  EXPECT_EQ(stats_c.last_http_status, 200);
+  // Nothing is kept: the next read asks Leaf again.
+  Got d;
+  Get(&d);
+  EXPECT_EQ(http_.requests().size(), 2u);
+}
+
+TEST_F(LeafClientCoalescingTest, UserIdsInAnyCaseAreOneRead) {
+  Got a, b;
+  Get(&a);
+  std::string upper = kUser;
+  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  Get(&b, CallOptions(absl::Now() + absl::Seconds(60)), upper);
+  EXPECT_EQ(http_.requests().size(), 1u);
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  EXPECT_TRUE(a.has_value() && b.has_value());
+}
+
+TEST_F(LeafClientCoalescingTest, AReadAskedAfterAWriteNeverSharesAnOlderRead) {
+  Got before, after;
+  Get(&before);
+  std::optional<absl::Status> deleted;
+  client_.DeleteCredentials(kUser, absl::Now() + absl::Seconds(30),
+                            [&](absl::Status s) { deleted = s; });
+  Get(&after, CallOptions(absl::Now() + absl::Seconds(60)));
+  ASSERT_EQ(http_.requests().size(), 3u);  // GET, DELETE, GET
+  EXPECT_EQ(http_.requests()[2].method, "GET");
+  EXPECT_EQ(coalesced_, 0);
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));  // the old read
+  ASSERT_TRUE(before.has_value() && before->ok());
+  EXPECT_FALSE(after.has_value());  // not answered from before the write
+  ASSERT_TRUE(http_.Respond(204, ""));
+  ASSERT_TRUE(http_.Respond(404, R"({"title":"Not Found","status":404})"));
+  ASSERT_TRUE(after.has_value());
+  EXPECT_FALSE(after->ok());
+}
+
+TEST_F(LeafClientCoalescingTest, OneWaitersCancelLeavesTheSharedRequestForTheOthers) {
+  Got a, b;
+  auto first = Get(&a);
+  Get(&b);
+  first->Cancel();
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(http_.cancelled(), 0);
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  ASSERT_TRUE(b.has_value());
+  EXPECT_TRUE(b->ok()) << b->status();
+}
+
+TEST_F(LeafClientCoalescingTest, TheLastWaitersCancelCancelsTheRequest) {
+  Got a, b;
+  auto first = Get(&a);
+  auto second = Get(&b);
+  first->Cancel();
+  second->Cancel();
+  EXPECT_EQ(http_.cancelled(), 1);
+  EXPECT_EQ(b->status().code(), absl::StatusCode::kCancelled);
+}
+
+TEST_F(LeafClientCoalescingTest, AReadWithTheCallersOwnTokenIsNeverShared) {
+  Got a, b;
+  Get(&a);
+  CallOptions own(absl::Now() + absl::Seconds(60));
+  own.leaf_token = Secret("callers-own-token");
+  Get(&b, own);
+  EXPECT_EQ(http_.requests().size(), 2u);
+  EXPECT_EQ(coalesced_, 0);
+}
+
+TEST_F(LeafClientCoalescingTest, APollJoinsACallersReadButNeverHoldsACallerBack) {
+  Got caller, poll;
+  Get(&caller);
+  CallOptions poll_options(absl::Now() + absl::Seconds(60));
+  poll_options.priority = 2;
+  Get(&poll, poll_options);
+  EXPECT_EQ(http_.requests().size(), 1u);  // the poll joined the caller's read
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  EXPECT_TRUE(poll.has_value() && poll->ok());
+
+  // A caller does not join a poll (which may wait long for the budget).
+  Got first_poll, later_caller;
+  Get(&first_poll, poll_options);
+  Get(&later_caller, CallOptions(absl::Now() + absl::Seconds(90)));
+  EXPECT_EQ(http_.requests().size(), 3u);
+  EXPECT_EQ(coalesced_, 1);
+}
+
+TEST_F(LeafClientCoalescingTest, EventsOfOneUserShareOneRequest) {
+  std::optional<absl::StatusOr<std::vector<CredentialEvent>>> a, b;
+  client_.ListEvents(kUser, absl::Now() + absl::Seconds(30), [&](auto r) { a = std::move(r); });
+  client_.ListEvents(kUser, absl::Now() + absl::Seconds(31), [&](auto r) { b = std::move(r); });
+  EXPECT_EQ(http_.requests().size(), 1u);
+  ASSERT_TRUE(http_.Respond(200, "[]"));
+  ASSERT_TRUE(a.has_value() && a->ok());
+  ASSERT_TRUE(b.has_value() && b->ok());
+}
+
+TEST_F(LeafClientCoalescingTest, ABudgetRefusalEndsTheCallAsIsAndIsNoAttempt) {
+  Got a;
+  CallStats stats;
+  CallOptions options(absl::Now() + absl::Seconds(30));
+  options.stats = &stats;
+  Get(&a, options);
+  StatusDetails d;
+  d.retry_delay = absl::Seconds(7);
+  absl::Status refusal =
+      MakeError(reasons::kLeafRateLimited, "Leaf's request budget has no token in time", d);
+  refusal.SetPayload(http::kNotSentPayload, absl::Cord("true"));
+  ASSERT_TRUE(http_.Respond(refusal));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->status().code(), absl::StatusCode::kResourceExhausted);
+  const StatusDetails got = GetStatusDetails(a->status());
+  EXPECT_EQ(got.reason, "LEAF_RATE_LIMITED");
+  ASSERT_TRUE(got.retry_delay.has_value());
+  EXPECT_EQ(*got.retry_delay, absl::Seconds(7));
+  EXPECT_FALSE(a->status().GetPayload(http::kNotSentPayload).has_value());
+  // Nothing reached Leaf: health and metrics see no attempt.
+  EXPECT_EQ(stats.attempts, 0);
+  EXPECT_EQ(attempts_seen_, 0);
+}
+
+}  // namespace
+}  // namespace leafsvc::leaf
