@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "server/budget/budgeted_http_client.h"
 #include "server/json/untrusted_json.h"
 #include "server/observability/log.h"
 
@@ -163,6 +164,8 @@ void WebhookRegistrar::List(const Secret& token) {
   req.headers = {{"Authorization", absl::StrCat("Bearer ", token.Reveal())},
                  {"Accept", "application/json"}};
   req.deadline = absl::Now() + options_.timeout;
+  // Background work in Leaf's request budget, after callers' calls.
+  req.priority = budget::PriorityOf(budget::RequestClass::kPrompted);
   absl::MutexLock lock(&mu_);
   if (stopped_) return;
   transfer_set_ = true;
@@ -199,6 +202,8 @@ void WebhookRegistrar::Create(const Secret& token, const std::vector<std::string
                  {"Accept", "application/json"}};
   req.body = CreateBody(options_, events);
   req.deadline = absl::Now() + options_.timeout;
+  // Background work in Leaf's request budget, after callers' calls.
+  req.priority = budget::PriorityOf(budget::RequestClass::kPrompted);
   req.fresh_connection = true;
   const std::string joined = absl::StrJoin(events, ",");
   absl::MutexLock lock(&mu_);

@@ -66,10 +66,17 @@ void BatchGet::Pump() {
       absl::MutexLock lock(&mu_);
       const size_t started = next_;
       if (next_ < results_.size() && (cancelled_ || absl::Now() >= deadline_)) {
-        StatusDetails d;
-        d.metadata["users_started"] = absl::StrCat(started);
-        SkipRemaining(MakeError(
-            cancelled_ ? reasons::kBatchCancelled : reasons::kBatchDeadlineExceeded, {}, d));
+        if (!cancelled_ && rate_limited_.has_value()) {
+          // Out of time because Leaf's request budget ran short: the users
+          // not reached are told so, with the budget's RetryInfo, so that
+          // the caller asks again for them after that delay.
+          SkipRemaining(*rate_limited_);
+        } else {
+          StatusDetails d;
+          d.metadata["users_started"] = absl::StrCat(started);
+          SkipRemaining(MakeError(
+              cancelled_ ? reasons::kBatchCancelled : reasons::kBatchDeadlineExceeded, {}, d));
+        }
       }
       if (next_ < results_.size() && in_flight_ < fan_out_) {
         slot = next_++;
@@ -117,6 +124,10 @@ void BatchGet::Pump() {
 void BatchGet::OnResult(size_t slot, Result result) {
   {
     absl::MutexLock lock(&mu_);
+    if (!result.ok() &&
+        GetStatusDetails(result.status()).reason == reasons::kLeafRateLimited.name) {
+      rate_limited_ = result.status();
+    }
     results_[slot] = std::move(result);
     live_.erase(slot);
     --in_flight_;

@@ -6,7 +6,10 @@
 // Cancel() or once `deadline` has passed, no further user is started: those
 // not reached get CANCELLED (reason BATCH_CANCELLED) or DEADLINE_EXCEEDED
 // (reason BATCH_DEADLINE_EXCEEDED), calls in flight are cancelled (on
-// Cancel) or end by their own deadline.
+// Cancel) or end by their own deadline. When Leaf's request budget refused
+// a user of the batch (LEAF_RATE_LIMITED), the users not reached by the
+// deadline get that refusal instead, RetryInfo included: the budget is why
+// they were not read.
 #ifndef SERVER_OPERATIONS_BATCH_GET_H_
 #define SERVER_OPERATIONS_BATCH_GET_H_
 
@@ -66,6 +69,8 @@ class BatchGet final : public leaf::Cancellable, public std::enable_shared_from_
   bool pumping_ ABSL_GUARDED_BY(mu_) = false;
   bool repump_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The last LEAF_RATE_LIMITED result, if any.
+  std::optional<absl::Status> rate_limited_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<size_t, std::shared_ptr<leaf::Cancellable>> live_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -106,11 +106,15 @@ void UserListing::OnPage(absl::StatusOr<leaf::LeafUsersPage> page) {
       current_.reset();
       cancelled = cancelled_;
     }
-    // A later page cut short by the soft deadline: what was read stands, and
-    // the next call reads this page again. The first one has nothing to show:
-    // its error (Leaf's timeout) is the answer.
-    if (pages_read_ > 0 && !cancelled && absl::IsDeadlineExceeded(page.status()) &&
-        absl::Now() >= soft_deadline_) {
+    // A later page cut short by the soft deadline, or refused by Leaf's
+    // request budget: what was read stands, and the next call reads this
+    // page again. The first one has nothing to show: its error (Leaf's
+    // timeout, LEAF_RATE_LIMITED with RetryInfo) is the answer.
+    const bool out_of_time =
+        absl::IsDeadlineExceeded(page.status()) && absl::Now() >= soft_deadline_;
+    const bool out_of_budget =
+        GetStatusDetails(page.status()).reason == reasons::kLeafRateLimited.name;
+    if (pages_read_ > 0 && !cancelled && (out_of_time || out_of_budget)) {
       result_.next = cursor_;
       return done_(std::move(result_));
     }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/errors/reasons.h"
 #include "server/errors/status_details.h"
 
 namespace leafsvc {
@@ -130,6 +131,34 @@ TEST(BatchGetTest, UsersNotStartedByTheDeadlineGetBatchDeadlineExceeded) {
   EXPECT_EQ(GetStatusDetails((*got)[1].status()).reason, "BATCH_DEADLINE_EXCEEDED");
   EXPECT_EQ(GetStatusDetails((*got)[2].status()).reason, "BATCH_DEADLINE_EXCEEDED");
   EXPECT_EQ(f.sent.size(), 1u);
+}
+
+// When Leaf's request budget is why the batch ran out of time, the users
+// not reached hear that (LEAF_RATE_LIMITED with its RetryInfo), so a caller
+// knows to ask again for them after the delay, not that the batch broke.
+TEST(BatchGetTest, UsersNotReachedAfterABudgetRefusalGetTheRefusal) {
+  Fetches f;
+  auto batch = std::make_shared<BatchGet>(std::vector<std::string>{"a", "b", "c", "d"}, 1,
+                                          absl::Now() + absl::Milliseconds(50), f.Fetch());
+  std::optional<std::vector<BatchGet::Result>> got;
+  batch->Start([&](std::vector<BatchGet::Result> r) { got = std::move(r); });
+  f.Answer(0, "ca");
+  ASSERT_EQ(f.sent.size(), 2u);
+  StatusDetails d;
+  d.retry_delay = absl::Seconds(4);
+  auto refuse = std::move(f.sent[1]->done);
+  f.sent[1]->done = nullptr;
+  --f.in_flight;
+  absl::SleepFor(absl::Milliseconds(80));  // the batch's deadline passes
+  refuse(MakeError(reasons::kLeafRateLimited, "no token in time", d));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE((*got)[0].ok());
+  for (int i = 1; i < 4; ++i) {
+    const StatusDetails got_d = GetStatusDetails((*got)[i].status());
+    EXPECT_EQ(got_d.reason, "LEAF_RATE_LIMITED") << i;
+    EXPECT_EQ(got_d.retry_delay, absl::Seconds(4)) << i;
+  }
+  EXPECT_EQ(f.sent.size(), 2u);
 }
 
 }  // namespace

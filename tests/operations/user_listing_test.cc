@@ -1,3 +1,5 @@
+#include "server/operations/user_listing.h"
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -5,7 +7,8 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "server/operations/user_listing.h"
+#include "server/errors/reasons.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc {
 namespace {
@@ -87,6 +90,38 @@ TEST(UserListingTest, ALaterPageCutByTheSoftDeadlineLeavesWhatWasReadAndATokenFo
   EXPECT_EQ((*got)->users.size(), 2u);
   ASSERT_TRUE((*got)->next.has_value());
   EXPECT_EQ((*got)->next->position, 2);  // page 1 is read again next time
+}
+
+// Over Leaf's request budget, a listing returns what it read with a token
+// for the rest instead of throwing it away; the first page has nothing to
+// show, so its refusal (with RetryInfo) is the answer.
+TEST(UserListingTest, ALaterPageRefusedByTheBudgetLeavesWhatWasReadAndATokenForIt) {
+  FakeLeaf leaf;
+  auto listing = std::make_shared<UserListing>(
+      leaf.AsFetch(), ListCursor{0, 2}, 10, [](const auto&) { return true; },
+      absl::Now() + absl::Hours(1));
+  std::optional<absl::StatusOr<ListingResult>> got;
+  listing->Start([&](absl::StatusOr<ListingResult> r) { got = std::move(r); });
+  leaf.fetches[0].done(FullPage(2, 0));
+  StatusDetails d;
+  d.retry_delay = absl::Seconds(3);
+  leaf.fetches[1].done(MakeError(reasons::kLeafRateLimited, "no token in time", d));
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->status();
+  EXPECT_EQ((*got)->users.size(), 2u);
+  ASSERT_TRUE((*got)->next.has_value());
+  EXPECT_EQ((*got)->next->position, 2);
+
+  FakeLeaf first;
+  auto refused = std::make_shared<UserListing>(
+      first.AsFetch(), ListCursor{0, 2}, 10, [](const auto&) { return true; },
+      absl::Now() + absl::Hours(1));
+  std::optional<absl::StatusOr<ListingResult>> none;
+  refused->Start([&](absl::StatusOr<ListingResult> r) { none = std::move(r); });
+  first.fetches[0].done(MakeError(reasons::kLeafRateLimited, "no token in time", d));
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(GetStatusDetails(none->status()).reason, "LEAF_RATE_LIMITED");
+  EXPECT_EQ(GetStatusDetails(none->status()).retry_delay, absl::Seconds(3));
 }
 
 TEST(UserListingTest, OtherErrorsOfALaterPageStillFailTheCall) {
