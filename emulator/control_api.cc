@@ -117,9 +117,53 @@ void ClearRequests(const Call& c) {
 
 void Stats(const Call& c) {
   size_t requests = c.state.requests.size();
+  RateLimitStats limit = c.state.rate_limit.Stats();
   SendJson(c.res, 200,
-           absl::StrCat("{\"login_count\":", c.state.auth.LoginCount(),
-                        ",\"request_count\":", requests, "}"));
+           absl::StrCat("{\"login_count\":", c.state.auth.LoginCount(), ",\"request_count\":",
+                        requests, ",\"rate_limited_count\":", limit.rate_limited_count,
+                        ",\"requests_in_last_minute\":", limit.requests_in_last_minute,
+                        ",\"max_requests_in_any_minute\":", limit.max_requests_in_any_minute, "}"));
+}
+
+void RateLimitAnswer(const Call& c, const RateLimitConfig& config) {
+  SendJson(c.res, 200,
+           absl::StrCat("{\"per_minute\":", config.per_minute, ",\"retry_after_seconds\":",
+                        config.retry_after_seconds ? absl::StrCat(*config.retry_after_seconds)
+                                                   : std::string("null"),
+                        "}"));
+}
+
+void GetRateLimit(const Call& c) { RateLimitAnswer(c, c.state.rate_limit.config()); }
+
+// {"per_minute": N (0: off), "retry_after_seconds": S (absent or null: no
+// Retry-After)}.
+void SetRateLimit(const Call& c) {
+  constexpr char kExpected[] =
+      "expected {\"per_minute\": 0 to 1000000000 (0: no limit), \"retry_after_seconds\": 0 to "
+      "86400 or null (no Retry-After)}";
+  rapidjson::Document doc;
+  if (!ParseObject(c.req.body, doc)) {
+    c.BadRequest(kExpected);
+    return;
+  }
+  RateLimitConfig config;
+  std::optional<int64_t> per_minute = IntMember(doc, "per_minute");
+  if (!per_minute || *per_minute < 0 || *per_minute > 1000000000) {
+    c.BadRequest(absl::StrCat("bad per_minute: ", kExpected));
+    return;
+  }
+  config.per_minute = static_cast<int>(*per_minute);
+  auto retry = doc.FindMember("retry_after_seconds");
+  if (retry != doc.MemberEnd() && !retry->value.IsNull()) {
+    std::optional<int64_t> seconds = IntMember(doc, "retry_after_seconds");
+    if (!seconds || *seconds < 0 || *seconds > 86400) {
+      c.BadRequest(absl::StrCat("bad retry_after_seconds: ", kExpected));
+      return;
+    }
+    config.retry_after_seconds = static_cast<int>(*seconds);
+  }
+  c.state.rate_limit.Configure(config);
+  RateLimitAnswer(c, config);
 }
 
 void RevokeTokens(const Call& c) {
@@ -239,6 +283,8 @@ const Endpoint kEndpoints[] = {
     {"GET", {"requests", "count"}, CountRequests},
     {"DELETE", {"requests"}, ClearRequests},
     {"GET", {"stats"}, Stats},
+    {"GET", {"rate_limit"}, GetRateLimit},
+    {"POST", {"rate_limit"}, SetRateLimit},
     {"POST", {"revoke-tokens"}, RevokeTokens},
     {"POST", {"tokens"}, IssueToken},
     {"POST", {"users", "*", "status"}, SetStatus},

@@ -1,7 +1,8 @@
 // The test-control HTTP API under /_emulator/: health, reset, duplicate
-// mode, faults, recorded requests, stats, tokens, and per-user credentials,
-// status and events (docs/emulator.md lists the endpoints).
-// Its calls are neither recorded nor faulted; an unknown endpoint is a 404.
+// mode, faults, recorded requests, stats, the request limit, tokens, and
+// per-user credentials, status and events (docs/emulator.md lists the
+// endpoints). Its calls are neither recorded, nor faulted, nor counted
+// against the request limit; an unknown endpoint is a 404.
 #ifndef EMULATOR_CONTROL_API_H_
 #define EMULATOR_CONTROL_API_H_
 

@@ -58,6 +58,14 @@ FlagSet EmulatorFlags() {
         "TEMPORARILY_UNAVAILABLE=5,NONE=10",
         "weights of the seeded users' states, STATUS=WEIGHT,...; NONE: no AgLeader credentials");
   f.Add("seed", T::kInt, "1", "seed of the seeded users' ids and states");
+  f.Add("rate_limit_per_minute", T::kInt, "0",
+        "Leaf's request limit: at most this many requests per API owner in any 60 s (all "
+        "endpoints together); the rest get the gateway's 429 (0: no limit)");
+  f.SetRange("rate_limit_per_minute", 0, 1000000000);
+  f.Add("rate_limit_retry_after", T::kInt, "",
+        "seconds for a Retry-After header on the request limit's 429s (unset: no header, as "
+        "Leaf's later draft)");
+  f.SetRange("rate_limit_retry_after", 0, 86400);
   f.Add("log_requests", T::kBool, "false",
         "log \"METHOD path -> status\" per request to stderr (never bodies)");
   return f;
@@ -121,6 +129,11 @@ int main(int argc, char** argv) {
   if (!absl::SimpleAtod(flags.GetString("alert_retry_scale"), &options.alert_retry_scale) ||
       options.alert_retry_scale < 0) {
     return Fail("--alert_retry_scale must be a number >= 0");
+  }
+  options.rate_limit_per_minute = static_cast<int>(flags.GetInt("rate_limit_per_minute"));
+  if (flags.IsSet("rate_limit_retry_after")) {
+    options.rate_limit_retry_after_seconds =
+        static_cast<int>(flags.GetInt("rate_limit_retry_after"));
   }
   options.tls_cert_file = flags.GetString("tls_cert_file");
   options.tls_key_file = flags.GetString("tls_key_file");

@@ -1,11 +1,14 @@
 // The facade: wires the parts of the emulator together and routes each
 // request. Every request goes to the control API (/_emulator/...) or is
-// recorded and then either meets an injected fault or Leaf's routes.
+// recorded, counted against its API owner's request limit (a refusal is the
+// gateway's 429, before any fault or route: nothing else happens) and then
+// either meets an injected fault or Leaf's routes.
 //
 //   http_server  lifecycle, sockets          router, routes_*.cc  Leaf's API
 //   store        users, credentials, events  auth, jwt            login, Bearer check
 //   faults       the fault plan and kinds    control_api          /_emulator/ controls
 //   request_log  what was asked              state                all of the above
+//   rate_limit   Leaf's request limit        api_owner            whose request it counts as
 #include "emulator/leaf_emulator.h"
 
 #include <iostream>
@@ -14,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "emulator/api_owner.h"
 #include "emulator/control_api.h"
 #include "emulator/faults.h"
 #include "emulator/http_server.h"
@@ -53,8 +57,14 @@ void LeafEmulator::Impl::Handle(const httplib::Request& req, httplib::Response& 
     return;
   }
   RequestLog::Entry rec = state_.requests.Record(req);
-  std::optional<Fault> fault = state_.faults.Take(req.method, req.path);
-  if (fault) {
+  const RateLimiter::Decision admitted =
+      state_.rate_limit.Admit(ApiOwnerOf(req, state_.options.static_tokens));
+  std::optional<Fault> fault;
+  if (admitted.accepted) fault = state_.faults.Take(req.method, req.path);
+  if (!admitted.accepted) {
+    SendRateLimited(res, admitted.config);
+    state_.requests.SetStatus(rec, res.status);
+  } else if (fault) {
     FaultContext ctx{
         &server_,
         [this](const httplib::Request& r, httplib::Response& s) { router_->Handle(r, s); },
@@ -74,6 +84,12 @@ void LeafEmulator::Impl::Handle(const httplib::Request& req, httplib::Response& 
 }
 
 absl::StatusOr<std::unique_ptr<LeafEmulator>> LeafEmulator::Start(EmulatorOptions options) {
+  if (options.rate_limit_per_minute < 0) {
+    return absl::InvalidArgumentError("rate_limit_per_minute must be >= 0 (0: no limit)");
+  }
+  if (options.rate_limit_retry_after_seconds && *options.rate_limit_retry_after_seconds < 0) {
+    return absl::InvalidArgumentError("rate_limit_retry_after_seconds must be >= 0 when set");
+  }
   auto impl = std::make_unique<Impl>(std::move(options));
   if (absl::Status s = impl->server().Start(); !s.ok()) return s;
   return std::unique_ptr<LeafEmulator>(new LeafEmulator(std::move(impl)));
@@ -121,6 +137,10 @@ void LeafEmulator::RevokeAllTokens() { impl_->state().auth.RevokeAllTokens(); }
 std::vector<AlertDelivery> LeafEmulator::AlertDeliveries() const {
   return impl_->state().alerts.Deliveries();
 }
+void LeafEmulator::SetRateLimit(RateLimitConfig config) {
+  impl_->state().rate_limit.Configure(std::move(config));
+}
+RateLimitStats LeafEmulator::RateLimitCounters() const { return impl_->state().rate_limit.Stats(); }
 void LeafEmulator::Reset() { impl_->state().Reset(); }
 
 SeedResult LeafEmulator::Seed(const SeedSpec& spec) {

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "emulator/alert_sender.h"
+#include "emulator/rate_limit.h"
 #include "emulator/seed.h"
 #include "emulator/types.h"
 
@@ -60,7 +61,14 @@ class LeafEmulator {
   SeedResult Seed(const SeedSpec& spec);
   // Webhook deliveries attempted so far (alerts and confirmations).
   std::vector<AlertDelivery> AlertDeliveries() const;
-  void Reset();  // forget all credentials, events, faults, requests and webhooks
+  // Changes Leaf's request limit (EmulatorOptions::rate_limit_per_minute;
+  // POST /_emulator/rate_limit) from the next request on.
+  void SetRateLimit(RateLimitConfig config);
+  // The request limit's counters (also in GET /_emulator/stats).
+  RateLimitStats RateLimitCounters() const;
+  // Forgets all credentials, events, faults, requests, webhooks and the
+  // request limit's counters; restores the configured modes and limit.
+  void Reset();
 
  private:
   class Impl;

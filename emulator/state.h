@@ -8,6 +8,7 @@
 #include "emulator/alert_sender.h"
 #include "emulator/auth.h"
 #include "emulator/faults.h"
+#include "emulator/rate_limit.h"
 #include "emulator/request_log.h"
 #include "emulator/store.h"
 #include "emulator/types.h"
@@ -21,11 +22,13 @@ struct EmulatorState {
         store(options.duplicate_create_mode),
         auth(options),
         requests(options.max_recorded_requests),
-        alerts(options.alert_retry_scale) {}
+        alerts(options.alert_retry_scale),
+        rate_limit({options.rate_limit_per_minute, options.rate_limit_retry_after_seconds}) {}
 
   // Forgets all credentials, events, faults, requests, webhooks, pending
-  // alerts and the login count,
-  // and restores the configured duplicate mode. Issued tokens stay valid.
+  // alerts, the login count and the request limit's windows and counters,
+  // and restores the configured duplicate mode and request limit. Issued
+  // tokens stay valid.
   void Reset() {
     store.Reset();
     faults.Clear();
@@ -33,6 +36,7 @@ struct EmulatorState {
     auth.ResetLoginCount();
     webhooks.Reset();
     alerts.Reset();
+    rate_limit.Reset();
   }
 
   const EmulatorOptions options;
@@ -42,6 +46,7 @@ struct EmulatorState {
   RequestLog requests;
   WebhookStore webhooks;
   AlertSender alerts;
+  RateLimiter rate_limit;
 };
 
 }  // namespace leafemu

@@ -66,6 +66,12 @@ struct EmulatorOptions {
   // Leaf retries a failed webhook delivery after 1, 30, 60 and 240 minutes;
   // the emulator multiplies that schedule by this (tests: e.g. 0.0001).
   double alert_retry_scale = 1.0;
+  // Leaf's request limit (rate_limit.h): at most this many requests per API
+  // owner in any 60 s over all of Leaf's endpoints, the rest answered 429;
+  // 0: no limit. Retry-After on those 429s when set (Leaf's later draft
+  // sends none).
+  int rate_limit_per_minute = 0;
+  std::optional<int> rate_limit_retry_after_seconds;
 };
 
 // One injected misbehaviour. It applies to the next `times` requests whose

@@ -20,8 +20,11 @@ fi
 
 port="${LEAF_EMULATOR_PORT:-8080}"
 token="local-emulator-token"
+# Leaf's request limit, as Leaf enforces it (about 1,000 a minute per API
+# owner); LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE=0 turns it off.
+rate_limit="${LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE:-1000}"
 bazel-bin/emulator/leaf_emulator --port="$port" --token="$token" \
-  --account=dev@example.com:dev-password &
+  --account=dev@example.com:dev-password --rate_limit_per_minute="$rate_limit" &
 emulator_pid=$!
 server_pid=""
 cleanup() {
@@ -40,6 +43,9 @@ done
 
 cat >&2 <<MSG
 run: Leaf emulator on http://127.0.0.1:$port (token $token); starting the service.
+run: the emulator enforces Leaf's request limit: $rate_limit requests per minute per API owner
+     (0: off; LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE to change), answering 429 over it as Leaf does;
+     GET http://127.0.0.1:$port/_emulator/stats shows rate_limited_count.
 run: try, from another terminal:
   bazel-bin/client/agleader_client create --leaf_user_id 3fa85f64-5717-4562-b3fc-2c963f66afa6 \\
       --public_key my-public-key --refresh_token my-refresh-token --private_key my-private-key

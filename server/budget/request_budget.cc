@@ -15,10 +15,10 @@ namespace {
 
 // Grants remembered for the background floor.
 constexpr size_t kShareWindow = 50;
+// The window of the per-minute cap.
+constexpr absl::Duration kMinute = absl::Seconds(60);
 // Longest pause a Retry-After may impose.
 constexpr absl::Duration kMaxRetryAfter = absl::Minutes(10);
-
-bool Background(RequestClass c) { return c != RequestClass::kCaller; }
 
 }  // namespace
 
@@ -67,39 +67,82 @@ void RequestBudget::Refill(absl::Time now) {
 
 int RequestBudget::PickClass() const {
   int highest = -1;
-  for (int c = 0; c < kRequestClasses; ++c) {
-    if (!queues_[c].empty()) {
-      highest = c;
-      break;
+  int background_waiting = 0;
+  for (int c = kRequestClasses - 1; c >= 0; --c) {
+    if (queues_[c].empty()) continue;
+    highest = c;
+    if (c != static_cast<int>(RequestClass::kCaller)) ++background_waiting;
+  }
+  // No grant yet to measure shares by: callers first.
+  if (highest < 0 || background_waiting == 0 || recent_.empty()) return highest;
+  // A class waiting behind a higher one gets its floor: the background
+  // classes together at least background_min_share of the recent grants,
+  // split evenly among those waiting, so neither callers starve the
+  // background nor polls starve bulk work. The one furthest below goes first.
+  const double floor = options_.background_min_share / background_waiting;
+  int pick = highest;
+  double lowest = floor;
+  for (int c = highest + 1; c < kRequestClasses; ++c) {
+    if (queues_[c].empty()) continue;
+    const double share = static_cast<double>(recent_count_[c]) / recent_.size();
+    if (share < lowest) {
+      lowest = share;
+      pick = c;
     }
   }
-  if (highest != static_cast<int>(RequestClass::kCaller)) return highest;
-  // Callers wait; background work gets its floor when it is behind.
-  const double share =
-      recent_.empty() ? 0.0 : static_cast<double>(recent_background_) / recent_.size();
-  if (share >= options_.background_min_share) return highest;
-  for (int c = 1; c < kRequestClasses; ++c) {
-    if (!queues_[c].empty()) return c;
-  }
-  return highest;
+  return pick;
 }
 
 void RequestBudget::RecordGrant(RequestClass c) {
-  recent_.push_back(Background(c));
-  recent_background_ += Background(c) ? 1 : 0;
+  recent_.push_back(static_cast<int>(c));
+  ++recent_count_[static_cast<int>(c)];
   if (recent_.size() > kShareWindow) {
-    recent_background_ -= recent_.front() ? 1 : 0;
+    --recent_count_[recent_.front()];
     recent_.pop_front();
   }
   if (observer_.granted) observer_.granted(c);
 }
 
+absl::Duration RequestBudget::EstimateFor(RequestClass c, absl::Time now) const {
+  const absl::Duration by_priority = WaitFor(Ahead(c) + 1, now);
+  if (c == RequestClass::kCaller || options_.background_min_share <= 0) return by_priority;
+  // A background class is also served by its floor, whatever waits above.
+  int background_waiting = queues_[static_cast<int>(c)].empty() ? 1 : 0;
+  for (int k = 1; k < kRequestClasses; ++k) background_waiting += queues_[k].empty() ? 0 : 1;
+  const double floor_rate = rate_per_second_ * options_.background_min_share / background_waiting;
+  if (floor_rate <= 0) return by_priority;
+  const absl::Duration pause = std::max(absl::ZeroDuration(), paused_until_ - now);
+  const double position = static_cast<double>(queues_[static_cast<int>(c)].size()) + 1;
+  return std::min(by_priority, pause + absl::Seconds(position / floor_rate));
+}
+
 absl::Duration RequestBudget::WaitFor(int position, absl::Time now) const {
   const absl::Duration pause = std::max(absl::ZeroDuration(), paused_until_ - now);
+  absl::Duration wait = pause;
   const double missing = position - tokens_;
-  if (missing <= 0) return pause;
-  if (rate_per_second_ <= 0) return absl::InfiniteDuration();
-  return pause + absl::Seconds(missing / rate_per_second_);
+  if (missing > 0) {
+    if (rate_per_second_ <= 0) return absl::InfiniteDuration();
+    wait = pause + absl::Seconds(missing / rate_per_second_);
+  }
+  // The trailing minute: the grant `position` places ahead can only come
+  // once enough of the minute's grants have aged out.
+  const int over = static_cast<int>(minute_.size()) + position - MinuteCap();
+  if (over > 0 && over <= static_cast<int>(minute_.size())) {
+    wait = std::max(wait, minute_[over - 1] + kMinute - now);
+  }
+  return wait;
+}
+
+int RequestBudget::MinuteCap() const {
+  return std::max(1, static_cast<int>(std::floor(rate_per_second_ * 60.0 + 1e-9)));
+}
+
+bool RequestBudget::TakeToken(absl::Time now) {
+  while (!minute_.empty() && minute_.front() <= now - kMinute) minute_.pop_front();
+  if (tokens_ < 1 || static_cast<int>(minute_.size()) >= MinuteCap()) return false;
+  tokens_ -= 1;
+  minute_.push_back(now);
+  return true;
 }
 
 int RequestBudget::Ahead(RequestClass c) const {
@@ -135,21 +178,26 @@ absl::Status RequestBudget::Refusal(absl::Duration wait, absl::string_view why) 
 
 void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
   Refill(now);
-  // Waiters whose deadline has come are refused first.
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+  if (now >= paused_until_) {
+    for (;;) {
+      const int c = PickClass();
+      if (c < 0 || !TakeToken(now)) break;
+      RecordGrant(static_cast<RequestClass>(c));
+      ready->push_back({Remove(queues_[c].begin()), absl::OkStatus()});
+    }
+  }
+  // Waiters whose deadline comes before the next token (after a 429's
+  // pause began, or the rate dropped) can no longer be served: refused now,
+  // with the time until a token, rather than at their deadline, when the
+  // caller's own deadline would beat the refusal.
+  const absl::Time next_token = now + WaitFor(1, now);
+  while (!deadlines_.empty() &&
+         (deadlines_.begin()->first <= now || deadlines_.begin()->first < next_token)) {
     auto it = waiting_.find(deadlines_.begin()->second);
     const RequestClass cls = it->second->cls;
     Grant grant = Remove(it->second);
-    ready->push_back({std::move(grant), Refusal(WaitFor(Ahead(cls) + 1, now),
-                                                "had no request free before the call's deadline")});
-  }
-  if (now < paused_until_) return;
-  while (tokens_ >= 1) {
-    const int c = PickClass();
-    if (c < 0) break;
-    tokens_ -= 1;
-    RecordGrant(static_cast<RequestClass>(c));
-    ready->push_back({Remove(queues_[c].begin()), absl::OkStatus()});
+    ready->push_back({std::move(grant), Refusal(EstimateFor(cls, now),
+                                                "has no request free before the call's deadline")});
   }
 }
 
@@ -197,12 +245,11 @@ RequestBudget::Ticket RequestBudget::Acquire(RequestClass c, absl::Time deadline
       const absl::Time now = now_();
       Drain(now, &ready);
       // After Drain, a whole token left means nobody waits.
-      if (now >= paused_until_ && tokens_ >= 1 && waiting_.empty()) {
-        tokens_ -= 1;
+      if (now >= paused_until_ && waiting_.empty() && TakeToken(now)) {
         RecordGrant(c);
         ready.push_back({std::move(grant), absl::OkStatus()});
       } else {
-        const absl::Duration wait = WaitFor(Ahead(c) + 1, now);
+        const absl::Duration wait = EstimateFor(c, now);
         if (static_cast<int>(waiting_.size()) >= options_.max_waiting) {
           ready.push_back({std::move(grant), Refusal(wait, "has too many requests waiting")});
         } else if (now + wait > deadline) {
@@ -270,11 +317,14 @@ void RequestBudget::Shutdown() {
 }
 
 void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
+  std::vector<Ready> ready;
   {
     absl::MutexLock lock(&mu_);
     const absl::Time now = now_();
     Refill(now);
-    ++rate_limited_in_a_row_;
+    // Answers to requests sent before the pause began arrive together: one
+    // step of the cooldown per pause, not one per answer.
+    if (now >= paused_until_) ++rate_limited_in_a_row_;
     absl::Duration cooldown;
     if (retry_after.has_value()) {
       cooldown = std::clamp(*retry_after, absl::ZeroDuration(), kMaxRetryAfter);
@@ -296,8 +346,10 @@ void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
     // ends, then tokens come at the lowered rate.
     tokens_ = 1;
     if (observer_.rate_limited) observer_.rate_limited();
+    Drain(now, &ready);
     ArmTimer(now);
   }
+  Run(ready);
 }
 
 void RequestBudget::OnAnswered() {
@@ -313,7 +365,7 @@ double RequestBudget::requests_per_minute() const {
 absl::Duration RequestBudget::EstimatedWait(RequestClass c) const {
   if (unlimited()) return absl::ZeroDuration();
   absl::MutexLock lock(&mu_);
-  return WaitFor(Ahead(c) + 1, std::max(now_(), refilled_));
+  return EstimateFor(c, std::max(now_(), refilled_));
 }
 
 }  // namespace leafsvc::budget

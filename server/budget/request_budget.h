@@ -4,12 +4,15 @@
 // logins, webhook registration) asks the budget first and is sent only
 // once granted.
 //
-// A token bucket (`requests_per_minute`, `burst`) hands tokens to waiters
-// by class: caller-facing calls first, then alert-prompted reads, then
+// A token bucket (`requests_per_minute`, `burst`), capped so that no 60 s
+// ever holds more than `requests_per_minute` grants (a bucket alone lets a
+// burst plus a minute's refill through; Leaf counts a sliding minute),
+// hands tokens to waiters by class: caller-facing calls first, then alert-prompted reads, then
 // watch polls, then bulk work. Lower classes take what higher ones leave,
 // except that background classes together get at least
-// `background_min_share` of recent grants when they are waiting, so they
-// are never starved; a caller therefore waits at most one token behind
+// `background_min_share` of recent grants when they are waiting (split
+// evenly among the background classes waiting, so polls never starve bulk
+// work either); a caller therefore waits at most one token behind
 // background work. A waiter that cannot get a token before its deadline
 // (estimated on arrival, enforced while waiting) or finds the queue full is
 // refused with RESOURCE_EXHAUSTED, reason LEAF_RATE_LIMITED, and a
@@ -131,10 +134,20 @@ class RequestBudget {
   };
 
   void Refill(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Spends a token for a grant at `now` if the bucket has one and the
+  // trailing minute has room; false otherwise.
+  bool TakeToken(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Most grants in any 60 s at the rate in force.
+  int MinuteCap() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Which class gets the next token (-1: nobody waits).
   int PickClass() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordGrant(RequestClass c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Duration WaitFor(int position, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // How long a new waiter of class `c` would wait: behind every waiter of
+  // its class and those above, or, for a background class, at its floor,
+  // whichever comes first.
+  absl::Duration EstimateFor(RequestClass c, absl::Time now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Waiters ahead of a new one of class `c` (its class and those above).
   int Ahead(RequestClass c) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Drain(absl::Time now, std::vector<Ready>* ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -162,9 +175,12 @@ class RequestBudget {
   absl::flat_hash_map<Ticket, Queue::iterator> waiting_ ABSL_GUARDED_BY(mu_);
   // Every waiter by deadline (the earliest is refused first).
   std::set<std::pair<absl::Time, Ticket>> deadlines_ ABSL_GUARDED_BY(mu_);
-  // The last grants, true for a background class (the floor's window).
-  std::deque<bool> recent_ ABSL_GUARDED_BY(mu_);
-  int recent_background_ ABSL_GUARDED_BY(mu_) = 0;
+  // The classes of the last grants (the floor's window), and how many of
+  // them each class had.
+  std::deque<int> recent_ ABSL_GUARDED_BY(mu_);
+  // When each grant of the trailing minute was made, oldest first.
+  std::deque<absl::Time> minute_ ABSL_GUARDED_BY(mu_);
+  std::array<int, kRequestClasses> recent_count_ ABSL_GUARDED_BY(mu_) = {};
   // The scheduler task that will Poll, and when (none: InfiniteFuture).
   absl::Time timer_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::flat_hash_set<Scheduler::TaskId> timers_ ABSL_GUARDED_BY(mu_);

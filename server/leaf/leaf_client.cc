@@ -95,8 +95,27 @@ std::shared_ptr<Cancellable> LeafClient::Start(
     std::function<void(absl::StatusOr<http::HttpResponse>)> done) {
   request.deadline = options.deadline;
   request.priority = options.priority;
+  // Background work (priority > 0: polls, bulk, prompted reads) may hold
+  // at most three quarters of the slots, so that it never leaves a caller's
+  // call refused for want of one (its requests can wait long in the budget).
+  const bool background = options.priority > 0;
+  const int background_limit = options_.max_in_flight - options_.max_in_flight / 4;
+  if (background &&
+      background_in_flight_.fetch_add(1, std::memory_order_relaxed) >= background_limit) {
+    background_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    StatusDetails d;
+    d.retry_delay = absl::Seconds(1);
+    done(
+        MakeError(reasons::kTooManyCallsInFlight,
+                  absl::StrCat("background work (polls, bulk reads) already has ", background_limit,
+                               " calls in flight to Leaf, the most it may hold of "
+                               "--max_upstream_in_flight; retry later"),
+                  d));
+    return std::make_shared<FinishedCall>();
+  }
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (background) background_in_flight_.fetch_sub(1, std::memory_order_relaxed);
     StatusDetails d;
     d.retry_delay = absl::Milliseconds(100);
     done(MakeError(reasons::kTooManyCallsInFlight,
@@ -123,23 +142,25 @@ std::shared_ptr<Cancellable> LeafClient::Start(
   // is: an offloaded body keeps its slot while it waits for a completion
   // thread, so --max_upstream_in_flight also bounds the bodies queued there.
   auto job = CompletionPool::NewJob();
-  auto dispatch = [this, op, job,
+  auto dispatch = [this, op, job, background,
                    done = std::move(done)](absl::StatusOr<http::HttpResponse> r) mutable {
     if (r.ok() && r->body.size() >= kOffloadBodyBytes) {
       // The exchange calls this once: `done` may be moved out. Cancelled by
       // its owner before it ran, the body is dropped and the owner hears
       // CANCELLED, as from an exchange cancelled in flight.
-      completions_.Post(
-          job, [this, op, done = std::move(done), r = std::move(r)](bool cancelled) mutable {
-            in_flight_.fetch_sub(1, std::memory_order_relaxed);
-            if (cancelled) {
-              r = CancelledStatus(op);
-            }
-            done(std::move(r));
-          });
+      completions_.Post(job, [this, op, background, done = std::move(done),
+                              r = std::move(r)](bool cancelled) mutable {
+        in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        if (background) background_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+        if (cancelled) {
+          r = CancelledStatus(op);
+        }
+        done(std::move(r));
+      });
       return;
     }
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    if (background) background_in_flight_.fetch_sub(1, std::memory_order_relaxed);
     done(std::move(r));
   };
   auto exchange =

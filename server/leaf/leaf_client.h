@@ -110,6 +110,7 @@ class LeafClient {
   const LeafClientOptions options_;
   const std::function<double()> random_;
   std::atomic<int> in_flight_{0};
+  std::atomic<int> background_in_flight_{0};  // of in_flight_, priority > 0
 
   // Exchanges in flight, for AbortAll. Weak: an exchange lives as long as
   // something (transport, timer, token source, caller) still refers to it.

@@ -115,7 +115,10 @@ absl::Status StatusFromLeafResponse(LeafOperation op, const http::HttpResponse& 
     message =
         absl::StrCat("Leaf is rate limiting requests (HTTP 429", said, "); retry ",
                      d.retry_delay ? absl::StrCat("after ", absl::FormatDuration(*d.retry_delay))
-                                   : std::string("later"));
+                                   : std::string("in a few seconds"));
+    // Leaf usually sends no Retry-After: callers still learn when to come
+    // back (the request budget's first pause after a 429).
+    if (!d.retry_delay) d.retry_delay = kLeafRateLimitedRetryDelay;
   } else if (http >= 500 && http < 600) {
     reason = &reasons::kLeafUnavailable;
     d.retry_delay = http::ParseRetryAfter(response.Header("retry-after"), absl::Now());

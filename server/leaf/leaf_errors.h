@@ -36,6 +36,8 @@ inline constexpr absl::string_view kReasonLeafLoginFailed = reasons::kLeafLoginF
 inline constexpr absl::string_view kReasonLeafPermissionDenied =
     reasons::kLeafPermissionDenied.name;
 inline constexpr absl::string_view kReasonLeafRateLimited = reasons::kLeafRateLimited.name;
+// The RetryInfo of Leaf's 429 when it sent no Retry-After.
+inline constexpr absl::Duration kLeafRateLimitedRetryDelay = absl::Seconds(2);
 inline constexpr absl::string_view kReasonLeafUnavailable = reasons::kLeafUnavailable.name;
 inline constexpr absl::string_view kReasonLeafUnreachable = reasons::kLeafUnreachable.name;
 inline constexpr absl::string_view kReasonLeafTimeout = reasons::kLeafTimeout.name;

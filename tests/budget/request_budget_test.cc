@@ -5,6 +5,7 @@
 // pauses everyone and lowers the rate once, which then recovers.
 #include "server/budget/request_budget.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -140,20 +141,27 @@ TEST_F(BudgetTest, ACallerThatCannotBeServedInTimeIsRefusedAtOnceWithRetryInfo) 
   EXPECT_LE(*d.retry_delay, absl::Seconds(7));
 }
 
-TEST_F(BudgetTest, AWaiterWhoseDeadlineComesIsRefusedThen) {
+// A waiter is refused as soon as it is certain that no token can be its
+// before its deadline (here: the callers took the token, the next comes
+// after it), not at the deadline itself, when the caller's own deadline
+// would beat the refusal and hide its RetryInfo.
+TEST_F(BudgetTest, AWaiterThatCanNoLongerBeServedInTimeIsRefusedAtOnce) {
   RequestBudgetOptions o = PerMinute(60, 1);
   o.background_min_share = 0;  // callers always first here
   Make(o);
   Ask(C::kCaller);
+  const absl::Time asked = clock_.Now();
   Outcome* poll = Ask(C::kPoll, absl::Milliseconds(1500));
   // Callers arriving later take the tokens first.
   Ask(C::kCaller);
   Ask(C::kCaller);
-  Step(absl::Seconds(1));
+  Step(absl::Milliseconds(500));
   EXPECT_FALSE(poll->status.has_value());
-  Step(absl::Milliseconds(600));
+  Step(absl::Milliseconds(500));  // a caller got the token; the next is at 2 s
   ASSERT_TRUE(poll->status.has_value());
   EXPECT_EQ(GetStatusDetails(*poll->status).reason, "LEAF_RATE_LIMITED");
+  EXPECT_LT(poll->at, asked + absl::Milliseconds(1500));
+  EXPECT_TRUE(GetStatusDetails(*poll->status).retry_delay.has_value());
 }
 
 TEST_F(BudgetTest, TheQueueIsBounded) {
@@ -184,7 +192,7 @@ TEST_F(BudgetTest, A429PausesEveryClassAndLowersTheRateOnce) {
   RequestBudgetOptions o = PerMinute(600, 5);
   o.first_cooldown = absl::Seconds(2);
   Make(o);
-  // Three answers of one burst come back 429 together.
+  // Three answers of one burst come back 429 together: one pause, one step.
   budget_->OnRateLimited(std::nullopt);
   budget_->OnRateLimited(std::nullopt);
   budget_->OnRateLimited(std::nullopt);
@@ -194,11 +202,60 @@ TEST_F(BudgetTest, A429PausesEveryClassAndLowersTheRateOnce) {
   Step(absl::Seconds(1));
   EXPECT_FALSE(caller->status.has_value());
   EXPECT_FALSE(poll->status.has_value());
-  // Three 429s in a row: the pause is the third step (8 s ±20%).
-  Step(absl::Seconds(5));
-  EXPECT_FALSE(caller->status.has_value());
-  Step(absl::Seconds(5));
-  EXPECT_TRUE(caller->status.value().ok());
+  // The first step: 2 s ±20%, not the third (8 s) as if each answer of the
+  // burst were a new 429.
+  Step(absl::Milliseconds(1500));
+  ASSERT_TRUE(caller->status.has_value()) << "still paused after 2.5 s";
+  EXPECT_TRUE(caller->status->ok());
+  // The probe after the pause gets 429 again: the next step, 4 s ±20%.
+  budget_->OnRateLimited(std::nullopt);
+  Outcome* next = Ask(C::kCaller);
+  Step(absl::Seconds(3));
+  EXPECT_FALSE(next->status.has_value());
+  Step(absl::Milliseconds(2000));
+  ASSERT_TRUE(next->status.has_value()) << "still paused 5 s after the probe's 429";
+  EXPECT_TRUE(next->status->ok());
+}
+
+// A bucket alone lets its burst plus a minute's refill through in some 60 s
+// (here 20 + 60); Leaf counts a sliding minute, so no 60 s may ever hold
+// more grants than the budget.
+TEST_F(BudgetTest, NoSixtySecondsEverHoldMoreGrantsThanTheBudget) {
+  RequestBudgetOptions o = PerMinute(60, 20);
+  Make(o);
+  std::vector<Outcome*> asked;
+  for (int i = 0; i < 150; ++i) asked.push_back(Ask(C::kCaller, absl::Hours(1)));
+  for (int i = 0; i < 1500; ++i) Step(absl::Milliseconds(100));
+  std::vector<absl::Time> grants;
+  for (Outcome* o : asked) {
+    if (o->status.has_value() && o->status->ok()) grants.push_back(o->at);
+  }
+  std::sort(grants.begin(), grants.end());
+  ASSERT_GT(grants.size(), 100u) << "the budget must still spend what it has";
+  for (size_t i = 0; i < grants.size(); ++i) {
+    size_t in_minute = 0;
+    for (size_t j = i; j < grants.size() && grants[j] < grants[i] + absl::Seconds(60); ++j) {
+      ++in_minute;
+    }
+    ASSERT_LE(in_minute, 60u) << "a minute from grant " << i;
+  }
+}
+
+// Polls waiting without end (a poll queue deeper than the budget) never
+// starve bulk work: it gets its share of the floor, and its estimate says so
+// instead of refusing it for the whole poll queue ahead.
+TEST_F(BudgetTest, PollsNeverStarveBulkWork) {
+  RequestBudgetOptions o = PerMinute(600, 1);  // 10 a second
+  o.background_min_share = 0.10;
+  Make(o);
+  for (int i = 0; i < 500; ++i) Ask(C::kPoll, absl::Hours(1));
+  std::vector<Outcome*> bulk;
+  for (int i = 0; i < 5; ++i) bulk.push_back(Ask(C::kBulk, absl::Seconds(30)));
+  for (Outcome* b : bulk) EXPECT_FALSE(b->status.has_value()) << "refused behind the poll queue";
+  for (int i = 0; i < 300; ++i) Step(absl::Milliseconds(100));
+  int granted = 0;
+  for (Outcome* b : bulk) granted += b->status.has_value() && b->status->ok() ? 1 : 0;
+  EXPECT_EQ(granted, 5);
 }
 
 TEST_F(BudgetTest, RetryAfterIsHonouredExactly) {

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -125,6 +126,81 @@ TEST_F(ControlApiTest, HttpControlUserStatusCredentialsAndEvents) {
 
 TEST_F(ControlApiTest, HttpControlUnknownEndpointIs404) {
   ExpectProblem(NewClient()->Get("/_emulator/nope"), 404);
+}
+
+TEST_F(ControlApiTest, HttpControlRateLimitChangesMidRunAndStatsCountIt) {
+  auto c = NewClient();
+  auto stats = [&c] { return Parse(c->Get("/_emulator/stats")->body); };
+  rapidjson::Document s = stats();
+  for (const char* field : {"login_count", "request_count", "rate_limited_count",
+                            "requests_in_last_minute", "max_requests_in_any_minute"}) {
+    ASSERT_TRUE(s.HasMember(field) && s[field].IsInt()) << field;
+    EXPECT_EQ(s[field].GetInt(), 0) << field;
+  }
+  EXPECT_EQ(c->Get("/_emulator/rate_limit")->body,
+            R"({"per_minute":0,"retry_after_seconds":null})");
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(GetCreds()->status, 404);
+  auto set = c->Post("/_emulator/rate_limit", R"({"per_minute":5,"retry_after_seconds":3})",
+                     "application/json");
+  ASSERT_TRUE(set);
+  EXPECT_EQ(set->status, 200);
+  EXPECT_EQ(set->body, R"({"per_minute":5,"retry_after_seconds":3})");
+  EXPECT_EQ(GetCreds()->status, 404);  // the fifth in the window
+  auto refused = GetCreds();
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "3");
+  EXPECT_EQ(GetCreds()->status, 429);
+  s = stats();
+  EXPECT_EQ(s["rate_limited_count"].GetInt(), 2);
+  EXPECT_EQ(s["requests_in_last_minute"].GetInt(), 5);
+  EXPECT_EQ(s["max_requests_in_any_minute"].GetInt(), 5);
+  EXPECT_EQ(s["request_count"].GetInt(), 7);
+
+  EXPECT_EQ(c->Post("/_emulator/rate_limit", R"({"per_minute":0})", "application/json")->body,
+            R"({"per_minute":0,"retry_after_seconds":null})");
+  EXPECT_EQ(GetCreds()->status, 404);
+  s = stats();
+  EXPECT_EQ(s["requests_in_last_minute"].GetInt(), 6);
+  EXPECT_EQ(s["max_requests_in_any_minute"].GetInt(), 6);
+
+  EXPECT_EQ(c->Post("/_emulator/reset", "", "application/json")->status, 200);
+  s = stats();
+  EXPECT_EQ(s["rate_limited_count"].GetInt(), 0);
+  EXPECT_EQ(s["requests_in_last_minute"].GetInt(), 0);
+  EXPECT_EQ(s["max_requests_in_any_minute"].GetInt(), 0);
+}
+
+TEST_F(ControlApiTest, HttpControlResetRestoresTheConfiguredRateLimit) {
+  EmulatorOptions o = DefaultOptions();
+  o.rate_limit_per_minute = 2;
+  o.rate_limit_retry_after_seconds = 60;
+  StartWith(o);
+  auto c = NewClient();
+  EXPECT_EQ(c->Get("/_emulator/rate_limit")->body, R"({"per_minute":2,"retry_after_seconds":60})");
+  c->Post("/_emulator/rate_limit", R"({"per_minute":100})", "application/json");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(GetCreds()->status, 404);
+  EXPECT_EQ(c->Post("/_emulator/reset", "", "application/json")->status, 200);
+  EXPECT_EQ(c->Get("/_emulator/rate_limit")->body, R"({"per_minute":2,"retry_after_seconds":60})");
+  // The window was forgotten: two more, not none.
+  EXPECT_EQ(GetCreds()->status, 404);
+  EXPECT_EQ(GetCreds()->status, 404);
+  EXPECT_EQ(GetCreds()->status, 429);
+}
+
+TEST_F(ControlApiTest, HttpControlRateLimitRefusesBadBodies) {
+  auto c = NewClient();
+  c->Post("/_emulator/rate_limit", R"({"per_minute":7})", "application/json");
+  for (const char* body :
+       {"", "[]", "{}", R"({"per_minute":-1})", R"({"per_minute":"many"})",
+        R"({"per_minute":true})", R"({"per_minute":null})", R"({"per_minute":2000000000})",
+        R"({"per_minute":5,"retry_after_seconds":-2})",
+        R"({"per_minute":5,"retry_after_seconds":"soon"})"}) {
+    auto res = c->Post("/_emulator/rate_limit", body, "application/json");
+    ExpectProblem(res, 400);
+    EXPECT_TRUE(absl::StrContains(Parse(res->body)["detail"].GetString(), "per_minute")) << body;
+  }
+  EXPECT_EQ(c->Get("/_emulator/rate_limit")->body,
+            R"({"per_minute":7,"retry_after_seconds":null})");
 }
 
 }  // namespace

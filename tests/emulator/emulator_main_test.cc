@@ -26,10 +26,12 @@ namespace {
 
 using namespace emutest;  // NOLINT: the shared fixture's constants and helpers
 
-// Runs emulator/leaf_emulator (a data dependency) with its stdout on a pipe.
+// Runs emulator/leaf_emulator (a data dependency) with its stdout (and, when
+// `with_stderr`, its stderr) on a pipe.
 class EmulatorProcess {
  public:
-  EmulatorProcess(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+  EmulatorProcess(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
+                  bool with_stderr = false) {
     std::string binary = "emulator/leaf_emulator";
     if (const char* srcdir = std::getenv("TEST_SRCDIR")) {
       const char* ws = std::getenv("TEST_WORKSPACE");
@@ -54,6 +56,7 @@ class EmulatorProcess {
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], STDOUT_FILENO);
+      if (with_stderr) dup2(fds[1], STDERR_FILENO);
       close(fds[0]);
       close(fds[1]);
       execve(argv[0], argv.data(), envp.data());
@@ -182,12 +185,26 @@ TEST(LeafEmulatorBinaryTest, HelpListsFlagsDefaultsAndEnvNames) {
   EmulatorProcess proc({"--help"}, {});
   std::string out = proc.ReadStdout(absl::Seconds(5), /*one_line=*/false);
   EXPECT_EQ(proc.WaitExit(absl::Seconds(5)), 0);
-  for (const char* s :
-       {"--host", "--port", "--account", "--token", "--known_users", "--duplicate_mode",
-        "--reject_invalid_refresh_token", "127.0.0.1", "8080", "LEAF_EMULATOR_HOST",
-        "LEAF_EMULATOR_PORT", "LEAF_EMULATOR_ACCOUNTS", "LEAF_EMULATOR_TOKENS",
-        "LEAF_EMULATOR_KNOWN_USERS", "LEAF_EMULATOR_DUPLICATE_MODE",
-        "LEAF_EMULATOR_REJECT_INVALID_REFRESH_TOKEN"}) {
+  for (const char* s : {"--host",
+                        "--port",
+                        "--account",
+                        "--token",
+                        "--known_users",
+                        "--duplicate_mode",
+                        "--reject_invalid_refresh_token",
+                        "127.0.0.1",
+                        "8080",
+                        "LEAF_EMULATOR_HOST",
+                        "LEAF_EMULATOR_PORT",
+                        "LEAF_EMULATOR_ACCOUNTS",
+                        "LEAF_EMULATOR_TOKENS",
+                        "LEAF_EMULATOR_KNOWN_USERS",
+                        "LEAF_EMULATOR_DUPLICATE_MODE",
+                        "LEAF_EMULATOR_REJECT_INVALID_REFRESH_TOKEN",
+                        "--rate_limit_per_minute",
+                        "--rate_limit_retry_after",
+                        "LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE",
+                        "LEAF_EMULATOR_RATE_LIMIT_RETRY_AFTER"}) {
     EXPECT_TRUE(absl::StrContains(out, s)) << s;
   }
 }
@@ -197,6 +214,65 @@ TEST(LeafEmulatorBinaryTest, UnknownFlagFails) {
   int code = proc.WaitExit(absl::Seconds(5));
   EXPECT_NE(code, 0);
   EXPECT_NE(code, -1);
+}
+
+TEST(LeafEmulatorBinaryTest, RateLimitFlagsLimitEachOwner) {
+  EmulatorProcess proc(
+      {"--port=0", "--token=t", "--rate_limit_per_minute=2", "--rate_limit_retry_after", "4"}, {});
+  int port = proc.ReadListeningPort();
+  ASSERT_GT(port, 0);
+  httplib::Client c("127.0.0.1", port);
+  httplib::Headers auth = {{"Authorization", "Bearer t"}};
+  EXPECT_EQ(c.Get(kCredsPath, auth)->status, 404);
+  EXPECT_EQ(c.Get(kCredsPath, auth)->status, 404);
+  auto refused = c.Get(kCredsPath, auth);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_EQ(refused->get_header_value("Retry-After"), "4");
+  EXPECT_TRUE(absl::StrContains(c.Get("/_emulator/stats")->body, "\"rate_limited_count\":1"));
+  proc.Signal(SIGTERM);
+  EXPECT_EQ(proc.WaitExit(absl::Seconds(5)), 0);
+}
+
+TEST(LeafEmulatorBinaryTest, RateLimitEnvironmentTwinAndNoRetryAfterByDefault) {
+  EmulatorProcess proc({"--port=0", "--token=t"}, {"LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE=1"});
+  int port = proc.ReadListeningPort();
+  ASSERT_GT(port, 0);
+  httplib::Client c("127.0.0.1", port);
+  httplib::Headers auth = {{"Authorization", "Bearer t"}};
+  EXPECT_EQ(c.Get(kCredsPath, auth)->status, 404);
+  auto refused = c.Get(kCredsPath, auth);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_FALSE(refused->has_header("Retry-After"));
+  proc.Signal(SIGTERM);
+  EXPECT_EQ(proc.WaitExit(absl::Seconds(5)), 0);
+}
+
+TEST(LeafEmulatorBinaryTest, BadRateLimitValuesAreRefusedWithTheReason) {
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::vector<std::string> message;  // parts the error must contain
+  };
+  const Case cases[] = {
+      {{"--rate_limit_per_minute=-1"}, {}, {"--rate_limit_per_minute=-1", "out of range"}},
+      {{"--rate_limit_per_minute", "lots"}, {}, {"--rate_limit_per_minute=lots", "not an integer"}},
+      {{"--rate_limit_retry_after=-5"}, {}, {"--rate_limit_retry_after=-5", "out of range"}},
+      {{"--rate_limit_retry_after=soon"}, {}, {"--rate_limit_retry_after=soon", "not an integer"}},
+      {{}, {"LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE=-3"}, {"LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"--port=0"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    EmulatorProcess proc(args, c.env, /*with_stderr=*/true);
+    std::string out = proc.ReadStdout(absl::Seconds(5), /*one_line=*/false);
+    EXPECT_EQ(proc.WaitExit(absl::Seconds(5)), 2) << out;
+    EXPECT_FALSE(absl::StrContains(out, "listening")) << out;
+    for (const std::string& part : c.message) {
+      EXPECT_TRUE(absl::StrContains(out, part)) << part << " in: " << out;
+    }
+  }
 }
 
 }  // namespace

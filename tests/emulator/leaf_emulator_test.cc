@@ -1,10 +1,12 @@
 // Tests of the LeafEmulator facade (leaf_emulator.h): start and stop, serving
-// under load, request recording, reset and the in-process test controls.
+// under load, request recording, reset, the in-process test controls and
+// Leaf's request limit as clients meet it.
 #include "emulator/leaf_emulator.h"
 
 #include <httplib.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,7 +23,16 @@ namespace {
 
 using namespace emutest;  // NOLINT: the shared fixture's constants and helpers
 
-using LeafEmulatorTest = EmulatorTest;
+class LeafEmulatorTest : public EmulatorTest {
+ protected:
+  // The fixture's options with Leaf's request limit set.
+  static EmulatorOptions Limited(int per_minute, std::optional<int> retry_after = std::nullopt) {
+    EmulatorOptions o = DefaultOptions();
+    o.rate_limit_per_minute = per_minute;
+    o.rate_limit_retry_after_seconds = retry_after;
+    return o;
+  }
+};
 
 TEST_F(LeafEmulatorTest, StartFailsWhenPortIsTaken) {
   EmulatorOptions o = DefaultOptions();
@@ -149,6 +160,114 @@ TEST_F(LeafEmulatorTest, PutCredentialsIsServedByGet) {
   EXPECT_STREQ(d["status"].GetString(), "OK");
   EXPECT_FALSE(std::string(d["id"].GetString()).empty());
   EXPECT_TRUE(emu_->GetEvents(kLeafUser).empty());
+}
+
+// Asserts `res` is the gateway's 429 (plain JSON, not problem+json) with
+// Retry-After `retry_after` ("": none).
+void ExpectGateway429(const httplib::Result& res, const std::string& retry_after = "") {
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 429);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+  rapidjson::Document d = Parse(res->body);
+  ASSERT_TRUE(d.IsObject()) << res->body;
+  EXPECT_EQ(d.MemberCount(), 3u) << res->body;
+  EXPECT_STREQ(d["error"].GetString(), "Request limit exceeded");
+  EXPECT_TRUE(d["message"].IsString());
+  EXPECT_EQ(d["status_code"].GetInt(), 429);
+  EXPECT_EQ(res->has_header("Retry-After"), !retry_after.empty());
+  EXPECT_EQ(res->get_header_value("Retry-After"), retry_after);
+}
+
+TEST_F(LeafEmulatorTest, OverTheLimitLeafAnswersTheGateways429WithoutRetryAfter) {
+  StartWith(Limited(2));
+  EXPECT_EQ(GetCreds()->status, 404);
+  EXPECT_EQ(GetEvents()->status, 404);
+  ExpectGateway429(GetCreds());
+  ExpectGateway429(GetEvents());
+}
+
+TEST_F(LeafEmulatorTest, OverTheLimitRetryAfterIsSentWhenConfigured) {
+  StartWith(Limited(1, 17));
+  EXPECT_EQ(GetCreds()->status, 404);
+  ExpectGateway429(GetCreds(), "17");
+  emu_->SetRateLimit({1, std::nullopt});
+  ExpectGateway429(GetCreds());
+}
+
+TEST_F(LeafEmulatorTest, ARefusedRequestHasNoEffect) {
+  StartWith(Limited(1));
+  ASSERT_EQ(GetCreds()->status, 404);
+  ExpectGateway429(CreateCreds());
+  EXPECT_FALSE(emu_->GetStored(kLeafUser));
+  EXPECT_TRUE(emu_->GetEvents(kLeafUser).empty());
+  ExpectGateway429(DeleteCreds());
+  // Recorded as asked and answered.
+  std::vector<RecordedRequest> reqs = emu_->Requests();
+  ASSERT_EQ(reqs.size(), 3u);
+  EXPECT_EQ(reqs[1].method, "POST");
+  EXPECT_EQ(reqs[1].status, 429);
+  // The gateway refuses before Leaf misbehaves: a waiting fault is not spent.
+  Fault f;
+  f.status = 503;
+  emu_->InjectFault(f);
+  ExpectGateway429(GetCreds());
+  emu_->SetRateLimit({0, std::nullopt});
+  EXPECT_EQ(GetCreds()->status, 503);
+  EXPECT_EQ(GetCreds()->status, 404);
+  EXPECT_EQ(emu_->RateLimitCounters().rate_limited_count, 3);
+}
+
+TEST_F(LeafEmulatorTest, EachApiOwnerHasItsOwnBudgetLoginsIncluded) {
+  EmulatorOptions o = Limited(3);
+  o.accounts["second@example.com"] = "pw2";
+  StartWith(o);
+  auto token_of = [this](const std::string& body) {
+    auto res = Login(body);
+    EXPECT_EQ(res->status, 200);
+    return std::string(Parse(res->body)["id_token"].GetString());
+  };
+  const std::string first_login = R"({"username":"grower@example.com","password":"s3cret"})";
+  const std::string first = token_of(first_login);
+  EXPECT_EQ(GetCreds(first)->status, 404);
+  EXPECT_EQ(GetCreds(first)->status, 404);
+  ExpectGateway429(GetCreds(first));
+  ExpectGateway429(Login(first_login));  // a login counts against its account
+  const std::string second = token_of(R"({"username":"second@example.com","password":"pw2"})");
+  EXPECT_EQ(GetCreds(second)->status, 404);
+  EXPECT_EQ(GetCreds(second)->status, 404);
+  ExpectGateway429(GetCreds(second));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(GetCreds()->status, 404) << i;  // the static token
+  ExpectGateway429(GetCreds());
+  RateLimitStats s = emu_->RateLimitCounters();
+  EXPECT_EQ(s.rate_limited_count, 4);
+  EXPECT_EQ(s.requests_in_last_minute, 3);
+  EXPECT_EQ(s.max_requests_in_any_minute, 3);
+}
+
+TEST_F(LeafEmulatorTest, EveryLeafEndpointCountsControlEndpointsDoNot) {
+  StartWith(Limited(5));
+  auto c = NewClient();
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(c->Get("/_emulator/health")->status, 200);
+    ASSERT_EQ(c->Get("/_emulator/stats")->status, 200);
+    ASSERT_EQ(c->Post(absl::StrCat("/_emulator/users/", kLeafUser, "/credentials"), kCreateBody,
+                      "application/json")
+                  ->status,
+              200);
+  }
+  EXPECT_EQ(GetCreds()->status, 200);
+  EXPECT_EQ(GetEvents()->status, 200);
+  EXPECT_EQ(c->Get("/services/usermanagement/api/users", Auth())->status, 200);
+  EXPECT_EQ(c->Get("/services/alerts/api/alerts/webhooks", Auth())->status, 200);
+  EXPECT_EQ(c->Get("/services/usermanagement/api/no-such-thing", Auth())->status, 404);
+  ExpectGateway429(c->Get("/services/alerts/api/alerts/webhooks", Auth()));
+  ExpectGateway429(GetCreds());
+  EXPECT_EQ(emu_->RateLimitCounters().max_requests_in_any_minute, 5);
+}
+
+TEST_F(LeafEmulatorTest, StartRefusesANegativeLimit) {
+  EXPECT_FALSE(LeafEmulator::Start(Limited(-1)).ok());
+  EXPECT_FALSE(LeafEmulator::Start(Limited(10, -1)).ok());
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ TEST_F(UserRoutesTest, PagesWithTotalCountAndEmbeddedCredentials) {
   std::set<std::string> seen;
   int with_credentials = 0;
   for (int page = 0; page < 3; ++page) {
-    auto res = client->Get(std::string(kUsersPath) + "?page=" + std::to_string(page) + "&size=20",
-                           Auth());
+    auto res =
+        client->Get(std::string(kUsersPath) + "?page=" + std::to_string(page) + "&size=20", Auth());
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 200);
     EXPECT_EQ(res->get_header_value("X-Total-Count"), "45");

@@ -111,6 +111,19 @@ TEST(LeafErrorsTest, RetryAfterBecomesRetryDelay) {
   EXPECT_EQ(*d.retry_delay, absl::Seconds(7));
 }
 
+// Leaf's gateway usually sends no Retry-After: the caller still gets a
+// RetryInfo.
+TEST(LeafErrorsTest, A429WithoutRetryAfterStillSaysWhenToComeBack) {
+  StatusDetails d = GetStatusDetails(StatusFromLeafResponse(
+      LeafOperation::kGetCredentials,
+      Response(429,
+               R"({"error":"Request limit exceeded","message":"slow down","status_code":429})"),
+      kProvider));
+  EXPECT_EQ(d.reason, "LEAF_RATE_LIMITED");
+  ASSERT_TRUE(d.retry_delay.has_value());
+  EXPECT_EQ(*d.retry_delay, kLeafRateLimitedRetryDelay);
+}
+
 TEST(LeafErrorsTest, TransportErrors) {
   struct Case {
     absl::Status transport;

@@ -1,7 +1,9 @@
-// The Leaf client shares identical reads in flight (GetCredentials of one
-// user, its events) and never shares across a write, a caller's own token, or
-// a waiter's cancel; a request the budget refused before it left ends the
-// call with the budget's answer, not counted as an attempt.
+// How the Leaf client lives within Leaf's request budget: identical reads in
+// flight (GetCredentials of one user, its events) share one request, never
+// across a write, a caller's own token, or a waiter's cancel; a request the
+// budget refused before it left ends the call with the budget's answer, not
+// counted as an attempt; background work never takes the last in-flight
+// slots from callers.
 #include <optional>
 #include <string>
 
@@ -193,6 +195,47 @@ TEST_F(LeafClientCoalescingTest, ABudgetRefusalEndsTheCallAsIsAndIsNoAttempt) {
   // Nothing reached Leaf: health and metrics see no attempt.
   EXPECT_EQ(stats.attempts, 0);
   EXPECT_EQ(attempts_seen_, 0);
+}
+
+// Polls and bulk reads wait long in the budget; they may hold three quarters
+// of --max_upstream_in_flight, never the slots callers need.
+TEST(LeafClientSlotsTest, BackgroundWorkLeavesAQuarterOfTheSlotsToCallers) {
+  FakeHttpClient http;
+  CountingTokenSource tokens;
+  LeafClientOptions o;
+  o.max_in_flight = 8;
+  LeafClient client(&http, &tokens, LeafEndpoints("http://leaf", providers::AgLeaderSpec()), o);
+  std::vector<Got> polls(7);
+  for (int i = 0; i < 7; ++i) {
+    CallOptions poll(absl::Now() + absl::Seconds(30));
+    poll.priority = 2;
+    char user[40];
+    std::snprintf(user, sizeof(user), "3fa85f64-5717-4562-b3fc-2c963f66a%03d", i);
+    client.GetCredentials(user, poll, [&polls, i](auto r) { polls[i] = std::move(r); });
+  }
+  EXPECT_EQ(http.requests().size(), 6u);
+  ASSERT_TRUE(polls[6].has_value());
+  EXPECT_EQ(GetStatusDetails(polls[6]->status()).reason, "TOO_MANY_CALLS_IN_FLIGHT");
+  // A caller still gets a slot, and another.
+  Got a, b;
+  client.GetCredentials("3fa85f64-5717-4562-b3fc-2c963f66b001", absl::Now() + absl::Seconds(30),
+                        [&](auto r) { a = std::move(r); });
+  client.GetCredentials("3fa85f64-5717-4562-b3fc-2c963f66b002", absl::Now() + absl::Seconds(30),
+                        [&](auto r) { b = std::move(r); });
+  EXPECT_FALSE(a.has_value());
+  EXPECT_FALSE(b.has_value());
+  EXPECT_EQ(http.requests().size(), 8u);
+  // A poll's slot comes back when it ends.
+  ASSERT_TRUE(http.Respond(200, kCredentialsJson));
+  Got again;
+  CallOptions poll(absl::Now() + absl::Seconds(30));
+  poll.priority = 2;
+  client.GetCredentials("3fa85f64-5717-4562-b3fc-2c963f66c001", poll,
+                        [&](auto r) { again = std::move(r); });
+  EXPECT_FALSE(again.has_value());
+  EXPECT_EQ(http.requests().size(), 9u);
+  while (http.Respond(200, kCredentialsJson)) {
+  }
 }
 
 }  // namespace
