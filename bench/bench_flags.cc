@@ -5,6 +5,39 @@
 #include <sstream>
 
 namespace bench {
+namespace {
+
+// The budget scenario's integer flags: 1 when `name` is one of them and set,
+// -1 when `v` is not an integer in range (after a message), 0 otherwise.
+int BudgetFlag(const std::string& name, const std::string& v, Flags* f) {
+  struct Int {
+    const char* name;
+    int* value;
+    int min;
+  };
+  const Int ints[] = {{"budget_seconds", &f->budget_seconds, 1},
+                      {"budget_users", &f->budget_users, 1},
+                      {"budget_callers", &f->budget_callers, 0},
+                      {"budget_caller_pause_ms", &f->budget_caller_pause_ms, 0},
+                      {"budget_batch_users", &f->budget_batch_users, 0},
+                      {"budget_requests_per_minute", &f->budget_requests_per_minute, 0},
+                      {"budget_burst", &f->budget_burst, 1}};
+  for (const Int& i : ints) {
+    if (name != i.name) continue;
+    char* end = nullptr;
+    const long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < i.min || n > 1000000000) {
+      std::fprintf(stderr, "bench: --%s must be an integer >= %d, got '%s'\n", i.name, i.min,
+                   v.c_str());
+      return -1;
+    }
+    *i.value = static_cast<int>(n);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
 
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -81,10 +114,29 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->begin_cmd = v;
     else if (name == "end_cmd")
       f->end_cmd = v;
-    else {
+    else if (name == "scenario")
+      f->scenario = v;
+    else if (const int budget = BudgetFlag(name, v, f); budget != 0) {
+      if (budget < 0) return false;
+    } else {
       std::fprintf(stderr, "bench: unknown flag --%s\n", name.c_str());
       return false;
     }
+  }
+  if (f->scenario == "budget") {
+    if (f->server_bin.empty() || f->emulator_bin.empty()) {
+      std::fprintf(stderr, "bench: --scenario=budget needs --server_bin and --emulator_bin\n");
+      return false;
+    }
+    if (f->budget_batch_users > f->budget_users) {
+      std::fprintf(stderr, "bench: --budget_batch_users must be at most --budget_users\n");
+      return false;
+    }
+    return true;
+  }
+  if (!f->scenario.empty()) {
+    std::fprintf(stderr, "bench: unknown --scenario=%s (known: budget)\n", f->scenario.c_str());
+    return false;
   }
   if (f->server_bin.empty() || (f->upstream == "fast" && f->upstream_bin.empty()) ||
       (f->upstream == "emulator" && f->emulator_bin.empty()) ||

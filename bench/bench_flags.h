@@ -25,6 +25,15 @@ struct Flags {
   std::string go_bin, go_note, floor_bin;
   // Head of line: events in the upstream's list, window length (0: skip).
   int hol_events = 100000, hol_duration_ms = 3000;
+  // Empty: the matrix above. "budget": issue 20's request-budget scenario
+  // (bench/budget_bench.h), which uses the flags below and the emulator.
+  std::string scenario;
+  // The budget scenario: run length, seeded (and watched) users, callers and
+  // the pause each takes between its Gets, users in the batch, the request
+  // budget given to both the emulator's limit and the service.
+  int budget_seconds = 120, budget_users = 5000, budget_callers = 20;
+  int budget_caller_pause_ms = 3000, budget_batch_users = 2000;
+  int budget_requests_per_minute = 1000, budget_burst = 20;
 };
 
 // The non-empty items of `s` between `sep`s.

@@ -11,6 +11,11 @@
 //         [--server_prefix="valgrind --tool=callgrind ..."]
 //         [--server_args="--log_level=warning ..."] [--note=TEXT]
 //         [--begin_cmd=CMD] [--end_cmd=CMD]    ({pid} = the service's pid)
+//   bench --scenario=budget --server_bin=PATH --emulator_bin=PATH
+//         [--budget_seconds=120] [--budget_users=5000] [--budget_callers=20]
+//         [--budget_caller_pause_ms=3000] [--budget_batch_users=2000]
+//         [--budget_requests_per_minute=1000] [--budget_burst=20]
+//         (issue 20's request budget, bench/budget_bench.h)
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -38,6 +43,7 @@
 #include <vector>
 
 #include "bench/bench_flags.h"
+#include "bench/budget_bench.h"
 #include "bench/child_process.h"
 #include "bench/load.h"
 #include "bench/proc_window.h"
@@ -210,6 +216,7 @@ int Main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   mkdir(flags.out_dir.c_str(), 0755);
+  if (flags.scenario == "budget") return RunBudgetScenario(flags);
 
   Report report;
   report.started_at = UtcNow("%Y-%m-%dT%H:%M:%SZ");

@@ -8,9 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_flags.h"
+#include "bench/budget_load.h"
+#include "bench/budget_report.h"
 #include "bench/fast_upstream.h"
+#include "bench/prom_text.h"
 #include "bench/report.h"
 #include "bench/stats.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "server/leaf/leaf_json.h"
 #include "server/providers/agleader/agleader_spec.h"
@@ -151,6 +157,147 @@ TEST(ReportTest, ThroughputBelowEightyPercentOfDirectIsNotMet) {
   EXPECT_EQ(targets[0].name, "throughput through/direct at C=16");
   EXPECT_TRUE(targets[0].evaluated);
   EXPECT_FALSE(targets[0].met);
+}
+
+// The budget scenario (issue 20) reads the service's /metrics.
+constexpr char kMetrics[] =
+    "# HELP agleader_leaf_requests_total HTTP requests to Leaf ...\n"
+    "# TYPE agleader_leaf_requests_total counter\n"
+    "agleader_leaf_requests_total{class=\"caller\"} 120\n"
+    "agleader_leaf_requests_total{class=\"poll\"} 3.5e+02\n"
+    "agleader_leaf_requests_total{method=\"GET\",status=\"200\"} 9000\n"
+    "agleader_leaf_requests_total{status=\"x,class=\\\"bulk\\\"\",subclass=\"bulk\"} 7\n"
+    "agleader_leaf_requests_total_created{class=\"caller\"} 1700000000\n"
+    "agleader_watch_effective_poll_interval_seconds 600\r\n"
+    "garbage line without a value\n"
+    "agleader_leaf_coalesced_total 4";
+
+TEST(PromTextTest, SumsOnlyTheSeriesWithTheLabel) {
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_leaf_requests_total", "class", "caller"), 120);
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_leaf_requests_total", "class", "poll"), 350);
+  // Not a label of its own: inside another label's value, or a longer key.
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_leaf_requests_total", "class", "bulk"), 0);
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_leaf_requests_total"), 120 + 350 + 9000 + 7);
+}
+
+TEST(PromTextTest, MissingSeriesCountAsZeroAndNamesMatchExactly) {
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_leaf_rate_limited_total"), 0);
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_leaf_requests", "class", "caller"), 0);
+  EXPECT_DOUBLE_EQ(SumSamples("", "agleader_leaf_coalesced_total"), 0);
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_watch_effective_poll_interval_seconds"), 600);
+  EXPECT_DOUBLE_EQ(SumSamples(kMetrics, "agleader_leaf_coalesced_total"), 4);
+  EXPECT_TRUE(HasMetric(kMetrics, "agleader_leaf_requests_total"));
+  EXPECT_FALSE(HasMetric(kMetrics, "agleader_leaf_budget_waits_total"));
+  EXPECT_FALSE(HasMetric(kMetrics, "garbage"));
+}
+
+std::string StatusWith(const google::protobuf::Message& detail) {
+  google::rpc::Status status;
+  status.set_code(8);
+  status.add_details()->PackFrom(detail);
+  return status.SerializeAsString();
+}
+
+TEST(BudgetLoadTest, ReadsTheRetryDelayAndTheReasonOfAStatus) {
+  google::rpc::RetryInfo retry;
+  retry.mutable_retry_delay()->set_seconds(2);
+  retry.mutable_retry_delay()->set_nanos(250000000);
+  EXPECT_EQ(RetryDelayOf(StatusWith(retry)), std::chrono::milliseconds(2250));
+  google::rpc::ErrorInfo info;
+  info.set_reason("LEAF_RATE_LIMITED");
+  EXPECT_EQ(ReasonOf(StatusWith(info)), "LEAF_RATE_LIMITED");
+  EXPECT_EQ(RetryDelayOf(StatusWith(info)), std::chrono::milliseconds(0));
+  EXPECT_EQ(ReasonOf(StatusWith(retry)), "");
+  EXPECT_EQ(ReasonOf(""), "");
+  EXPECT_EQ(RetryDelayOf("\xff not a status"), std::chrono::milliseconds(0));
+}
+
+BudgetSample Sample(double at_s, double caller, double poll, const std::string& stats) {
+  BudgetSample s;
+  s.at_s = at_s;
+  s.metrics = "agleader_leaf_requests_total{class=\"caller\"} " + std::to_string(caller) +
+              "\nagleader_leaf_requests_total{class=\"poll\"} " + std::to_string(poll) +
+              "\nagleader_watch_effective_poll_interval_seconds 240\n";
+  s.emulator_stats = stats;
+  return s;
+}
+
+TEST(BudgetReportTest, RequestsPerMinuteAreDeltasOverTheWindow) {
+  const BudgetSample a = Sample(0, 100, 0, ""), b = Sample(30, 400, 200, "");
+  EXPECT_DOUBLE_EQ(RequestsPerMinute(a, b, "caller"), 600);
+  EXPECT_DOUBLE_EQ(RequestsPerMinute(a, b, "poll"), 400);
+  EXPECT_DOUBLE_EQ(RequestsPerMinute(a, b, "bulk"), 0);
+  EXPECT_DOUBLE_EQ(RequestsPerMinute(b, b, "caller"), 0);  // no time passed
+}
+
+TEST(BudgetReportTest, PrintsEveryFigureWithTheTargets) {
+  BudgetRun run;
+  run.users = 5000;
+  run.streams = 50;
+  run.requests_per_minute = 1000;
+  run.samples = {
+      Sample(0, 0, 0, "{\"rate_limited_count\":2,\"max_requests_in_any_minute\":0}"),
+      Sample(60, 300, 600,
+             "{\"rate_limited_count\":5,\"requests_in_last_minute\":910,"
+             "\"max_requests_in_any_minute\":990}"),
+      Sample(90, 450, 900, "{\"rate_limited_count\":5,\"max_requests_in_any_minute\":995}")};
+  run.callers_figures.latencies_ns = {3000000, 1000000, 2000000};
+  run.callers_figures.codes = {{"OK", 2}, {"RESOURCE_EXHAUSTED", 1}};
+  run.batch.rate_limited = 7;
+  const std::string report = RenderBudgetReport(run);
+  EXPECT_NE(report.find("| 0-60 s | 300 | 0 | 600 | 0 | 900 | 910 |"), std::string::npos) << report;
+  EXPECT_NE(report.find("| 60-90 s | 300 | 0 | 600 | 0 | 900 | n/a |"), std::string::npos);
+  EXPECT_NE(report.find("| whole run | 300 | 0 | 600 | 0 | 900 |"), std::string::npos);
+  EXPECT_NE(report.find("rate_limited_count): 3 (target 0)"), std::string::npos);
+  EXPECT_NE(report.find("max_requests_in_any_minute): 995 (budget 1000)"), std::string::npos);
+  EXPECT_NE(report.find("seconds): 240.0 s"), std::string::npos);
+  EXPECT_NE(report.find("Callers: 3 GetCredentials, p50 2.0 ms, p99 3.0 ms"), std::string::npos);
+  EXPECT_NE(report.find("by code: OK 2, RESOURCE_EXHAUSTED 1"), std::string::npos);
+  EXPECT_NE(report.find("LEAF_RATE_LIMITED 7"), std::string::npos);
+  EXPECT_NE(report.find("not all by the end"), std::string::npos);
+}
+
+TEST(BudgetReportTest, SaysWhatWasNotMeasured) {
+  BudgetRun run;
+  run.emulator_limited = false;
+  run.service_budgeted = false;
+  run.samples = {Sample(0, 0, 0, ""), Sample(5, 0, 0, "")};
+  run.samples[1].metrics.clear();
+  const std::string report = RenderBudgetReport(run);
+  EXPECT_NE(report.find("rate_limited_count): n/a (target 0)"), std::string::npos) << report;
+  EXPECT_NE(report.find("NOT given to the service"), std::string::npos);
+  EXPECT_NE(report.find("emulator limit off"), std::string::npos);
+  EXPECT_NE(report.find("has no agleader_leaf_requests_total series"), std::string::npos);
+}
+
+bool Parse(std::vector<std::string> args, Flags* f) {
+  std::vector<char*> argv;
+  static char name[] = "bench";
+  argv.push_back(name);
+  for (std::string& a : args) argv.push_back(a.data());
+  return ParseFlags(static_cast<int>(argv.size()), argv.data(), f);
+}
+
+TEST(BenchFlagsTest, TheBudgetScenarioNeedsItsBinariesAndSaneNumbers) {
+  Flags f;
+  EXPECT_TRUE(Parse({"--scenario=budget", "--server_bin=s", "--emulator_bin=e",
+                     "--budget_seconds=5", "--budget_users=300", "--budget_batch_users=300"},
+                    &f));
+  EXPECT_EQ(f.budget_seconds, 5);
+  EXPECT_EQ(f.budget_users, 300);
+  EXPECT_EQ(f.budget_callers, 20);  // the issue's defaults stay
+  EXPECT_EQ(f.budget_requests_per_minute, 1000);
+  Flags g;
+  EXPECT_FALSE(Parse({"--scenario=budget", "--server_bin=s"}, &g));
+  for (const char* bad : {"--budget_seconds=0", "--budget_users=-5", "--budget_callers=x",
+                          "--budget_burst=", "--budget_seconds=12s", "--budget_nonsense=1",
+                          "--budget_batch_users=6000"}) {
+    Flags h;
+    EXPECT_FALSE(Parse({"--scenario=budget", "--server_bin=s", "--emulator_bin=e", bad}, &h))
+        << bad;
+  }
+  Flags h;
+  EXPECT_FALSE(Parse({"--scenario=budgte", "--server_bin=s", "--emulator_bin=e"}, &h));
 }
 
 }  // namespace

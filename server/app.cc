@@ -111,6 +111,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   if (!page_token_key.ok()) return page_token_key.status();
   service_options.page_token_key = *std::move(page_token_key);
   service_options.methods.batch_fan_out = config.batch_fan_out;
+  service_options.budget = app->budget_.get();
   app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
                                                                app->metrics_.get());
   WipeString(service_options.page_token_key);
@@ -228,9 +229,26 @@ absl::Status App::StartWatch() {
   poll.jitter = config.watch_poll_jitter;
   poll.max_backoff = config.watch_max_backoff;
   poll.min_prompt_interval = config.alerts_min_prompt_interval;
+  budget::RequestBudget* leaf_budget = budget_.get();
+  if (!leaf_budget->unlimited()) {
+    // Polls spend their share of the rate in force (lower after Leaf's
+    // 429s); callers, alerts and bulk work keep the rest.
+    poll.requests_per_minute = [leaf_budget] {
+      return leaf_budget->requests_per_minute() * watch::kPollBudgetShare;
+    };
+  }
+  Metrics* metrics = metrics_.get();
+  // Called under the poller's lock: only sets the gauge.
+  poll.on_effective_interval = [metrics](absl::Duration d) {
+    metrics->WatchEffectivePollInterval(d);
+  };
   credential_reader_ =
       std::make_unique<watch::LeafCredentialReader>(leaf_.get(), config.upstream_timeout);
   poller_ = std::make_unique<watch::Poller>(scheduler_.get(), credential_reader_->AsFetch(), poll);
+  watch::SweeperOptions sweep;
+  sweep.page_timeout = config.upstream_timeout;
+  sweeper_ = std::make_unique<watch::Sweeper>(scheduler_.get(), poller_.get(),
+                                              credential_reader_->AsSweepFetch(), sweep);
   watch_metrics_ = std::make_unique<watch::MetricsObserver>(metrics_.get());
   alert_bus_ = std::make_unique<watch::LocalAlertBus>();
   watch::HubOptions hub;
@@ -241,9 +259,9 @@ absl::Status App::StartWatch() {
   hub.alerts = alert_bus_.get();
   watch_hub_ = std::make_unique<watch::PollingWatchHub>(poller_.get(), hub);
   poller_->SetSink(watch_hub_->PollSink());
+  sweeper_->Start();
   service_->SetWatchHub(watch_hub_.get());
 
-  Metrics* metrics = metrics_.get();
   if (!config.alerts_listen.empty()) {
     alerts::AlertListenerOptions listener;
     listener.listen = config.alerts_listen;
@@ -331,6 +349,8 @@ App::~App() {
   // this thread before its Cancel returns (CompletionPool::Cancel), so no
   // completion thread reaches the poller afterwards. The Leaf client's pool
   // runs what is left (cancelled) when the client goes, after the transport.
+  // The sweeper reports into the poller: it goes first.
+  sweeper_.reset();
   poller_.reset();
   // After the poller, which waits for a read already reporting to the
   // hub (its sink) before it goes; it leaves the alert bus.

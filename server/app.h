@@ -33,6 +33,7 @@
 #include "server/watch/metrics_observer.h"
 #include "server/watch/poller.h"
 #include "server/watch/polling_watch_hub.h"
+#include "server/watch/sweeper.h"
 
 namespace leafsvc {
 
@@ -105,6 +106,7 @@ class App {
   std::unique_ptr<watch::MetricsObserver> watch_metrics_;
   std::unique_ptr<watch::LocalAlertBus> alert_bus_;
   std::unique_ptr<watch::Poller> poller_;
+  std::unique_ptr<watch::Sweeper> sweeper_;
   std::unique_ptr<watch::PollingWatchHub> watch_hub_;
   std::unique_ptr<alerts::AlertListener> alert_listener_;
   std::unique_ptr<httpd::HttpServer> metrics_server_;

@@ -362,6 +362,21 @@ double RequestBudget::requests_per_minute() const {
   return rate_per_second_ * 60.0;
 }
 
+double RequestBudget::ClassRequestsPerMinute(RequestClass c) const {
+  absl::MutexLock lock(&mu_);
+  const double rate = rate_per_second_ * 60.0;
+  if (unlimited() || recent_.empty()) return rate;
+  int above = 0;
+  for (int k = 0; k < static_cast<int>(c); ++k) above += recent_count_[k];
+  double share = 1.0 - static_cast<double>(above) / recent_.size();
+  if (c != RequestClass::kCaller) {
+    int background_waiting = queues_[static_cast<int>(c)].empty() ? 1 : 0;
+    for (int k = 1; k < kRequestClasses; ++k) background_waiting += queues_[k].empty() ? 0 : 1;
+    share = std::max(share, options_.background_min_share / background_waiting);
+  }
+  return rate * share;
+}
+
 absl::Duration RequestBudget::EstimatedWait(RequestClass c) const {
   if (unlimited()) return absl::ZeroDuration();
   absl::MutexLock lock(&mu_);

@@ -115,6 +115,10 @@ class RequestBudget {
 
   // The rate in force now (after 429s it is lower than configured).
   double requests_per_minute() const;
+  // The requests a minute class `c` gets now, roughly: the rate in force
+  // less what the classes above it took of the recent grants, and never
+  // less than its floor (for a background class). For a client's ETA.
+  double ClassRequestsPerMinute(RequestClass c) const;
   // When a request of class `c` asked now would be granted, roughly (the
   // queue ahead of it included); zero when at once.
   absl::Duration EstimatedWait(RequestClass c) const;

@@ -14,6 +14,7 @@ MethodEnv EnvFor(leaf::LeafClient* leaf, const ServiceOptions& options,
   env.options = options.methods;
   env.validation.allow_full_view = options.allow_full_view;
   env.page_tokens = page_tokens;
+  env.budget = options.budget;
   return env;
 }
 

@@ -30,6 +30,9 @@ struct ServiceOptions {
   // Accept a caller's own Leaf token in the x-leaf-token metadata key.
   bool allow_caller_leaf_token = false;
   std::string page_token_key;
+  // Leaf's request budget, for the figures bulk methods tell their callers
+  // (may be null: no figures).
+  const budget::RequestBudget* budget = nullptr;
 };
 
 // Every method is registered raw (requests arrive as bytes; see

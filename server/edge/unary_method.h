@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/budget/request_budget.h"
 #include "server/edge/rpc_record.h"
 #include "server/edge/validation.h"
 #include "server/leaf/leaf_call.h"
@@ -40,6 +41,8 @@ struct MethodEnv {
   MethodOptions options;
   ValidationOptions validation;
   const PageTokenCodec* page_tokens = nullptr;
+  // Leaf's request budget (null: none to report).
+  const budget::RequestBudget* budget = nullptr;
 };
 
 // What the pipeline decided for one admitted call.

@@ -1,8 +1,12 @@
 #include "server/edge/unary_pipeline.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/budget/budgeted_http_client.h"
 #include "server/errors/reasons.h"
 #include "server/errors/status_details.h"
 #include "server/secrets/secret.h"
@@ -16,6 +20,16 @@ absl::Status UnaryPipeline::AdmitNow() const {
   if (!draining_.load()) return absl::OkStatus();
   return MakeError(reasons::kShuttingDown,
                    "this server is shutting down; retry (another replica will answer)");
+}
+
+void UnaryPipeline::AnnounceBudget(grpc::CallbackServerContext* context, int leaf_priority) const {
+  if (env_.budget == nullptr || env_.budget->unlimited() ||
+      leaf_priority != budget::PriorityOf(budget::RequestClass::kBulk)) {
+    return;
+  }
+  const double per_minute = env_.budget->ClassRequestsPerMinute(budget::RequestClass::kBulk);
+  context->AddInitialMetadata(kBudgetBulkPerMinuteKey,
+                              absl::StrCat(static_cast<int64_t>(std::floor(per_minute))));
 }
 
 absl::StatusOr<CallScope> UnaryPipeline::ScopeFor(

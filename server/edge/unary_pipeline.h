@@ -27,6 +27,10 @@ namespace leafsvc {
 
 // Metadata key of a caller-supplied Leaf token (--allow_caller_leaf_token).
 inline constexpr char kCallerLeafTokenKey[] = "x-leaf-token";
+// Initial metadata of ListCredentials and BatchGetCredentials: the Leaf
+// requests a minute bulk work gets now (decimal), for a client's ETA
+// (docs/rate-limits.md).
+inline constexpr char kBudgetBulkPerMinuteKey[] = "x-leaf-budget-bulk-per-minute";
 
 // The outcome of admitting one call: its record, and either the scope to
 // run it in or the reason it was refused (to conclude the record with).
@@ -63,6 +67,10 @@ class UnaryPipeline {
   // The reason not to start a call now (draining), or OK.
   absl::Status AdmitNow() const;
   // The Leaf call's deadline and, if sent and allowed, the caller's Leaf token.
+  // For bulk methods: tells the caller (initial metadata
+  // kBudgetBulkPerMinuteKey) how many Leaf requests a minute bulk work gets
+  // now, so that a client can show an ETA.
+  void AnnounceBudget(grpc::CallbackServerContext* context, int leaf_priority) const;
   absl::StatusOr<CallScope> ScopeFor(const grpc::CallbackServerContext* context) const;
 
   const MethodEnv env_;
@@ -112,6 +120,7 @@ grpc::ServerUnaryReactor* UnaryPipeline::Run(const UnaryMethod<Request, Response
   scope.leaf.request_id = reactor->record().request_id();
   scope.leaf.stats = reactor->record().stats();
   scope.leaf.priority = method.leaf_priority;
+  AnnounceBudget(context, method.leaf_priority);
   const MethodEnv* env = &env_;
   auto respond = method.respond;
   reactor->SetOperation(

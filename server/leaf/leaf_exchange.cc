@@ -178,11 +178,22 @@ Exchange::Plan Exchange::DecideResponse(absl::StatusOr<http::HttpResponse> respo
   const absl::Duration latency = absl::Now() - sent_at_;
   if (!response.ok() && response.status().GetPayload(http::kNotSentPayload).has_value()) {
     // Refused before it left (the request budget): not an attempt, and
-    // nothing Leaf did; the refusal (LEAF_RATE_LIMITED with RetryInfo, or
-    // SHUTTING_DOWN) is the answer.
+    // nothing Leaf did. A retry refused after Leaf's own error ends with
+    // Leaf's error (its HTTP status and words), with the budget's time to
+    // come back; a first request refused ends with the refusal
+    // (LEAF_RATE_LIMITED with RetryInfo, or SHUTTING_DOWN).
     --attempts_;
     absl::Status refusal = response.status();
     refusal.ErasePayload(http::kNotSentPayload);
+    if (last_error_.has_value() && absl::IsResourceExhausted(refusal)) {
+      StatusDetails leafs = GetStatusDetails(*last_error_);
+      if (std::optional<absl::Duration> wait = GetStatusDetails(refusal).retry_delay) {
+        leafs.retry_delay = wait;
+      }
+      absl::Status error = MakeStatus(last_error_->code(), last_error_->message(), leafs);
+      last_error_.reset();
+      return FinishPlan(std::move(error));
+    }
     return FinishPlan(std::move(refusal));
   }
   if (!response.ok()) {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "server/errors/reasons.h"
 #include "server/errors/status_details.h"
 #include "server/leaf/leaf_errors.h"
 
@@ -16,7 +17,11 @@ Observation Observation::FromResult(absl::StatusOr<leaf::ProviderCredentials> re
              GetStatusDetails(result.status()).reason == leaf::kReasonCredentialsNotFound) {
     o.kind = Kind::kAbsent;
   } else {
-    o.kind = Kind::kError;
+    const std::string reason = GetStatusDetails(result.status()).reason;
+    o.kind =
+        reason == reasons::kLeafRateLimited.name || reason == reasons::kTooManyCallsInFlight.name
+            ? Kind::kNotRead
+            : Kind::kError;
     o.error = result.status();
   }
   return o;

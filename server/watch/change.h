@@ -16,13 +16,18 @@ namespace leafsvc::watch {
 
 // The outcome of one read of a user's credentials.
 struct Observation {
-  enum class Kind { kPresent, kAbsent, kError };
+  // kNotRead: Leaf was never asked, or only said to come back later
+  // (LEAF_RATE_LIMITED: the request budget or Leaf's 429;
+  // TOO_MANY_CALLS_IN_FLIGHT). Not an outage of the credentials: the poller
+  // reads again later (RetryInfo) and nothing reaches a watcher.
+  enum class Kind { kPresent, kAbsent, kError, kNotRead };
   Kind kind = Kind::kError;
   leaf::ProviderCredentials credentials;  // kPresent
-  absl::Status error;                     // kError
+  absl::Status error;                     // kError, kNotRead
 
   // From a GetCredentials result: NOT_FOUND with reason
-  // CREDENTIALS_NOT_FOUND means the user has none; any other error is kError.
+  // CREDENTIALS_NOT_FOUND means the user has none; LEAF_RATE_LIMITED and
+  // TOO_MANY_CALLS_IN_FLIGHT are kNotRead; any other error is kError.
   static Observation FromResult(absl::StatusOr<leaf::ProviderCredentials> result);
 };
 

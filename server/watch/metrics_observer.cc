@@ -10,6 +10,8 @@ absl::string_view PollResultName(Observation::Kind kind) {
       return "not_found";
     case Observation::Kind::kError:
       return "error";
+    case Observation::Kind::kNotRead:
+      return "deferred";
   }
   return "error";
 }

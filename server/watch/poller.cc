@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "server/errors/status_details.h"
 
 namespace leafsvc::watch {
 namespace {
@@ -70,16 +71,58 @@ Poller::~Poller() {
   for (const std::string& user : users) Remove(user);
 }
 
-absl::Duration Poller::NextDelay(const PollerOptions& options, int failures, double u) {
-  absl::Duration base = options.interval;
+absl::Duration Poller::PacedInterval(absl::Duration interval, double rpm, int requests) {
+  if (rpm <= 0 || requests <= 0) return interval;
+  return std::max(interval, absl::Seconds(60.0 * requests / rpm));
+}
+
+absl::Duration Poller::NextDelay(const PollerOptions& options, int failures, double u,
+                                 absl::Duration effective) {
+  effective = std::max(effective, options.interval);
+  absl::Duration base = effective;
   if (failures > 0) {
     // interval, 2x, 4x ... while failing: a Leaf outage is not made worse
-    // by every watched user being read at full rate.
+    // by every watched user being read at full rate. Never sooner than the
+    // pacing allows.
     const absl::Duration cap = std::max(options.max_backoff, options.interval);
     const double factor = std::pow(2.0, std::min(failures - 1, 30));
-    base = std::min(cap, options.interval * factor);
+    base = std::max(effective, std::min(cap, options.interval * factor));
   }
-  return base + options.jitter * u;
+  // The jitter grows with the pacing, so that users paced to one read per
+  // 20 minutes spread over it instead of bunching.
+  const double scale = options.interval > absl::ZeroDuration()
+                           ? absl::FDivDuration(effective, options.interval)
+                           : 1.0;
+  return base + options.jitter * (scale * u);
+}
+
+double Poller::RateLocked() const {
+  return options_.requests_per_minute ? options_.requests_per_minute() : 0;
+}
+
+absl::Duration Poller::OwnIntervalLocked() const {
+  return PacedInterval(options_.interval, RateLocked(), static_cast<int>(users_.size()));
+}
+
+absl::Duration Poller::SweepIntervalLocked() const {
+  return PacedInterval(options_.interval, RateLocked(), sweep_pages_);
+}
+
+absl::Duration Poller::PacingLocked(const UserPoll& poll) const {
+  absl::Duration effective = OwnIntervalLocked();
+  if (poll.armed_swept && sweep_pages_ > 0) {
+    // Sweeps find this user: its own read waits two sweep intervals, so it
+    // fires only when sweeps stop finding it (not when one is late).
+    effective = std::max(effective, 2 * SweepIntervalLocked());
+  }
+  return effective;
+}
+
+void Poller::ReportLocked() {
+  const absl::Duration effective = sweep_pages_ > 0 ? SweepIntervalLocked() : OwnIntervalLocked();
+  if (effective == reported_) return;
+  reported_ = effective;
+  if (options_.on_effective_interval) options_.on_effective_interval(effective);
 }
 
 Poller::Start Poller::Begin(const std::string& user, UserPoll& poll, Source source) {
@@ -87,6 +130,7 @@ Poller::Start Poller::Begin(const std::string& user, UserPoll& poll, Source sour
   poll.prompted_read = source == Source::kAlert;
   poll.prompt_pending = false;
   poll.last_start = now_();
+  poll.last_epoch = ++epoch_;
   poll.timer_set = false;
   ++poll.timer_seq;  // a timer still pending is stale now
   Start start;
@@ -121,6 +165,7 @@ void Poller::Add(const std::string& user) {
     UserPoll& poll = users_[user];
     poll.generation = ++next_generation_;
     start = Begin(user, poll, Source::kInitial);
+    ReportLocked();
   }
   Run(std::move(start));
 }
@@ -137,6 +182,7 @@ void Poller::Remove(const std::string& user) {
     timer = it->second.timer;
     timer_set = it->second.timer_set;
     users_.erase(it);
+    ReportLocked();
   }
   // Outside mu_: Cancel waits for a timer task already running, which
   // takes mu_.
@@ -187,6 +233,65 @@ int Poller::size() const {
   return static_cast<int>(users_.size());
 }
 
+bool Poller::Watches(const std::string& user) const {
+  absl::MutexLock lock(&mu_);
+  return users_.contains(user);
+}
+
+std::uint64_t Poller::ReadEpoch() const {
+  absl::MutexLock lock(&mu_);
+  return epoch_;
+}
+
+bool Poller::Observed(const std::string& user, const Observation& observation,
+                      std::uint64_t epoch) {
+  Scheduler::TaskId old_timer = 0;
+  bool cancel = false;
+  Start read;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = users_.find(user);
+    if (it == users_.end()) return false;
+    UserPoll& poll = it->second;
+    // A read in flight reports after this (and may be newer than the page:
+    // left to it); one that began or ended after the page was requested may
+    // hold a newer answer than the page's.
+    if (poll.reading || poll.last_epoch > epoch) return false;
+    poll.reading = true;
+    poll.prompted_read = false;
+    cancel = poll.timer_set;
+    old_timer = poll.timer;
+    poll.timer_set = false;
+    ++poll.timer_seq;
+    read.user = user;
+    read.generation = poll.generation;
+    read.read_seq = ++poll.read_seq;
+    read.source = Source::kPoll;
+    read.swept = true;
+  }
+  if (cancel) scheduler_->Cancel(old_timer);
+  // As a read that just finished: reported in order, then rescheduled (a
+  // pending prompt still reads: the page may predate the alert).
+  Finished(read, observation);
+  return true;
+}
+
+void Poller::SetSweepPages(int pages) {
+  absl::MutexLock lock(&mu_);
+  sweep_pages_ = std::max(0, pages);
+  ReportLocked();
+}
+
+absl::Duration Poller::SweepInterval() const {
+  absl::MutexLock lock(&mu_);
+  return SweepIntervalLocked();
+}
+
+absl::Duration Poller::EffectiveInterval() const {
+  absl::MutexLock lock(&mu_);
+  return reported_ > absl::ZeroDuration() ? reported_ : options_.interval;
+}
+
 void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uint64_t seq) {
   Start start;
   {
@@ -195,14 +300,36 @@ void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uin
     if (it == users_.end() || it->second.generation != generation) return;
     UserPoll& poll = it->second;
     if (!poll.timer_set || poll.timer_seq != seq || poll.reading) return;  // stale
-    start = Begin(user, poll, poll.prompt_pending ? Source::kAlert : Source::kPoll);
+    if (poll.refused_source.has_value()) {
+      // A read the budget refused, owed now (a first read stays the first).
+      const Source source = *poll.refused_source == Source::kInitial ? Source::kInitial
+                            : poll.prompt_pending                    ? Source::kAlert
+                                                                     : *poll.refused_source;
+      poll.refused_source.reset();
+      start = Begin(user, poll, source);
+    } else {
+      if (!poll.prompt_pending) {
+        // Armed when fewer users were watched or the rate was higher: the
+        // read waits for the pacing in force now.
+        ReportLocked();
+        const absl::Time due =
+            poll.armed_from + NextDelay(options_, poll.failures, poll.armed_u, PacingLocked(poll));
+        const absl::Time now = absl::Now();
+        if (due > now + absl::Milliseconds(1)) {
+          Scheduler::TaskId running;  // this task: not cancelled
+          ArmLocked(user, poll, due - now, &running);
+          return;
+        }
+      }
+      start = Begin(user, poll, poll.prompt_pending ? Source::kAlert : Source::kPoll);
+    }
   }
   Run(std::move(start));
 }
 
 void Poller::Run(Start start) {
   std::shared_ptr<leaf::Cancellable> call =
-      fetch_(start.user, [gate = gate_, this, start](Observation observation) {
+      fetch_(start.user, start.source, [gate = gate_, this, start](Observation observation) {
         Pass pass(gate.get());
         if (pass) Finished(start, observation);
       });
@@ -220,11 +347,36 @@ void Poller::Finished(const Start& read, const Observation& observation) {
   auto current = [&](UserPoll& poll) {
     return poll.generation == read.generation && poll.read_seq == read.read_seq && poll.reading;
   };
+  if (observation.kind == Observation::Kind::kNotRead) {
+    // Leaf's budget had no room (or Leaf said 429): nothing was learnt and
+    // nothing is reported; the same read comes again after the delay the
+    // refusal gave, spread over twice that so refused reads do not return
+    // together.
+    absl::MutexLock lock(&mu_);
+    auto it = users_.find(read.user);
+    if (it == users_.end() || !current(it->second)) return;
+    UserPoll& poll = it->second;
+    poll.in_flight.reset();
+    poll.reading = false;
+    poll.prompted_read = false;
+    if (read.source == Source::kAlert) poll.prompt_pending = true;
+    if (!poll.refused_source.has_value() || read.source == Source::kInitial) {
+      poll.refused_source = read.source;
+    }
+    const absl::Duration hint =
+        GetStatusDetails(observation.error).retry_delay.value_or(absl::Seconds(1));
+    absl::Duration delay = std::clamp(hint, absl::Milliseconds(100), options_.max_backoff);
+    delay += delay * random_();
+    Scheduler::TaskId unused;
+    ArmLocked(read.user, poll, delay, &unused);
+    return;
+  }
   {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(read.user);
     if (it == users_.end() || !current(it->second)) return;  // removed
     it->second.in_flight.reset();
+    if (!read.swept) it->second.last_epoch = ++epoch_;
     it->second.failures =
         observation.kind == Observation::Kind::kError ? it->second.failures + 1 : 0;
   }
@@ -250,7 +402,12 @@ void Poller::Finished(const Start& read, const Observation& observation) {
       }
     } else {
       poll.prompt_pending = false;  // backing off: the next read is the poll's
-      ArmLocked(read.user, poll, NextDelay(options_, poll.failures, random_()), &unused);
+      poll.armed_from = absl::Now();
+      poll.armed_u = random_();
+      poll.armed_swept = read.swept;
+      ReportLocked();
+      ArmLocked(read.user, poll,
+                NextDelay(options_, poll.failures, poll.armed_u, PacingLocked(poll)), &unused);
     }
   }
   if (next) Run(*std::move(next));

@@ -5,6 +5,13 @@
 // One read per user at a time, whoever asked; the Leaf client's own limits
 // (--max_upstream_in_flight, the connection pool) apply to every read.
 //
+// Polls live within Leaf's rate limit (docs/watch.md, "Polls within Leaf's
+// rate limit"): with W users and `requests_per_minute` for polls, a user's
+// next scheduled read is max(interval, W / rate) after its last one, so W
+// users cost at most the rate. A Sweeper (sweeper.h) may read many users per
+// request through Leaf's user listing and report them here (Observed); their
+// own reads then wait.
+//
 // A prompt is only a doorbell (alerts come from the open network and can be
 // replayed): prompted reads of a user are coalesced (at most one pending or
 // in flight), spaced by `min_prompt_interval` from the start of the user's
@@ -16,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,8 +50,15 @@ class PollControl {
   virtual bool PollNow(const std::string& user, Source source) = 0;
 };
 
+// The share of the Leaf request budget's rate polls may spend (the rest is
+// for callers, alert-prompted reads and bulk work). The issue's example,
+// 10,000 users at 1,000/min read about every 20 minutes, is exactly 50%.
+inline constexpr double kPollBudgetShare = 0.5;
+
 struct PollerOptions {
   absl::Duration interval = absl::Seconds(30);
+  // A random share of this is added to each wait, scaled like the effective
+  // interval (jitter x effective / interval), so paced users stay spread.
   absl::Duration jitter = absl::Seconds(5);
   // Longest wait between reads while they fail (at least `interval`).
   absl::Duration max_backoff = absl::Minutes(5);
@@ -54,14 +69,25 @@ struct PollerOptions {
   std::function<double()> random;
   // The clock prompts are spaced by; tests may fix it (default absl::Now).
   std::function<absl::Time()> now;
+  // Requests per minute scheduled reads (and sweeps) may spend; asked each
+  // time a read is scheduled (the budget's rate drops after Leaf's 429s).
+  // Empty or <= 0: unlimited. Prompted and initial reads are not paced by
+  // it (the budget itself queues them). Called under the poller's lock:
+  // must not call the poller.
+  std::function<double()> requests_per_minute;
+  // Told the effective interval (how often each watched user is read)
+  // whenever it changes. Called under the poller's lock: must be quick and
+  // not call the poller.
+  std::function<void(absl::Duration)> on_effective_interval;
 };
 
 class Poller final : public PollControl {
  public:
-  // Starts one read of `user`; `done` runs exactly once (maybe inline, maybe
-  // on another thread after the poller is gone: the poller guards itself).
+  // Starts one read of `user` for `source` (its priority in the Leaf
+  // budget); `done` runs exactly once (maybe inline, maybe on another thread
+  // after the poller is gone: the poller guards itself).
   using Fetch = std::function<std::shared_ptr<leaf::Cancellable>(
-      const std::string& user, std::function<void(Observation)> done)>;
+      const std::string& user, Source source, std::function<void(Observation)> done)>;
   // Told every read's outcome, on the thread that finished it.
   using Sink = std::function<void(const std::string& user, const Observation&, Source)>;
 
@@ -80,10 +106,39 @@ class Poller final : public PollControl {
 
   // Users being read.
   int size() const;
+  bool Watches(const std::string& user) const;
 
+  // Reads started and finished so far (a counter): a sweep notes it before
+  // requesting a page and hands it to Observed, which then knows which own
+  // reads began or ended after the page was asked for.
+  std::uint64_t ReadEpoch() const;
+  // A sweep (requested when ReadEpoch() was `epoch`) found `user` with
+  // `observation`: reported to the sink as a poll and the user's own read
+  // pushed back, unless the user is not watched, a read of it is in flight,
+  // or one began or ended after the page was requested (Leaf may have
+  // answered it after the page: an older answer never follows a newer one).
+  // True when reported.
+  bool Observed(const std::string& user, const Observation& observation, std::uint64_t epoch);
+  // Sweeps read the users in `pages` requests per round (0: no sweeping);
+  // the effective interval reported is then the sweeps'.
+  void SetSweepPages(int pages);
+  // How often a sweep round may run: max(interval, pages / rate).
+  absl::Duration SweepInterval() const;
+  // How often each watched user is read now (what on_effective_interval
+  // was last told).
+  absl::Duration EffectiveInterval() const;
+  const PollerOptions& options() const { return options_; }
+
+  // max(interval, requests / (rpm / 60 s)); `interval` when rpm <= 0.
+  static absl::Duration PacedInterval(absl::Duration interval, double rpm, int requests);
   // The wait after a read: `failures` consecutive failed reads (0: it
-  // succeeded) and `u` uniform in [0, 1).
-  static absl::Duration NextDelay(const PollerOptions& options, int failures, double u);
+  // succeeded) and `u` uniform in [0, 1), with reads spaced `effective`
+  // (at least options.interval); the backoff is never shorter than it.
+  static absl::Duration NextDelay(const PollerOptions& options, int failures, double u,
+                                  absl::Duration effective);
+  static absl::Duration NextDelay(const PollerOptions& options, int failures, double u) {
+    return NextDelay(options, failures, u, options.interval);
+  }
 
  private:
   // Admits callbacks (timer tasks, read completions) while the poller
@@ -107,7 +162,17 @@ class Poller final : public PollControl {
     bool prompted_read = false;   // the read in flight was prompted
     bool prompt_pending = false;  // a prompted read is to come
     absl::Time last_start = absl::InfinitePast();
+    std::uint64_t last_epoch = 0;  // ReadEpoch() when its last read began or ended
+    // The scheduled read's plan: armed at (scheduler time) with the jitter
+    // draw, after a sweep's observation or not. When it fires, the pacing is
+    // recomputed (users added, the rate dropped): a read due later waits.
+    absl::Time armed_from;
+    double armed_u = 0;
+    bool armed_swept = false;
     int failures = 0;
+    // The source of a read Leaf's budget refused (kNotRead), to be read
+    // again when its timer fires (not paced: it is owed).
+    std::optional<Source> refused_source;
   };
   // A read to start once mu_ is released.
   struct Start {
@@ -115,6 +180,7 @@ class Poller final : public PollControl {
     std::uint64_t generation = 0;
     std::uint64_t read_seq = 0;
     Source source = Source::kPoll;
+    bool swept = false;  // an Observed sweep result, not a read of ours
   };
 
   // Marks a read of `poll` started. Under mu_.
@@ -127,6 +193,15 @@ class Poller final : public PollControl {
   void Run(Start start);  // not under mu_
   void OnTimer(const std::string& user, std::uint64_t generation, std::uint64_t seq);
   void Finished(const Start& read, const Observation& observation);
+  double RateLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The interval between a user's own scheduled reads: max(interval, W /
+  // rate).
+  absl::Duration OwnIntervalLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration SweepIntervalLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The spacing of `poll`'s scheduled reads now.
+  absl::Duration PacingLocked(const UserPoll& poll) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells on_effective_interval when the interval changed.
+  void ReportLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Scheduler* const scheduler_;
   const Fetch fetch_;
@@ -138,6 +213,9 @@ class Poller final : public PollControl {
   mutable absl::Mutex mu_;
   std::uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, UserPoll> users_ ABSL_GUARDED_BY(mu_);
+  std::uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
+  int sweep_pages_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration reported_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
 };
 
 }  // namespace leafsvc::watch

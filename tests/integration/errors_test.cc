@@ -73,7 +73,6 @@ TEST_F(ErrorsTest, EachLeafFailureMapsToItsCodeAndReason) {
       {"404", Kind::kStatus, 404, "", grpc::StatusCode::NOT_FOUND, "CREDENTIALS_NOT_FOUND"},
       {"409", Kind::kStatus, 409, "", grpc::StatusCode::ALREADY_EXISTS,
        "CREDENTIALS_ALREADY_EXIST"},
-      {"429", Kind::kStatus, 429, "", grpc::StatusCode::RESOURCE_EXHAUSTED, "LEAF_RATE_LIMITED"},
       {"500", Kind::kStatus, 500, "", grpc::StatusCode::UNAVAILABLE, "LEAF_UNAVAILABLE"},
       {"503", Kind::kStatus, 503, "", grpc::StatusCode::UNAVAILABLE, "LEAF_UNAVAILABLE"},
       {"html 502", Kind::kHtml, 502, "", grpc::StatusCode::UNAVAILABLE, "LEAF_UNAVAILABLE"},
@@ -110,6 +109,22 @@ TEST_F(ErrorsTest, LeafsOwnMessageReachesTheCaller) {
   grpc::Status st = Get();
   EXPECT_NE(st.error_message().find("refreshToken is malformed"), std::string::npos);
   EXPECT_EQ(ErrorInfoOf(st).metadata().at("leaf_message"), "refreshToken is malformed");
+}
+
+// Leaf's 429 pauses every request of the process (docs/rate-limits.md), so
+// it has its own server: the cases above would meet the pause.
+TEST_F(ErrorsTest, A429WithoutRetryAfterIsLeafRateLimitedWithLeafsStatusAndARetryInfo) {
+  Inject(Kind::kStatus, 429, R"({"error":"Request limit exceeded","status_code":429})");
+  grpc::Status st = Get();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  auto info = ErrorInfoOf(st);
+  EXPECT_EQ(info.reason(), "LEAF_RATE_LIMITED");
+  EXPECT_EQ(info.metadata().count("leaf_http_status") ? info.metadata().at("leaf_http_status")
+                                                      : std::string("none"),
+            "429");
+  int64_t delay_ms = 0;
+  ASSERT_TRUE(RetryInfoOf(st, &delay_ms));
+  EXPECT_GT(delay_ms, 0);
 }
 
 TEST_F(ErrorsTest, RateLimitCarriesRetryInfo) {

@@ -4,7 +4,9 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "server/budget/budgeted_http_client.h"
 #include "server/providers/agleader/agleader_spec.h"
 #include "tests/leaf/fake_http_client.h"
 #include "tests/leaf/test_token_sources.h"
@@ -23,7 +25,8 @@ class LeafCredentialReaderTest : public ::testing::Test {
   std::optional<Observation> ReadAnswered(int status, std::string body = "") {
     std::optional<Observation> got;
     Poller::Fetch fetch = reader_.AsFetch();
-    EXPECT_NE(fetch(::leafsvc::testing::kTestUser, [&](Observation o) { got = std::move(o); }),
+    EXPECT_NE(fetch(::leafsvc::testing::kTestUser, Source::kPoll,
+                    [&](Observation o) { got = std::move(o); }),
               nullptr);
     EXPECT_TRUE(http_.Respond(status, std::move(body)));
     return got;
@@ -61,6 +64,46 @@ TEST_F(LeafCredentialReaderTest, AFailedReadIsAnError) {
   ASSERT_TRUE(o.has_value());
   EXPECT_EQ(o->kind, Observation::Kind::kError);
   EXPECT_FALSE(o->error.ok());
+}
+
+// Alert-prompted reads go ahead of routine polls in the Leaf budget;
+// initial and scheduled reads are polls. Before, every read had priority 0
+// (a caller's).
+TEST_F(LeafCredentialReaderTest, EachReadCarriesTheBudgetClassOfItsSource) {
+  Poller::Fetch fetch = reader_.AsFetch();
+  for (Source source : {Source::kAlert, Source::kInitial, Source::kPoll}) {
+    fetch(::leafsvc::testing::kTestUser, source, [](Observation) {});
+    ASSERT_TRUE(http_.Respond(200, ::leafsvc::testing::kTestCredentialsJson));
+  }
+  const std::vector<http::HttpRequest> requests = http_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].priority, budget::PriorityOf(budget::RequestClass::kPrompted));
+  EXPECT_EQ(requests[1].priority, budget::PriorityOf(budget::RequestClass::kPoll));
+  EXPECT_EQ(requests[2].priority, budget::PriorityOf(budget::RequestClass::kPoll));
+  EXPECT_NE(budget::PriorityOf(budget::RequestClass::kPoll), 0);
+}
+
+TEST_F(LeafCredentialReaderTest, ReadsAListingPageAsAPoll) {
+  std::optional<absl::StatusOr<leaf::LeafUsersPage>> got;
+  Sweeper::SweepFetch fetch = reader_.AsSweepFetch();
+  const absl::Time deadline = absl::Now() + absl::Seconds(3);
+  fetch(2, 500, deadline, [&](absl::StatusOr<leaf::LeafUsersPage> page) { got = std::move(page); });
+  http::HttpHeaders headers;
+  headers.emplace_back("x-total-count", "1001");
+  const std::string body = std::string(R"([{"id":"u1","agLeaderCredentials":)") +
+                           ::leafsvc::testing::kTestCredentialsJson + "}]";
+  ASSERT_TRUE(http_.Respond(200, body, headers));
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok()) << got->status();
+  ASSERT_EQ((*got)->users.size(), 1u);
+  EXPECT_EQ((*got)->users[0].credentials->id, "c1");
+  EXPECT_EQ((*got)->total_count, 1001);
+  const http::HttpRequest req = http_.requests().at(0);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_NE(req.url.find("page=2"), std::string::npos) << req.url;
+  EXPECT_NE(req.url.find("size=500"), std::string::npos) << req.url;
+  EXPECT_EQ(req.priority, budget::PriorityOf(budget::RequestClass::kPoll));
+  EXPECT_EQ(req.deadline, deadline);  // sooner than the upstream timeout
 }
 
 }  // namespace

@@ -12,60 +12,10 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "tests/watch/observations.h"
+#include "tests/watch/poller_fakes.h"
 
 namespace leafsvc::watch {
 namespace {
-
-class NoopCall final : public leaf::Cancellable {
- public:
-  explicit NoopCall(std::atomic<int>* cancels) : cancels_(cancels) {}
-  void Cancel() override { cancels_->fetch_add(1); }
-
- private:
-  std::atomic<int>* cancels_;
-};
-
-// Answers every read at once with `fail` deciding the outcome; counts reads.
-struct FakeLeaf {
-  absl::Mutex mu;
-  std::map<std::string, int> reads;
-  std::vector<Source> sources;
-  std::atomic<bool> fail{false};
-  std::atomic<int> cancels{0};
-  bool hold = false;  // keep reads in flight (never answer)
-  std::vector<std::function<void(Observation)>> held;
-
-  Poller::Fetch Fetch() {
-    return [this](const std::string& user, std::function<void(Observation)> done) {
-      {
-        absl::MutexLock lock(&mu);
-        ++reads[user];
-        if (hold) {
-          held.push_back(std::move(done));
-          return std::make_shared<NoopCall>(&cancels);
-        }
-      }
-      Observation o;
-      o.kind = fail ? Observation::Kind::kError : Observation::Kind::kPresent;
-      if (fail) o.error = absl::UnavailableError("down");
-      done(o);
-      return std::make_shared<NoopCall>(&cancels);
-    };
-  }
-  int Reads(const std::string& user) {
-    absl::MutexLock lock(&mu);
-    return reads[user];
-  }
-};
-
-PollerOptions Fast() {
-  PollerOptions o;
-  o.interval = absl::Milliseconds(50);
-  o.jitter = absl::ZeroDuration();
-  o.max_backoff = absl::Milliseconds(400);
-  o.random = [] { return 0.5; };
-  return o;
-}
 
 TEST(PollerTest, NextDelayAddsJitterAndBacksOffToTheCap) {
   PollerOptions o;
@@ -177,15 +127,6 @@ struct FakeClock {
     now += d;
   }
 };
-
-bool WaitFor(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(10)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
 
 // Replays of one alert are a doorbell: 3,000 prompts inside the spacing cost
 // one read, the next 3,000 one more. Before the fix each prompt read Leaf at

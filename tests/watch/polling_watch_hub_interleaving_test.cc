@@ -274,7 +274,7 @@ class ChurnLeaf {
     worker_.join();
   }
   Poller::Fetch Fetch() {
-    return [this](const std::string&, std::function<void(Observation)> done) {
+    return [this](const std::string&, Source, std::function<void(Observation)> done) {
       bool inline_answer;
       {
         absl::MutexLock lock(&mu_);
