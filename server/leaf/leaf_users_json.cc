@@ -69,6 +69,7 @@ absl::StatusOr<LeafUser> DecodeUser(const Value& v, size_t index,
         DecodeEmbedded(creds->value, index, provider);
     if (!c.ok()) return c.status();
     user.credentials = *std::move(c);
+    user.credentials_null = !user.credentials.has_value();
   }
   return user;
 }

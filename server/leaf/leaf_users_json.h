@@ -21,6 +21,9 @@ struct LeafUser {
   std::string id;
   // Absent when the user has no credentials of the provider.
   std::optional<ProviderCredentials> credentials;
+  // The provider's member was there and said "none" (null or an empty
+  // array), as opposed to missing from the user altogether.
+  bool credentials_null = false;
 };
 
 // A decoded page of GET /users, with Leaf's X-Total-Count when it sent one.

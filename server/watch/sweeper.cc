@@ -163,11 +163,18 @@ void Sweeper::OnPage(int page, std::uint64_t seq, std::uint64_t epoch,
   for (const leaf::LeafUser& user : result->users) {
     std::string id = CanonicalLeafUserId(user.id);
     if (!poller_->Watches(id)) continue;
-    // Null, missing or without a status: left to the user's own read.
+    // Listed with credentials (id and status): present. Listed with the
+    // member null: Leaf says none. Missing member, or credentials without a
+    // status (Leaf does not document that the embedded object carries it):
+    // left to the user's own read.
     if (user.credentials && !user.credentials->id.empty() && !user.credentials->status.empty()) {
       Observation observation;
       observation.kind = Observation::Kind::kPresent;
       observation.credentials = *user.credentials;
+      poller_->Observed(id, observation, epoch);
+    } else if (user.credentials_null) {
+      Observation observation;
+      observation.kind = Observation::Kind::kAbsent;
       poller_->Observed(id, observation, epoch);
     }
     found.push_back(std::move(id));

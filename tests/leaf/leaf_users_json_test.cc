@@ -41,6 +41,11 @@ TEST(LeafUsersJsonTest, KeepsTheIdAndTheProvidersEmbeddedCredentials) {
   ASSERT_TRUE((*users)[3].credentials.has_value());
   EXPECT_EQ((*users)[3].credentials->id, "c4");
   EXPECT_FALSE((*users)[4].credentials.has_value());
+  // Null and an empty array say "none"; a missing member says nothing.
+  EXPECT_TRUE((*users)[1].credentials_null);
+  EXPECT_TRUE((*users)[2].credentials_null);
+  EXPECT_FALSE((*users)[0].credentials_null);
+  EXPECT_FALSE((*users)[4].credentials_null);
 }
 
 TEST(LeafUsersJsonTest, AcceptsSpringsPageWrapper) {

@@ -234,6 +234,28 @@ TEST(SweeperTest, ReportsTheWatchedUsersItFindsPageAfterPage) {
   EXPECT_EQ(polls, 4);
 }
 
+// Leaf's listing says "none" with the member null: the sweep reports the
+// user absent (deleted credentials are noticed by sweeps too), unlike a
+// user whose member is missing altogether.
+TEST(SweeperTest, AMemberListedNullIsAbsent) {
+  Scheduler scheduler;
+  FakeReads reads;
+  FakeListing listing;
+  Reports reports;
+  PollerOptions o = Slow();
+  Poller poller(&scheduler, reads.Fetch(), o);
+  poller.SetSink(reports.Sink());
+  Sweeper sweeper(&scheduler, &poller, listing.Fetch(), PageSize(10));
+  for (const char* u : {kU1, kU2}) poller.Add(u);
+  ASSERT_TRUE(sweeper.Round());
+  leaf::LeafUser none = Listed(kU1, std::nullopt);
+  none.credentials_null = true;
+  listing.Answer(0, Page({none, Listed(kU2, std::nullopt)}, 2));
+  ASSERT_EQ(reports.Of(kU1).size(), 2u);
+  EXPECT_EQ(reports.Of(kU1)[1], "-");  // absent
+  EXPECT_EQ(reports.Of(kU2).size(), 1u) << "a missing member is not 'absent'";
+}
+
 // A user the sweep finds is not read on its own while sweeps keep finding
 // it; a watched user the listing lacks, lists as null or lists without a
 // status is read on its own on schedule.
