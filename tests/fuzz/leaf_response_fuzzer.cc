@@ -152,7 +152,15 @@ void Run(const uint8_t* data, size_t size) {
         absl::StrCat("Retry-After ", seconds, " became ",
                      d.retry_delay ? absl::FormatDuration(*d.retry_delay) : "nothing", where));
   }
-  if (trimmed.empty()) FUZZ_CHECK(!d.retry_delay.has_value(), text + where);
+  // Without Retry-After, only a 429 says when to come back (the budget's
+  // first pause): callers still learn when to retry.
+  if (trimmed.empty()) {
+    if (http == 429) {
+      FUZZ_CHECK(d.retry_delay == leaf::kLeafRateLimitedRetryDelay, text + where);
+    } else {
+      FUZZ_CHECK(!d.retry_delay.has_value(), text + where);
+    }
+  }
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
@@ -20,7 +21,9 @@
 namespace leafsvc::testing {
 
 namespace v1 = ::leaf::agleader::v1;
-constexpr char kUser[] = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+// Each call reads its own user: identical reads in flight would share one
+// request to Leaf (and one descriptor).
+std::string User(int i) { return absl::StrFormat("3fa85f64-5717-4562-b3fc-%012d", i); }
 
 int OpenFds(pid_t pid) {
   int n = 0;
@@ -111,7 +114,7 @@ int CallsThatReachedLeaf(const std::shared_ptr<grpc::Channel>& channel, int n) {
   for (int i = 0; i < n; ++i) {
     auto c = std::make_unique<Call>();
     c->ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(15)));
-    c->req.set_leaf_user_id(kUser);
+    c->req.set_leaf_user_id(User(i));
     stub->async()->GetCredentials(&c->ctx, &c->req, &c->resp,
                                   [p = c.get()](grpc::Status s) { p->done.set_value(s); });
     calls.push_back(std::move(c));
