@@ -63,6 +63,11 @@ absl::Status ParseAuditOptions(const FlagSet& flags, std::istream& in, AuditOpti
     return absl::InvalidArgumentError("--chunk_size must be between 1 and 500");
   }
   audit->chunk_size = static_cast<int>(chunk);
+  const int64_t waits = flags.GetInt("max_rate_limited_waits");
+  if (waits < 0 || waits > 1000) {
+    return absl::InvalidArgumentError("--max_rate_limited_waits must be between 0 and 1000");
+  }
+  audit->max_rate_limited_waits = static_cast<int>(waits);
   const std::string progress = absl::AsciiStrToLower(flags.GetString("progress"));
   if (progress == "auto") {
     audit->progress = AuditOptions::Progress::kAuto;

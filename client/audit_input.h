@@ -25,7 +25,8 @@ inline constexpr size_t kMaxUserLineBytes = 4096;
 // anything). At least one id is required.
 absl::StatusOr<std::vector<std::string>> ParseUserList(std::istream& in, absl::string_view source);
 
-// --users (read from `in` when "-"), --csv, --chunk_size, --progress.
+// --users (read from `in` when "-"), --csv, --chunk_size, --progress,
+// --max_rate_limited_waits.
 absl::Status ParseAuditOptions(const FlagSet& flags, std::istream& in, AuditOptions* audit);
 
 }  // namespace leafsvc::client

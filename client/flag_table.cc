@@ -98,6 +98,10 @@ const FlagSpec kFlags[] = {
      "auto (a bar when stderr is a terminal, else a line every few seconds), bar, plain or "
      "none",
      kAuditMask, false},
+    {"max_rate_limited_waits", FlagSet::Type::kInt, "30",
+     "how many times to wait (the server's RetryInfo delay, at most 60 s) and ask again for the "
+     "users (or the page) Leaf's request budget deferred (LEAF_RATE_LIMITED), 0 to 1000; 0: never",
+     kAuditMask, false},
 };
 
 const CommandSpec kCommands[] = {
@@ -114,7 +118,8 @@ const CommandSpec kCommands[] = {
      "events --leaf_user_id ID [--page_size N] [--page_token T] [--all]",
      "list Leaf's exchanges with AgLeader for the credentials, newest first"},
     {Command::kAudit, "audit", kAuditMask,
-     "audit [--users FILE|-] [--csv] [--chunk_size N] [--progress auto|bar|plain|none]",
+     "audit [--users FILE|-] [--csv] [--chunk_size N] [--progress auto|bar|plain|none]\n"
+     "         [--max_rate_limited_waits N]",
      "report the state of many users' credentials (every user of the account, or those of\n"
      "      --users) with a summary; exit 3 when any must re-authorize"},
     {Command::kWatch, "watch", kWatchMask,

@@ -63,6 +63,9 @@ struct AuditOptions {
   bool csv = false;  // JSON lines come from ClientOptions::json
   enum class Progress { kAuto, kBar, kPlain, kNone };
   Progress progress = Progress::kAuto;
+  // Rounds of waiting and asking again for users (or a chunk) that Leaf's
+  // request budget deferred (LEAF_RATE_LIMITED) before reporting them.
+  int max_rate_limited_waits = 30;
 };
 
 // A fully parsed command line: which command to run with which request.

@@ -15,8 +15,10 @@ namespace {
 
 // Grants remembered for the background floor.
 constexpr size_t kShareWindow = 50;
-// The window of the per-minute cap.
-constexpr absl::Duration kMinute = absl::Seconds(60);
+// The window of the per-minute cap: a minute and a second, so that two
+// requests granted a minute apart, then delayed differently on their way
+// (a pooled connection, a new one), never land in one of Leaf's minutes.
+constexpr absl::Duration kMinute = absl::Seconds(61);
 // Longest pause a Retry-After may impose.
 constexpr absl::Duration kMaxRetryAfter = absl::Minutes(10);
 

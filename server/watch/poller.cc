@@ -247,16 +247,26 @@ bool Poller::Observed(const std::string& user, const Observation& observation,
                       std::uint64_t epoch) {
   Scheduler::TaskId old_timer = 0;
   bool cancel = false;
+  std::shared_ptr<leaf::Cancellable> superseded;
   Start read;
   {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(user);
     if (it == users_.end()) return false;
     UserPoll& poll = it->second;
-    // A read in flight reports after this (and may be newer than the page:
-    // left to it); one that began or ended after the page was requested may
-    // hold a newer answer than the page's.
-    if (poll.reading || poll.last_epoch > epoch) return false;
+    // A read that began or ended after the page was requested may hold a
+    // newer answer than the page's: left to it.
+    if (poll.last_epoch > epoch) return false;
+    if (poll.reading) {
+      // A read of ours that began before the page was requested and has not
+      // reported (most likely still waiting for the budget: many users'
+      // first reads queue there): the page is at least as new as anything
+      // it could say. It is cancelled and its answer dropped (its read_seq
+      // is no longer current); a prompt it carried still reads.
+      if (poll.prompted_read) poll.prompt_pending = true;
+      superseded = std::move(poll.in_flight);
+    }
+    poll.refused_source.reset();  // a refused read is owed no more
     poll.reading = true;
     poll.prompted_read = false;
     cancel = poll.timer_set;
@@ -270,6 +280,7 @@ bool Poller::Observed(const std::string& user, const Observation& observation,
     read.swept = true;
   }
   if (cancel) scheduler_->Cancel(old_timer);
+  if (superseded) superseded->Cancel();
   // As a read that just finished: reported in order, then rescheduled (a
   // pending prompt still reads: the page may predate the alert).
   Finished(read, observation);

@@ -114,9 +114,11 @@ class Poller final : public PollControl {
   std::uint64_t ReadEpoch() const;
   // A sweep (requested when ReadEpoch() was `epoch`) found `user` with
   // `observation`: reported to the sink as a poll and the user's own read
-  // pushed back, unless the user is not watched, a read of it is in flight,
-  // or one began or ended after the page was requested (Leaf may have
-  // answered it after the page: an older answer never follows a newer one).
+  // pushed back, unless the user is not watched or a read of it began or
+  // ended after the page was requested (Leaf may have answered it after the
+  // page: an older answer never follows a newer one). A read of ours that
+  // began before the page and has not reported (e.g. queued in the budget)
+  // is cancelled and its answer dropped: the page is at least as new.
   // True when reported.
   bool Observed(const std::string& user, const Observation& observation, std::uint64_t epoch);
   // Sweeps read the users in `pages` requests per round (0: no sweeping);

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/client/test_util.h"
 
 namespace leafsvc::client {
 namespace {
@@ -84,6 +85,26 @@ TEST(ParseUserListTest, IdsCommentsBlankLinesAndCrLf) {
   std::istringstream empty("# nothing\n");
   EXPECT_EQ(ParseUserList(empty, "--users stdin").status().message(),
             "--users stdin lists no user");
+}
+
+TEST(AuditOptionsTest, MaxRateLimitedWaits) {
+  ParseResult def = Parse({"audit"});
+  ASSERT_EQ(def.outcome, ParseResult::Outcome::kRun) << def.message;
+  EXPECT_EQ(def.invocation.audit.max_rate_limited_waits, 30);
+  ParseResult five = Parse({"audit", "--max_rate_limited_waits", "5"});
+  ASSERT_EQ(five.outcome, ParseResult::Outcome::kRun) << five.message;
+  EXPECT_EQ(five.invocation.audit.max_rate_limited_waits, 5);
+  EXPECT_EQ(
+      Parse({"audit", "--max_rate_limited_waits", "0"}).invocation.audit.max_rate_limited_waits, 0);
+  for (const char* bad : {"-1", "1001"}) {
+    ParseResult r = Parse({"audit", "--max_rate_limited_waits", bad});
+    EXPECT_EQ(r.outcome, ParseResult::Outcome::kUsageError) << bad;
+    EXPECT_TRUE(absl::StrContains(r.message, "--max_rate_limited_waits must be between 0 and 1000"))
+        << r.message;
+  }
+  // An audit flag only.
+  EXPECT_EQ(Parse({"get", "--leaf_user_id", kId, "--max_rate_limited_waits", "5"}).outcome,
+            ParseResult::Outcome::kUsageError);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // agleader_client audit against the real stack (emulator seeded with many
 // growers, App, gRPC): rows, counts, formats and exit codes.
+#include <cstdio>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -8,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "tests/client/test_util.h"
 #include "tests/integration/harness.h"
@@ -19,8 +22,9 @@ using testing::Harness;
 
 class AuditTest : public ClientTest {
  protected:
-  void Seed(int users, std::map<std::string, double> mix = {}) {
-    h_ = Harness::Start();
+  void Seed(int users, std::map<std::string, double> mix = {},
+            std::function<void(ServerConfig&)> tweak_server = nullptr) {
+    h_ = Harness::Start(nullptr, std::move(tweak_server));
     leafemu::SeedSpec spec;
     spec.users = users;
     spec.seed = 42;
@@ -28,8 +32,8 @@ class AuditTest : public ClientTest {
     seeded_ = h_->emulator().Seed(spec);
   }
   CliResult Audit(std::vector<std::string> flags, const std::string& in = "") {
-    std::vector<std::string> args = {"--server", h_->app().target(), "--timeout", "30s", "audit",
-                                     "--progress", "none"};
+    std::vector<std::string> args = {"--server", h_->app().target(), "--timeout", "30s",
+                                     "audit",    "--progress",       "none"};
     args.insert(args.end(), flags.begin(), flags.end());
     return RunCli(args, in);
   }
@@ -79,8 +83,9 @@ TEST_F(AuditTest, UsersFileInChunksWithMissingUsersAsCsv) {
   EXPECT_EQ(r.exit_code, kExitNeedsReauthorization) << r.err;
   std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 301u);
-  EXPECT_EQ(lines[0], "leaf_user_id,status,leaf_status,create_time,refresh_token_hint,"
-                      "private_key_hint,access_token_hint,error_reason");
+  EXPECT_EQ(lines[0],
+            "leaf_user_id,status,leaf_status,create_time,refresh_token_hint,"
+            "private_key_hint,access_token_hint,error_reason");
   // Rows in file order.
   for (size_t i = 0; i < seeded_.users.size(); ++i) {
     EXPECT_TRUE(absl::StartsWith(lines[i + 1], seeded_.users[i].first + ",")) << i;
@@ -120,8 +125,8 @@ TEST_F(AuditTest, ExitCodes) {
   EXPECT_TRUE(absl::StrContains(bad.err, "line 2")) << bad.err;
 
   // The server unreachable: exit 1 with the error on stderr.
-  CliResult down = RunCli({"--server", "127.0.0.1:1", "--timeout", "2s", "audit", "--progress",
-                           "none"});
+  CliResult down =
+      RunCli({"--server", "127.0.0.1:1", "--timeout", "2s", "audit", "--progress", "none"});
   EXPECT_EQ(down.exit_code, kExitRpcError);
   EXPECT_TRUE(absl::StrContains(down.err, "UNAVAILABLE")) << down.err;
 }
@@ -149,11 +154,39 @@ TEST_F(AuditTest, PlainProgressOnStderr) {
   Seed(30, {{"OK", 1}});
   std::string ids;
   for (const auto& [id, status] : seeded_.users) absl::StrAppend(&ids, id, "\n");
-  std::vector<std::string> args = {"--server", h_->app().target(), "audit", "--users", "-",
-                                   "--progress", "plain", "--chunk_size", "10"};
+  std::vector<std::string> args = {"--server", h_->app().target(), "audit", "--users",
+                                   "-",        "--progress",       "plain", "--chunk_size",
+                                   "10"};
   CliResult r = RunCli(args, ids);
   EXPECT_EQ(r.exit_code, kExitOk);
   EXPECT_TRUE(absl::StrContains(r.err, "audit: 30/30 users (100%)")) << r.err;
+}
+
+// Leaf's request budget at 2 a second (burst 5) and calls of 2 s: one call
+// cannot read 40 users, the server defers the rest (LEAF_RATE_LIMITED with
+// RetryInfo), and the audit asks again for them after each delay until all
+// 40 are rows; Leaf sees one GET per user, none for a deferral. Takes about
+// 20 s (35 users at 2 a second).
+TEST_F(AuditTest, DeferredUsersAreReadAfterWaitingForTheBudget) {
+  Seed(40, {{"OK", 1}}, [](ServerConfig& c) {
+    c.leaf_budget.requests_per_minute = 120;
+    c.leaf_budget.burst = 5;
+  });
+  std::string ids;
+  for (const auto& [id, status] : seeded_.users) absl::StrAppend(&ids, id, "\n");
+  const absl::Time started = absl::Now();
+  CliResult r = RunCli({"--server", h_->app().target(), "--timeout", "2s", "audit", "--users", "-",
+                        "--progress", "plain", "--max_rate_limited_waits", "100"},
+                       ids);
+  std::printf("audit of 40 users at 120/min took %s; progress:\n%s",
+              absl::FormatDuration(absl::Now() - started).c_str(), r.err.c_str());
+  EXPECT_EQ(r.exit_code, kExitOk) << r.out << r.err;
+  EXPECT_EQ(SummaryCount(r.out, "OK"), 40) << r.out;
+  EXPECT_FALSE(absl::StrContains(r.out, "LEAF_RATE_LIMITED")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, " users read after waiting for Leaf's budget")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.err, "for Leaf's request budget;")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "requests/min for bulk work)")) << r.err;
+  EXPECT_EQ(h_->emulator().CountRequests("GET", "ag-leader-credentials"), 40);
 }
 
 }  // namespace

@@ -368,6 +368,40 @@ TEST(SweeperTest, AStaleSweepNeverOverwritesANewerOwnRead) {
   }
 }
 
+// Many users' first reads wait in the budget; a page requested after they
+// began answers for them: each waiting read is cancelled and its answer, if
+// it still comes, dropped, so the page is reported, once.
+TEST(SweeperTest, APageAnswersForOwnReadsStillWaitingFromBeforeIt) {
+  Scheduler scheduler;
+  FakeReads reads;
+  FakeListing listing;
+  Reports reports;
+  {
+    absl::MutexLock lock(&reads.mu);
+    reads.hold = true;  // first reads queued (never answered by themselves)
+  }
+  Poller poller(&scheduler, reads.Fetch(), Slow());
+  poller.SetSink(reports.Sink());
+  Sweeper sweeper(&scheduler, &poller, listing.Fetch(), PageSize(10));
+  for (const char* u : {kU1, kU2, kU3}) poller.Add(u);
+  ASSERT_TRUE(sweeper.Round());
+  listing.Answer(0, Page({Listed(kU1, "OK"), Listed(kU2, "OK")}, 2));
+  EXPECT_EQ(reports.Of(kU1), std::vector<std::string>{"swept-" + std::string(kU1)});
+  EXPECT_EQ(reports.Of(kU2), std::vector<std::string>{"swept-" + std::string(kU2)});
+  EXPECT_TRUE(reports.Of(kU3).empty()) << "not listed: still its own read";
+  EXPECT_EQ(reads.cancels.load(), 2);
+  // The superseded reads' answers, should they come anyway, are dropped.
+  std::vector<std::function<void(Observation)>> held;
+  {
+    absl::MutexLock lock(&reads.mu);
+    held = std::move(reads.held);
+  }
+  for (auto& done : held) done(Present("late", "OK"));
+  EXPECT_EQ(reports.Of(kU1).size(), 1u);
+  EXPECT_EQ(reports.Of(kU2).size(), 1u);
+  EXPECT_EQ(reports.Of(kU3), std::vector<std::string>{"late"});
+}
+
 TEST(SweeperTest, DestructionCancelsThePageInFlightAndIgnoresItsAnswer) {
   Scheduler scheduler;
   FakeReads reads;
