@@ -339,10 +339,72 @@ void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uin
 }
 
 void Poller::Run(Start start) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (options_.max_reads_in_flight > 0 && reads_in_flight_ >= options_.max_reads_in_flight) {
+      // Started when a read ends; prompted reads (alerts) before the rest.
+      if (start.source == Source::kAlert) {
+        queued_.push_front(std::move(start));
+      } else {
+        queued_.push_back(std::move(start));
+      }
+      return;
+    }
+    ++reads_in_flight_;
+  }
+  Launch(std::move(start));
+}
+
+void Poller::ReadEnded() {
+  {
+    absl::MutexLock lock(&mu_);
+    --reads_in_flight_;
+    if (pumping_) {
+      repump_ = true;  // the thread in the loop below starts the next
+      return;
+    }
+    pumping_ = true;
+  }
+  // A loop, not recursion: a read that ends inside its Launch comes back
+  // here and only marks another turn.
+  for (;;) {
+    std::optional<Start> next;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!queued_.empty() && (options_.max_reads_in_flight <= 0 ||
+                                  reads_in_flight_ < options_.max_reads_in_flight)) {
+        Start s = std::move(queued_.front());
+        queued_.pop_front();
+        auto it = users_.find(s.user);
+        // Skipped when the user went, or a sweep answered for it meanwhile.
+        if (it == users_.end() || it->second.generation != s.generation ||
+            it->second.read_seq != s.read_seq || !it->second.reading) {
+          continue;
+        }
+        ++reads_in_flight_;
+        next = std::move(s);
+        break;
+      }
+      if (!next) {
+        if (repump_) {
+          repump_ = false;
+          continue;
+        }
+        pumping_ = false;
+        return;
+      }
+    }
+    Launch(*std::move(next));
+  }
+}
+
+void Poller::Launch(Start start) {
   std::shared_ptr<leaf::Cancellable> call =
       fetch_(start.user, start.source, [gate = gate_, this, start](Observation observation) {
         Pass pass(gate.get());
-        if (pass) Finished(start, observation);
+        if (!pass) return;
+        Finished(start, observation);
+        ReadEnded();
       });
   absl::MutexLock lock(&mu_);
   auto it = users_.find(start.user);

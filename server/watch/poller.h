@@ -21,6 +21,7 @@
 #define SERVER_WATCH_POLLER_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -69,6 +70,11 @@ struct PollerOptions {
   std::function<double()> random;
   // The clock prompts are spaced by; tests may fix it (default absl::Now).
   std::function<absl::Time()> now;
+  // Most reads of ours in flight at once (0: no limit); the others queue
+  // (alert-prompted first) and start as reads end. Thousands of users
+  // added together would otherwise all wait in Leaf's request budget at
+  // once, holding the Leaf client's in-flight slots.
+  int max_reads_in_flight = 64;
   // Requests per minute scheduled reads (and sweeps) may spend; asked each
   // time a read is scheduled (the budget's rate drops after Leaf's 429s).
   // Empty or <= 0: unlimited. Prompted and initial reads are not paced by
@@ -192,7 +198,11 @@ class Poller final : public PollControl {
   // timer it replaced, if any, to cancel outside mu_. Under mu_.
   bool ArmLocked(const std::string& user, UserPoll& poll, absl::Duration delay,
                  Scheduler::TaskId* replaced) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Run(Start start);  // not under mu_
+  // Starts `start`, or queues it when max_reads_in_flight are in flight.
+  void Run(Start start);     // not under mu_
+  void Launch(Start start);  // not under mu_
+  // A read of ours ended: the next queued one starts.
+  void ReadEnded();  // not under mu_
   void OnTimer(const std::string& user, std::uint64_t generation, std::uint64_t seq);
   void Finished(const Start& read, const Observation& observation);
   double RateLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -215,6 +225,10 @@ class Poller final : public PollControl {
   mutable absl::Mutex mu_;
   std::uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<std::string, UserPoll> users_ ABSL_GUARDED_BY(mu_);
+  int reads_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Start> queued_ ABSL_GUARDED_BY(mu_);
+  bool pumping_ ABSL_GUARDED_BY(mu_) = false;
+  bool repump_ ABSL_GUARDED_BY(mu_) = false;
   std::uint64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
   int sweep_pages_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Duration reported_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();

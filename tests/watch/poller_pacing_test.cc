@@ -270,5 +270,52 @@ TEST(PollerTest, AReadTheBudgetRefusedIsNotReportedAndComesAgainAfterItsDelay) {
   EXPECT_EQ(asked[1], Source::kInitial);
 }
 
+// Thousands of users added together do not all go to Leaf (and its
+// budget) at once: at most max_reads_in_flight, the rest as reads end,
+// prompted reads first.
+TEST(PollerTest, AtMostMaxReadsInFlightTheRestQueuedAlertsFirst) {
+  Scheduler scheduler;
+  FakeLeaf leaf;
+  leaf.hold = true;
+  PollerOptions o = Fast();
+  o.interval = absl::Hours(1);
+  o.max_reads_in_flight = 2;
+  Poller poller(&scheduler, leaf.Fetch(), o);
+  std::vector<std::string> reported;
+  absl::Mutex mu;
+  poller.SetSink([&](const std::string& user, const Observation&, Source) {
+    absl::MutexLock lock(&mu);
+    reported.push_back(user);
+  });
+  for (const char* u : {"u1", "u2", "u3", "u4", "u5"}) poller.Add(u);
+  auto held = [&] {
+    absl::MutexLock lock(&leaf.mu);
+    return leaf.held.size();
+  };
+  EXPECT_EQ(held(), 2u);
+  poller.Remove("u3");                   // a queued read of a removed user never starts
+  poller.PollNow("u5", Source::kAlert);  // queued: the prompt waits for its first read
+  auto answer = [&](size_t i) {
+    std::function<void(Observation)> done;
+    {
+      absl::MutexLock lock(&leaf.mu);
+      done = leaf.held[i];
+    }
+    Observation ok;
+    ok.kind = Observation::Kind::kPresent;
+    done(ok);
+  };
+  answer(0);
+  EXPECT_EQ(held(), 3u);
+  answer(1);
+  EXPECT_EQ(held(), 4u);
+  answer(2);
+  answer(3);
+  EXPECT_EQ(held(), 4u) << "u3 was removed: 4 reads in all";
+  EXPECT_EQ(leaf.Reads("u3"), 0);
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(reported.size(), 4u);
+}
+
 }  // namespace
 }  // namespace leafsvc::watch
