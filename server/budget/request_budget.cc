@@ -106,7 +106,7 @@ void RequestBudget::RecordGrant(RequestClass c) {
 }
 
 absl::Duration RequestBudget::EstimateFor(RequestClass c, absl::Time now) const {
-  const absl::Duration by_priority = WaitFor(Ahead(c) + 1, now);
+  const absl::Duration by_priority = WaitFor(Ahead(c) + 1, now, MinuteCap(c));
   if (c == RequestClass::kCaller || options_.background_min_share <= 0) return by_priority;
   // A background class is also served by its floor, whatever waits above.
   int background_waiting = queues_[static_cast<int>(c)].empty() ? 1 : 0;
@@ -118,7 +118,7 @@ absl::Duration RequestBudget::EstimateFor(RequestClass c, absl::Time now) const 
   return std::min(by_priority, pause + absl::Seconds(position / floor_rate));
 }
 
-absl::Duration RequestBudget::WaitFor(int position, absl::Time now) const {
+absl::Duration RequestBudget::WaitFor(int position, absl::Time now, int cap) const {
   const absl::Duration pause = std::max(absl::ZeroDuration(), paused_until_ - now);
   absl::Duration wait = pause;
   const double missing = position - tokens_;
@@ -128,20 +128,29 @@ absl::Duration RequestBudget::WaitFor(int position, absl::Time now) const {
   }
   // The trailing minute: the grant `position` places ahead can only come
   // once enough of the minute's grants have aged out.
-  const int over = static_cast<int>(minute_.size()) + position - MinuteCap();
+  const int over = static_cast<int>(minute_.size()) + position - cap;
   if (over > 0 && over <= static_cast<int>(minute_.size())) {
     wait = std::max(wait, minute_[over - 1] + kMinute - now);
   }
   return wait;
 }
 
-int RequestBudget::MinuteCap() const {
-  return std::max(1, static_cast<int>(std::floor(rate_per_second_ * 60.0 + 1e-9)));
+int RequestBudget::MinuteCap(RequestClass c) const {
+  const int cap = std::max(1, static_cast<int>(std::floor(rate_per_second_ * 60.0 + 1e-9)));
+  if (c == RequestClass::kCaller) return cap;
+  // The last requests of each minute are callers' only: when background
+  // work has filled the minute, a caller still waits at most for a token,
+  // not for the minute to roll over.
+  return std::max(1, cap - std::min(options_.burst, cap / 10));
 }
 
-bool RequestBudget::TakeToken(absl::Time now) {
+int RequestBudget::WaitingCap() const {
+  return MinuteCap(queues_[0].empty() ? RequestClass::kPrompted : RequestClass::kCaller);
+}
+
+bool RequestBudget::TakeToken(absl::Time now, RequestClass c) {
   while (!minute_.empty() && minute_.front() <= now - kMinute) minute_.pop_front();
-  if (tokens_ < 1 || static_cast<int>(minute_.size()) >= MinuteCap()) return false;
+  if (tokens_ < 1 || static_cast<int>(minute_.size()) >= MinuteCap(c)) return false;
   tokens_ -= 1;
   minute_.push_back(now);
   return true;
@@ -182,8 +191,14 @@ void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
   Refill(now);
   if (now >= paused_until_) {
     for (;;) {
-      const int c = PickClass();
-      if (c < 0 || !TakeToken(now)) break;
+      int c = PickClass();
+      if (c < 0) break;
+      if (!TakeToken(now, static_cast<RequestClass>(c))) {
+        // The minute's last requests are callers': a waiting caller may
+        // still go when the background class picked may not.
+        if (c == 0 || queues_[0].empty() || !TakeToken(now, RequestClass::kCaller)) break;
+        c = 0;
+      }
       RecordGrant(static_cast<RequestClass>(c));
       ready->push_back({Remove(queues_[c].begin()), absl::OkStatus()});
     }
@@ -192,7 +207,7 @@ void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
   // pause began, or the rate dropped) can no longer be served: refused now,
   // with the time until a token, rather than at their deadline, when the
   // caller's own deadline would beat the refusal.
-  const absl::Time next_token = now + WaitFor(1, now);
+  const absl::Time next_token = now + WaitFor(1, now, WaitingCap());
   while (!deadlines_.empty() &&
          (deadlines_.begin()->first <= now || deadlines_.begin()->first < next_token)) {
     auto it = waiting_.find(deadlines_.begin()->second);
@@ -205,7 +220,7 @@ void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
 
 void RequestBudget::ArmTimer(absl::Time now) {
   if (scheduler_ == nullptr || shut_down_ || waiting_.empty()) return;
-  absl::Time next = now + WaitFor(1, now);
+  absl::Time next = now + WaitFor(1, now, WaitingCap());
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
   if (next >= timer_at_ && timer_at_ > now) return;
   timer_at_ = next;
@@ -247,7 +262,7 @@ RequestBudget::Ticket RequestBudget::Acquire(RequestClass c, absl::Time deadline
       const absl::Time now = now_();
       Drain(now, &ready);
       // After Drain, a whole token left means nobody waits.
-      if (now >= paused_until_ && waiting_.empty() && TakeToken(now)) {
+      if (now >= paused_until_ && waiting_.empty() && TakeToken(now, c)) {
         RecordGrant(c);
         ready.push_back({std::move(grant), absl::OkStatus()});
       } else {
@@ -263,6 +278,9 @@ RequestBudget::Ticket RequestBudget::Acquire(RequestClass c, absl::Time deadline
           waiting_[ticket] = std::prev(q.end());
           deadlines_.insert({deadline, ticket});
           if (observer_.waited) observer_.waited(c);
+          // Tokens at hand that the waiters before it could not use (the
+          // minute's last requests are callers'): it may go at once.
+          Drain(now, &ready);
           ArmTimer(now);
         }
       }

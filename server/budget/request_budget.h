@@ -140,13 +140,18 @@ class RequestBudget {
   void Refill(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Spends a token for a grant at `now` if the bucket has one and the
   // trailing minute has room; false otherwise.
-  bool TakeToken(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool TakeToken(absl::Time now, RequestClass c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Most grants in any 60 s at the rate in force.
-  int MinuteCap() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // (Background classes leave the minute's last few to callers.)
+  int MinuteCap(RequestClass c = RequestClass::kCaller) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The cap that decides when the next waiter can go (callers' when one
+  // waits, else the background classes').
+  int WaitingCap() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Which class gets the next token (-1: nobody waits).
   int PickClass() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RecordGrant(RequestClass c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Duration WaitFor(int position, absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration WaitFor(int position, absl::Time now, int cap) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How long a new waiter of class `c` would wait: behind every waiter of
   // its class and those above, or, for a background class, at its floor,
   // whichever comes first.

@@ -241,6 +241,22 @@ TEST_F(BudgetTest, NoSixtySecondsEverHoldMoreGrantsThanTheBudget) {
   }
 }
 
+// Background work that fills Leaf's minute must not make a caller wait for
+// the minute to roll over: the minute's last requests are callers'.
+TEST_F(BudgetTest, BackgroundWorkNeverFillsTheMinuteForCallers) {
+  RequestBudgetOptions o = PerMinute(60, 60);  // the whole minute at hand
+  Make(o);
+  std::vector<Outcome*> polls;
+  for (int i = 0; i < 100; ++i) polls.push_back(Ask(C::kPoll, absl::Hours(1)));
+  int granted = 0;
+  for (Outcome* p : polls) granted += p->status.has_value() && p->status->ok() ? 1 : 0;
+  EXPECT_EQ(granted, 54) << "60 a minute less the callers' 6";
+  Outcome* caller = Ask(C::kCaller, absl::Seconds(5));
+  ASSERT_TRUE(caller->status.has_value()) << "waited for the minute to roll over";
+  EXPECT_TRUE(caller->status->ok());
+  EXPECT_EQ(caller->at, clock_.Now());
+}
+
 // Polls waiting without end (a poll queue deeper than the budget) never
 // starve bulk work: it gets its share of the floor, and its estimate says so
 // instead of refusing it for the whole poll queue ahead.
