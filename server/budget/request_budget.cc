@@ -19,6 +19,10 @@ constexpr size_t kShareWindow = 50;
 // requests granted a minute apart, then delayed differently on their way
 // (a pooled connection, a new one), never land in one of Leaf's minutes.
 constexpr absl::Duration kMinute = absl::Seconds(61);
+// Tokens accrue at the rate spread over that window (a minute's requests
+// in 61 s), so the bucket never outruns the cap and grants flow evenly
+// instead of stalling for a second at each minute's end.
+constexpr double kRefillScale = 60.0 / 61.0;
 // Longest pause a Retry-After may impose.
 constexpr absl::Duration kMaxRetryAfter = absl::Minutes(10);
 
@@ -64,7 +68,8 @@ void RequestBudget::Refill(absl::Time now) {
     rate_per_second_ = std::min(configured, rate_per_second_ + step);
     if (observer_.rate_changed) observer_.rate_changed(rate_per_second_ * 60.0);
   }
-  tokens_ = std::min<double>(std::max(1, options_.burst), tokens_ + rate_per_second_ * seconds);
+  tokens_ = std::min<double>(std::max(1, options_.burst),
+                             tokens_ + rate_per_second_ * kRefillScale * seconds);
 }
 
 int RequestBudget::PickClass() const {
@@ -124,7 +129,7 @@ absl::Duration RequestBudget::WaitFor(int position, absl::Time now, int cap) con
   const double missing = position - tokens_;
   if (missing > 0) {
     if (rate_per_second_ <= 0) return absl::InfiniteDuration();
-    wait = pause + absl::Seconds(missing / rate_per_second_);
+    wait = pause + absl::Seconds(missing / (rate_per_second_ * kRefillScale));
   }
   // The trailing minute: the grant `position` places ahead can only come
   // once enough of the minute's grants have aged out.

@@ -73,8 +73,9 @@ struct PollerOptions {
   // Most reads of ours in flight at once (0: no limit); the others queue
   // (alert-prompted first) and start as reads end. Thousands of users
   // added together would otherwise all wait in Leaf's request budget at
-  // once, holding the Leaf client's in-flight slots.
-  int max_reads_in_flight = 64;
+  // once, holding the Leaf client's in-flight slots, and a sweep page (one
+  // request for a thousand users) would queue behind all of them.
+  int max_reads_in_flight = 16;
   // Requests per minute scheduled reads (and sweeps) may spend; asked each
   // time a read is scheduled (the budget's rate drops after Leaf's 429s).
   // Empty or <= 0: unlimited. Prompted and initial reads are not paced by

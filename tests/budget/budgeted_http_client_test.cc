@@ -64,9 +64,9 @@ TEST_F(BudgetedHttpClientTest, NothingLeavesBeforeItsGrant) {
   Send("b", RequestClass::kCaller);
   Send("c", RequestClass::kCaller);
   EXPECT_EQ(Sent(), std::vector<std::string>{"a"});
-  Advance(absl::Seconds(1));
+  Advance(absl::Milliseconds(1020));  // 61/60 s a token
   EXPECT_EQ(Sent(), (std::vector<std::string>{"a", "b"}));
-  Advance(absl::Seconds(1));
+  Advance(absl::Milliseconds(1020));  // 61/60 s a token
   EXPECT_EQ(Sent(), (std::vector<std::string>{"a", "b", "c"}));
 }
 
@@ -76,9 +76,9 @@ TEST_F(BudgetedHttpClientTest, HigherPrioritiesLeaveFirst) {
   Send("bulk", RequestClass::kBulk);
   Send("poll", RequestClass::kPoll);
   Send("caller", RequestClass::kCaller);
-  Advance(absl::Seconds(1));
-  Advance(absl::Seconds(1));
-  Advance(absl::Seconds(1));
+  Advance(absl::Milliseconds(1020));  // 61/60 s a token
+  Advance(absl::Milliseconds(1020));  // 61/60 s a token
+  Advance(absl::Milliseconds(1020));  // 61/60 s a token
   EXPECT_EQ(Sent(), (std::vector<std::string>{"first", "caller", "poll", "bulk"}));
 }
 
