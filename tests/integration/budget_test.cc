@@ -202,6 +202,9 @@ TEST(BudgetTest, AMixOfEveryCallNeverExceedsTheBudgetCountedAtTheEmulator) {
   EXPECT_GT(Sample(metrics, "agleader_leaf_requests_total", "class=\"poll\""), 0);
   EXPECT_GT(Sample(metrics, "agleader_leaf_budget_waits_total", "class=\"caller\""), 0);
   EXPECT_GT(Sample(metrics, "agleader_rejected_calls_total", "reason=\"LEAF_RATE_LIMITED\""), 0);
+  // 4 watched users, 1 s interval, 120 a minute for polls: the interval holds.
+  EXPECT_EQ(Sample(metrics, "agleader_watch_effective_poll_interval_seconds"), 1);
+  EXPECT_EQ(Sample(metrics, "agleader_leaf_budget_requests_per_minute"), kPerMinute);
 }
 
 // Bulk work (a batch far larger than the budget, a listing walk) and polls
