@@ -107,7 +107,9 @@ TEST(PollerTest, ScheduledReadsArePacedToTheRate) {
   for (const std::string& u : users) {
     const std::vector<absl::Time>& at = leaf.at[u];
     ASSERT_GE(at.size(), 1u);
-    if (at.size() >= 2) EXPECT_GE(at[1] - at[0], absl::Milliseconds(495)) << u;
+    if (at.size() >= 2) {
+      EXPECT_GE(at[1] - at[0], absl::Milliseconds(495)) << u;
+    }
   }
 }
 
