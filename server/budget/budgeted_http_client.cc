@@ -83,6 +83,7 @@ http::TransferId BudgetedHttpClient::Send(http::HttpRequest request, http::HttpC
           (*shared_done)(absl::CancelledError("the request to Leaf was cancelled"));
           return;
         }
+        if (shared_request->on_granted) shared_request->on_granted();
         const http::TransferId inner = inner_->Send(std::move(*shared_request), answered);
         bool cancel_now;
         {

@@ -41,6 +41,10 @@ struct HttpRequest {
   // The request's place in a shared request budget (0 first; see
   // server/budget/budgeted_http_client.h). Transports ignore it.
   int priority = 0;
+  // Told when a budget grants the request, just before it leaves (may be
+  // empty; transports ignore it). Lets a read that waited in a low class be
+  // joined by a caller once it no longer waits.
+  std::function<void()> on_granted;
 };
 
 // Zeroes the request's URL, header values and body (their buffers too) and

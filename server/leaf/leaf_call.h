@@ -84,6 +84,9 @@ struct CallOptions {
   // budget::PriorityOf(RequestClass)); every request of the call, retries
   // included, carries it (http::HttpRequest::priority).
   int priority = 0;
+  // Told each time the budget lets one of the call's requests go (may be
+  // empty; http::HttpRequest::on_granted).
+  std::function<void()> on_granted;
 };
 
 // What a started Leaf call or operation (an exchange, a batch, a listing

@@ -95,6 +95,7 @@ std::shared_ptr<Cancellable> LeafClient::Start(
     std::function<void(absl::StatusOr<http::HttpResponse>)> done) {
   request.deadline = options.deadline;
   request.priority = options.priority;
+  request.on_granted = options.on_granted;
   // Background work (priority > 0: polls, bulk, prompted reads) may hold
   // at most three quarters of the slots, so that it never leaves a caller's
   // call refused for want of one (its requests can wait long in the budget).
@@ -209,10 +210,12 @@ std::shared_ptr<Cancellable> LeafClient::GetCredentials(absl::string_view leaf_u
   return credential_reads_.Read(
       scope, scope, options.priority, options.deadline, options.stats,
       [this, user = std::string(leaf_user_id), options](absl::Time deadline, CallStats* stats,
+                                                        std::function<void()> granted,
                                                         Callback<ProviderCredentials> read_done) {
         CallOptions shared = options;
         shared.deadline = deadline;
         shared.stats = stats;
+        shared.on_granted = std::move(granted);
         return SendGetCredentials(user, shared, std::move(read_done));
       },
       std::move(done));
@@ -274,10 +277,12 @@ std::shared_ptr<Cancellable> LeafClient::ListEvents(absl::string_view leaf_user_
   return event_reads_.Read(
       scope, scope, options.priority, options.deadline, options.stats,
       [this, user = std::string(leaf_user_id), options](
-          absl::Time deadline, CallStats* stats, Callback<std::vector<CredentialEvent>> read_done) {
+          absl::Time deadline, CallStats* stats, std::function<void()> granted,
+          Callback<std::vector<CredentialEvent>> read_done) {
         CallOptions shared = options;
         shared.deadline = deadline;
         shared.stats = stats;
+        shared.on_granted = std::move(granted);
         return SendListEvents(user, shared, std::move(read_done));
       },
       std::move(done));

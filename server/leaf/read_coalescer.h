@@ -7,9 +7,10 @@
 // - a write to a scope (the user: Create, Delete) starts a new generation:
 //   a read asked after WriteStarted never joins a read asked before it, so
 //   it never gets an answer from before the write;
-// - a read joins only a read of the same or a higher priority (never a
-//   queued poll, which could wait long behind callers for the budget) whose
-//   deadline is no later than its own (so it never waits past its own);
+// - a read joins only a read of the same or a higher priority, or one the
+//   budget already let go (never a queued poll, which could wait long
+//   behind callers for the budget), whose deadline is no later than its own
+//   (so it never waits past its own);
 // - one waiter's cancel never cancels the shared request while others
 //   wait; the request is cancelled when its last waiter leaves;
 // - a shared request that ran out of its own time is asked again for the
@@ -18,6 +19,7 @@
 #ifndef SERVER_LEAF_READ_COALESCER_H_
 #define SERVER_LEAF_READ_COALESCER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,9 +42,10 @@ class ReadCoalescer {
  public:
   using Done = std::function<void(absl::StatusOr<T>)>;
   // Sends the read, to end by `deadline`, filling in `stats` before `done`
-  // runs (exactly once).
-  using StartRead =
-      std::function<std::shared_ptr<Cancellable>(absl::Time deadline, CallStats* stats, Done done)>;
+  // runs (exactly once), and calling `granted` when the request budget lets
+  // it go (it no longer waits behind anyone).
+  using StartRead = std::function<std::shared_ptr<Cancellable>(
+      absl::Time deadline, CallStats* stats, std::function<void()> granted, Done done)>;
 
   // `on_coalesced` is told each read that joined another (metrics);
   // `cancelled` is what a waiter that cancels hears (default: CANCELLED).
@@ -63,7 +66,10 @@ class ReadCoalescer {
     {
       absl::MutexLock lock(&mu_);
       auto it = flights_.find(key);
-      if (it != flights_.end() && it->second->priority <= priority &&
+      // A read of a lower class may still be queued for the budget, long;
+      // once granted it waits for no one and anyone may join it.
+      if (it != flights_.end() &&
+          (it->second->priority <= priority || it->second->granted.load()) &&
           it->second->deadline <= deadline) {
         flight = it->second;
         joined = true;
@@ -122,6 +128,7 @@ class ReadCoalescer {
     absl::Time deadline;
     StartRead start;
     CallStats stats;                    // written by the request, before it ends
+    std::atomic<bool> granted{false};   // the budget let its request go
     std::vector<Waiter> waiters;        // guarded by the coalescer's mu_
     std::shared_ptr<Cancellable> call;  // guarded by mu_
     bool ended = false;                 // guarded by mu_
@@ -140,9 +147,9 @@ class ReadCoalescer {
   };
 
   void Launch(const std::shared_ptr<Flight>& flight, absl::Time deadline) {
-    std::shared_ptr<Cancellable> call =
-        flight->start(deadline, &flight->stats,
-                      [this, flight](absl::StatusOr<T> result) { End(flight, std::move(result)); });
+    std::shared_ptr<Cancellable> call = flight->start(
+        deadline, &flight->stats, [flight] { flight->granted.store(true); },
+        [this, flight](absl::StatusOr<T> result) { End(flight, std::move(result)); });
     bool cancel_now = false;
     {
       absl::MutexLock lock(&mu_);

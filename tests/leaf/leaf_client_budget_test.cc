@@ -8,8 +8,11 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "server/budget/budgeted_http_client.h"
+#include "server/budget/request_budget.h"
 #include "server/errors/status_details.h"
 #include "server/leaf/leaf_client.h"
+#include "server/platform/scheduler.h"
 #include "server/providers/agleader/agleader_spec.h"
 #include "tests/leaf/fake_http_client.h"
 #include "tests/leaf/test_credentials.h"
@@ -236,6 +239,50 @@ TEST(LeafClientSlotsTest, BackgroundWorkLeavesAQuarterOfTheSlotsToCallers) {
   EXPECT_EQ(http.requests().size(), 9u);
   while (http.Respond(200, kCredentialsJson)) {
   }
+}
+
+// A poll's read that the budget already let go waits for no one: a caller
+// asking for the same user joins it (one request to Leaf). A poll still
+// queued in the budget is never joined by a caller (it could wait long).
+TEST(LeafClientGrantedJoinTest, ACallerJoinsAPollOnceTheBudgetLetItGo) {
+  FakeHttpClient http;
+  budget::RequestBudgetOptions bo;
+  bo.requests_per_minute = 60;
+  bo.burst = 1;
+  bo.background_min_share = 0;
+  Scheduler scheduler;
+  budget::RequestBudget budget(bo, &scheduler);
+  budget::BudgetedHttpClient budgeted(&http, &budget, &scheduler);
+  CountingTokenSource tokens;
+  LeafClient client(&budgeted, &tokens, LeafEndpoints("http://leaf", providers::AgLeaderSpec()));
+  CallOptions poll(absl::Now() + absl::Seconds(30));
+  poll.priority = budget::PriorityOf(budget::RequestClass::kPoll);
+  Got polled, caller;
+  client.GetCredentials(kUser, poll, [&](auto r) { polled = std::move(r); });
+  ASSERT_EQ(http.requests().size(), 1u);  // the burst token: sent
+  client.GetCredentials(kUser, absl::Now() + absl::Seconds(60),
+                        [&](auto r) { caller = std::move(r); });
+  EXPECT_EQ(http.requests().size(), 1u) << "the caller should have joined the sent poll";
+  ASSERT_TRUE(http.Respond(200, kCredentialsJson));
+  EXPECT_TRUE(polled.has_value() && polled->ok());
+  EXPECT_TRUE(caller.has_value() && caller->ok());
+
+  // Now the bucket is empty: the next poll waits in the budget, and a
+  // caller does not join it.
+  Got queued_poll, other_caller;
+  CallOptions poll2(absl::Now() + absl::Seconds(30));
+  poll2.priority = budget::PriorityOf(budget::RequestClass::kPoll);
+  client.GetCredentials(kUser, poll2, [&](auto r) { queued_poll = std::move(r); });
+  client.GetCredentials(kUser, absl::Now() + absl::Seconds(60),
+                        [&](auto r) { other_caller = std::move(r); });
+  EXPECT_EQ(http.requests().size(), 1u);  // both wait for the budget
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  while (http.requests().size() < 2 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(http.requests().size(), 2u);  // the caller's own request went first (a second later)
+  ASSERT_TRUE(http.Respond(200, kCredentialsJson));
+  EXPECT_TRUE(other_caller.has_value() && other_caller->ok());
+  EXPECT_FALSE(queued_poll.has_value());
+  budget.Shutdown();
 }
 
 }  // namespace

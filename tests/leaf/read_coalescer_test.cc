@@ -30,7 +30,8 @@ struct Pending {
 class Reads {
  public:
   ReadCoalescer<int>::StartRead Starter() {
-    return [this](absl::Time deadline, CallStats*, ReadCoalescer<int>::Done done) {
+    return [this](absl::Time deadline, CallStats*, std::function<void()>,
+                  ReadCoalescer<int>::Done done) {
       auto p = std::make_shared<Pending>();
       p->deadline = deadline;
       p->done = std::move(done);
@@ -183,7 +184,8 @@ TEST_F(CoalescerTest, AReadThatEndsInsideItsStartEndsOnce) {
   Got a;
   coalescer_.Read(
       "user", "get", 0, absl::Now() + absl::Seconds(1), nullptr,
-      [](absl::Time, CallStats*, ReadCoalescer<int>::Done done) -> std::shared_ptr<Cancellable> {
+      [](absl::Time, CallStats*, std::function<void()>,
+         ReadCoalescer<int>::Done done) -> std::shared_ptr<Cancellable> {
         done(absl::ResourceExhaustedError("refused at once"));
         return nullptr;
       },
