@@ -95,7 +95,8 @@ std::set<std::string> HeadingAnchors(absl::string_view markdown) {
   return anchors;
 }
 
-std::vector<std::string> BrokenLinks(const std::string& page_path, absl::string_view markdown) {
+std::vector<std::string> BrokenLinks(const std::string& page_path, absl::string_view markdown,
+                                     const std::string& root) {
   std::vector<std::string> broken;
   const fs::path dir = fs::path(page_path).parent_path();
   for (const std::string& target : LinkTargets(markdown)) {
@@ -104,6 +105,15 @@ std::vector<std::string> BrokenLinks(const std::string& page_path, absl::string_
     const std::string& file = parts.first;
     const std::string& fragment = parts.second;
     const fs::path resolved = file.empty() ? fs::path(page_path) : dir / file;
+    if (!root.empty()) {
+      // Compared as paths, so that /repo-other is not inside /repo.
+      const fs::path relative = resolved.lexically_normal().lexically_relative(
+          fs::path(root).lexically_normal());
+      if (relative.empty() || *relative.begin() == "..") {
+        broken.push_back(absl::StrCat(target, ": leads outside the repository"));
+        continue;
+      }
+    }
     std::error_code error;
     if (!file.empty() && !fs::exists(resolved, error)) {
       broken.push_back(absl::StrCat(target, ": no file ", resolved.string()));

@@ -23,8 +23,11 @@ std::set<std::string> HeadingAnchors(absl::string_view markdown);
 
 // The links of the page at `page_path` (a file whose text is `markdown`)
 // that are relative and lead nowhere, each as "target: why". Links with a
-// scheme (https:, mailto:) are not checked: tests stay offline.
-std::vector<std::string> BrokenLinks(const std::string& page_path, absl::string_view markdown);
+// scheme (https:, mailto:) are not checked: tests stay offline. With a
+// `root`, a link leading outside it is broken too, even when the file
+// exists on this machine (a clone of the repository would not have it).
+std::vector<std::string> BrokenLinks(const std::string& page_path, absl::string_view markdown,
+                                     const std::string& root = "");
 
 }  // namespace docs
 }  // namespace leafsvc

@@ -60,6 +60,16 @@ TEST_F(BrokenLinksTest, AcceptsLinksThatLeadSomewhere) {
   EXPECT_THAT(BrokenLinks((root_ / "docs" / "page.md").string(), page), IsEmpty());
 }
 
+// A link out of the repository works on the machine that has the file and
+// nowhere else (a clone, CI): broken.
+TEST_F(BrokenLinksTest, ALinkOutsideTheRepositoryIsBrokenEvenWhenTheFileExists) {
+  Write(root_.parent_path() / "outside.md", "# Outside\n");
+  const std::string page = "# Page\n[out](../../outside.md) [in](other.md)\n";
+  EXPECT_THAT(BrokenLinks((root_ / "docs" / "page.md").string(), page, root_.string()),
+              ElementsAre(HasSubstr("../../outside.md: leads outside the repository")));
+  EXPECT_THAT(BrokenLinks((root_ / "docs" / "page.md").string(), page), IsEmpty());
+}
+
 TEST_F(BrokenLinksTest, ReportsEachLinkThatLeadsNowhere) {
   const std::string page =
       "# Page\n"

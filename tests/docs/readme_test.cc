@@ -119,7 +119,8 @@ TEST(DocsTest, EveryRelativeLinkLeadsToAFileAndHeadingThatExist) {
   for (const std::string& page : Pages()) {
     const std::string text = Read(Runfiles() / page);
     ASSERT_FALSE(text.empty()) << page;
-    const std::vector<std::string> broken = docs::BrokenLinks((root / page).string(), text);
+    const std::vector<std::string> broken =
+        docs::BrokenLinks((root / page).string(), text, root.string());
     EXPECT_TRUE(broken.empty()) << page << ":\n  " << absl::StrJoin(broken, "\n  ");
   }
 }
