@@ -9,7 +9,7 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libcurl4-openssl-dev rapidjson-dev libgtest-dev libgmock-dev pkg-config
   libcpp-httplib-dev libmicrohttpd-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev prometheus-cpp-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev redis-server libhiredis-dev
   python3-grpcio python3-protobuf python3-yaml
   python3-venv python3-setuptools python3-wheel python3-pip openssl
 )
