@@ -36,6 +36,12 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   RegisterProcessSecret(config.leaf_password.Reveal());
   RegisterProcessSecret(config.page_token_key);
   RegisterProcessSecret(config.alerts_secret.Reveal());
+  RegisterProcessSecret(config.redis_password.Reveal());
+  if (!config.redis_url.empty()) {
+    absl::StatusOr<fleet::RedisUrl> redis = fleet::ParseRedisUrl(config.redis_url.Reveal());
+    if (!redis.ok()) return redis.status();
+    RegisterProcessSecret(redis->password.Reveal());
+  }
   app->metrics_ = std::make_unique<Metrics>();
   if (!config.metrics_listen.empty()) {
     if (absl::Status st = app->ServeMetrics(); !st.ok()) return st;
@@ -250,7 +256,7 @@ absl::Status App::StartWatch() {
   sweeper_ = std::make_unique<watch::Sweeper>(scheduler_.get(), poller_.get(),
                                               credential_reader_->AsSweepFetch(), sweep);
   watch_metrics_ = std::make_unique<watch::MetricsObserver>(metrics_.get());
-  alert_bus_ = std::make_unique<watch::LocalAlertBus>();
+  if (absl::Status st = StartAlertBus(); !st.ok()) return st;
   watch::HubOptions hub;
   hub.limits.max_streams = config.watch_max_streams;
   hub.limits.max_users = config.watch_max_users;
@@ -286,6 +292,49 @@ absl::Status App::StartWatch() {
         leaf_http_.get(), tokens_.get(), scheduler_.get(), std::move(hook));
     webhook_registrar_->Start();
   }
+  return absl::OkStatus();
+}
+
+absl::Status App::StartAlertBus() {
+  if (config_.redis_url.empty()) {
+    alert_bus_ = std::make_unique<watch::LocalAlertBus>();
+    return absl::OkStatus();
+  }
+  absl::StatusOr<fleet::RedisUrl> url = fleet::ParseRedisUrl(config_.redis_url.Reveal());
+  if (!url.ok()) return url.status();  // checked with the flags already
+  Metrics* metrics = metrics_.get();
+  metrics->EnableFleet();
+  metrics->FleetRedisUp(false);
+  auto options_for = [&](const char* role) {
+    fleet::RedisClientOptions o;
+    o.host = url->host;
+    o.port = url->port;
+    o.db = url->db;
+    o.password = config_.redis_password.empty() ? url->password : config_.redis_password;
+    o.on_state = [metrics, role](bool up) {
+      // Both connections report; the gauge follows the general one.
+      if (absl::string_view(role) == "commands") metrics->FleetRedisUp(up);
+      Log(up ? LogLevel::kInfo : LogLevel::kWarning,
+          up ? "fleet: Redis reachable" : "fleet: Redis unreachable; this replica serves alone",
+          {{"connection", role}});
+    };
+    return o;
+  };
+  absl::StatusOr<std::unique_ptr<fleet::RedisClient>> redis =
+      fleet::RedisClient::Create(options_for("commands"));
+  if (!redis.ok()) return redis.status();
+  redis_ = *std::move(redis);
+  absl::StatusOr<std::unique_ptr<fleet::RedisClient>> reader =
+      fleet::RedisClient::Create(options_for("alert stream"));
+  if (!reader.ok()) return reader.status();
+  redis_alert_reader_ = *std::move(reader);
+  fleet::RedisAlertBusOptions bus;
+  bus.writer = redis_.get();
+  bus.reader = redis_alert_reader_.get();
+  absl::StatusOr<std::unique_ptr<fleet::RedisAlertBus>> started =
+      fleet::RedisAlertBus::Create(std::move(bus));
+  if (!started.ok()) return started.status();
+  alert_bus_ = *std::move(started);
   return absl::OkStatus();
 }
 

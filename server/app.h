@@ -20,6 +20,9 @@
 #include "server/budget/request_budget.h"
 #include "server/config/config.h"
 #include "server/edge/service.h"
+#include "server/fleet/redis_alert_bus.h"
+#include "server/fleet/redis_client.h"
+#include "server/fleet/redis_url.h"
 #include "server/http/curl_http_client.h"
 #include "server/httpd/http_server.h"
 #include "server/leaf/leaf_client.h"
@@ -86,6 +89,8 @@ class App {
   // The watch hub, its poller, the alert bus and listener and the webhook
   // registration, as configured.
   absl::Status StartWatch();
+  // The alert bus: local, or through the fleet's Redis (--redis_url).
+  absl::Status StartAlertBus();
   // GET /metrics on --metrics_listen, through the hardened HTTP listener.
   absl::Status ServeMetrics();
 
@@ -104,7 +109,12 @@ class App {
   // they go last.
   std::unique_ptr<watch::LeafCredentialReader> credential_reader_;
   std::unique_ptr<watch::MetricsObserver> watch_metrics_;
-  std::unique_ptr<watch::LocalAlertBus> alert_bus_;
+  // Fleet mode: the Redis clients (the alert stream's reader has its own
+  // connection: XREAD BLOCK holds one). Before the bus, which uses them.
+  std::unique_ptr<fleet::RedisClient> redis_;
+  std::unique_ptr<fleet::RedisClient> redis_alert_reader_;
+  // LocalAlertBus, or in fleet mode the Redis Stream bus.
+  std::unique_ptr<watch::AlertBus> alert_bus_;
   std::unique_ptr<watch::Poller> poller_;
   std::unique_ptr<watch::Sweeper> sweeper_;
   std::unique_ptr<watch::PollingWatchHub> watch_hub_;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/budget/budget_flags.h"
 #include "server/config/flag_file.h"
+#include "server/fleet/redis_url.h"
 
 namespace leafsvc {
 
@@ -106,6 +107,17 @@ FlagSet ServerFlags() {
         "file holding the webhook secret (one line), instead of --alerts_secret");
   f.Add("alerts_max_body_bytes", T::kInt, "65536",
         "alert bodies larger than this are refused with 413");
+  f.Add("redis_url", T::kString, "",
+        "fleet mode: the Redis the replicas share, redis://host:port/db (docs/fleet.md); Leaf "
+        "alerts received by one replica then reach the watchers of every replica; empty: this "
+        "replica runs alone",
+        /*secret=*/true);
+  f.Add("redis_password", T::kString, "",
+        "password of --redis_url's Redis (prefer the environment variable or "
+        "--redis_password_file)",
+        /*secret=*/true);
+  f.Add("redis_password_file", T::kString, "",
+        "file holding the Redis password (one line), instead of --redis_password");
   f.Add("keepalive_time", T::kDuration, "1m",
         "send an HTTP/2 ping on a connection with open calls after this long without traffic, "
         "so idle WatchCredentials streams survive proxies and dead peers are found; 0: off");
@@ -163,10 +175,13 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.leaf_username = f.GetString("leaf_username");
   c.leaf_password = Secret(f.GetString("leaf_password"));
   c.alerts_secret = Secret(f.GetString("alerts_secret"));
+  c.redis_url = Secret(f.GetString("redis_url"));
+  c.redis_password = Secret(f.GetString("redis_password"));
   for (const auto& [flag, file_flag, target] :
        {std::make_tuple("leaf_token", "leaf_token_file", &c.leaf_token),
         std::make_tuple("leaf_password", "leaf_password_file", &c.leaf_password),
-        std::make_tuple("alerts_secret", "alerts_secret_file", &c.alerts_secret)}) {
+        std::make_tuple("alerts_secret", "alerts_secret_file", &c.alerts_secret),
+        std::make_tuple("redis_password", "redis_password_file", &c.redis_password)}) {
     const std::string path = f.GetString(file_flag);
     if (path.empty()) continue;
     if (!target->empty()) {
@@ -236,6 +251,19 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
     return absl::InvalidArgumentError("--log_level must be debug, info, warning or error");
   }
 
+  if (!c.redis_url.empty()) {
+    absl::StatusOr<fleet::RedisUrl> redis = fleet::ParseRedisUrl(c.redis_url.Reveal());
+    if (!redis.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--redis_url: ", redis.status().message()));
+    }
+    if (!redis->password.empty() && !c.redis_password.empty()) {
+      return absl::InvalidArgumentError(
+          "the Redis password is set twice: in --redis_url and in --redis_password (or its "
+          "file or environment variable); keep one");
+    }
+  } else if (!c.redis_password.empty()) {
+    return absl::InvalidArgumentError("--redis_password needs --redis_url");
+  }
   absl::StatusOr<budget::RequestBudgetOptions> leaf_budget = budget::ReadRequestBudgetFlags(f);
   if (!leaf_budget.ok()) return leaf_budget.status();
   c.leaf_budget = *std::move(leaf_budget);

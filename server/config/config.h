@@ -70,6 +70,10 @@ struct ServerConfig {
   std::string alerts_listen;      // empty: no alert listener
   std::string alerts_public_url;  // empty: the webhook is not registered
   Secret alerts_secret;
+  // Fleet mode (docs/fleet.md); empty: this replica runs alone. The URL may
+  // hold the password, so both are secrets.
+  Secret redis_url;
+  Secret redis_password;
   int alerts_max_body_bytes = 64 * 1024;
   // HTTP/2 keepalive pings on connections with open calls; 0: off.
   absl::Duration keepalive_time = absl::Minutes(1);

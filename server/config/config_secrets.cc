@@ -8,6 +8,8 @@ void WipeSecrets(ServerConfig& config) {
   config.security.api_keys.Wipe();
   WipeString(config.page_token_key);
   config.alerts_secret.Wipe();
+  config.redis_url.Wipe();
+  config.redis_password.Wipe();
 }
 
 }  // namespace leafsvc

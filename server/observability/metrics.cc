@@ -359,6 +359,22 @@ void Metrics::LeafLogin(bool ok) { (ok ? logins_ok_ : logins_failed_)->Increment
 
 void Metrics::LeafUp(bool up) { leaf_up_->Set(up ? 1 : 0); }
 
+void Metrics::EnableFleet() {
+  if (fleet_redis_up_.load() != nullptr) return;
+  prometheus::Gauge* up = &prometheus::BuildGauge()
+                               .Name("agleader_fleet_redis_up")
+                               .Help(
+                                   "1 while this replica reaches the fleet's Redis (fleet mode); "
+                                   "0: it serves alone (its own budget share, polls and alerts)")
+                               .Register(*registry_)
+                               .Add({});
+  fleet_redis_up_.store(up);
+}
+
+void Metrics::FleetRedisUp(bool up) {
+  if (prometheus::Gauge* g = fleet_redis_up_.load()) g->Set(up ? 1 : 0);
+}
+
 void Metrics::CallsInFlight(int delta) {
   if (delta > 0) {
     in_flight_->Increment(delta);

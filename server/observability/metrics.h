@@ -49,6 +49,11 @@ class Metrics {
   void LeafRetry(absl::string_view http_method);
   void LeafLogin(bool ok);
   void LeafUp(bool up);
+  // Fleet mode (docs/fleet.md): agleader_fleet_redis_up, exported only
+  // once EnableFleet has run (a replica alone has no Redis to report).
+  // Call EnableFleet before serving.
+  void EnableFleet();
+  void FleetRedisUp(bool up);
   void CallsInFlight(int delta);
 
   // The Leaf request budget (server/budget/request_budget.h), by class
@@ -99,6 +104,7 @@ class Metrics {
   prometheus::Counter* logins_ok_;
   prometheus::Counter* logins_failed_;
   prometheus::Gauge* leaf_up_;
+  std::atomic<prometheus::Gauge*> fleet_redis_up_{nullptr};
   prometheus::Gauge* in_flight_;
   struct WatchMetrics;
   std::unique_ptr<WatchMetrics> watch_;

@@ -51,6 +51,8 @@ std::vector<std::string> DifferingFields(const ServerConfig& a, const ServerConf
   LEAFSVC_FIELD(alerts_listen);
   LEAFSVC_FIELD(alerts_public_url);
   LEAFSVC_SECRET(alerts_secret);
+  LEAFSVC_SECRET(redis_url);
+  LEAFSVC_SECRET(redis_password);
   LEAFSVC_FIELD(alerts_max_body_bytes);
   LEAFSVC_FIELD(keepalive_time);
   LEAFSVC_FIELD(keepalive_timeout);

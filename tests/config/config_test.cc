@@ -280,3 +280,28 @@ TEST(ConfigTest, SecretKeysShorterThan32BytesAreRefused) {
 
 }  // namespace
 }  // namespace leafsvc
+
+namespace leafsvc {
+namespace {
+
+// Fleet mode's Redis: the URL is checked at startup with a message that
+// names the flag and never quotes a password; the password lives in one
+// place.
+TEST(ConfigFleetTest, RedisUrlAndPassword) {
+  auto ok = Parse({"--leaf_token=t", "--redis_url=redis://10.0.0.5:6380/2"});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->config.redis_url.Reveal(), "redis://10.0.0.5:6380/2");
+  auto bad = Parse({"--leaf_token=t", "--redis_url=redis://:hunter2-secret@host:notaport"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("--redis_url"), std::string::npos) << bad.status();
+  EXPECT_EQ(bad.status().message().find("hunter2"), std::string::npos) << bad.status();
+  auto twice =
+      Parse({"--leaf_token=t", "--redis_url=redis://:p1@host:6379", "--redis_password=p2-secret"});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message().find("p2-secret"), std::string::npos);
+  EXPECT_FALSE(Parse({"--leaf_token=t", "--redis_password=lonely"}).ok());
+}
+
+}  // namespace
+}  // namespace leafsvc
