@@ -257,6 +257,30 @@ TEST_F(BudgetTest, BackgroundWorkNeverFillsTheMinuteForCallers) {
   EXPECT_EQ(caller->at, clock_.Now());
 }
 
+// Under minutes of sustained background load, with callers asking for half
+// the budget, a caller waits about one token at any time: the minute's cap
+// and the callers' reserve of it never hold a caller for the minute to roll
+// over.
+TEST_F(BudgetTest, SaturatedForMinutesACallerNeverWaitsForTheMinuteToRollOver) {
+  RequestBudgetOptions o = PerMinute(600, 10);  // about ten a second
+  Make(o);
+  for (int i = 0; i < 3000; ++i) Ask(C::kPoll, absl::Hours(1));
+  absl::Duration worst = absl::ZeroDuration();
+  std::vector<std::pair<absl::Time, Outcome*>> callers;
+  for (int step = 0; step < 2600; ++step) {  // 130 s
+    if (step % 4 == 1) callers.push_back({clock_.Now(), Ask(C::kCaller, absl::Seconds(10))});
+    Step(absl::Milliseconds(50));
+  }
+  for (const auto& [asked, caller] : callers) {
+    ASSERT_TRUE(caller->status.has_value());
+    ASSERT_TRUE(caller->status->ok()) << *caller->status;
+    worst = std::max(worst, caller->at - asked);
+  }
+  std::printf("worst caller wait over 130 s of saturation: %s\n",
+              absl::FormatDuration(worst).c_str());
+  EXPECT_LE(worst, absl::Milliseconds(300));
+}
+
 // Polls waiting without end (a poll queue deeper than the budget) never
 // starve bulk work: it gets its share of the floor, and its estimate says so
 // instead of refusing it for the whole poll queue ahead.
