@@ -24,28 +24,6 @@ std::function<double()> DefaultRandom() {
 
 }  // namespace
 
-// Held by a callback while it runs in the poller; false once it is closing.
-class Poller::Pass {
- public:
-  explicit Pass(Gate* gate) : gate_(gate) {
-    absl::MutexLock lock(&gate_->mu);
-    entered_ = gate_->open;
-    if (entered_) ++gate_->inside;
-  }
-  ~Pass() {
-    if (!entered_) return;
-    absl::MutexLock lock(&gate_->mu);
-    --gate_->inside;
-  }
-  Pass(const Pass&) = delete;
-  Pass& operator=(const Pass&) = delete;
-  explicit operator bool() const { return entered_; }
-
- private:
-  Gate* const gate_;
-  bool entered_ = false;
-};
-
 Poller::Poller(Scheduler* scheduler, Fetch fetch, PollerOptions options)
     : scheduler_(scheduler),
       fetch_(std::move(fetch)),
@@ -54,15 +32,10 @@ Poller::Poller(Scheduler* scheduler, Fetch fetch, PollerOptions options)
       now_(options_.now ? options_.now : [] { return absl::Now(); }) {}
 
 Poller::~Poller() {
-  {
-    // A read's completion may run on any thread (a large body on the
-    // completion pool) at any time: from here on it does nothing, and the
-    // ones already inside finish before the members they use go.
-    absl::MutexLock lock(&gate_->mu);
-    gate_->open = false;
-    gate_->mu.Await(absl::Condition(
-        +[](Gate* g) ABSL_NO_THREAD_SAFETY_ANALYSIS { return g->inside == 0; }, gate_.get()));
-  }
+  // A read's completion may run on any thread (a large body on the
+  // completion pool) at any time: from here on it does nothing, and the
+  // ones already inside finish before the members they use go.
+  gate_->Close();
   std::vector<std::string> users;
   {
     absl::MutexLock lock(&mu_);
@@ -151,7 +124,7 @@ bool Poller::ArmLocked(const std::string& user, UserPoll& poll, absl::Duration d
   poll.timer_at = absl::Now() + delay;
   // The scheduler never runs a task inside RunAt, so this is safe under mu_.
   poll.timer = scheduler_->RunAt(poll.timer_at, [gate = gate_, this, user, generation, seq] {
-    Pass pass(gate.get());
+    CallbackGate::Pass pass(gate.get());
     if (pass) OnTimer(user, generation, seq);
   });
   return had;
@@ -401,7 +374,7 @@ void Poller::ReadEnded() {
 void Poller::Launch(Start start) {
   std::shared_ptr<leaf::Cancellable> call =
       fetch_(start.user, start.source, [gate = gate_, this, start](Observation observation) {
-        Pass pass(gate.get());
+        CallbackGate::Pass pass(gate.get());
         if (!pass) return;
         Finished(start, observation);
         ReadEnded();

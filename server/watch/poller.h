@@ -31,6 +31,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/leaf/leaf_call.h"
+#include "server/platform/callback_gate.h"
 #include "server/platform/scheduler.h"
 #include "server/watch/change.h"
 
@@ -150,15 +151,6 @@ class Poller final : public PollControl {
   }
 
  private:
-  // Admits callbacks (timer tasks, read completions) while the poller
-  // lives; the destructor closes it and waits for those inside.
-  struct Gate {
-    absl::Mutex mu;
-    bool open ABSL_GUARDED_BY(mu) = true;
-    int inside ABSL_GUARDED_BY(mu) = 0;
-  };
-  class Pass;
-
   struct UserPoll {
     std::uint64_t generation = 0;  // tells a removed-and-re-added user apart
     Scheduler::TaskId timer = 0;
@@ -221,7 +213,8 @@ class Poller final : public PollControl {
   const PollerOptions options_;
   const std::function<double()> random_;
   const std::function<absl::Time()> now_;
-  const std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+  // Admits callbacks while this lives (the destructor closes it).
+  const std::shared_ptr<CallbackGate> gate_ = std::make_shared<CallbackGate>();
   Sink sink_;
   mutable absl::Mutex mu_;
   std::uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 0;

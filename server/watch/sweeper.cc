@@ -10,40 +10,13 @@
 
 namespace leafsvc::watch {
 
-// Held by a callback while it runs in the sweeper; false once it is closing.
-class Sweeper::Pass {
- public:
-  explicit Pass(Gate* gate) : gate_(gate) {
-    absl::MutexLock lock(&gate_->mu);
-    entered_ = gate_->open;
-    if (entered_) ++gate_->inside;
-  }
-  ~Pass() {
-    if (!entered_) return;
-    absl::MutexLock lock(&gate_->mu);
-    --gate_->inside;
-  }
-  Pass(const Pass&) = delete;
-  Pass& operator=(const Pass&) = delete;
-  explicit operator bool() const { return entered_; }
-
- private:
-  Gate* const gate_;
-  bool entered_ = false;
-};
-
 Sweeper::Sweeper(Scheduler* scheduler, Poller* poller, SweepFetch fetch, SweeperOptions options)
     : scheduler_(scheduler), poller_(poller), fetch_(std::move(fetch)), options_(options) {}
 
 Sweeper::~Sweeper() {
-  {
-    // A page's answer may arrive on any thread at any time: from here on it
-    // does nothing, and those already inside finish first.
-    absl::MutexLock lock(&gate_->mu);
-    gate_->open = false;
-    gate_->mu.Await(absl::Condition(
-        +[](Gate* g) ABSL_NO_THREAD_SAFETY_ANALYSIS { return g->inside == 0; }, gate_.get()));
-  }
+  // A page's answer may arrive on any thread at any time: from here on it
+  // does nothing, and those already inside finish first.
+  gate_->Close();
   std::shared_ptr<leaf::Cancellable> call;
   Scheduler::TaskId timer = 0;
   bool timer_set = false;
@@ -98,7 +71,7 @@ void Sweeper::ArmLocked(absl::Time when) {
   timer_set_ = true;
   // The scheduler never runs a task inside RunAt, so this is safe under mu_.
   timer_ = scheduler_->RunAt(when, [gate = gate_, this, seq] {
-    Pass pass(gate.get());
+    CallbackGate::Pass pass(gate.get());
     if (!pass) return;
     {
       absl::MutexLock lock(&mu_);
@@ -135,7 +108,7 @@ void Sweeper::RequestPage(int page, std::uint64_t seq) {
   std::shared_ptr<leaf::Cancellable> call =
       fetch_(page, options_.page_size, absl::Now() + options_.page_timeout,
              [gate = gate_, this, page, seq, epoch](absl::StatusOr<leaf::LeafUsersPage> result) {
-               Pass pass(gate.get());
+               CallbackGate::Pass pass(gate.get());
                if (pass) OnPage(page, seq, epoch, std::move(result));
              });
   absl::MutexLock lock(&mu_);

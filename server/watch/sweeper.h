@@ -36,6 +36,7 @@
 #include "absl/time/time.h"
 #include "server/leaf/leaf_call.h"
 #include "server/leaf/leaf_users_json.h"
+#include "server/platform/callback_gate.h"
 #include "server/platform/scheduler.h"
 #include "server/watch/poller.h"
 
@@ -79,13 +80,6 @@ class Sweeper {
   static int Pages(long long total, int page_size);
 
  private:
-  struct Gate {
-    absl::Mutex mu;
-    bool open ABSL_GUARDED_BY(mu) = true;
-    int inside ABSL_GUARDED_BY(mu) = 0;
-  };
-  class Pass;
-
   // Pages a round would cost now, or 0 when per-user reads are cheaper;
   // tells the poller.
   int DecideLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -101,7 +95,8 @@ class Sweeper {
   Poller* const poller_;
   const SweepFetch fetch_;
   const SweeperOptions options_;
-  const std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+  // Admits callbacks while this lives (the destructor closes it).
+  const std::shared_ptr<CallbackGate> gate_ = std::make_shared<CallbackGate>();
 
   mutable absl::Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
