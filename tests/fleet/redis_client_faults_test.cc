@@ -25,17 +25,11 @@ namespace leafsvc::fleet {
 namespace {
 
 using ::leafsvc::fleet::testing::Call;
+using ::leafsvc::fleet::testing::NewClient;
 using ::leafsvc::fleet::testing::OptionsFor;
 using ::leafsvc::fleet::testing::Result;
 using ::leafsvc::fleet::testing::StateLog;
 using ::leafsvc::testing::RedisServer;
-
-std::unique_ptr<RedisClient> NewClient(RedisClientOptions options, StateLog* states) {
-  options.on_state = states->Callback();
-  absl::StatusOr<std::unique_ptr<RedisClient>> c = RedisClient::Create(std::move(options));
-  EXPECT_TRUE(c.ok()) << c.status();
-  return c.ok() ? *std::move(c) : nullptr;
-}
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 

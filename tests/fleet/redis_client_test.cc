@@ -22,16 +22,8 @@ using ::leafsvc::fleet::testing::Call;
 using ::leafsvc::fleet::testing::OptionsFor;
 using ::leafsvc::fleet::testing::Result;
 using ::leafsvc::fleet::testing::StateLog;
+using ::leafsvc::fleet::testing::UpClient;
 using ::leafsvc::testing::RedisServer;
-
-std::unique_ptr<RedisClient> UpClient(RedisClientOptions options, StateLog* states) {
-  options.on_state = states->Callback();
-  absl::StatusOr<std::unique_ptr<RedisClient>> c = RedisClient::Create(std::move(options));
-  EXPECT_TRUE(c.ok()) << c.status();
-  if (!c.ok()) return nullptr;
-  EXPECT_TRUE(states->WaitFor(true)) << "the client did not come up";
-  return *std::move(c);
-}
 
 TEST(RedisClientTest, RepliesOfEveryType) {
   SKIP_WITHOUT_REDIS();

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "gtest/gtest.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -127,6 +128,23 @@ inline RedisClientOptions OptionsFor(const ::leafsvc::testing::RedisServer& serv
   o.min_reconnect_backoff = absl::Milliseconds(20);
   o.max_reconnect_backoff = absl::Milliseconds(200);
   return o;
+}
+
+// A client reporting its states into `states` (null on a failed Create,
+// with a test failure).
+inline std::unique_ptr<RedisClient> NewClient(RedisClientOptions options, StateLog* states) {
+  options.on_state = states->Callback();
+  absl::StatusOr<std::unique_ptr<RedisClient>> c = RedisClient::Create(std::move(options));
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : nullptr;
+}
+
+// NewClient, once it is up (a test failure if it does not come up).
+inline std::unique_ptr<RedisClient> UpClient(RedisClientOptions options, StateLog* states) {
+  std::unique_ptr<RedisClient> c = NewClient(std::move(options), states);
+  if (c == nullptr) return nullptr;
+  EXPECT_TRUE(states->WaitFor(true)) << "the client did not come up";
+  return c;
 }
 
 inline bool WaitUntil(const std::function<bool()>& pred, absl::Duration limit = kHang) {
