@@ -11,38 +11,18 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
-#include <set>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 
 #include "absl/base/internal/raw_logging.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/fleet/inflight_commands.h"
 #include "server/fleet/reconnect_backoff.h"
 #include "server/fleet/wake_inbox.h"
 #include "server/observability/log.h"
 
 namespace leafsvc::fleet {
-namespace {
-
-struct Pending {
-  std::uint64_t id = 0;
-  std::string name;  // argv[0], for error messages (never the arguments)
-  absl::Duration timeout;
-  absl::Time deadline;
-  RedisClient::Done done;
-  // Non-OK: completed with this at once (validation, RESOURCE_EXHAUSTED).
-  absl::Status preset;
-  // Counted in pending_ (user commands that passed the limit).
-  bool counted = false;
-  bool internal = false;  // part of the connect handshake
-  bool secret_args = false;
-  std::vector<std::string> argv;  // until sent
-};
-
-}  // namespace
-
 class RedisClient::Impl {
  public:
   explicit Impl(RedisClientOptions options)
@@ -66,7 +46,7 @@ class RedisClient::Impl {
   }
 
   void Submit(std::vector<std::string> argv, absl::Duration timeout, Done done) {
-    Pending p;
+    PendingCommand p;
     p.id = next_id_.fetch_add(1) + 1;
     p.timeout = timeout;
     p.deadline = absl::Now() + timeout;
@@ -101,10 +81,10 @@ class RedisClient::Impl {
   // ---- Everything below runs on thread_ only. ----
 
   void Loop() {
-    std::vector<Pending> batch;
+    std::vector<PendingCommand> batch;
     while (true) {
       const bool stop = inbox_.Take(&batch);
-      for (Pending& p : batch) Dispatch(std::move(p));
+      for (PendingCommand& p : batch) Dispatch(std::move(p));
       batch.clear();
       if (stop) break;
 
@@ -150,8 +130,7 @@ class RedisClient::Impl {
 
   int PollTimeoutMs(absl::Time now) const {
     if (drop_requested_ || (state_ == State::kDraining && inflight_.empty())) return 0;
-    absl::Time wake = absl::InfiniteFuture();
-    if (!deadlines_.empty()) wake = std::min(wake, deadlines_.begin()->first);
+    absl::Time wake = inflight_.next_deadline();
     if (ctx_ != nullptr && state_ == State::kConnecting) wake = std::min(wake, connect_deadline_);
     if (ctx_ == nullptr && state_ == State::kDown) wake = std::min(wake, next_attempt_);
     if (wake == absl::InfiniteFuture()) return -1;
@@ -161,7 +140,7 @@ class RedisClient::Impl {
     return static_cast<int>(std::min(ms, 60000.0));
   }
 
-  void Dispatch(Pending p) {
+  void Dispatch(PendingCommand p) {
     if (!p.preset.ok()) {
       absl::Status s = p.preset;
       Complete(p, std::move(s));
@@ -174,7 +153,7 @@ class RedisClient::Impl {
     Send(std::move(p));
   }
 
-  void Send(Pending p) {
+  void Send(PendingCommand p) {
     std::vector<const char*> args;
     std::vector<size_t> lens;
     args.reserve(p.argv.size());
@@ -198,12 +177,10 @@ class RedisClient::Impl {
                    "Redis is unreachable (the connection is closing); the command was not sent"));
       return;
     }
-    const std::uint64_t id = p.id;
-    deadlines_.emplace(p.deadline, id);
-    inflight_.emplace(id, std::move(p));
+    inflight_.Add(std::move(p));
   }
 
-  void Complete(Pending& p, absl::StatusOr<RedisReply> result) {
+  void Complete(PendingCommand& p, absl::StatusOr<RedisReply> result) {
     if (p.counted) pending_.fetch_sub(1);
     Done done = std::move(p.done);
     p.done = nullptr;
@@ -222,13 +199,8 @@ class RedisClient::Impl {
   }
 
   void ExpireDeadlines(absl::Time now) {
-    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-      const std::uint64_t id = deadlines_.begin()->second;
-      deadlines_.erase(deadlines_.begin());
-      auto it = inflight_.find(id);
-      if (it == inflight_.end()) continue;
-      Pending p = std::move(it->second);
-      inflight_.erase(it);
+    while (std::optional<PendingCommand> expired = inflight_.TakeExpired(now)) {
+      PendingCommand& p = *expired;
       // Replies are ordered: the connection stays correct (late replies are
       // dropped by id), but a Redis this slow is suspect. Take nothing new on
       // it and reopen it once what it holds has answered or timed out.
@@ -290,7 +262,7 @@ class RedisClient::Impl {
     state_ = State::kHandshaking;
     const std::uint64_t gen = generation_;
     if (!options_.password.empty()) {
-      Pending auth = Internal("AUTH", gen);
+      PendingCommand auth = Internal("AUTH", gen);
       // Built in place: an initializer list would leave an unwiped copy.
       auth.argv.reserve(2);
       auth.argv.emplace_back("AUTH");
@@ -299,19 +271,19 @@ class RedisClient::Impl {
       Send(std::move(auth));
     }
     if (options_.db != 0) {
-      Pending select = Internal("SELECT", gen);
+      PendingCommand select = Internal("SELECT", gen);
       select.argv = {"SELECT", absl::StrCat(options_.db)};
       Send(std::move(select));
     }
-    Pending ping = Internal("PING", gen);
+    PendingCommand ping = Internal("PING", gen);
     ping.argv = {"PING"};
     Send(std::move(ping));
   }
 
   // A handshake command: any failure drops the connection; the PING's
   // reply (the last) makes the client up.
-  Pending Internal(const std::string& name, std::uint64_t gen) {
-    Pending p;
+  PendingCommand Internal(const std::string& name, std::uint64_t gen) {
+    PendingCommand p;
     p.id = next_id_.fetch_add(1) + 1;
     p.name = name;
     p.internal = true;
@@ -362,11 +334,9 @@ class RedisClient::Impl {
   }
 
   void OnReply(redisAsyncContext* c, redisReply* reply, std::uint64_t id) {
-    auto it = inflight_.find(id);
-    if (it == inflight_.end()) return;  // timed out already: a late reply is dropped
-    Pending p = std::move(it->second);
-    inflight_.erase(it);
-    deadlines_.erase({p.deadline, id});
+    std::optional<PendingCommand> taken = inflight_.Take(id);
+    if (!taken) return;  // timed out already: a late reply is dropped
+    PendingCommand& p = *taken;
     if (reply == nullptr) {
       // hiredis is failing its callbacks: the connection is gone. Say so
       // before the first callback hears of it.
@@ -413,12 +383,7 @@ class RedisClient::Impl {
   // Defensive: hiredis fails its callbacks itself; anything left over
   // would otherwise never complete.
   void FailAllInflight() {
-    while (!inflight_.empty()) {
-      Pending p = std::move(inflight_.begin()->second);
-      inflight_.erase(inflight_.begin());
-      Complete(p, Lost());
-    }
-    deadlines_.clear();
+    for (PendingCommand& p : inflight_.TakeAll()) Complete(p, Lost());
   }
 
   void MarkDown(const std::string& reason) {
@@ -447,9 +412,9 @@ class RedisClient::Impl {
     up_.store(false);
     // Callbacks may still submit (they complete CANCELLED, here, on this
     // thread); then the door closes.
-    std::vector<Pending> batch;
+    std::vector<PendingCommand> batch;
     while (inbox_.TakeOrClose(&batch)) {
-      for (Pending& p : batch) {
+      for (PendingCommand& p : batch) {
         Complete(p, absl::CancelledError("the Redis client is shutting down"));
       }
     }
@@ -459,7 +424,7 @@ class RedisClient::Impl {
   std::atomic<std::uint64_t> next_id_{0};
   std::atomic<std::size_t> pending_{0};
   std::atomic<bool> up_{false};
-  WakeInbox<Pending> inbox_;
+  WakeInbox<PendingCommand> inbox_;
 
   // Loop thread only.
   redisAsyncContext* ctx_ = nullptr;
@@ -475,8 +440,7 @@ class RedisClient::Impl {
   absl::Time connect_deadline_;
   absl::Time next_attempt_ = absl::InfinitePast();
   ReconnectBackoff backoff_;
-  std::unordered_map<std::uint64_t, Pending> inflight_;
-  std::set<std::pair<absl::Time, std::uint64_t>> deadlines_;
+  InflightCommands inflight_;
 
   std::thread thread_;  // Last: started after everything above exists.
 };
