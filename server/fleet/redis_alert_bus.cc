@@ -20,6 +20,9 @@
 namespace leafsvc::fleet {
 namespace {
 
+// How far back a new reader starts when the stream has recent entries.
+constexpr absl::Duration kStartLookback = absl::Seconds(5);
+
 // Fallback deliveries waiting for the reader thread; beyond, dropped (the
 // watchers' own polls still catch the change).
 constexpr std::size_t kMaxLocalQueue = 10000;
@@ -241,7 +244,14 @@ void RedisAlertBus::Run() {
   static LogThrottle throttle(LogLevel::kWarning, "reading the Redis alert stream failed");
   // No id yet: the first command asks for the stream's last entry, so the
   // reader starts after it (no history) and misses nothing appended later.
+  // The first time, it starts a few seconds back instead when the stream
+  // has entries that recent: an alert published while this replica was
+  // still connecting (its watchers may already be reading) is not missed.
+  // An alert is a doorbell, so one heard twice costs at most a read.
   bool synced = false;
+  bool first_sync = true;
+  const std::uint64_t start_ms = static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, absl::ToUnixMillis(absl::Now() - kStartLookback)));
   bool in_flight = false;
   bool in_flight_is_read = false;
   std::string last_id;  // valid once synced
@@ -298,12 +308,15 @@ void RedisAlertBus::Run() {
         if (!has_top) {
           // Empty or gone (a restarted Redis): whatever comes is new.
           last_id = "0-0";
+        } else if (first_sync && top.first > start_ms) {
+          last_id = absl::StrCat(start_ms, "-0");  // start: the last few seconds
         } else if (last_id.empty() || !ParseId(last_id, &mine)) {
           last_id = r->elements[0].elements[0].str;  // start: no history
         } else if (top < mine) {
           last_id = "0-0";  // ids went back: a new stream, all of it unseen
         }
         synced = true;
+        first_sync = false;
         backoff.Reset();
       } else {
         backoff.Reset();

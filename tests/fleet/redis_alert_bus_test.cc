@@ -244,6 +244,23 @@ TEST(RedisAlertBusTest, AnAlertReachesEveryReplicaExactlyOnce) {
   EXPECT_LT(p99, 2000.0);
 }
 
+// A replica whose reader was still connecting when another published (its
+// watchers may already be reading) still hears that alert, once: a new
+// reader starts a few seconds back, not at the stream's end.
+TEST(RedisAlertBusTest, AReplicaStartingJustAfterAnAlertStillHearsIt) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  Replica a(server, "a");
+  a.bus->Publish(Alert("just-before-b"));
+  ASSERT_TRUE(a.heard.WaitFor("just-before-b"));  // in the stream now
+  Replica b(server, "b");
+  ASSERT_TRUE(b.heard.WaitFor("just-before-b"));
+  b.bus->Publish(Alert("after-b"));
+  ASSERT_TRUE(b.heard.WaitFor("after-b"));
+  EXPECT_EQ(b.heard.count("just-before-b"), 1);
+}
+
 TEST(RedisAlertBusTest, RedisKilledFallsBackLocallyThenRestartedFlowsAgain) {
   SKIP_WITHOUT_REDIS();
   RedisServer server;
