@@ -78,6 +78,8 @@ v1::ChangeKind ToProtoKind(watch::ChangeKind kind) {
       return v1::CHANGE_KIND_DELETED;
     case watch::ChangeKind::kError:
       return v1::CHANGE_KIND_ERROR;
+    case watch::ChangeKind::kResync:
+      return v1::CHANGE_KIND_RESYNC;
   }
   return v1::CHANGE_KIND_UNSPECIFIED;
 }

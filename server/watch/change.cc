@@ -53,6 +53,8 @@ absl::string_view ChangeKindName(ChangeKind kind) {
       return "deleted";
     case ChangeKind::kError:
       return "error";
+    case ChangeKind::kResync:
+      return "resync";
   }
   return "unknown";
 }

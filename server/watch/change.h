@@ -4,6 +4,7 @@
 #ifndef SERVER_WATCH_CHANGE_H_
 #define SERVER_WATCH_CHANGE_H_
 
+#include <cstdint>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/leaf/leaf_types.h"
+#include "server/watch/change_position.h"
 
 namespace leafsvc::watch {
 
@@ -25,6 +27,19 @@ struct Observation {
   leaf::ProviderCredentials credentials;  // kPresent
   absl::Status error;                     // kError, kNotRead
 
+  // Fleet mode (set by the fleet's fetch and change stream; zero/unset in a
+  // single process):
+  // - the version of the user's shared state this observation is (per
+  //   user, increasing; 0: read by this process alone and not shared).
+  //   Observations older than one already applied are ignored.
+  std::uint64_t version = 0;
+  // - the change stream entry that carried it, if it came from the stream.
+  std::optional<ChangePosition> position;
+  // - where the shared state's unbroken history began (the position of the
+  //   entry that first recorded it): a resume token older than this cannot
+  //   be resumed exactly.
+  std::optional<ChangePosition> known_since;
+
   // From a GetCredentials result: NOT_FOUND with reason
   // CREDENTIALS_NOT_FOUND means the user has none; LEAF_RATE_LIMITED and
   // TOO_MANY_CALLS_IN_FLIGHT are kNotRead; any other error is kError.
@@ -35,7 +50,16 @@ struct Observation {
 enum class Source { kInitial, kPoll, kAlert };
 absl::string_view SourceName(Source source);  // "initial", "poll", "alert"
 
-enum class ChangeKind { kInitial, kCreated, kStatusChanged, kReplaced, kDeleted, kError };
+enum class ChangeKind {
+  kInitial,
+  kCreated,
+  kStatusChanged,
+  kReplaced,
+  kDeleted,
+  kError,
+  // A fresh snapshot for a resumed stream whose token could not be honoured.
+  kResync,
+};
 absl::string_view ChangeKindName(ChangeKind kind);  // "initial", "created", ...
 
 struct Change {
