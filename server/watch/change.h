@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -69,6 +70,19 @@ struct Change {
   absl::Status error;  // kError
   absl::Time observed;
   Source source = Source::kPoll;
+  // Where a stream that ends after this change resumes (set by the hub).
+  std::string resume_token;
+};
+
+// One entry of the fleet's change stream: the user's shared state moved from
+// `previous` (none: first record) to `observation`.
+struct LoggedObservation {
+  ChangePosition position;
+  std::string user;
+  std::optional<Observation> previous;
+  Observation observation;  // version, position and known_since set
+  Source source = Source::kPoll;
+  absl::Time observed;
 };
 
 }  // namespace leafsvc::watch
