@@ -25,6 +25,11 @@ constexpr absl::Duration kMinute = absl::Seconds(61);
 constexpr double kRefillScale = 60.0 / 61.0;
 // Longest pause a Retry-After may impose.
 constexpr absl::Duration kMaxRetryAfter = absl::Minutes(10);
+// Fleet mode: most tokens asked of the shared supply at once; how long
+// granted tokens stay usable; how soon to ask again after it failed.
+constexpr int kMaxAsk = 20;
+constexpr absl::Duration kSupplyTokenLife = absl::Seconds(1);
+constexpr absl::Duration kSupplyRetry = absl::Seconds(1);
 
 }  // namespace
 
@@ -52,7 +57,97 @@ RequestBudget::RequestBudget(RequestBudgetOptions options, Scheduler* scheduler,
       tokens_(std::max(1, options_.burst)),
       refilled_(now_()) {}
 
-RequestBudget::~RequestBudget() { Shutdown(); }
+RequestBudget::~RequestBudget() {
+  Shutdown();
+  // The supply's answers still on their way find the gate closed.
+  gate_->Close();
+}
+
+void RequestBudget::UseSupply(TokenSupply* supply) {
+  absl::MutexLock lock(&mu_);
+  supply_ = supply;
+  supply_up_ = true;
+  supply_rate_per_second_ = rate_per_second_;
+}
+
+bool RequestBudget::supply_up() const {
+  absl::MutexLock lock(&mu_);
+  return FromSupply();
+}
+
+double RequestBudget::RatePerSecond() const {
+  return FromSupply() ? supply_rate_per_second_ : rate_per_second_;
+}
+
+void RequestBudget::PlanAsk(absl::Time now) {
+  if (supply_ == nullptr || supply_in_flight_ || shut_down_ || now < supply_next_) return;
+  if (supply_up_) {
+    // Asked only for waiters (callers are served from the queue within a
+    // round trip), and not during a pause of this process.
+    if (waiting_.empty() || now < paused_until_) return;
+    if (supply_tokens_ >= 1 && now < supply_tokens_until_) return;
+    ask_ = Ask{std::min<int>(kMaxAsk, static_cast<int>(waiting_.size())), queues_[0].empty()};
+  } else {
+    // A probe: back to the shared budget as soon as it answers.
+    ask_ = Ask{1, queues_[0].empty()};
+  }
+  supply_in_flight_ = true;
+}
+
+void RequestBudget::SendAsk() {
+  std::optional<Ask> ask;
+  TokenSupply* supply;
+  {
+    absl::MutexLock lock(&mu_);
+    ask.swap(ask_);
+    supply = supply_;
+  }
+  if (!ask || supply == nullptr) return;
+  supply->Take(ask->n, ask->background,
+               [this, gate = gate_, n = ask->n](absl::StatusOr<TokenSupply::Tokens> tokens) {
+                 CallbackGate::Pass pass(gate.get());
+                 if (pass) OnSupply(n, std::move(tokens));
+               });
+}
+
+void RequestBudget::OnSupply(int asked, absl::StatusOr<TokenSupply::Tokens> tokens) {
+  absl::MutexLock lock(&mu_);
+  supply_in_flight_ = false;
+  const absl::Time now = now_();
+  if (!tokens.ok()) {
+    supply_up_ = false;
+    supply_tokens_ = 0;
+    supply_next_ = now + kSupplyRetry;
+    if (observer_.rate_changed) observer_.rate_changed(rate_per_second_ * 60.0);
+  } else {
+    supply_up_ = true;
+    if (now >= supply_tokens_until_) supply_tokens_ = 0;
+    supply_tokens_ += tokens->granted;
+    supply_tokens_until_ = now + kSupplyTokenLife;
+    supply_next_ = tokens->granted < asked ? now + tokens->wait : now;
+    const double rate = tokens->requests_per_minute / 60.0;
+    if (rate > 0 && rate != supply_rate_per_second_) {
+      supply_rate_per_second_ = rate;
+      if (observer_.rate_changed) observer_.rate_changed(rate * 60.0);
+    }
+  }
+  PollSoon(now);
+}
+
+void RequestBudget::PollSoon(absl::Time now) {
+  if (shut_down_) return;
+  if (scheduler_ == nullptr) return;  // tests: Poll() by hand
+  auto id = std::make_shared<Scheduler::TaskId>(0);
+  *id = scheduler_->RunAt(now, [this, id] {
+    {
+      absl::MutexLock lock(&mu_);
+      timers_.erase(*id);
+      if (shut_down_) return;
+    }
+    Poll();
+  });
+  timers_.insert(*id);
+}
 
 void RequestBudget::Refill(absl::Time now) {
   if (now <= refilled_) return;
@@ -116,7 +211,7 @@ absl::Duration RequestBudget::EstimateFor(RequestClass c, absl::Time now) const 
   // A background class is also served by its floor, whatever waits above.
   int background_waiting = queues_[static_cast<int>(c)].empty() ? 1 : 0;
   for (int k = 1; k < kRequestClasses; ++k) background_waiting += queues_[k].empty() ? 0 : 1;
-  const double floor_rate = rate_per_second_ * options_.background_min_share / background_waiting;
+  const double floor_rate = RatePerSecond() * options_.background_min_share / background_waiting;
   if (floor_rate <= 0) return by_priority;
   const absl::Duration pause = std::max(absl::ZeroDuration(), paused_until_ - now);
   const double position = static_cast<double>(queues_[static_cast<int>(c)].size()) + 1;
@@ -125,6 +220,17 @@ absl::Duration RequestBudget::EstimateFor(RequestClass c, absl::Time now) const 
 
 absl::Duration RequestBudget::WaitFor(int position, absl::Time now, int cap) const {
   const absl::Duration pause = std::max(absl::ZeroDuration(), paused_until_ - now);
+  if (FromSupply()) {
+    // The shared wait, then the fleet's pace for those further back (a
+    // guess: other replicas take their part too).
+    absl::Duration wait = std::max({absl::ZeroDuration(), pause, supply_next_ - now});
+    const int usable = now < supply_tokens_until_ ? supply_tokens_ : 0;
+    const double missing = position - usable - 1;
+    if (missing > 0 && supply_rate_per_second_ > 0) {
+      wait += absl::Seconds(missing / (supply_rate_per_second_ * kRefillScale));
+    }
+    return wait;
+  }
   absl::Duration wait = pause;
   const double missing = position - tokens_;
   if (missing > 0) {
@@ -155,6 +261,14 @@ int RequestBudget::WaitingCap() const {
 
 bool RequestBudget::TakeToken(absl::Time now, RequestClass c) {
   while (!minute_.empty() && minute_.front() <= now - kMinute) minute_.pop_front();
+  if (FromSupply()) {
+    // The shared limiter keeps the fleet's minute (and its callers' last
+    // tenth); this process only spends what it was granted.
+    if (now >= supply_tokens_until_) supply_tokens_ = 0;
+    if (supply_tokens_ < 1) return false;
+    --supply_tokens_;
+    return true;
+  }
   if (tokens_ < 1 || static_cast<int>(minute_.size()) >= MinuteCap(c)) return false;
   tokens_ -= 1;
   minute_.push_back(now);
@@ -181,9 +295,13 @@ absl::Status RequestBudget::Refusal(absl::Duration wait, absl::string_view why) 
   return MakeError(
       reasons::kLeafRateLimited,
       absl::StrCat(
-          "this server's budget of requests to Leaf (",
-          absl::StrFormat("%.0f", options_.requests_per_minute),
-          " a minute, shared by all its calls) ", why,
+          FromSupply() ? "the fleet's budget of requests to Leaf ("
+                       : "this server's budget of requests to Leaf (",
+          absl::StrFormat(
+              "%.0f", FromSupply() ? supply_rate_per_second_ * 60 : options_.requests_per_minute),
+          FromSupply() ? " a minute, shared by every replica) "
+                       : " a minute, shared by all its calls) ",
+          why,
           wait < absl::InfiniteDuration()
               ? absl::StrCat("; a request is free in about ",
                              absl::FormatDuration(absl::Ceil(wait, absl::Milliseconds(100))))
@@ -221,11 +339,18 @@ void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
     ready->push_back({std::move(grant), Refusal(EstimateFor(cls, now),
                                                 "has no request free before the call's deadline")});
   }
+  PlanAsk(now);
 }
 
 void RequestBudget::ArmTimer(absl::Time now) {
   if (scheduler_ == nullptr || shut_down_ || waiting_.empty()) return;
   absl::Time next = now + WaitFor(1, now, WaitingCap());
+  if (FromSupply()) {
+    // The supply's answer polls; otherwise when the shared wait is over
+    // (never a busy loop on a wait of zero).
+    next = supply_in_flight_ ? absl::InfiniteFuture()
+                             : std::max({supply_next_, paused_until_, now + absl::Milliseconds(5)});
+  }
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
   if (next >= timer_at_ && timer_at_ > now) return;
   timer_at_ = next;
@@ -243,6 +368,7 @@ void RequestBudget::ArmTimer(absl::Time now) {
       ArmTimer(at);
     }
     Run(ready);
+    SendAsk();
   });
   timers_.insert(*id);
 }
@@ -292,6 +418,7 @@ RequestBudget::Ticket RequestBudget::Acquire(RequestClass c, absl::Time deadline
     }
   }
   Run(ready);
+  SendAsk();
   return ticket;
 }
 
@@ -316,6 +443,7 @@ void RequestBudget::Poll() {
     ArmTimer(now);
   }
   Run(ready);
+  SendAsk();
 }
 
 void RequestBudget::Shutdown() {
@@ -343,8 +471,10 @@ void RequestBudget::Shutdown() {
 
 void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
   std::vector<Ready> ready;
+  TokenSupply* supply;
   {
     absl::MutexLock lock(&mu_);
+    supply = supply_;
     const absl::Time now = now_();
     Refill(now);
     // Answers to requests sent before the pause began arrive together: one
@@ -371,25 +501,35 @@ void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
     // ends, then tokens come at the lowered rate.
     tokens_ = 1;
     if (observer_.rate_limited) observer_.rate_limited();
+    // The shared supply's tokens are spent: the fleet pauses too.
+    supply_tokens_ = 0;
     Drain(now, &ready);
     ArmTimer(now);
   }
+  // Every replica pauses (their next ask learns of it).
+  if (supply != nullptr) supply->OnRateLimited(retry_after);
   Run(ready);
+  SendAsk();
 }
 
 void RequestBudget::OnAnswered() {
-  absl::MutexLock lock(&mu_);
-  rate_limited_in_a_row_ = 0;
+  TokenSupply* supply;
+  {
+    absl::MutexLock lock(&mu_);
+    rate_limited_in_a_row_ = 0;
+    supply = supply_;
+  }
+  if (supply != nullptr) supply->OnAnswered();
 }
 
 double RequestBudget::requests_per_minute() const {
   absl::MutexLock lock(&mu_);
-  return rate_per_second_ * 60.0;
+  return RatePerSecond() * 60.0;
 }
 
 double RequestBudget::ClassRequestsPerMinute(RequestClass c) const {
   absl::MutexLock lock(&mu_);
-  const double rate = rate_per_second_ * 60.0;
+  const double rate = RatePerSecond() * 60.0;
   if (unlimited() || recent_.empty()) return rate;
   int above = 0;
   for (int k = 0; k < static_cast<int>(c); ++k) above += recent_count_[k];

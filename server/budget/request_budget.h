@@ -31,6 +31,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <memory>
 #include <optional>
 #include <set>
 #include <utility>
@@ -43,6 +44,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/budget/token_supply.h"
+#include "server/platform/callback_gate.h"
 #include "server/platform/scheduler.h"
 
 namespace leafsvc::budget {
@@ -107,6 +110,16 @@ class RequestBudget {
   // go once this returns) and refuses new ones.
   void Shutdown();
 
+  // Fleet mode: tokens come from `supply` (shared by every replica) while
+  // it answers, and this budget's own bucket (its options: the replica's
+  // share) is used only while it does not; it is asked again every
+  // second meanwhile. Call before use; `supply` must outlive the budget.
+  // Classes keep their order within this process; the shared minute keeps
+  // its last tenth for callers of every replica.
+  void UseSupply(TokenSupply* supply);
+  // Fleet mode and the shared supply answered last time.
+  bool supply_up() const;
+
   // Leaf answered 429 (`retry_after` when it said).
   void OnRateLimited(std::optional<absl::Duration> retry_after);
   // Leaf answered anything else: the cooldown starts over from the first
@@ -163,8 +176,23 @@ class RequestBudget {
   // Takes `it` (of class `cls`) out of the queues.
   Grant Remove(Queue::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmTimer(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Refusal(absl::Duration wait, absl::string_view why) const;
+  absl::Status Refusal(absl::Duration wait, absl::string_view why) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void Run(std::vector<Ready>& ready);
+  // Tokens come from the shared supply now.
+  bool FromSupply() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return supply_ != nullptr && supply_up_;
+  }
+  // The rate in force, per second: the fleet's while the supply answers.
+  double RatePerSecond() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Decides whether to ask the supply for tokens now (sent by SendAsk).
+  void PlanAsk(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends the ask PlanAsk decided, if any. Not under mu_.
+  void SendAsk() ABSL_LOCKS_EXCLUDED(mu_);
+  void OnSupply(int asked, absl::StatusOr<TokenSupply::Tokens> tokens);
+  // A scheduler task that Polls now (grants run on the scheduler's thread,
+  // not the supply's).
+  void PollSoon(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const RequestBudgetOptions options_;
   Scheduler* const scheduler_;
@@ -194,6 +222,25 @@ class RequestBudget {
   absl::Time timer_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   absl::flat_hash_set<Scheduler::TaskId> timers_ ABSL_GUARDED_BY(mu_);
   absl::BitGen jitter_ ABSL_GUARDED_BY(mu_);
+
+  // Fleet mode (UseSupply).
+  struct Ask {
+    int n;
+    bool background;
+  };
+  TokenSupply* supply_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool supply_up_ ABSL_GUARDED_BY(mu_) = true;
+  bool supply_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Ask> ask_ ABSL_GUARDED_BY(mu_);
+  // Tokens the supply granted and not used yet; they lapse (the fleet
+  // counted them when it granted them).
+  int supply_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time supply_tokens_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // No ask before this (the fleet's wait, or the retry after a failure).
+  absl::Time supply_next_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  double supply_rate_per_second_ ABSL_GUARDED_BY(mu_) = 0;
+  // Admits the supply's answers while the budget lives.
+  std::shared_ptr<CallbackGate> gate_ = std::make_shared<CallbackGate>();
 };
 
 }  // namespace leafsvc::budget

@@ -19,7 +19,9 @@ namespace {
 // 3 pause (string, PX), 4 steps (429s in a row), 5 rate (hash: low, from,
 // at). ARGV: 1 op (acquire | limited | answered), 2 n or retry_after_ms
 // (-1: none), 3 requests_per_minute, 4 burst, 5 rate floor (share),
-// 6 recovery_ms, 7 first_cooldown_ms, 8 max_cooldown_ms, 9 jitter factor.
+// 6 recovery_ms, 7 first_cooldown_ms, 8 max_cooldown_ms, 9 jitter factor,
+// 10 background (1: no caller among the requests: the minute's last tenth,
+// at most a burst, stays for callers of every replica).
 // Times in ms from Redis's TIME (Redis 7 replicates scripts by effects, so
 // TIME is allowed before writes). Rates cross as integers: milli-requests a
 // minute (Lua numbers become integers in replies).
@@ -123,6 +125,7 @@ for i = 1, #w, 2 do
 end
 if #stale > 0 then redis.call('HDEL', KEYS[2], unpack(stale)) end
 local cap = math.max(1, math.floor(rate + 1e-9))
+if ARGV[10] == '1' then cap = math.max(1, cap - math.min(burst, math.floor(cap / 10))) end
 
 local granted = math.min(n, math.floor(tokens + 1e-9), cap - used)
 if granted < 0 then granted = 0 end
@@ -264,7 +267,7 @@ FleetLimiter::~FleetLimiter() = default;
 namespace {
 
 std::vector<std::string> ScriptArgs(const FleetLimiter::State& st, absl::string_view op,
-                                    std::string arg, double jitter) {
+                                    std::string arg, double jitter, bool background = false) {
   const budget::RequestBudgetOptions& b = st.options.budget;
   return {std::string(op),
           std::move(arg),
@@ -274,18 +277,32 @@ std::vector<std::string> ScriptArgs(const FleetLimiter::State& st, absl::string_
           Ms(b.recovery_time),
           Ms(b.first_cooldown),
           Ms(b.max_cooldown),
-          absl::StrCat(jitter)};
+          absl::StrCat(jitter),
+          background ? "1" : "0"};
 }
 
 }  // namespace
 
-void FleetLimiter::Acquire(int n, AcquireDone done) {
+void FleetLimiter::Acquire(int n, AcquireDone done) { Acquire(n, false, std::move(done)); }
+
+void FleetLimiter::Take(int n, bool background, Done done) {
+  Acquire(n, background, [done = std::move(done)](absl::StatusOr<Grant> g) {
+    if (!g.ok()) return done(g.status());
+    done(Tokens{g->granted, g->wait, g->requests_per_minute});
+  });
+}
+
+void FleetLimiter::OnRateLimited(std::optional<absl::Duration> retry_after) {
+  OnRateLimited(retry_after, nullptr);
+}
+
+void FleetLimiter::Acquire(int n, bool background, AcquireDone done) {
   if (n < 1 || n > kMaxBatch) {
     return done(absl::InvalidArgumentError(
         absl::StrCat("fleet limiter: asked for ", n, " tokens; 1 to ", kMaxBatch, " at once")));
   }
   StatePtr st = state_;
-  Eval(st, ScriptArgs(*st, "acquire", absl::StrCat(n), 1.0), /*may_reload=*/true,
+  Eval(st, ScriptArgs(*st, "acquire", absl::StrCat(n), 1.0, background), /*may_reload=*/true,
        [st, n, done = std::move(done)](absl::StatusOr<RedisReply> r) {
          if (!r.ok()) return done(r.status());
          if (!IsIntegerArray(*r, 5) || r->elements[0].integer < 0 || r->elements[0].integer > n ||

@@ -46,7 +46,7 @@ struct FleetLimiterOptions {
   std::string name = "leaf";
 };
 
-class FleetLimiter {
+class FleetLimiter final : public budget::TokenSupply {
  public:
   struct Grant {
     // 0..n tokens: send that many requests now.
@@ -67,7 +67,7 @@ class FleetLimiter {
   // unlimited budget needs no limiter; burst < 1; a name with braces).
   static absl::StatusOr<std::unique_ptr<FleetLimiter>> Create(FleetLimiterOptions options,
                                                               RedisClient* client);
-  ~FleetLimiter();
+  ~FleetLimiter() override;
 
   FleetLimiter(const FleetLimiter&) = delete;
   FleetLimiter& operator=(const FleetLimiter&) = delete;
@@ -77,12 +77,19 @@ class FleetLimiter {
   // n. Errors are the client's (UNAVAILABLE when Redis is down,
   // DEADLINE_EXCEEDED...) or INTERNAL for a reply that makes no sense.
   void Acquire(int n, AcquireDone done);
+  // The same; `background`: none of the n is for a caller, so the shared
+  // minute's last tenth (at most a burst) is not granted to them.
+  void Acquire(int n, bool background, AcquireDone done);
+  // budget::TokenSupply: Acquire, OnRateLimited and OnAnswered for the
+  // process's RequestBudget.
+  void Take(int n, bool background, Done done) override;
+  void OnRateLimited(std::optional<absl::Duration> retry_after) override;
   // Leaf answered 429 (`retry_after` when it said so): pauses the fleet.
   // done (may be empty) gets the fleet's pause.
-  void OnRateLimited(std::optional<absl::Duration> retry_after, PauseDone done = nullptr);
+  void OnRateLimited(std::optional<absl::Duration> retry_after, PauseDone done);
   // Leaf answered anything else: the next 429 starts the cooldown's steps
   // over. Sends a command only when the steps are known to be non-zero.
-  void OnAnswered();
+  void OnAnswered() override;
 
   // The fleet's rate in force per the last reply (the configured rate
   // until one came).

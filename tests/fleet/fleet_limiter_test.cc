@@ -425,3 +425,37 @@ TEST(FleetLimiterTest, RedisDownFailsFastThenRejoinsWithoutRecreating) {
 
 }  // namespace
 }  // namespace leafsvc::fleet
+
+namespace leafsvc::fleet {
+namespace {
+
+absl::StatusOr<budget::TokenSupply::Tokens> TakeNow(FleetLimiter& l, int n, bool background) {
+  auto p = std::make_shared<std::promise<absl::StatusOr<budget::TokenSupply::Tokens>>>();
+  auto f = p->get_future();
+  l.Take(n, background,
+         [p](absl::StatusOr<budget::TokenSupply::Tokens> t) { p->set_value(std::move(t)); });
+  if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+    return absl::InternalError("no callback within 30 s");
+  }
+  return f.get();
+}
+
+TEST(FleetLimiterTest, BackgroundWorkLeavesTheMinutesLastTenthToCallersOfEveryReplica) {
+  // 100 a minute with a burst of 100: the minute's last 10 are callers'.
+  Fleet fleet(Budget(100, 100), 2);
+  absl::StatusOr<budget::TokenSupply::Tokens> bulk = TakeNow(fleet[0], 100, true);
+  ASSERT_TRUE(bulk.ok()) << bulk.status();
+  EXPECT_EQ(bulk->granted, 90);
+  EXPECT_GT(bulk->wait, absl::Seconds(50)) << "background waits for the minute to roll over";
+  absl::StatusOr<budget::TokenSupply::Tokens> more = TakeNow(fleet[1], 5, true);
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ(more->granted, 0);
+  // A caller on the other replica still gets the reserve at once.
+  absl::StatusOr<budget::TokenSupply::Tokens> caller = TakeNow(fleet[1], 10, false);
+  ASSERT_TRUE(caller.ok());
+  EXPECT_EQ(caller->granted, 10);
+  EXPECT_DOUBLE_EQ(caller->requests_per_minute, 100);
+}
+
+}  // namespace
+}  // namespace leafsvc::fleet
