@@ -109,7 +109,9 @@ void ToProto(const leafsvc::leaf::ProviderCredentials& in, absl::string_view lea
       SetString(out, spec.proto_field, value.Reveal());
       continue;
     }
-    SetString(out, absl::StrCat(spec.proto_field, "_hint"), SecretHint(value));
+    const bool withheld = field != nullptr && value.empty() && !field->hint.empty();
+    SetString(out, absl::StrCat(spec.proto_field, "_hint"),
+              withheld ? field->hint : SecretHint(value));
     if (view == v1::CREDENTIALS_VIEW_FULL) SetString(out, spec.proto_field, value.Reveal());
   }
 }

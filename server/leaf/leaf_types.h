@@ -23,6 +23,9 @@ struct CredentialField {
   std::string name;  // as Leaf's JSON spells it, e.g. "refreshToken"
   Secret value;
   bool secret = true;
+  // Set when the value is withheld (empty): a secret shared through Redis in
+  // fleet mode travels as its hint only; show this hint instead.
+  std::string hint;
 };
 
 // The field of `fields` named `name`, or nullptr.

@@ -50,6 +50,26 @@ TEST(ResourcesTest, BasicViewHasHintsAndNoSecrets) {
   EXPECT_EQ(wire.find("private-key"), std::string::npos);
 }
 
+// Fleet mode shares secrets as their hint only (CredentialField::hint):
+// both views show that hint, and FULL has no value to show.
+TEST(ResourcesTest, WithheldSecretShowsItsHint) {
+  leaf::ProviderCredentials c = Sample();
+  c.fields[1].value = Secret("");
+  c.fields[1].hint = "****0001";
+  for (v1::CredentialsView view : {v1::CREDENTIALS_VIEW_BASIC, v1::CREDENTIALS_VIEW_FULL}) {
+    v1::Credentials out;
+    ToProto(c, kUser, view, &out);
+    EXPECT_EQ(out.refresh_token_hint(), "****0001");
+    EXPECT_TRUE(out.refresh_token().empty());
+    EXPECT_EQ(out.private_key_hint(), "****0002");
+  }
+  // A value, when there is one, wins over a stale hint.
+  c.fields[1].value = Secret("refresh-token-9999");
+  v1::Credentials out;
+  ToProto(c, kUser, v1::CREDENTIALS_VIEW_BASIC, &out);
+  EXPECT_EQ(out.refresh_token_hint(), "****9999");
+}
+
 TEST(ResourcesTest, UnspecifiedViewIsBasic) {
   v1::Credentials out;
   ToProto(Sample(), kUser, v1::CREDENTIALS_VIEW_UNSPECIFIED, &out);
