@@ -5,7 +5,10 @@
 // holds later changes back until every requested user has had its first
 // message, so a stream always starts with the state of each user; a caller
 // that reads too slowly (kMaxQueued changes waiting) loses the stream with
-// RESOURCE_EXHAUSTED rather than growing the server's memory.
+// RESOURCE_EXHAUSTED rather than growing the server's memory. Every change
+// carries the hub's resume token; a stream that resumes (its request's
+// resume_token) holds nothing back: the caller already has a state of each
+// user, and each user's changes still come in order.
 // The method is registered raw like the unary ones: the request is parsed
 // here (MALFORMED_REQUEST) and each change is written serialized.
 #include <grpc/grpc.h>
@@ -113,17 +116,21 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     KickLocked();
   }
 
-  // Subscribes to `ids`; ends the stream at once if the hub refuses.
-  void Begin(const google::protobuf::RepeatedPtrField<std::string>& ids,
-             const std::string& caller) {
+  // Subscribes to `ids` (resuming after `resume_token` if not empty); ends
+  // the stream at once if the hub refuses.
+  void Begin(const google::protobuf::RepeatedPtrField<std::string>& ids, const std::string& caller,
+             const std::string& resume_token) {
     std::vector<std::string> keys;
     for (const std::string& id : ids) keys.push_back(CanonicalLeafUserId(id));
     {
       absl::MutexLock lock(&mu_);
       users_ = static_cast<int>(keys.size());
-      queue_.emplace(keys, kMaxQueued);
+      const std::vector<std::string> hold_for =
+          resume_token.empty() ? keys : std::vector<std::string>();
+      queue_.emplace(hold_for, kMaxQueued);
+      awaiting_first_.insert(hold_for.begin(), hold_for.end());
     }
-    absl::StatusOr<watch::WatchId> id = hub_->Subscribe(keys, this, caller);
+    absl::StatusOr<watch::WatchId> id = hub_->Subscribe(keys, this, caller, resume_token);
     absl::MutexLock lock(&mu_);
     if (!id.ok()) {
       EndLocked(id.status());
@@ -139,7 +146,28 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   void Enqueue(const std::string& user, const watch::Change& change) override {
     absl::MutexLock lock(&mu_);
     if (ending_ || !queue_) return;
-    if (!queue_->Push(user, change)) EndLocked(MakeError(reasons::kWatchStreamTooSlow), true);
+    // The queue sends a user's first change ahead of later changes of
+    // others it holds back: such a first change carries the token of the
+    // change before the first one held, so a stream that ends before those
+    // go out resumes from before them (a token promises that every change
+    // before it was sent).
+    const bool first = awaiting_first_.erase(user) > 0;
+    const bool ahead = first && holding_;
+    if (!first && !awaiting_first_.empty() && !holding_) {
+      holding_ = true;
+      held_token_ = last_token_;
+    }
+    last_token_ = change.resume_token;
+    if (awaiting_first_.empty()) holding_ = false;
+    bool fits;
+    if (ahead) {
+      watch::Change early = change;
+      early.resume_token = held_token_;
+      fits = queue_->Push(user, early);
+    } else {
+      fits = queue_->Push(user, change);
+    }
+    if (!fits) EndLocked(MakeError(reasons::kWatchStreamTooSlow), true);
   }
 
   // Outside the hub's lock: starts the next write (or the end).
@@ -209,7 +237,10 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     msg.set_leaf_user_id(entry.user);
     if (change.previous) ToProto(*change.previous, entry.user, view_, msg.mutable_previous());
     if (change.current) ToProto(*change.current, entry.user, view_, msg.mutable_current());
-    if (change.kind == watch::ChangeKind::kError) {
+    msg.set_resume_token(change.resume_token);
+    // A resync of a user whose reads fail carries the error like kError.
+    if (change.kind == watch::ChangeKind::kError ||
+        (change.kind == watch::ChangeKind::kResync && !change.error.ok())) {
       grpc::Status g = ToGrpcStatus(change.error);
       msg.mutable_error()->ParseFromString(g.error_details());
     }
@@ -289,6 +320,13 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // Front: being written (in write_buffer_) while writing_. Unset when the
   // stream was refused before Begin.
   std::optional<watch::StreamQueue> queue_ ABSL_GUARDED_BY(mu_);
+  // The queue's hold-back as Enqueue sees it (see there): the users without
+  // a first change yet, whether a later change waits for them, the token
+  // before the first change held, and the token of the last change queued.
+  std::set<std::string> awaiting_first_ ABSL_GUARDED_BY(mu_);
+  bool holding_ ABSL_GUARDED_BY(mu_) = false;
+  std::string held_token_ ABSL_GUARDED_BY(mu_);
+  std::string last_token_ ABSL_GUARDED_BY(mu_);
   grpc::ByteBuffer write_buffer_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool ending_ ABSL_GUARDED_BY(mu_) = false;
@@ -317,7 +355,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* AgLeaderCredentialsService::WatchCre
     reactor->Refuse(admission.scope.status());
     return reactor;
   }
-  reactor->Begin(request.leaf_user_ids(), WatchCaller(context));
+  reactor->Begin(request.leaf_user_ids(), WatchCaller(context), request.resume_token());
   return reactor;
 }
 

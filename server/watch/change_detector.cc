@@ -65,4 +65,41 @@ std::optional<Change> ChangeDetector::Snapshot() const {
   return change;
 }
 
+std::optional<Observation> ChangeDetector::State() const {
+  if (!known_) return std::nullopt;
+  Observation o;
+  if (in_error_) {
+    o.kind = Observation::Kind::kError;
+    o.error = error_;
+    if (last_) o.credentials = *last_;
+  } else if (last_) {
+    o.kind = Observation::Kind::kPresent;
+    o.credentials = *last_;
+  } else {
+    o.kind = Observation::Kind::kAbsent;
+  }
+  return o;
+}
+
+ChangeDetector ChangeDetector::Restore(const std::optional<Observation>& state,
+                                       absl::Time observed) {
+  ChangeDetector d;
+  if (!state || state->kind == Observation::Kind::kNotRead) return d;
+  d.known_ = true;
+  d.observed_ = observed;
+  switch (state->kind) {
+    case Observation::Kind::kPresent:
+      d.last_ = state->credentials;
+      break;
+    case Observation::Kind::kError:
+      d.in_error_ = true;
+      d.error_ = state->error;
+      if (!state->credentials.id.empty()) d.last_ = state->credentials;
+      break;
+    default:
+      break;
+  }
+  return d;
+}
+
 }  // namespace leafsvc::watch

@@ -28,6 +28,16 @@ class ChangeDetector {
 
   // The credentials last read successfully, if any.
   const std::optional<leaf::ProviderCredentials>& last() const { return last_; }
+  // A read has finished.
+  bool known() const { return known_; }
+
+  // The state last seen as an observation (nullopt before the first read),
+  // to record in the history of changes: kPresent, kAbsent, or kError with
+  // `credentials` the ones last read successfully (empty id: none).
+  std::optional<Observation> State() const;
+  // A detector that has seen `state` (a State(); nullopt: a new detector),
+  // to tell again the change a recorded observation made.
+  static ChangeDetector Restore(const std::optional<Observation>& state, absl::Time observed);
 
  private:
   bool known_ = false;     // a read has finished

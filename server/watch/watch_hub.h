@@ -46,8 +46,14 @@ class WatchHub {
   // read finishes. UNAVAILABLE (SHUTTING_DOWN) after Shutdown,
   // RESOURCE_EXHAUSTED beyond the limits. `caller` names who asks (its API
   // key, else its address) for the per-caller limit.
+  // `resume_token` (empty: a new watch) is the Change::resume_token of the
+  // last change a stream that ended received: the changes since are told
+  // again and the first snapshot of a user whose state is known to be
+  // continuous since then is left out; when that cannot be told (unknown,
+  // malformed or too old a token), each user's first change is kResync.
   virtual absl::StatusOr<WatchId> Subscribe(const std::vector<std::string>& users, Watcher* watcher,
-                                            const std::string& caller = "") = 0;
+                                            const std::string& caller = "",
+                                            const std::string& resume_token = "") = 0;
   // Idempotent. When it returns, `watcher` is called no more: a call to it
   // in progress on another thread has returned, calls decided but not
   // started are dropped. (Called from inside one of the watcher's own calls,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "server/errors/status_details.h"
 #include "server/leaf/leaf_errors.h"
 #include "tests/watch/observations.h"
@@ -82,6 +84,37 @@ TEST(ChangeDetectorTest, OneErrorPerOutageThenInitialWithLastKnown) {
   EXPECT_EQ(c->kind, ChangeKind::kInitial);
   EXPECT_EQ(c->previous->id, "c1");
   EXPECT_EQ(c->current->id, "c1");
+}
+
+// A detector restored from another's State() judges the next read exactly
+// as the original does (what telling a recorded change again relies on).
+TEST(ChangeDetectorTest, RestoredFromStateJudgesLikeTheOriginal) {
+  const std::vector<Observation> states = {Present("c1", "OK"), Absent(), Failed()};
+  const std::vector<Observation> nexts = {Present("c1", "OK"), Present("c1", "EXPIRED"),
+                                          Present("c2", "OK"), Absent(), Failed()};
+  EXPECT_FALSE(ChangeDetector().State().has_value());
+  EXPECT_FALSE(ChangeDetector::Restore(std::nullopt, kNow).known());
+  for (const Observation& before_error : {Present("c1", "OK"), Absent()}) {
+    for (const Observation& state : states) {
+      for (const Observation& next : nexts) {
+        ChangeDetector original;
+        original.Observe(before_error, Source::kInitial, kNow);
+        original.Observe(state, Source::kPoll, kNow);
+        ChangeDetector restored = ChangeDetector::Restore(original.State(), kNow);
+        EXPECT_TRUE(restored.known());
+        std::optional<Change> a = original.Observe(next, Source::kPoll, kNow);
+        std::optional<Change> b = restored.Observe(next, Source::kPoll, kNow);
+        ASSERT_EQ(a.has_value(), b.has_value());
+        if (!a) continue;
+        EXPECT_EQ(a->kind, b->kind);
+        EXPECT_EQ(a->previous.has_value(), b->previous.has_value());
+        if (a->previous && b->previous) {
+          EXPECT_EQ(a->previous->id, b->previous->id);
+        }
+        EXPECT_EQ(a->current.has_value(), b->current.has_value());
+      }
+    }
+  }
 }
 
 TEST(ObservationTest, OnlyCredentialsNotFoundMeansAbsent) {
