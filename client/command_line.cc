@@ -117,6 +117,13 @@ absl::Status ParseWatchRequest(const FlagSet& flags, Invocation* inv) {
   if (!view.ok()) return view.status();
   for (const std::string& user : users) inv->watch_request.add_leaf_user_ids(user);
   inv->watch_request.set_view(*view);
+  inv->watch_request.set_resume_token(flags.GetString("resume_token"));
+  const int64_t attempts = flags.GetInt("max_rewatch_attempts");
+  if (attempts < -1 || attempts > 1000000) {
+    return absl::InvalidArgumentError(
+        "--max_rewatch_attempts must be -1 (for ever) or 0 to 1000000");
+  }
+  inv->max_rewatch_attempts = static_cast<int>(attempts);
   if (!flags.IsSet("timeout")) inv->options.timeout = absl::InfiniteDuration();
   return absl::OkStatus();
 }

@@ -62,6 +62,15 @@ const FlagSpec kFlags[] = {
     {"view", FlagSet::Type::kString, "basic",
      "basic or full (full shows the secret values; the server must allow it)",
      kGetMask | kCreateMask | kWatchMask, false},
+    {"resume_token", FlagSet::Type::kString, "",
+     "continue a watch after the change that carried this resume_token (printed with each "
+     "change by --json) instead of starting from the users' state",
+     kWatchMask, false},
+    {"max_rewatch_attempts", FlagSet::Type::kInt, "-1",
+     "when a stream ends with a retriable status (UNAVAILABLE...), watch again with the last "
+     "change's resume_token, backing off from 100 ms to 10 s, at most this many times in a row "
+     "after streams that brought no change; -1: for ever, 0: never",
+     kWatchMask, false},
     {"public_key", FlagSet::Type::kString, "", "required: the application's AgLeader public key",
      kCreateMask, false},
     {"refresh_token", FlagSet::Type::kString, "", "the grower's AgFiniti refresh token (secret)",
@@ -123,9 +132,11 @@ const CommandSpec kCommands[] = {
      "report the state of many users' credentials (every user of the account, or those of\n"
      "      --users) with a summary; exit 3 when any must re-authorize"},
     {Command::kWatch, "watch", kWatchMask,
-     "watch --leaf_user_id ID [--leaf_user_id ID ...] [--view basic|full]",
+     "watch --leaf_user_id ID [--leaf_user_id ID ...] [--view basic|full]\n"
+     "         [--resume_token T] [--max_rewatch_attempts N]",
      "print each change of the users' credentials as it happens (one line each; --json: one "
-     "JSON object per line) until interrupted or the server ends the stream"},
+     "JSON object per line) until interrupted or the stream ends for good; a stream that ends "
+     "with a retriable status is watched again from its last change"},
 };
 
 }  // namespace

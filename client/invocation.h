@@ -78,6 +78,8 @@ struct Invocation {
   leaf::agleader::v1::DeleteCredentialsRequest delete_request;
   leaf::agleader::v1::ListCredentialEventsRequest events_request;
   leaf::agleader::v1::WatchCredentialsRequest watch_request;
+  // watch: re-watches in a row after unhealthy streams; -1: for ever.
+  int max_rewatch_attempts = -1;
   bool all_pages = false;  // events --all
   AuditOptions audit;
   // Every secret value read from any source (for Redact()).

@@ -28,6 +28,7 @@ const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 const protobuf = require('protobufjs');
 const { messageToJson } = require('./proto_json');
+const { isRetriable, Rewatcher } = require('./rewatch');
 
 const BUNDLE = path.join(__dirname, 'bundle');
 const REPO = path.resolve(__dirname, '..', '..');
@@ -320,25 +321,55 @@ class AgLeaderClient {
 
   /**
    * Each CredentialsChange of the users' credentials as it happens, starting
-   * with the state of every user (CHANGE_KIND_INITIAL):
+   * with the state of every user (CHANGE_KIND_INITIAL), or with what changed
+   * after request.resumeToken (a change's resumeToken from an earlier watch;
+   * CHANGE_KIND_RESYNC snapshots when the server no longer knows it):
    *   for await (const change of client.watchCredentials({leafUserIds: [...]})) ...
-   * No deadline unless options.timeoutMs; leaving the loop cancels the stream.
-   * Throws AgLeaderError when the server ends it with an error (UNAVAILABLE
-   * SHUTTING_DOWN: watch again, another replica answers). Never retried
-   * automatically.
+   *
+   * When a stream ends with a retriable status (UNAVAILABLE: a server shutting
+   * down or rebalancing, a broken connection; see rewatch.js) it watches the
+   * same users again with the resumeToken of the last change it yielded, after
+   * a backoff (100 ms doubling to 10 s, or the server's RetryInfo), and goes on
+   * yielding: for ever, or at most options.maxRewatches times in a row without
+   * a change (0: never). options.onRewatch(details, delayMs, attempt) is
+   * called before each wait. Each change carries its own resumeToken: keep the
+   * last one to continue later.
+   *
+   * No deadline unless options.timeoutMs (per stream); leaving the loop
+   * cancels the stream. Throws AgLeaderError when a stream ends for good.
+   * options.policy overrides the backoff's figures and clock (rewatch.js).
    */
   async *watchCredentials(request, options = {}) {
-    const callOptions = options.timeoutMs
-      ? { deadline: new Date(Date.now() + options.timeoutMs) }
-      : {};
-    const call = this.stub.WatchCredentials(request, this.metadata, callOptions);
-    try {
-      for await (const change of call) yield change;
-    } catch (error) {
-      throw error.code === undefined ? error : new AgLeaderError(decodeError(error), error);
-    } finally {
-      call.on('error', () => {}); // the CANCELLED that cancel() causes
-      call.cancel();
+    const rewatcher = new Rewatcher(options.maxRewatches, options.policy);
+    const { now, sleep } = rewatcher.policy;
+    const next = { ...request, resumeToken: request.resumeToken || '' };
+    for (;;) {
+      const callOptions = options.timeoutMs
+        ? { deadline: new Date(Date.now() + options.timeoutMs) }
+        : {};
+      const started = now();
+      const call = this.stub.WatchCredentials(next, this.metadata, callOptions);
+      let details;
+      let delayMs;
+      try {
+        for await (const change of call) {
+          rewatcher.onChange();
+          // A server without resume support sends none: keep the last one.
+          if (change.resumeToken) next.resumeToken = change.resumeToken;
+          yield change;
+        }
+        return;
+      } catch (error) {
+        if (error.code === undefined) throw error;
+        details = decodeError(error);
+        delayMs = rewatcher.onEnd(details, now() - started);
+        if (delayMs === null) throw new AgLeaderError(details, error);
+      } finally {
+        call.on('error', () => {}); // the CANCELLED that cancel() causes
+        call.cancel();
+      }
+      if (options.onRewatch) options.onRewatch(details, delayMs, rewatcher.attempts);
+      await sleep(delayMs);
     }
   }
 
@@ -358,6 +389,7 @@ module.exports = {
   AgLeaderError,
   decodeError,
   decodeResultError,
+  isRetriable,
   loadServiceConfig,
   readApiKeyFile,
   tlsCredentials,

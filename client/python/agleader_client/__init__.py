@@ -24,9 +24,11 @@ import dataclasses
 import json
 import os
 from importlib import resources
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import grpc
+
+from .rewatch import Rewatcher, RewatchPolicy, is_retriable
 
 try:
     from ._gen import agleader_credentials_pb2 as pb
@@ -335,24 +337,52 @@ class AgLeaderClient:
         leaf_user_ids: List[str],
         view: int = pb.CREDENTIALS_VIEW_BASIC,
         timeout: Optional[float] = None,
+        resume_token: Optional[str] = None,
+        max_rewatches: Optional[int] = None,
+        on_rewatch: Optional[Callable[[ErrorDetails, float, int], None]] = None,
+        policy: Optional[RewatchPolicy] = None,
     ) -> Iterator:
         """Yields each CredentialsChange of the users' credentials as it happens, starting
-        with the state of every user (CHANGE_KIND_INITIAL). The stream has no deadline
-        unless `timeout` is given; leaving the loop (or closing the generator) cancels it.
-        Raises AgLeaderError when the server ends it with an error, e.g. UNAVAILABLE
-        SHUTTING_DOWN: watch again (another replica answers). Never retried automatically."""
-        call = self._stub.WatchCredentials(
-            pb.WatchCredentialsRequest(leaf_user_ids=list(leaf_user_ids), view=view),
-            timeout=timeout,
-            metadata=self._metadata,
+        with the state of every user (CHANGE_KIND_INITIAL), or with what changed after
+        `resume_token` (a change's `resume_token` from an earlier watch; CHANGE_KIND_RESYNC
+        snapshots when the server no longer knows it).
+
+        When a stream ends with a retriable status (UNAVAILABLE: a server shutting down or
+        rebalancing, a broken connection; see agleader_client.rewatch) the generator watches
+        the same users again with the `resume_token` of the last change it yielded, after a
+        backoff (100 ms doubling to 10 s, or the server's RetryInfo), and goes on yielding:
+        for ever, or at most `max_rewatches` times in a row without a change (0: never).
+        `on_rewatch(details, delay_seconds, attempt)` is called before each wait. Each
+        change carries its own `resume_token`: keep the last one to continue later.
+
+        Each stream has no deadline unless `timeout` is given; leaving the loop (or closing
+        the generator) cancels it. Raises AgLeaderError when a stream ends for good."""
+        rewatcher = Rewatcher(max_rewatches, policy or RewatchPolicy())
+        clock = rewatcher.policy.clock
+        request = pb.WatchCredentialsRequest(
+            leaf_user_ids=list(leaf_user_ids), view=view, resume_token=resume_token or ""
         )
-        try:
-            for change in call:
-                yield change
-        except grpc.RpcError as e:
-            raise AgLeaderError(decode_error(e)) from e
-        finally:
-            call.cancel()
+        while True:
+            started = clock()
+            call = self._stub.WatchCredentials(request, timeout=timeout, metadata=self._metadata)
+            try:
+                for change in call:
+                    rewatcher.on_change()
+                    # A server without resume support sends none: keep the last one.
+                    if change.resume_token:
+                        request.resume_token = change.resume_token
+                    yield change
+                return
+            except grpc.RpcError as e:
+                details = decode_error(e)
+                delay = rewatcher.on_end(details, clock() - started)
+                if delay is None:
+                    raise AgLeaderError(details) from e
+            finally:
+                call.cancel()
+            if on_rewatch is not None:
+                on_rewatch(details, delay, rewatcher.attempts)
+            rewatcher.policy.sleep(delay)
 
     def iter_credential_events(self, leaf_user_id: str, page_size: int = 0) -> Iterator:
         """Every event, newest first, following next_page_token."""
