@@ -7,8 +7,9 @@
 namespace bench {
 namespace {
 
-// The budget scenario's integer flags: 1 when `name` is one of them and set,
-// -1 when `v` is not an integer in range (after a message), 0 otherwise.
+// The budget and fleet scenarios' integer flags: 1 when `name` is one of them
+// and set, -1 when `v` is not an integer in range (after a message), 0
+// otherwise.
 int BudgetFlag(const std::string& name, const std::string& v, Flags* f) {
   struct Int {
     const char* name;
@@ -21,7 +22,13 @@ int BudgetFlag(const std::string& name, const std::string& v, Flags* f) {
                       {"budget_caller_pause_ms", &f->budget_caller_pause_ms, 0},
                       {"budget_batch_users", &f->budget_batch_users, 0},
                       {"budget_requests_per_minute", &f->budget_requests_per_minute, 0},
-                      {"budget_burst", &f->budget_burst, 1}};
+                      {"budget_burst", &f->budget_burst, 1},
+                      {"fleet_seconds", &f->fleet_seconds, 3},
+                      {"fleet_users", &f->fleet_users, 1},
+                      {"fleet_streams", &f->fleet_streams, 1},
+                      {"fleet_poll_interval_s", &f->fleet_poll_interval_s, 1},
+                      {"fleet_alert_every_ms", &f->fleet_alert_every_ms, 1},
+                      {"fleet_requests_per_minute", &f->fleet_requests_per_minute, 1}};
   for (const Int& i : ints) {
     if (name != i.name) continue;
     char* end = nullptr;
@@ -116,6 +123,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->end_cmd = v;
     else if (name == "scenario")
       f->scenario = v;
+    else if (name == "redis_bin")
+      f->redis_bin = v;
     else if (const int budget = BudgetFlag(name, v, f); budget != 0) {
       if (budget < 0) return false;
     } else {
@@ -134,8 +143,22 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     }
     return true;
   }
+  if (f->scenario == "fleet") {
+    if (f->server_bin.empty() || f->emulator_bin.empty()) {
+      std::fprintf(stderr, "bench: --scenario=fleet needs --server_bin and --emulator_bin\n");
+      return false;
+    }
+    if (f->fleet_streams < 2 * f->fleet_users) {
+      std::fprintf(stderr,
+                   "bench: --fleet_streams must be at least twice --fleet_users (each user is "
+                   "watched on two replicas or more)\n");
+      return false;
+    }
+    return true;
+  }
   if (!f->scenario.empty()) {
-    std::fprintf(stderr, "bench: unknown --scenario=%s (known: budget)\n", f->scenario.c_str());
+    std::fprintf(stderr, "bench: unknown --scenario=%s (known: budget, fleet)\n",
+                 f->scenario.c_str());
     return false;
   }
   if (f->server_bin.empty() || (f->upstream == "fast" && f->upstream_bin.empty()) ||

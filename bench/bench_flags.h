@@ -26,7 +26,8 @@ struct Flags {
   // Head of line: events in the upstream's list, window length (0: skip).
   int hol_events = 100000, hol_duration_ms = 3000;
   // Empty: the matrix above. "budget": issue 20's request-budget scenario
-  // (bench/budget_bench.h), which uses the flags below and the emulator.
+  // (bench/budget_bench.h), which uses the flags below and the emulator;
+  // "fleet": issue 21's three replicas sharing one Redis.
   std::string scenario;
   // The budget scenario: run length, seeded (and watched) users, callers and
   // the pause each takes between its Gets, users in the batch, the request
@@ -34,6 +35,14 @@ struct Flags {
   int budget_seconds = 120, budget_users = 5000, budget_callers = 20;
   int budget_caller_pause_ms = 3000, budget_batch_users = 2000;
   int budget_requests_per_minute = 1000, budget_burst = 20;
+  // The fleet scenario (issue 21, bench/fleet_bench.h): measured seconds,
+  // seeded users and the streams watching them over three replicas, the
+  // replicas' poll interval, the pause between alerts, the fleet's budget
+  // (the emulator's limit too), and the redis-server to start.
+  int fleet_seconds = 120, fleet_users = 150, fleet_streams = 300;
+  int fleet_poll_interval_s = 30, fleet_alert_every_ms = 1000;
+  int fleet_requests_per_minute = 1000;
+  std::string redis_bin = "redis-server";
 };
 
 // The non-empty items of `s` between `sep`s.

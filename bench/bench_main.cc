@@ -16,6 +16,11 @@
 //         [--budget_caller_pause_ms=3000] [--budget_batch_users=2000]
 //         [--budget_requests_per_minute=1000] [--budget_burst=20]
 //         (issue 20's request budget, bench/budget_bench.h)
+//   bench --scenario=fleet --server_bin=PATH --emulator_bin=PATH
+//         [--redis_bin=redis-server] [--fleet_seconds=120] [--fleet_users=150]
+//         [--fleet_streams=300] [--fleet_poll_interval_s=30]
+//         [--fleet_alert_every_ms=1000] [--fleet_requests_per_minute=1000]
+//         (issue 21's three replicas and one Redis, bench/fleet_bench.h)
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -45,12 +50,14 @@
 #include "bench/bench_flags.h"
 #include "bench/budget_bench.h"
 #include "bench/child_process.h"
+#include "bench/fleet_bench.h"
 #include "bench/load.h"
 #include "bench/proc_window.h"
 #include "bench/report.h"
 #include "bench/report_json.h"
 #include "bench/report_svg.h"
 #include "bench/report_table.h"
+#include "bench/scenario_support.h"
 #include "bench/stats.h"
 #include "bench/upstream_control.h"
 
@@ -76,23 +83,6 @@ struct GrpcServer {
 };
 
 std::string LocalTarget(int port) { return "127.0.0.1:" + std::to_string(port); }
-
-// A port nothing listens on right now, for a child that cannot pick its own
-// and report it (the Go peer).
-int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 bool WaitForTcp(int port, int timeout_s) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
@@ -217,6 +207,7 @@ int Main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   mkdir(flags.out_dir.c_str(), 0755);
   if (flags.scenario == "budget") return RunBudgetScenario(flags);
+  if (flags.scenario == "fleet") return RunFleetScenario(flags);
 
   Report report;
   report.started_at = UtcNow("%Y-%m-%dT%H:%M:%SZ");

@@ -13,6 +13,7 @@
 #include "bench/budget_load.h"
 #include "bench/budget_report.h"
 #include "bench/child_process.h"
+#include "bench/scenario_support.h"
 #include "bench/stats.h"
 #include "bench/upstream_control.h"
 #include "emulator/leaf_emulator.h"
@@ -25,46 +26,6 @@ constexpr char kToken[] = "bench-budget-token";
 constexpr char kSeedMix[] = "OK=100";
 constexpr int kSeed = 1;
 constexpr int kSampleEverySeconds = 60;
-
-// The ids the emulator binary seeds with `users`: seeding is deterministic
-// (emulator/seed.h), so the same spec seeded here gives the same ids without
-// asking the emulator, whose every request counts against its limit.
-std::vector<std::string> SeededIds(int users) {
-  leafemu::EmulatorOptions options;
-  absl::StatusOr<std::unique_ptr<leafemu::LeafEmulator>> emulator =
-      leafemu::LeafEmulator::Start(options);
-  if (!emulator.ok()) return {};
-  leafemu::SeedSpec spec;
-  spec.users = users;
-  spec.mix = {{"OK", 100}};
-  spec.seed = kSeed;
-  std::vector<std::string> ids;
-  for (const auto& [id, status] : (*emulator)->Seed(spec).users) ids.push_back(id);
-  return ids;
-}
-
-// Whether `binary --help` lists --`flag`: the scenario's flags are new
-// (issue 20), and a binary without them would refuse to start.
-bool HelpLists(const std::string& binary, const std::string& flag) {
-  const std::string command = "'" + binary + "' --help 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return false;
-  std::string help;
-  char buf[4096];
-  for (std::size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) help.append(buf, n);
-  pclose(pipe);
-  return help.find("--" + flag + " ") != std::string::npos;
-}
-
-// The port of the service's /metrics, from its "serving" log line.
-int MetricsPort(const std::string& server_log) {
-  for (int i = 0; i < 100; ++i) {
-    const std::int64_t port = JsonInt(ReadFileOrEmpty(server_log), "metrics_port");
-    if (port > 0) return static_cast<int>(port);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return -1;
-}
 
 }  // namespace
 
@@ -80,7 +41,7 @@ int RunBudgetScenario(const Flags& flags) {
   run.requests_per_minute = flags.budget_requests_per_minute;
   run.burst = flags.budget_burst;
 
-  const std::vector<std::string> users = SeededIds(flags.budget_users);
+  const std::vector<std::string> users = SeededIds(flags.budget_users, kSeed);
   if (static_cast<int>(users.size()) != flags.budget_users) {
     std::fprintf(stderr, "bench: could not compute the seeded users' ids\n");
     return 1;
