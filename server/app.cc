@@ -4,8 +4,15 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "server/config/config_secrets.h"
 #include "server/errors/reasons.h"
@@ -24,6 +31,17 @@ namespace {
 bool IsLoopback(absl::string_view listen) {
   absl::string_view host = listen.substr(0, listen.rfind(':'));
   return absl::StartsWith(host, "127.") || host == "localhost" || host == "[::1]";
+}
+
+// How long a starting replica waits for the fleet's change history (resume
+// tokens resync until it has it).
+constexpr absl::Duration kChangeHistoryWait = absl::Seconds(3);
+
+// Names this replica in the fleet's leases: random per process, so a
+// restarted replica never mistakes its predecessor's lease for its own.
+std::string RandomReplicaId() {
+  absl::BitGen gen;
+  return absl::StrFormat("r%016x", absl::Uniform<std::uint64_t>(gen));
 }
 
 }  // namespace
@@ -68,8 +86,18 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   budget_observer.rate_limited = [metrics] { metrics->LeafRateLimited(); };
   budget_observer.rate_changed = [metrics](double rpm) { metrics->LeafBudgetRate(rpm); };
   metrics->LeafBudgetRate(config.leaf_budget.requests_per_minute);
-  app->budget_ = std::make_unique<budget::RequestBudget>(config.leaf_budget, app->scheduler_.get(),
+  if (absl::Status st = app->StartFleet(); !st.ok()) return st;
+  budget::RequestBudgetOptions budget_options = config.leaf_budget;
+  if (app->fleet_limiter_ != nullptr) {
+    // This replica's own bucket is its share, for while Redis is away.
+    absl::StatusOr<budget::RequestBudgetOptions> share =
+        app->fleet_limiter_->LocalShare(config.fleet_size_hint);
+    if (!share.ok()) return share.status();
+    budget_options = *share;
+  }
+  app->budget_ = std::make_unique<budget::RequestBudget>(budget_options, app->scheduler_.get(),
                                                          &absl::Now, std::move(budget_observer));
+  if (app->fleet_limiter_ != nullptr) app->budget_->UseSupply(app->fleet_limiter_.get());
   app->leaf_http_ = std::make_unique<budget::BudgetedHttpClient>(
       app->http_.get(), app->budget_.get(), app->scheduler_.get());
 
@@ -154,7 +182,11 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
                                static_cast<int>(absl::ToInt64Milliseconds(
                                    std::min(config.max_connection_age, absl::Hours(24 * 20)))));
     // Calls on a closing connection get this long to finish.
-    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, 60 * 1000);
+    // (Watch streams then end UNAVAILABLE and resume elsewhere with their
+    // resume_token.)
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(config.max_connection_age_grace)));
   }
   ApplyConnectionLimits(config.connection_limits, builder);
   if (config.keepalive_time > absl::ZeroDuration()) {
@@ -244,28 +276,56 @@ absl::Status App::StartWatch() {
     };
   }
   Metrics* metrics = metrics_.get();
+  // The poll interval in force, for the fleet's lease time.
+  auto effective_ms =
+      std::make_shared<std::atomic<std::int64_t>>(absl::ToInt64Milliseconds(poll.interval));
   // Called under the poller's lock: only sets the gauge.
-  poll.on_effective_interval = [metrics](absl::Duration d) {
+  poll.on_effective_interval = [metrics, effective_ms](absl::Duration d) {
     metrics->WatchEffectivePollInterval(d);
+    effective_ms->store(absl::ToInt64Milliseconds(d));
   };
   credential_reader_ =
       std::make_unique<watch::LeafCredentialReader>(leaf_.get(), config.upstream_timeout);
-  poller_ = std::make_unique<watch::Poller>(scheduler_.get(), credential_reader_->AsFetch(), poll);
-  watch::SweeperOptions sweep;
-  sweep.page_timeout = config.upstream_timeout;
-  sweeper_ = std::make_unique<watch::Sweeper>(scheduler_.get(), poller_.get(),
-                                              credential_reader_->AsSweepFetch(), sweep);
+  watch::Poller::Fetch fetch = credential_reader_->AsFetch();
+  if (redis_ != nullptr) {
+    // The holder renews its lease at each read: two intervals and a margin
+    // survive a late read; a replica that died hands over after that.
+    absl::StatusOr<watch::Poller::Fetch> shared = FleetPolls(std::move(fetch), [effective_ms] {
+      return 2 * absl::Milliseconds(effective_ms->load()) + absl::Seconds(2);
+    });
+    if (!shared.ok()) return shared.status();
+    fetch = *std::move(shared);
+  }
+  poller_ = std::make_unique<watch::Poller>(scheduler_.get(), std::move(fetch), poll);
+  if (redis_ == nullptr) {
+    // (Fleet mode reads users one by one under their lease, so that one
+    // replica reads each: docs/fleet.md.)
+    watch::SweeperOptions sweep;
+    sweep.page_timeout = config.upstream_timeout;
+    sweeper_ = std::make_unique<watch::Sweeper>(scheduler_.get(), poller_.get(),
+                                                credential_reader_->AsSweepFetch(), sweep);
+  }
   watch_metrics_ = std::make_unique<watch::MetricsObserver>(metrics_.get());
   if (absl::Status st = StartAlertBus(); !st.ok()) return st;
   watch::HubOptions hub;
   hub.limits.max_streams = config.watch_max_streams;
   hub.limits.max_users = config.watch_max_users;
   hub.limits.max_users_per_caller = config.watch_max_users_per_caller;
+  hub.history = static_cast<size_t>(config.watch_resume_history);
   hub.observer = watch_metrics_.get();
   hub.alerts = alert_bus_.get();
-  watch_hub_ = std::make_unique<watch::PollingWatchHub>(poller_.get(), hub);
+  watch::PollControl* polls = poller_.get();
+  if (poll_lease_ != nullptr) {
+    fleet_poll_control_ = std::make_unique<fleet::FleetPollControl>(polls, poll_lease_.get());
+    polls = fleet_poll_control_.get();
+    // Tokens name the fleet's change stream, valid on every replica.
+    hub.fleet = true;
+    hub.log_id = "fleet-leaf";
+  }
+  watch_hub_ = std::make_unique<watch::PollingWatchHub>(polls, hub);
   poller_->SetSink(watch_hub_->PollSink());
-  sweeper_->Start();
+  if (sweeper_ != nullptr) sweeper_->Start();
+  if (absl::Status st = StartChangeReader(); !st.ok()) return st;
   service_->SetWatchHub(watch_hub_.get());
 
   if (!config.alerts_listen.empty()) {
@@ -295,11 +355,8 @@ absl::Status App::StartWatch() {
   return absl::OkStatus();
 }
 
-absl::Status App::StartAlertBus() {
-  if (config_.redis_url.empty()) {
-    alert_bus_ = std::make_unique<watch::LocalAlertBus>();
-    return absl::OkStatus();
-  }
+absl::Status App::StartFleet() {
+  if (config_.redis_url.empty()) return absl::OkStatus();
   absl::StatusOr<fleet::RedisUrl> url = fleet::ParseRedisUrl(config_.redis_url.Reveal());
   if (!url.ok()) return url.status();  // checked with the flags already
   Metrics* metrics = metrics_.get();
@@ -328,6 +385,83 @@ absl::Status App::StartAlertBus() {
       fleet::RedisClient::Create(options_for("alert stream"));
   if (!reader.ok()) return reader.status();
   redis_alert_reader_ = *std::move(reader);
+  reader = fleet::RedisClient::Create(options_for("change stream"));
+  if (!reader.ok()) return reader.status();
+  redis_change_reader_ = *std::move(reader);
+  if (config_.leaf_budget.requests_per_minute > 0) {
+    fleet::FleetLimiterOptions limiter;
+    limiter.budget = config_.leaf_budget;
+    absl::StatusOr<std::unique_ptr<fleet::FleetLimiter>> created =
+        fleet::FleetLimiter::Create(std::move(limiter), redis_.get());
+    if (!created.ok()) return created.status();
+    fleet_limiter_ = *std::move(created);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<watch::Poller::Fetch> App::FleetPolls(watch::Poller::Fetch fetch,
+                                                     std::function<absl::Duration()> lease_ttl) {
+  const providers::ProviderSpec* provider =
+      config_.provider != nullptr ? config_.provider : &providers::AgLeaderSpec();
+  poll_lease_ = std::make_unique<fleet::PollLease>(redis_.get(), "leaf", RandomReplicaId());
+  fleet::SharedWatchStateOptions state;
+  state.history = config_.watch_resume_history;
+  state.provider = provider;
+  absl::StatusOr<std::unique_ptr<fleet::SharedWatchState>> created =
+      fleet::SharedWatchState::Create(redis_.get(), state);
+  if (!created.ok()) return created.status();
+  shared_watch_state_ = *std::move(created);
+  fleet::FleetFetchOptions options;
+  options.lease_ttl = std::move(lease_ttl);
+  fleet_fetch_ = std::make_unique<fleet::FleetFetch>(std::move(fetch), poll_lease_.get(),
+                                                     shared_watch_state_.get(), options);
+  return fleet_fetch_->AsFetch();
+}
+
+absl::Status App::StartChangeReader() {
+  if (shared_watch_state_ == nullptr) return absl::OkStatus();
+  const providers::ProviderSpec* provider = shared_watch_state_->options().provider;
+  watch::PollingWatchHub* hub = watch_hub_.get();
+  fleet::ChangeStreamReaderOptions options;
+  options.stream_key = shared_watch_state_->stream_key();
+  options.history = config_.watch_resume_history;
+  options.replica_id = poll_lease_->replica_id();
+  fleet::ChangeStreamReaderCallbacks callbacks;
+  // On the reader's client thread: decoding and the hub's quick hand-off.
+  callbacks.entry = [hub, provider](std::string id, fleet::ChangeStreamReaderCallbacks::Fields f) {
+    absl::StatusOr<watch::LoggedObservation> entry = fleet::ParseEntry(id, f, provider);
+    if (!entry.ok()) {
+      Log(LogLevel::kWarning, "fleet: a change stream entry was not understood; skipped",
+          {{"id", id}, {"error", entry.status().message()}});
+      return;
+    }
+    hub->OnLogged(*entry);
+  };
+  // Resume tokens can be honoured once the history is known from some
+  // point on: the replica waits a little for that before serving.
+  auto ready = std::make_shared<absl::Notification>();
+  callbacks.floor = [hub, ready](watch::ChangePosition floor) {
+    hub->SetHistoryFloor(floor);
+    if (!ready->HasBeenNotified()) ready->Notify();
+  };
+  absl::StatusOr<std::unique_ptr<fleet::ChangeStreamReader>> reader =
+      fleet::ChangeStreamReader::Create(redis_change_reader_.get(), options, std::move(callbacks));
+  if (!reader.ok()) return reader.status();
+  change_reader_ = *std::move(reader);
+  change_reader_->Start();
+  if (!ready->WaitForNotificationWithTimeout(kChangeHistoryWait)) {
+    Log(LogLevel::kWarning,
+        "fleet: the change stream's history is not read yet (Redis unreachable?); resume tokens "
+        "get RESYNC snapshots until it is");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status App::StartAlertBus() {
+  if (redis_ == nullptr) {
+    alert_bus_ = std::make_unique<watch::LocalAlertBus>();
+    return absl::OkStatus();
+  }
   fleet::RedisAlertBusOptions bus;
   bus.writer = redis_.get();
   bus.reader = redis_alert_reader_.get();
@@ -401,6 +535,8 @@ App::~App() {
   // The sweeper reports into the poller: it goes first.
   sweeper_.reset();
   poller_.reset();
+  // The change stream's reader hands entries to the hub: it stops first.
+  change_reader_.reset();
   // After the poller, which waits for a read already reporting to the
   // hub (its sink) before it goes; it leaves the alert bus.
   watch_hub_.reset();

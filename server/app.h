@@ -20,9 +20,14 @@
 #include "server/budget/request_budget.h"
 #include "server/config/config.h"
 #include "server/edge/service.h"
+#include "server/fleet/change_stream_reader.h"
+#include "server/fleet/fleet_fetch.h"
+#include "server/fleet/fleet_limiter.h"
+#include "server/fleet/poll_lease.h"
 #include "server/fleet/redis_alert_bus.h"
 #include "server/fleet/redis_client.h"
 #include "server/fleet/redis_url.h"
+#include "server/fleet/shared_watch_state.h"
 #include "server/http/curl_http_client.h"
 #include "server/httpd/http_server.h"
 #include "server/leaf/leaf_client.h"
@@ -89,8 +94,15 @@ class App {
   // The watch hub, its poller, the alert bus and listener and the webhook
   // registration, as configured.
   absl::Status StartWatch();
+  // Fleet mode (--redis_url): the Redis clients and the shared budget.
+  absl::Status StartFleet();
   // The alert bus: local, or through the fleet's Redis (--redis_url).
   absl::Status StartAlertBus();
+  // Fleet mode: the shared polls (lease, state, fetch) around `fetch`.
+  absl::StatusOr<watch::Poller::Fetch> FleetPolls(watch::Poller::Fetch fetch,
+                                                  std::function<absl::Duration()> lease_ttl);
+  // Fleet mode: the change stream's reader, into the hub.
+  absl::Status StartChangeReader();
   // GET /metrics on --metrics_listen, through the hardened HTTP listener.
   absl::Status ServeMetrics();
 
@@ -100,6 +112,19 @@ class App {
   std::unique_ptr<UpstreamHealth> leaf_health_;
   std::unique_ptr<leaf::TokenSource> tokens_;
   std::unique_ptr<http::CurlHttpClient> http_;
+  // Fleet mode: the shared polls' lease, state and fetch. Declared before
+  // the Redis clients, so they go after them (a client completes its
+  // commands, whose callbacks reach these, when it goes).
+  std::unique_ptr<fleet::PollLease> poll_lease_;
+  std::unique_ptr<fleet::SharedWatchState> shared_watch_state_;
+  std::unique_ptr<fleet::FleetFetch> fleet_fetch_;
+  // Fleet mode: the Redis clients (each stream's reader has its own
+  // connection: XREAD BLOCK holds one) and the fleet's shared budget.
+  // Before the budget and the bus, which use them.
+  std::unique_ptr<fleet::RedisClient> redis_;
+  std::unique_ptr<fleet::RedisClient> redis_alert_reader_;
+  std::unique_ptr<fleet::RedisClient> redis_change_reader_;
+  std::unique_ptr<fleet::FleetLimiter> fleet_limiter_;
   // Every request to Leaf goes through leaf_http_, which sends nothing the
   // budget has not granted.
   std::unique_ptr<budget::RequestBudget> budget_;
@@ -109,15 +134,16 @@ class App {
   // they go last.
   std::unique_ptr<watch::LeafCredentialReader> credential_reader_;
   std::unique_ptr<watch::MetricsObserver> watch_metrics_;
-  // Fleet mode: the Redis clients (the alert stream's reader has its own
-  // connection: XREAD BLOCK holds one). Before the bus, which uses them.
-  std::unique_ptr<fleet::RedisClient> redis_;
-  std::unique_ptr<fleet::RedisClient> redis_alert_reader_;
   // LocalAlertBus, or in fleet mode the Redis Stream bus.
   std::unique_ptr<watch::AlertBus> alert_bus_;
   std::unique_ptr<watch::Poller> poller_;
   std::unique_ptr<watch::Sweeper> sweeper_;
+  // Fleet mode: releases a user's lease when this replica stops watching
+  // it (between the hub and the poller).
+  std::unique_ptr<fleet::FleetPollControl> fleet_poll_control_;
   std::unique_ptr<watch::PollingWatchHub> watch_hub_;
+  // Fleet mode: tails the fleet's change stream into the hub.
+  std::unique_ptr<fleet::ChangeStreamReader> change_reader_;
   std::unique_ptr<alerts::AlertListener> alert_listener_;
   std::unique_ptr<httpd::HttpServer> metrics_server_;
   std::unique_ptr<alerts::WebhookRegistrar> webhook_registrar_;

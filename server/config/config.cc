@@ -57,6 +57,10 @@ FlagSet ServerFlags() {
   f.Add("max_connection_age", T::kDuration, "30m",
         "close client connections after this long (gracefully), so clients re-resolve DNS and "
         "spread over new replicas; 0: never");
+  f.Add("max_connection_age_grace", T::kDuration, "1m",
+        "calls still open on a connection closed by --max_connection_age get this long to "
+        "finish; WatchCredentials streams still open then end with UNAVAILABLE and resume on "
+        "another replica with their resume_token");
   f.Add("shutdown_grace", T::kDuration, "10s",
         "on SIGTERM/SIGINT, how long calls in flight may still finish");
   f.Add("log_level", T::kString, "info", "debug, info, warning or error");
@@ -90,6 +94,10 @@ FlagSet ServerFlags() {
         "most distinct Leaf users one caller (its API key, else its IP address) watches at "
         "once, so no caller takes every --watch_max_users slot; beyond it RESOURCE_EXHAUSTED; "
         "0: no per-caller cap");
+  f.Add("watch_resume_history", T::kInt, "10000",
+        "changes kept so a WatchCredentials stream that ended resumes with its resume_token "
+        "(older tokens get a RESYNC snapshot); also the most users whose last state is kept "
+        "after their last watcher left");
   f.Add("alerts_min_prompt_interval", T::kDuration, "5s",
         "a Leaf alert re-reads its user at most this often (from the start of the user's last "
         "read); alerts meanwhile, replays and alerts while the user's reads fail cost nothing");
@@ -118,6 +126,9 @@ FlagSet ServerFlags() {
         /*secret=*/true);
   f.Add("redis_password_file", T::kString, "",
         "file holding the Redis password (one line), instead of --redis_password");
+  f.Add("fleet_size_hint", T::kInt, "1",
+        "fleet mode: how many replicas share --redis_url; while Redis is unreachable each "
+        "replica spends --leaf_requests_per_minute / this alone");
   f.Add("keepalive_time", T::kDuration, "1m",
         "send an HTTP/2 ping on a connection with open calls after this long without traffic, "
         "so idle WatchCredentials streams survive proxies and dead peers are found; 0: off");
@@ -138,6 +149,8 @@ FlagSet ServerFlags() {
   f.SetRange("leaf_health_window", absl::Seconds(1), absl::Hours(24));
   f.SetRange("max_connection_age", absl::ZeroDuration(), kYear);
   f.SetRange("shutdown_grace", absl::ZeroDuration(), absl::Hours(1));
+  f.SetRange("max_connection_age_grace", absl::ZeroDuration(), absl::Hours(24));
+  f.SetRange("fleet_size_hint", 1, 1000);
   f.SetRange("upstream_first_byte_timeout", absl::ZeroDuration(), absl::Hours(1));
   f.SetRange("leaf_login_backoff", absl::Milliseconds(10), absl::Hours(1));
   f.SetRange("leaf_login_max_backoff", absl::Milliseconds(10), absl::Hours(24));
@@ -147,6 +160,7 @@ FlagSet ServerFlags() {
   f.SetRange("watch_max_streams", 1, 1000000);
   f.SetRange("watch_max_users", 1, 1000000);
   f.SetRange("watch_max_users_per_caller", 0, 1000000);
+  f.SetRange("watch_resume_history", 1, 10000000);
   f.SetRange("alerts_min_prompt_interval", absl::ZeroDuration(), absl::Hours(1));
   f.SetRange("alerts_max_body_bytes", 1024, 16 << 20);
   f.SetRange("keepalive_time", absl::ZeroDuration(), absl::Hours(24));
@@ -177,6 +191,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.alerts_secret = Secret(f.GetString("alerts_secret"));
   c.redis_url = Secret(f.GetString("redis_url"));
   c.redis_password = Secret(f.GetString("redis_password"));
+  c.fleet_size_hint = static_cast<int>(f.GetInt("fleet_size_hint"));
   for (const auto& [flag, file_flag, target] :
        {std::make_tuple("leaf_token", "leaf_token_file", &c.leaf_token),
         std::make_tuple("leaf_password", "leaf_password_file", &c.leaf_password),
@@ -213,6 +228,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
         "--leaf_login_max_backoff must be at least --leaf_login_backoff");
   }
   c.max_connection_age = f.GetDuration("max_connection_age");
+  c.max_connection_age_grace = f.GetDuration("max_connection_age_grace");
   c.metrics_listen = f.GetString("metrics_listen");
   c.watch_poll_interval = f.GetDuration("watch_poll_interval");
   c.watch_poll_jitter = f.GetDuration("watch_poll_jitter");
@@ -220,6 +236,7 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   c.watch_max_streams = static_cast<int>(f.GetInt("watch_max_streams"));
   c.watch_max_users = static_cast<int>(f.GetInt("watch_max_users"));
   c.watch_max_users_per_caller = static_cast<int>(f.GetInt("watch_max_users_per_caller"));
+  c.watch_resume_history = static_cast<int>(f.GetInt("watch_resume_history"));
   c.alerts_min_prompt_interval = f.GetDuration("alerts_min_prompt_interval");
   c.alerts_listen = f.GetString("alerts_listen");
   c.alerts_public_url = f.GetString("alerts_public_url");

@@ -56,6 +56,8 @@ struct ServerConfig {
   absl::Duration leaf_login_backoff = absl::Seconds(1);
   absl::Duration leaf_login_max_backoff = absl::Minutes(5);
   absl::Duration max_connection_age = absl::Minutes(30);  // 0: never; the flag's default
+  // Calls still open on a connection closed for its age get this long.
+  absl::Duration max_connection_age_grace = absl::Minutes(1);
   LogLevel log_level = LogLevel::kInfo;
   std::string metrics_listen;  // empty: no /metrics endpoint
   ListenerSecurityOptions security;
@@ -66,6 +68,7 @@ struct ServerConfig {
   int watch_max_streams = 10000;
   int watch_max_users = 10000;
   int watch_max_users_per_caller = 1000;  // 0: no per-caller cap
+  int watch_resume_history = 10000;       // changes kept for resumes
   absl::Duration alerts_min_prompt_interval = absl::Seconds(5);
   std::string alerts_listen;      // empty: no alert listener
   std::string alerts_public_url;  // empty: the webhook is not registered
@@ -74,6 +77,9 @@ struct ServerConfig {
   // hold the password, so both are secrets.
   Secret redis_url;
   Secret redis_password;
+  // Fleet mode: replicas sharing Redis (each one's budget while it is
+  // unreachable is the fleet's divided by this).
+  int fleet_size_hint = 1;
   int alerts_max_body_bytes = 64 * 1024;
   // HTTP/2 keepalive pings on connections with open calls; 0: off.
   absl::Duration keepalive_time = absl::Minutes(1);

@@ -47,12 +47,15 @@ std::vector<std::string> DifferingFields(const ServerConfig& a, const ServerConf
   LEAFSVC_FIELD(watch_max_streams);
   LEAFSVC_FIELD(watch_max_users);
   LEAFSVC_FIELD(watch_max_users_per_caller);
+  LEAFSVC_FIELD(watch_resume_history);
   LEAFSVC_FIELD(alerts_min_prompt_interval);
   LEAFSVC_FIELD(alerts_listen);
   LEAFSVC_FIELD(alerts_public_url);
   LEAFSVC_SECRET(alerts_secret);
   LEAFSVC_SECRET(redis_url);
   LEAFSVC_SECRET(redis_password);
+  LEAFSVC_FIELD(fleet_size_hint);
+  LEAFSVC_FIELD(max_connection_age_grace);
   LEAFSVC_FIELD(alerts_max_body_bytes);
   LEAFSVC_FIELD(keepalive_time);
   LEAFSVC_FIELD(keepalive_timeout);

@@ -4,10 +4,11 @@ namespace leafsvc::testing {
 
 namespace v1 = ::leaf::agleader::v1;
 
-WatchStream::WatchStream(v1::AgLeaderCredentials::Stub& stub,
-                         const std::vector<std::string>& users) {
+WatchStream::WatchStream(v1::AgLeaderCredentials::Stub& stub, const std::vector<std::string>& users,
+                         const std::string& resume_token) {
   v1::WatchCredentialsRequest req;
   for (const std::string& u : users) req.add_leaf_user_ids(u);
+  req.set_resume_token(resume_token);
   context_.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
   reader_ = stub.WatchCredentials(&context_, req);
   thread_ = std::thread([this] {

@@ -22,7 +22,7 @@ namespace leafsvc::testing {
 class WatchStream {
  public:
   WatchStream(::leaf::agleader::v1::AgLeaderCredentials::Stub& stub,
-              const std::vector<std::string>& users);
+              const std::vector<std::string>& users, const std::string& resume_token = "");
   ~WatchStream();
 
   // The next change, or nullopt if none arrives within `timeout`.
