@@ -404,6 +404,8 @@ absl::StatusOr<watch::Poller::Fetch> App::FleetPolls(watch::Poller::Fetch fetch,
   const providers::ProviderSpec* provider =
       config_.provider != nullptr ? config_.provider : &providers::AgLeaderSpec();
   poll_lease_ = std::make_unique<fleet::PollLease>(redis_.get(), "leaf", RandomReplicaId());
+  heartbeat_ = std::make_unique<fleet::ReplicaHeartbeat>(scheduler_.get(), poll_lease_.get());
+  heartbeat_->Start();
   fleet::SharedWatchStateOptions state;
   state.history = config_.watch_resume_history;
   state.provider = provider;
@@ -533,6 +535,7 @@ App::~App() {
   // completion thread reaches the poller afterwards. The Leaf client's pool
   // runs what is left (cancelled) when the client goes, after the transport.
   // The sweeper reports into the poller: it goes first.
+  if (heartbeat_ != nullptr) heartbeat_->Stop();
   sweeper_.reset();
   poller_.reset();
   // The change stream's reader hands entries to the hub: it stops first.

@@ -27,6 +27,7 @@
 #include "server/fleet/redis_alert_bus.h"
 #include "server/fleet/redis_client.h"
 #include "server/fleet/redis_url.h"
+#include "server/fleet/replica_heartbeat.h"
 #include "server/fleet/shared_watch_state.h"
 #include "server/http/curl_http_client.h"
 #include "server/httpd/http_server.h"
@@ -118,6 +119,9 @@ class App {
   std::unique_ptr<fleet::PollLease> poll_lease_;
   std::unique_ptr<fleet::SharedWatchState> shared_watch_state_;
   std::unique_ptr<fleet::FleetFetch> fleet_fetch_;
+  // Keeps this replica's leases its own while it lives (stopped before the
+  // scheduler goes).
+  std::unique_ptr<fleet::ReplicaHeartbeat> heartbeat_;
   // Fleet mode: the Redis clients (each stream's reader has its own
   // connection: XREAD BLOCK holds one) and the fleet's shared budget.
   // Before the budget and the bus, which use them.

@@ -10,10 +10,15 @@
 namespace leafsvc::fleet {
 namespace {
 
-// KEYS: 1 lease, 2 fence. ARGV: 1 replica id, 2 ttl ms, 3 fence ttl ms.
+// KEYS: 1 lease, 2 fence. ARGV: 1 replica id, 2 ttl ms, 3 fence ttl ms,
+// 4 the alive keys' prefix ("" : liveness off). The holder's alive key is
+// derived from its id (same hash tag, so the same slot).
 constexpr char kAcquire[] = R"lua(
 local owner = redis.call('GET', KEYS[1])
-if owner and owner ~= ARGV[1] then return 0 end
+if owner and owner ~= ARGV[1] then
+  -- Held by a live replica (or liveness is off): not ours.
+  if ARGV[4] == '' or redis.call('EXISTS', ARGV[4] .. owner) == 1 then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 local fence = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -49,7 +54,8 @@ std::string WatchKeyPrefix(absl::string_view fleet_name) {
 }
 
 PollLease::PollLease(RedisClient* client, std::string fleet_name, std::string replica_id)
-    : prefix_(WatchKeyPrefix(fleet_name)),
+    : client_(client),
+      prefix_(WatchKeyPrefix(fleet_name)),
       replica_id_(std::move(replica_id)),
       valid_(Validate(fleet_name, replica_id_)),
       acquire_(client, kAcquire, "the poll lease script"),
@@ -68,7 +74,8 @@ void PollLease::Acquire(const std::string& user, absl::Duration ttl, AcquireDone
   }
   acquire_.Eval({prefix_ + "lease:" + user, prefix_ + "fence:" + user},
                 {replica_id_, absl::StrCat(absl::ToInt64Milliseconds(ttl)),
-                 absl::StrCat(absl::ToInt64Milliseconds(kFenceTtl))},
+                 absl::StrCat(absl::ToInt64Milliseconds(kFenceTtl)),
+                 heartbeats_.load() ? prefix_ + "alive:" : std::string()},
                 [done = std::move(done)](absl::StatusOr<RedisReply> r) {
                   if (!r.ok()) return done(r.status());
                   if (r->type != RedisReply::Type::kInteger || r->integer < 0) {
@@ -94,6 +101,14 @@ void PollLease::Release(const std::string& user, ReleaseDone done) {
                   }
                   done(r->integer == 1);
                 });
+}
+
+void PollLease::Heartbeat(absl::Duration ttl) {
+  if (!valid_.ok() || ttl < absl::Milliseconds(1)) return;
+  heartbeats_.store(true);
+  client_->Command({"SET", prefix_ + "alive:" + replica_id_, "1", "PX",
+                    absl::StrCat(absl::ToInt64Milliseconds(ttl))},
+                   [](absl::StatusOr<RedisReply>) {});
 }
 
 const char* PollLease::AcquireScript() { return kAcquire; }

@@ -7,11 +7,19 @@
 // that lost the lease meanwhile and is refused (shared_watch_state.h).
 // Release gives the lease up, only if it is still ours.
 //
+// Liveness: a replica that calls Heartbeat keeps `...:alive:<replica>` alive
+// (replica_heartbeat.h does it every few seconds). Once it has, its Acquire
+// also takes a lease whose holder's alive key is gone: a replica killed
+// (SIGKILL: nothing released) hands its users over within the heartbeat's
+// TTL, not the lease's (two poll intervals, which may be long), and an
+// alert about one of them is read at once by the replica it reaches.
+//
 // Thread-safe; callbacks run on the Redis client's loop thread (or inline
 // with INVALID_ARGUMENT for bad input). The client must outlive the lease.
 #ifndef SERVER_FLEET_POLL_LEASE_H_
 #define SERVER_FLEET_POLL_LEASE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -44,6 +52,9 @@ class PollLease {
   void Acquire(const std::string& user, absl::Duration ttl, AcquireDone done);
   // Frees the lease on `user` if this replica holds it. done may be empty.
   void Release(const std::string& user, ReleaseDone done = nullptr);
+  // Says this replica is alive for `ttl` (fire and forget); from the first
+  // call on, Acquire takes over leases of replicas that stopped saying so.
+  void Heartbeat(absl::Duration ttl);
 
   const std::string& replica_id() const { return replica_id_; }
   // The scripts (for docs and tests).
@@ -53,9 +64,11 @@ class PollLease {
  private:
   absl::Status Check(const std::string& user) const;
 
+  RedisClient* const client_;
   const std::string prefix_;
   const std::string replica_id_;
   const absl::Status valid_;
+  std::atomic<bool> heartbeats_{false};
   RedisScript acquire_;
   RedisScript release_;
 };

@@ -204,5 +204,39 @@ TEST(PollLeaseTest, RejectsBadInputAtOnce) {
   EXPECT_EQ(calls, 4);
 }
 
+TEST(PollLeaseTest, ADeadHoldersLeasesAreTakenOverOnceItsHeartbeatLapses) {
+  Replicas r(2);
+  // Replica 0 beats, takes a long lease, then dies (no release, no beat).
+  r[0].Heartbeat(absl::Milliseconds(400));
+  r[1].Heartbeat(absl::Seconds(30));
+  absl::StatusOr<std::uint64_t> first = AcquireNow(r[0], "u1", absl::Minutes(10));
+  ASSERT_TRUE(first.ok());
+  ASSERT_GE(*first, 1u);
+  // Alive: not taken.
+  absl::StatusOr<std::uint64_t> refused = AcquireNow(r[1], "u1", absl::Minutes(10));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(*refused, 0u);
+  // Its heartbeat lapsed: replica 1 takes over, long before the lease's
+  // ten minutes, with a newer fence (the dead holder's writes are stale).
+  ASSERT_TRUE(WaitUntil([&] {
+    absl::StatusOr<std::uint64_t> f = AcquireNow(r[1], "u1", absl::Minutes(10));
+    return f.ok() && *f > *first;
+  }));
+  // And the replica that took over holds it against the first (were it
+  // back without beating).
+  absl::StatusOr<std::uint64_t> back = AcquireNow(r[0], "u1", absl::Minutes(10));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, 0u);
+}
+
+TEST(PollLeaseTest, WithoutHeartbeatsALeaseIsHeldUntilItExpires) {
+  Replicas r(2);
+  ASSERT_TRUE(AcquireNow(r[0], "u1", absl::Minutes(10)).ok());
+  absl::SleepFor(absl::Milliseconds(300));
+  absl::StatusOr<std::uint64_t> f = AcquireNow(r[1], "u1", absl::Minutes(10));
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*f, 0u) << "liveness is off until a replica heartbeats";
+}
+
 }  // namespace
 }  // namespace leafsvc::fleet
