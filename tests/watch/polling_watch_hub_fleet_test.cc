@@ -42,7 +42,7 @@ TEST(HubFleetTest, LoggedEntriesReachWatchersOnceWithTheirPosition) {
   FakeClock clock;
   PollingWatchHub hub(&polls, FleetOptions(clock));
   Recorder a;
-  hub.Subscribe({"u1"}, &a);
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &a).ok());
   hub.OnLogged(Logged(100, "u1", 1, std::nullopt, Present("c1", "OK"), 100));
   hub.OnLogged(Logged(100, "u1", 1, std::nullopt, Present("c1", "OK"), 100));  // again
   hub.OnLogged(Logged(200, "u1", 2, Present("c1", "OK"), Absent(), 100));
@@ -78,7 +78,7 @@ TEST(HubFleetTest, AfterALocalReadTheSharedStateIsAppliedAgainEvenAtTheSameVersi
   FakeClock clock;
   PollingWatchHub hub(&polls, FleetOptions(clock));
   Recorder a;
-  hub.Subscribe({"u1"}, &a);
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &a).ok());
   hub.OnLogged(Logged(100, "u1", 5, std::nullopt, Present("c1", "OK"), 100));
   hub.OnResult("u1", Present("c1", "MISSING_PERMISSION"), Source::kPoll);  // version 0
   Observation shared = Present("c1", "OK");
@@ -94,7 +94,7 @@ TEST(HubFleetTest, ResumesResyncUntilTheFloorIsSetThenReplay) {
   FakeClock clock;
   PollingWatchHub hub(&polls, FleetOptions(clock));
   Recorder keeper;
-  hub.Subscribe({"u1"}, &keeper);
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &keeper).ok());
   hub.OnLogged(Logged(100, "u1", 1, std::nullopt, Present("c1", "OK"), 100));
   // An entry for a user nobody here watches is kept for resumes too.
   hub.OnLogged(Logged(150, "u2", 4, Present("c2", "OK"), Absent(), 50));
@@ -107,24 +107,24 @@ TEST(HubFleetTest, ResumesResyncUntilTheFloorIsSetThenReplay) {
   }
   hub.SetHistoryFloor({90, 0});
   Recorder c;
-  hub.Subscribe({"u1"}, &c, "", FleetToken(100));
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &c, "", FleetToken(100)).ok());
   EXPECT_EQ(c.kinds(), (Kinds{{"u1", ChangeKind::kStatusChanged}}));
   EXPECT_EQ(c.seen[0].token, FleetToken(200));
   // Older than the floor: resync.
   Recorder d;
-  hub.Subscribe({"u1"}, &d, "", FleetToken(80));
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &d, "", FleetToken(80)).ok());
   EXPECT_EQ(d.kinds(), (Kinds{{"u1", ChangeKind::kResync}}));
   // u2 becomes watched here: its state is known once read from the log's
   // record; a token after its known_since replays from the history.
   Recorder e;
-  hub.Subscribe({"u2"}, &e);
+  ASSERT_TRUE(hub.Subscribe({"u2"}, &e).ok());
   Observation stored = Absent();
   stored.version = 4;
   stored.known_since = ChangePosition{50, 0};
   hub.OnResult("u2", stored, Source::kInitial);
   EXPECT_EQ(e.kinds(), (Kinds{{"u2", ChangeKind::kInitial}}));
   Recorder f;
-  hub.Subscribe({"u2"}, &f, "", FleetToken(120));
+  ASSERT_TRUE(hub.Subscribe({"u2"}, &f, "", FleetToken(120)).ok());
   EXPECT_EQ(f.kinds(), (Kinds{{"u2", ChangeKind::kDeleted}}));
 }
 
@@ -138,7 +138,7 @@ TEST(HubFleetTest, AReplicaThatNeverWatchedTheUserResumesFromTheLog) {
   hub.OnLogged(Logged(200, "u1", 2, Present("c1", "OK"), Present("c1", "EXPIRED"), 100));
   hub.OnLogged(Logged(300, "u1", 3, Present("c1", "EXPIRED"), Absent(), 100));
   Recorder resumed;
-  hub.Subscribe({"u1"}, &resumed, "", FleetToken(100));
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &resumed, "", FleetToken(100)).ok());
   EXPECT_EQ(resumed.kinds(),
             (Kinds{{"u1", ChangeKind::kStatusChanged}, {"u1", ChangeKind::kDeleted}}));
   // The first read here only confirms the shared state: nothing more.
@@ -149,7 +149,7 @@ TEST(HubFleetTest, AReplicaThatNeverWatchedTheUserResumesFromTheLog) {
   EXPECT_EQ(resumed.seen.size(), 2u);
   // A new watch starts from the log's state at once.
   Recorder fresh;
-  hub.Subscribe({"u1"}, &fresh);
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &fresh).ok());
   EXPECT_EQ(fresh.kinds(), (Kinds{{"u1", ChangeKind::kInitial}}));
   EXPECT_EQ(fresh.seen[0].credential, "");
   hub.OnLogged(Logged(400, "u1", 4, Absent(), Present("c2", "OK"), 100));
@@ -163,7 +163,7 @@ TEST(HubFleetTest, AReadOutsideTheLogMakesTheUserResync) {
   PollingWatchHub hub(&polls, FleetOptions(clock));
   hub.SetHistoryFloor({0, 0});
   Recorder a;
-  hub.Subscribe({"u1"}, &a);
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &a).ok());
   hub.OnLogged(Logged(100, "u1", 1, std::nullopt, Present("c1", "OK"), 100));
   hub.OnResult("u1", Absent(), Source::kPoll);  // version 0: Redis out of reach
   ASSERT_EQ(a.seen.size(), 2u);
@@ -171,10 +171,10 @@ TEST(HubFleetTest, AReadOutsideTheLogMakesTheUserResync) {
   ASSERT_TRUE(local.has_value());
   EXPECT_NE(local->log_id, "fleet:test");
   Recorder b;
-  hub.Subscribe({"u1"}, &b, "", FleetToken(100));
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &b, "", FleetToken(100)).ok());
   EXPECT_EQ(b.kinds(), (Kinds{{"u1", ChangeKind::kResync}}));
   Recorder c;
-  hub.Subscribe({"u1"}, &c, "", a.seen[1].token);
+  ASSERT_TRUE(hub.Subscribe({"u1"}, &c, "", a.seen[1].token).ok());
   EXPECT_EQ(c.kinds(), (Kinds{{"u1", ChangeKind::kResync}}));
 }
 
