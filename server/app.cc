@@ -415,6 +415,8 @@ absl::StatusOr<watch::Poller::Fetch> App::FleetPolls(watch::Poller::Fetch fetch,
   shared_watch_state_ = *std::move(created);
   fleet::FleetFetchOptions options;
   options.lease_ttl = std::move(lease_ttl);
+  Metrics* metrics = metrics_.get();
+  options.on_read = [metrics](absl::string_view from) { metrics->FleetPollRead(from); };
   fleet_fetch_ = std::make_unique<fleet::FleetFetch>(std::move(fetch), poll_lease_.get(),
                                                      shared_watch_state_.get(), options);
   return fleet_fetch_->AsFetch();

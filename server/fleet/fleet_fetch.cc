@@ -75,6 +75,10 @@ class FleetFetch::Call : public leaf::Cancellable, public std::enable_shared_fro
   }
 
  private:
+  void Told(absl::string_view from) {
+    if (core_->options.on_read) core_->options.on_read(from);
+  }
+
   bool cancelled() {
     absl::MutexLock lock(&mu_);
     return cancelled_;
@@ -99,12 +103,14 @@ class FleetFetch::Call : public leaf::Cancellable, public std::enable_shared_fro
       return Finish(NotRead("the Redis client is shutting down", absl::Seconds(1)));
     }
     core_->fallbacks.fetch_add(1);
+    Told("alone");
     ReadLeaf(std::nullopt);
   }
 
   // fence: publish under this lease grant; none: Redis failed, alone.
   void ReadLeaf(std::optional<std::uint64_t> fence) {
     core_->leaf_reads.fetch_add(1);
+    if (fence.has_value()) Told("leaf");
     std::shared_ptr<Call> self = shared_from_this();
     std::shared_ptr<leaf::Cancellable> inner =
         core_->inner(user_, source_, [self, fence](Observation o) { self->OnRead(fence, o); });
@@ -161,6 +167,7 @@ class FleetFetch::Call : public leaf::Cancellable, public std::enable_shared_fro
                                     self->core_->options.not_stored_retry));
       }
       self->core_->shared_reads.fetch_add(1);
+      self->Told("redis");
       self->Finish(**std::move(o));
     });
   }

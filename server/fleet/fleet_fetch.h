@@ -49,6 +49,10 @@ struct FleetFetchOptions {
   absl::Duration stale_retry = absl::Milliseconds(200);
   // The clock of published observations (tests may fix it).
   std::function<absl::Time()> now;
+  // Told where each read's answer came from (metrics): "leaf" (this replica
+  // held the lease), "redis" (another did: the shared state) or "alone"
+  // (Redis failed: Leaf, unshared). Any thread; quick.
+  std::function<void(absl::string_view from)> on_read;
 };
 
 class FleetFetch {

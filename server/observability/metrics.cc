@@ -369,6 +369,22 @@ void Metrics::EnableFleet() {
                                .Register(*registry_)
                                .Add({});
   fleet_redis_up_.store(up);
+  prometheus::Family<prometheus::Counter>* reads =
+      &prometheus::BuildCounter()
+           .Name("agleader_fleet_poll_reads_total")
+           .Help(
+               "Reads of watched users in fleet mode, by where the answer came from: leaf (this "
+               "replica held the user's lease), redis (another replica did: the shared state), "
+               "alone (Redis failed: Leaf, unshared)")
+           .Register(*registry_);
+  for (const char* from : {"leaf", "redis", "alone"}) reads->Add({{"from", from}});
+  fleet_poll_reads_.store(reads);
+}
+
+void Metrics::FleetPollRead(absl::string_view from) {
+  if (prometheus::Family<prometheus::Counter>* f = fleet_poll_reads_.load()) {
+    f->Add({{"from", std::string(from)}}).Increment();
+  }
 }
 
 void Metrics::FleetRedisUp(bool up) {

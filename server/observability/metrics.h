@@ -54,6 +54,10 @@ class Metrics {
   // Call EnableFleet before serving.
   void EnableFleet();
   void FleetRedisUp(bool up);
+  // agleader_fleet_poll_reads_total{from}: where a watched user's read came
+  // from ("leaf": this replica held its lease; "redis": another did;
+  // "alone": Redis failed).
+  void FleetPollRead(absl::string_view from);
   void CallsInFlight(int delta);
 
   // The Leaf request budget (server/budget/request_budget.h), by class
@@ -105,6 +109,7 @@ class Metrics {
   prometheus::Counter* logins_failed_;
   prometheus::Gauge* leaf_up_;
   std::atomic<prometheus::Gauge*> fleet_redis_up_{nullptr};
+  std::atomic<prometheus::Family<prometheus::Counter>*> fleet_poll_reads_{nullptr};
   prometheus::Gauge* in_flight_;
   struct WatchMetrics;
   std::unique_ptr<WatchMetrics> watch_;

@@ -92,6 +92,23 @@ TEST_F(FleetWatchTest, OneLeafReadPerUserPerIntervalAcrossThreeReplicas) {
   }
   // Nothing changed: no replica reported anything.
   for (auto& s : streams) EXPECT_FALSE(s->Next(absl::Milliseconds(100)).has_value());
+  // The replicas say where their reads came from: Leaf only under the
+  // lease, the shared state otherwise.
+  double from_leaf = 0, from_redis = 0;
+  for (int r = 0; r < kReplicas; ++r) {
+    const std::string text = fleet_->app(r).metrics().Text();
+    auto sample = [&](const std::string& from) {
+      const std::string key = "agleader_fleet_poll_reads_total{from=\"" + from + "\"} ";
+      const size_t at = text.find(key);
+      return at == std::string::npos ? -1.0 : std::stod(text.substr(at + key.size()));
+    };
+    ASSERT_GE(sample("leaf"), 0) << "no agleader_fleet_poll_reads_total on replica " << r;
+    from_leaf += sample("leaf");
+    from_redis += sample("redis");
+  }
+  std::printf("fleet poll reads: %.0f from Leaf, %.0f from the shared state\n", from_leaf,
+              from_redis);
+  EXPECT_GT(from_redis, from_leaf) << "two replicas of three should read the shared state";
 }
 
 TEST_F(FleetWatchTest, WhatThePollingReplicaSeesReachesEveryReplicaOnce) {
