@@ -6,12 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "emulator/agfiniti/control.h"
 #include "emulator/control_json.h"
 #include "emulator/json.h"
 #include "emulator/leaf_json.h"
 #include "emulator/paths.h"
 #include "emulator/problem.h"
 #include "emulator/seed.h"
+#include "emulator/status_alerts.h"
 
 namespace leafemu {
 namespace {
@@ -40,19 +42,6 @@ struct Call {
     SendJson(res, 200, CredentialsJson(c, provider()));
   }
 };
-
-// A status change through the control API is what Leaf's background
-// processing does: the webhooks for its event get an alert.
-void SendStatusAlerts(EmulatorState& state, const std::string& old_status,
-                      const StoredCredentials& now) {
-  if (old_status == now.status) return;
-  std::optional<std::string> event = AlertEventForStatus(now.status);
-  if (!event) return;
-  for (const Webhook& hook : state.webhooks.ForEvent(*event)) {
-    state.alerts.Send(hook,
-                      AlertSender::AlertBody(*event, now.id, now.status, *state.options.provider));
-  }
-}
 
 void Health(const Call& c) { SendJson(c.res, 200, "{\"status\":\"ok\"}"); }
 
@@ -201,7 +190,10 @@ void SetStatus(const Call& c) {
     c.NoCredentials();
     return;
   }
-  SendStatusAlerts(c.state, before ? before->status : "", *stored);
+  // A status change through the control API is what Leaf's background
+  // processing does: the webhooks for its event get an alert.
+  SendStatusAlerts(c.state.webhooks, c.state.alerts, c.provider(), before ? before->status : "",
+                   *stored);
   c.Credentials(*stored);
 }
 
@@ -312,6 +304,10 @@ bool PathIs(const std::vector<std::string>& parts, const Endpoint& e) {
 void ControlApi::Handle(const httplib::Request& req, httplib::Response& res) const {
   Call call{state_, req, res,
             absl::StrSplit(absl::string_view(req.path).substr(kControlPrefix.size()), '/')};
+  if (!call.parts.empty() && call.parts[0] == "agfiniti") {
+    agfiniti::HandleControl(state_, call.parts, req, res);
+    return;
+  }
   for (const Endpoint& e : kEndpoints) {
     if (req.method == e.method && PathIs(call.parts, e)) {
       e.serve(call);

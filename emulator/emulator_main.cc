@@ -66,6 +66,19 @@ FlagSet EmulatorFlags() {
         "seconds for a Retry-After header on the request limit's 429s (unset: no header, as "
         "Leaf's later draft)");
   f.SetRange("rate_limit_retry_after", 0, 86400);
+  f.Add("agfiniti_app", T::kList, "",
+        "AgFiniti application PUBLIC_KEY:PRIVATE_KEY served under /agfiniti/; repeatable "
+        "(environment: comma-separated)");
+  f.SetEnvName("agfiniti_app", "LEAF_EMULATOR_AGFINITI_APPS");
+  f.Add("agfiniti_app_name", T::kString, "", "name the consent page shows for --agfiniti_app");
+  f.Add("agfiniti_redirect_uri", T::kList, "",
+        "redirect URI registered (exact match) for every --agfiniti_app; repeatable "
+        "(environment: comma-separated)");
+  f.SetEnvName("agfiniti_redirect_uri", "LEAF_EMULATOR_AGFINITI_REDIRECT_URIS");
+  f.Add("agfiniti_grower", T::kList, "",
+        "AgFiniti grower account USER:PASSWORD; with one, refresh tokens posted to Leaf are "
+        "checked against AgFiniti; repeatable (environment: comma-separated)");
+  f.SetEnvName("agfiniti_grower", "LEAF_EMULATOR_AGFINITI_GROWERS");
   f.Add("log_requests", T::kBool, "false",
         "log \"METHOD path -> status\" per request to stderr (never bodies)");
   return f;
@@ -139,6 +152,29 @@ int main(int argc, char** argv) {
   options.tls_key_file = flags.GetString("tls_key_file");
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return Fail("--tls_cert_file and --tls_key_file must be set together");
+  }
+
+  for (const std::string& app : flags.GetList("agfiniti_app")) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(app, absl::MaxSplits(':', 1));
+    if (kv.first.empty() || kv.second.empty()) {
+      return Fail("bad --agfiniti_app: expected PUBLIC_KEY:PRIVATE_KEY");
+    }
+    leafemu::AgFinitiApp a;
+    a.public_key = kv.first;
+    a.private_key = kv.second;
+    a.name = flags.GetString("agfiniti_app_name");
+    a.redirect_uris = flags.GetList("agfiniti_redirect_uri");
+    options.agfiniti.apps.push_back(std::move(a));
+  }
+  if (options.agfiniti.apps.empty() && !flags.GetList("agfiniti_redirect_uri").empty()) {
+    return Fail("--agfiniti_redirect_uri needs an --agfiniti_app");
+  }
+  for (const std::string& grower : flags.GetList("agfiniti_grower")) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(grower, absl::MaxSplits(':', 1));
+    if (kv.first.empty() || grower.find(':') == std::string::npos) {
+      return Fail("bad --agfiniti_grower: expected USER:PASSWORD");
+    }
+    options.agfiniti.growers[kv.first] = kv.second;
   }
 
   leafemu::SeedSpec seed_spec;

@@ -17,6 +17,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "emulator/agfiniti/leaf_link.h"
+#include "emulator/agfiniti/service.h"
 #include "emulator/api_owner.h"
 #include "emulator/control_api.h"
 #include "emulator/faults.h"
@@ -31,8 +33,8 @@ class LeafEmulator::Impl {
  public:
   explicit Impl(EmulatorOptions options)
       : state_(std::move(options)),
-        router_(MakeLeafRouter(
-            {state_.options, state_.store, state_.auth, state_.webhooks, state_.alerts})),
+        router_(MakeLeafRouter({state_.options, state_.store, state_.auth, state_.webhooks,
+                                state_.alerts, state_.agfiniti})),
         control_(state_),
         server_(state_.options, kHealthPath,
                 [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); }) {
@@ -43,6 +45,8 @@ class LeafEmulator::Impl {
 
  private:
   void Handle(const httplib::Request& req, httplib::Response& res);
+  // AgFiniti is another site: Leaf's request limit and faults do not apply.
+  void HandleAgFiniti(const httplib::Request& req, httplib::Response& res);
 
   EmulatorState state_;
   std::unique_ptr<Router> router_;
@@ -54,6 +58,10 @@ class LeafEmulator::Impl {
 void LeafEmulator::Impl::Handle(const httplib::Request& req, httplib::Response& res) {
   if (absl::StartsWith(req.path, kControlPrefix)) {
     control_.Handle(req, res);
+    return;
+  }
+  if (agfiniti::IsAgFinitiPath(req.path)) {
+    HandleAgFiniti(req, res);
     return;
   }
   RequestLog::Entry rec = state_.requests.Record(req);
@@ -83,7 +91,34 @@ void LeafEmulator::Impl::Handle(const httplib::Request& req, httplib::Response& 
   }
 }
 
+void LeafEmulator::Impl::HandleAgFiniti(const httplib::Request& req, httplib::Response& res) {
+  // Recorded for counting, without what carries secrets (form bodies with
+  // passwords, codes and client secrets; the Basic header).
+  httplib::Request redacted;
+  redacted.method = req.method;
+  redacted.path = req.path;
+  redacted.headers = req.headers;
+  redacted.headers.erase("Authorization");
+  redacted.body = req.body.empty() ? "" : "[redacted]";
+  RequestLog::Entry rec = state_.requests.Record(redacted);
+  agfiniti::TokenEndpointHooks hooks{
+      [this](const std::vector<std::string>& revoked) {
+        agfiniti::FlipRevokedCredentials(state_, revoked);
+      },
+      [this](absl::Duration d) { return server_.SleepUnlessStopping(d); }};
+  agfiniti::ServeAgFiniti(state_.agfiniti, hooks, req, res);
+  state_.requests.SetStatus(rec, res.status);
+  if (state_.options.log_requests) {
+    std::lock_guard<std::mutex> l(log_mu_);
+    std::cerr << "leaf_emulator: " << req.method << " " << req.path << " -> " << res.status
+              << std::endl;
+  }
+}
+
 absl::StatusOr<std::unique_ptr<LeafEmulator>> LeafEmulator::Start(EmulatorOptions options) {
+  if (absl::Status s = agfiniti::AgFinitiStore::ValidateOptions(options.agfiniti); !s.ok()) {
+    return s;
+  }
   if (options.rate_limit_per_minute < 0) {
     return absl::InvalidArgumentError("rate_limit_per_minute must be >= 0 (0: no limit)");
   }
@@ -142,6 +177,40 @@ void LeafEmulator::SetRateLimit(RateLimitConfig config) {
 }
 RateLimitStats LeafEmulator::RateLimitCounters() const { return impl_->state().rate_limit.Stats(); }
 void LeafEmulator::Reset() { impl_->state().Reset(); }
+
+absl::Status LeafEmulator::AddAgFinitiApp(AgFinitiApp app) {
+  return impl_->state().agfiniti.AddApp(std::move(app));
+}
+absl::Status LeafEmulator::AddAgFinitiGrower(const std::string& username,
+                                             const std::string& password) {
+  return impl_->state().agfiniti.AddGrower(username, password);
+}
+AgFinitiRevocation LeafEmulator::RevokeAgFinitiGrower(const std::string& username) {
+  agfiniti::GrowerRevocation r = agfiniti::RevokeGrower(impl_->state(), username);
+  return {r.revoked_refresh_tokens, r.flipped_credentials};
+}
+absl::StatusOr<std::string> LeafEmulator::IssueAgFinitiRefreshToken(const std::string& username,
+                                                                    const std::string& client_id,
+                                                                    const std::string& scope) {
+  return impl_->state().agfiniti.IssueRefreshToken(username, client_id, scope);
+}
+bool LeafEmulator::IsLiveAgFinitiRefreshToken(const std::string& refresh_token) const {
+  return impl_->state().agfiniti.IsLiveRefreshToken(refresh_token, "");
+}
+agfiniti::AgFinitiStats LeafEmulator::AgFinitiCounters() const {
+  return impl_->state().agfiniti.Stats();
+}
+std::optional<agfiniti::AuthorizeParams> LeafEmulator::LastAgFinitiAuthorize() const {
+  return impl_->state().agfiniti.LastAuthorize();
+}
+void LeafEmulator::SetAgFinitiTokenFault(agfiniti::TokenFault fault) {
+  impl_->state().agfiniti.SetTokenFault(std::move(fault));
+}
+void LeafEmulator::ClearAgFinitiTokenFault() { impl_->state().agfiniti.ClearTokenFault(); }
+std::string LeafEmulator::agfiniti_authorize_url() const {
+  return base_url() + "/agfiniti/Account/Authorize";
+}
+std::string LeafEmulator::agfiniti_token_url() const { return base_url() + "/agfiniti/api/token"; }
 
 SeedResult LeafEmulator::Seed(const SeedSpec& spec) {
   return leafemu::Seed(impl_->state().store, spec, *impl_->state().options.provider);

@@ -17,12 +17,19 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "emulator/agfiniti/oauth_store.h"
 #include "emulator/alert_sender.h"
 #include "emulator/rate_limit.h"
 #include "emulator/seed.h"
 #include "emulator/types.h"
 
 namespace leafemu {
+
+// What revoking an AgFiniti grower did.
+struct AgFinitiRevocation {
+  int revoked_refresh_tokens = 0;
+  int flipped_credentials = 0;  // Leaf credentials now UNAUTHENTICATED
+};
 
 class LeafEmulator {
  public:
@@ -66,6 +73,28 @@ class LeafEmulator {
   void SetRateLimit(RateLimitConfig config);
   // The request limit's counters (also in GET /_emulator/stats).
   RateLimitStats RateLimitCounters() const;
+  // AgFiniti (EmulatorOptions::agfiniti; /agfiniti/ on this server;
+  // POST /_emulator/agfiniti/...). The URLs to configure the service with:
+  std::string agfiniti_authorize_url() const;  // <base>/agfiniti/Account/Authorize
+  std::string agfiniti_token_url() const;      // <base>/agfiniti/api/token
+  // Adds or replaces an application (by public key) / a grower account.
+  absl::Status AddAgFinitiApp(AgFinitiApp app);
+  absl::Status AddAgFinitiGrower(const std::string& username, const std::string& password);
+  // Revokes every token AgFiniti issued to `username`; the Leaf credentials
+  // holding one become UNAUTHENTICATED and Leaf's alert is sent.
+  AgFinitiRevocation RevokeAgFinitiGrower(const std::string& username);
+  // A refresh token as if `username` had consented to `client_id` (scope
+  // default "read readwrite"), for tests that start from credentials OK.
+  absl::StatusOr<std::string> IssueAgFinitiRefreshToken(const std::string& username,
+                                                        const std::string& client_id,
+                                                        const std::string& scope = "");
+  bool IsLiveAgFinitiRefreshToken(const std::string& refresh_token) const;
+  agfiniti::AgFinitiStats AgFinitiCounters() const;
+  // The last GET /agfiniti/Account/Authorize's parameters, as received.
+  std::optional<agfiniti::AuthorizeParams> LastAgFinitiAuthorize() const;
+  // Makes the token endpoint fail or stall (TokenFault), until cleared.
+  void SetAgFinitiTokenFault(agfiniti::TokenFault fault);
+  void ClearAgFinitiTokenFault();
   // Forgets all credentials, events, faults, requests, webhooks and the
   // request limit's counters; restores the configured modes and limit.
   void Reset();

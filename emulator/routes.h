@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "emulator/agfiniti/oauth_store.h"
 #include "emulator/alert_sender.h"
 #include "emulator/auth.h"
 #include "emulator/router.h"
@@ -22,6 +23,8 @@ struct LeafApiContext {
   Auth& auth;
   WebhookStore& webhooks;
   AlertSender& alerts;
+  // Checks posted refresh tokens when it has growers.
+  const agfiniti::AgFinitiStore& agfiniti;
 };
 
 // POST /api/authenticate (routes_login.cc).

@@ -93,9 +93,15 @@ void CreateCredentials(const LeafApiContext& ctx, const RouteRequest& req, httpl
     return;
   }
   // The provider refuses such credentials; by default Leaf stores them anyway.
+  // With AgFiniti playing (it has growers), the refresh token is what
+  // AgFiniti would honour for the posted application; otherwise its look.
   const std::string& refused_field = provider.emulator.refused_field;
-  const bool refused =
-      !refused_field.empty() && absl::StartsWith(c->Field(refused_field), "invalid");
+  bool refused = false;
+  if (!refused_field.empty() && ctx.agfiniti.HasGrowers()) {
+    refused = !ctx.agfiniti.IsLiveRefreshToken(c->Field(refused_field), c->Field("publicKey"));
+  } else if (!refused_field.empty()) {
+    refused = absl::StartsWith(c->Field(refused_field), "invalid");
+  }
   if (refused && ctx.options.reject_invalid_refresh_token) {
     Problem p;
     p.status = 400;

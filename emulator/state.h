@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "emulator/agfiniti/oauth_store.h"
 #include "emulator/alert_sender.h"
 #include "emulator/auth.h"
 #include "emulator/faults.h"
@@ -23,12 +24,14 @@ struct EmulatorState {
         auth(options),
         requests(options.max_recorded_requests),
         alerts(options.alert_retry_scale),
-        rate_limit({options.rate_limit_per_minute, options.rate_limit_retry_after_seconds}) {}
+        rate_limit({options.rate_limit_per_minute, options.rate_limit_retry_after_seconds}),
+        agfiniti(options.agfiniti) {}
 
   // Forgets all credentials, events, faults, requests, webhooks, pending
   // alerts, the login count and the request limit's windows and counters,
   // and restores the configured duplicate mode and request limit. Issued
-  // tokens stay valid.
+  // tokens stay valid. AgFiniti goes back to its configured applications and
+  // growers, without codes or tokens.
   void Reset() {
     store.Reset();
     faults.Clear();
@@ -37,6 +40,7 @@ struct EmulatorState {
     webhooks.Reset();
     alerts.Reset();
     rate_limit.Reset();
+    agfiniti.Reset();
   }
 
   const EmulatorOptions options;
@@ -47,6 +51,7 @@ struct EmulatorState {
   WebhookStore webhooks;
   AlertSender alerts;
   RateLimiter rate_limit;
+  agfiniti::AgFinitiStore agfiniti;
 };
 
 }  // namespace leafemu

@@ -25,6 +25,27 @@ enum class DuplicateCreateMode {
   kConflict,    // 409 problem+json
 };
 
+// One application registered with AgFiniti (emulator/agfiniti/): its
+// consumer keys and the redirect URIs it registered (matched exactly).
+struct AgFinitiApp {
+  std::string public_key;   // the OAuth client_id
+  std::string private_key;  // the OAuth client secret
+  std::string name;         // shown on the consent page; default: the public key
+  std::vector<std::string> redirect_uris;
+};
+
+// The AgFiniti the emulator plays under /agfiniti (empty: no applications,
+// no growers; every authorize and token request is refused).
+struct AgFinitiOptions {
+  std::vector<AgFinitiApp> apps;
+  // Grower accounts: username -> password.
+  std::map<std::string, std::string> growers;
+  // RFC 6749 §4.1.2 recommends at most 10 minutes for a code; the sign-in
+  // and consent pages of one authorize request live as long.
+  absl::Duration code_lifetime = absl::Minutes(10);
+  absl::Duration access_token_lifetime = absl::Hours(1);
+};
+
 struct EmulatorOptions {
   // The credential provider served: its path, fields, status values and
   // names (server/providers/). Must outlive the emulator.
@@ -72,6 +93,10 @@ struct EmulatorOptions {
   // sends none).
   int rate_limit_per_minute = 0;
   std::optional<int> rate_limit_retry_after_seconds;
+  // AgFiniti's OAuth server, on the same port under /agfiniti. When it has
+  // growers, a refresh token posted to Leaf is checked against it (live:
+  // OK; unknown or revoked: UNAUTHENTICATED) instead of by its look.
+  AgFinitiOptions agfiniti;
 };
 
 // One injected misbehaviour. It applies to the next `times` requests whose
