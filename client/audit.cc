@@ -92,7 +92,7 @@ class Audit {
                   std::move(deps.now)) {}
 
   int Run() {
-    out_ << AuditHeader(format_);
+    out_ << AuditHeader(format_, inv_.audit.links);
     if (inv_.audit.all_users) {
       ListAll();
     } else {
@@ -101,6 +101,10 @@ class Audit {
     }
     progress_.Finish();
     std::string summary = FormatAuditSummary(counts_);
+    if (inv_.audit.links) {
+      absl::StrAppend(&summary, "  ", links_created_, " connect links created, ", links_failed_,
+                      " could not be created\n");
+    }
     if (read_after_waiting_ > 0) {
       absl::StrAppend(&summary, "  ", read_after_waiting_,
                       " users read after waiting for Leaf's budget\n");
@@ -142,11 +146,42 @@ class Audit {
     return terminal ? Progress::Mode::kBar : Progress::Mode::kPlain;
   }
 
-  void Emit(const AuditRow& row) {
+  void Emit(AuditRow row) {
     ++counts_[row.status];
+    if (inv_.audit.links && NeedsReauthorization(row)) AddLink(&row);
     // Hints only reach a row; redaction still guards against a secret of
     // the command line (the API key) turning up in an id or a reason.
-    out_ << Redact(FormatAuditRow(row, format_), inv_.secrets);
+    out_ << Redact(FormatAuditRow(row, format_, inv_.audit.links), inv_.secrets);
+  }
+
+  // audit --links: one CreateConnectLink for the row's user. A failure
+  // (the server has no AgLeader application configured, a refused
+  // return_url, ...) is the row's, not the audit's: the other growers
+  // still get their links, and the exit code stays that of the audit.
+  void AddLink(AuditRow* row) {
+    v1::CreateConnectLinkRequest request = inv_.audit.links_request;
+    request.set_leaf_user_id(row->leaf_user_id);
+    grpc::ClientContext context;
+    PrepareContext(inv_.options, &context);
+    v1::ConnectLink link;
+    grpc::Status status = stub_.CreateConnectLink(&context, request, &link);
+    if (!status.ok()) {
+      ++links_failed_;
+      google::rpc::Status details;
+      details.ParseFromString(status.error_details());
+      for (const auto& any : details.details()) {
+        google::rpc::ErrorInfo info;
+        if (any.UnpackTo(&info) && !info.reason().empty()) {
+          row->connect_link_error = info.reason();
+          return;
+        }
+      }
+      row->connect_link_error = StatusCodeName(status.error_code());
+      return;
+    }
+    ++links_created_;
+    row->connect_link = link.url();
+    row->connect_link_name = link.name();
   }
 
   void Fail(const grpc::Status& status) {
@@ -314,6 +349,8 @@ class Audit {
   bool failed_ = false;
   bool walk_estimated_ = false;
   int64_t read_after_waiting_ = 0;
+  int64_t links_created_ = 0;
+  int64_t links_failed_ = 0;
 };
 
 }  // namespace

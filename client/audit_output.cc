@@ -101,27 +101,44 @@ bool NeedsReauthorization(const AuditRow& row) {
   return row.status == "UNAUTHENTICATED" || row.status == "MISSING_PERMISSION";
 }
 
-std::string AuditHeader(AuditFormat format) {
+std::string AuditHeader(AuditFormat format, bool links) {
   switch (format) {
     case AuditFormat::kTable:
+      if (links) {
+        return absl::StrFormat("%-36s  %-23s  %-20s  %-8s  %-8s  %-8s  %-24s  %s\n", "LEAF USER ID",
+                               "STATUS", "CREATED", "REFRESH", "PRIVATE", "ACCESS", "ERROR",
+                               "CONNECT LINK");
+      }
       return absl::StrFormat("%-36s  %-23s  %-20s  %-8s  %-8s  %-8s  %s\n", "LEAF USER ID",
                              "STATUS", "CREATED", "REFRESH", "PRIVATE", "ACCESS", "ERROR");
     case AuditFormat::kCsv:
-      return "leaf_user_id,status,leaf_status,create_time,refresh_token_hint,private_key_hint,"
-             "access_token_hint,error_reason\n";
+      return absl::StrCat(
+          "leaf_user_id,status,leaf_status,create_time,refresh_token_hint,private_key_hint,"
+          "access_token_hint,error_reason",
+          links ? ",connect_link,connect_link_name,connect_link_error" : "", "\n");
     case AuditFormat::kJsonLines:
       return "";
   }
   return "";
 }
 
-std::string FormatAuditRow(const AuditRow& r, AuditFormat format) {
+std::string FormatAuditRow(const AuditRow& r, AuditFormat format, bool links) {
   switch (format) {
     case AuditFormat::kTable: {
       // Leaf's raw status is shown only when it says more than the enum.
       std::string status = r.status;
       if (!r.leaf_status.empty() && r.leaf_status != r.status) {
         absl::StrAppend(&status, " (", Printable(r.leaf_status), ")");
+      }
+      if (links) {
+        const std::string link = !r.connect_link_error.empty()
+                                     ? absl::StrCat("error: ", Printable(r.connect_link_error))
+                                     : Or(Printable(r.connect_link), "-");
+        return absl::StrFormat(
+            "%-36s  %-23s  %-20s  %-8s  %-8s  %-8s  %-24s  %s\n", Printable(r.leaf_user_id), status,
+            Or(r.create_time, "-"), Or(Printable(r.refresh_token_hint), "-"),
+            Or(Printable(r.private_key_hint), "-"), Or(Printable(r.access_token_hint), "-"),
+            Or(r.error_reason, "-"), link);
       }
       return absl::StrFormat("%-36s  %-23s  %-20s  %-8s  %-8s  %-8s  %s\n",
                              Printable(r.leaf_user_id), status, Or(r.create_time, "-"),
@@ -136,16 +153,24 @@ std::string FormatAuditRow(const AuditRow& r, AuditFormat format) {
                          CsvField(r.private_key_hint), CsvField(r.access_token_hint),
                          CsvField(r.error_reason)},
                         ","),
+          links ? absl::StrCat(",", CsvField(r.connect_link), ",", CsvField(r.connect_link_name),
+                               ",", CsvField(r.connect_link_error))
+                : "",
           "\n");
     case AuditFormat::kJsonLines:
-      return absl::StrCat("{\"leafUserId\":", JsonString(r.leaf_user_id),
-                          ",\"status\":", JsonString(r.status),
-                          ",\"leafStatus\":", JsonString(r.leaf_status),
-                          ",\"createTime\":", JsonString(r.create_time),
-                          ",\"refreshTokenHint\":", JsonString(r.refresh_token_hint),
-                          ",\"privateKeyHint\":", JsonString(r.private_key_hint),
-                          ",\"accessTokenHint\":", JsonString(r.access_token_hint),
-                          ",\"errorReason\":", JsonString(r.error_reason), "}\n");
+      return absl::StrCat(
+          "{\"leafUserId\":", JsonString(r.leaf_user_id), ",\"status\":", JsonString(r.status),
+          ",\"leafStatus\":", JsonString(r.leaf_status),
+          ",\"createTime\":", JsonString(r.create_time),
+          ",\"refreshTokenHint\":", JsonString(r.refresh_token_hint),
+          ",\"privateKeyHint\":", JsonString(r.private_key_hint),
+          ",\"accessTokenHint\":", JsonString(r.access_token_hint),
+          ",\"errorReason\":", JsonString(r.error_reason),
+          links ? absl::StrCat(",\"connectLink\":", JsonString(r.connect_link),
+                               ",\"connectLinkName\":", JsonString(r.connect_link_name),
+                               ",\"connectLinkError\":", JsonString(r.connect_link_error))
+                : "",
+          "}\n");
   }
   return "";
 }

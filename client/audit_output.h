@@ -20,6 +20,9 @@ struct AuditRow {
   std::string create_time;  // RFC 3339, empty when unknown
   std::string refresh_token_hint, private_key_hint, access_token_hint;
   std::string error_reason;  // ErrorInfo.reason (or the code's name) for ERROR
+  // audit --links, for a user who must re-authorize: the link's URL and
+  // name, or why none could be created (ErrorInfo.reason or CODE_<n>).
+  std::string connect_link, connect_link_name, connect_link_error;
 };
 
 AuditRow RowFromCredentials(const leaf::agleader::v1::Credentials& c);
@@ -32,8 +35,12 @@ bool NeedsReauthorization(const AuditRow& row);
 
 enum class AuditFormat { kTable, kCsv, kJsonLines };
 
-std::string AuditHeader(AuditFormat format);  // empty for JSON lines
-std::string FormatAuditRow(const AuditRow& row, AuditFormat format);
+// `links` (audit --links) adds the connect link: a CONNECT LINK column
+// (the URL, or "error: <reason>"), CSV columns connect_link,
+// connect_link_name and connect_link_error, JSON fields connectLink,
+// connectLinkName and connectLinkError. Without it the output is as before.
+std::string AuditHeader(AuditFormat format, bool links = false);  // empty for JSON lines
+std::string FormatAuditRow(const AuditRow& row, AuditFormat format, bool links = false);
 
 // Rows per status, in a fixed order, and the total.
 std::string FormatAuditSummary(const std::map<std::string, int>& counts);

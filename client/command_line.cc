@@ -1,6 +1,7 @@
 #include "client/command_line.h"
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <set>
@@ -9,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/audit_input.h"
 #include "client/channel.h"
@@ -128,11 +130,70 @@ absl::Status ParseWatchRequest(const FlagSet& flags, Invocation* inv) {
   return absl::OkStatus();
 }
 
+// --ttl: days ("7d", what a link's lifetime is usually given in) or any
+// absl duration ("36h", "90m"); empty: the server's default. The server's
+// range (1 minute to 30 days) is checked here too, so a typo is a usage
+// error before any call.
+absl::Status ParseTtl(const std::string& text, leaf::agleader::v1::CreateConnectLinkRequest* r) {
+  if (text.empty()) return absl::OkStatus();
+  absl::Duration ttl;
+  int64_t days = 0;
+  bool parsed = false;
+  if (absl::EndsWith(text, "d")) {
+    parsed = absl::SimpleAtoi(absl::string_view(text).substr(0, text.size() - 1), &days) &&
+             days >= 0 && days <= 366;
+    ttl = absl::Hours(24) * days;
+  } else {
+    parsed = absl::ParseDuration(text, &ttl);
+  }
+  if (!parsed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ttl=", Printable(text), " is not a duration: expects e.g. 7d, 36h or 90m"));
+  }
+  if (ttl < absl::Minutes(1) || ttl > absl::Hours(24 * 30)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ttl=", Printable(text), " is out of range: 1m to 30d"));
+  }
+  const int64_t seconds = absl::ToInt64Seconds(ttl);
+  r->mutable_ttl()->set_seconds(seconds);
+  r->mutable_ttl()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(ttl - absl::Seconds(seconds))));
+  return absl::OkStatus();
+}
+
+// The return URL and the ttl of the links connect (and audit --links) asks for.
+absl::Status ParseLinkOptions(const FlagSet& flags,
+                              leaf::agleader::v1::CreateConnectLinkRequest* request) {
+  request->set_return_url(flags.GetString("return_url"));
+  return ParseTtl(flags.GetString("ttl"), request);
+}
+
+// The request of `get-link`: a name as connect printed it.
+absl::Status ParseGetLinkRequest(const FlagSet& flags, Invocation* inv) {
+  const std::string name = flags.GetString("name");
+  if (name.empty()) return absl::InvalidArgumentError("missing required flag --name");
+  if (!absl::StartsWith(name, "connectLinks/") || name.size() == strlen("connectLinks/")) {
+    return absl::InvalidArgumentError("--name must be connectLinks/ID, as connect printed it");
+  }
+  inv->get_link_request.set_name(name);
+  inv->qr = flags.GetBool("qr");
+  return absl::OkStatus();
+}
+
 // The request of the command.
 absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& in,
                           Invocation* inv) {
-  if (inv->command == Command::kAudit) return ParseAuditOptions(flags, in, &inv->audit);
+  if (inv->command == Command::kAudit) {
+    inv->audit.links = flags.GetBool("links");
+    if (!inv->audit.links && (flags.IsSet("return_url") || flags.IsSet("ttl"))) {
+      return absl::InvalidArgumentError("--return_url and --ttl of audit need --links");
+    }
+    absl::Status links = ParseLinkOptions(flags, &inv->audit.links_request);
+    if (!links.ok()) return links;
+    return ParseAuditOptions(flags, in, &inv->audit);
+  }
   if (inv->command == Command::kWatch) return ParseWatchRequest(flags, inv);
+  if (inv->command == Command::kGetLink) return ParseGetLinkRequest(flags, inv);
   std::string leaf_user_id = flags.GetString("leaf_user_id");
   if (leaf_user_id.empty()) {
     return absl::InvalidArgumentError("missing required flag --leaf_user_id");
@@ -164,7 +225,12 @@ absl::Status ParseRequest(const FlagSet& flags, const Scan& scan, std::istream& 
     case Command::kAudit:
       break;  // handled above
     case Command::kWatch:
-      break;  // ParseWatchRequest
+    case Command::kGetLink:
+      break;  // handled above
+    case Command::kConnect:
+      inv->connect_request.set_leaf_user_id(leaf_user_id);
+      inv->qr = flags.GetBool("qr");
+      return ParseLinkOptions(flags, &inv->connect_request);
     case Command::kEvents: {
       int64_t page_size = flags.GetInt("page_size");
       if (page_size < std::numeric_limits<int32_t>::min() ||
@@ -196,13 +262,16 @@ ParseResult ParseCommandLine(int argc, char** argv, std::istream& in) {
     return result;
   }
   if (scan.positional.empty()) {
-    return UsageError("no command given (get, create, delete, events, audit or watch)",
-                      std::nullopt);
+    return UsageError(
+        "no command given (get, create, delete, events, audit, watch, connect or get-link)",
+        std::nullopt);
   }
   if (spec == nullptr) {
-    return UsageError(absl::StrCat("unknown command \"", Printable(scan.positional[0]),
-                                   "\" (expected get, create, delete, events, audit or watch)"),
-                      std::nullopt);
+    return UsageError(
+        absl::StrCat(
+            "unknown command \"", Printable(scan.positional[0]),
+            "\" (expected get, create, delete, events, audit, watch, connect or get-link)"),
+        std::nullopt);
   }
   if (scan.positional.size() > 1) {
     // Not shown: a stray argument may be a secret whose flag was mistyped.

@@ -13,8 +13,10 @@
 #include "client/audit.h"
 #include "client/channel.h"
 #include "client/command_line.h"
+#include "client/connect_output.h"
 #include "client/error_output.h"
 #include "client/json_output.h"
+#include "client/qr.h"
 #include "client/secrets.h"
 #include "client/text_output.h"
 #include "client/watch.h"
@@ -52,6 +54,15 @@ class Printer {
     err_ << Redact(absl::StrCat("error: ", status.message(), "\n"), invocation_.secrets);
     return kExitRpcError;
   }
+
+  // Secondary output (a QR code next to JSON): stderr, so that stdout
+  // stays machine-readable.
+  void Note(const std::string& text) {
+    err_ << Redact(text, invocation_.secrets);
+    err_.flush();
+  }
+
+  bool json() const { return invocation_.options.json; }
 
   // The message as JSON or as readable text.
   int Message(const google::protobuf::Message& message, const std::string& readable,
@@ -149,6 +160,44 @@ int RunEvents(const Invocation& inv, AgLeaderCredentials::Stub& stub, Printer& p
   return kExitOk;
 }
 
+// The outcome of a call that returns a ConnectLink (connect and get-link),
+// with the QR code of its URL after it when asked. A QR code that cannot be
+// drawn is a warning: the link itself was made and printed.
+int PrintConnectLink(const grpc::Status& status, const leaf::agleader::v1::ConnectLink& link,
+                     bool qr, Printer& printer) {
+  if (!status.ok()) return printer.Error(status);
+  const int code = printer.Message(link, FormatConnectLink(link));
+  if (code != kExitOk || !qr) return code;
+  absl::StatusOr<std::string> drawn = RenderQr(link.url());
+  if (!drawn.ok()) {
+    printer.Note(absl::StrCat("warning: no QR code: ", drawn.status().message(), "\n"));
+    return code;
+  }
+  const std::string text = absl::StrCat("\n", *drawn, "scan to open ", Printable(link.url()), "\n");
+  if (printer.json()) {
+    printer.Note(text);
+  } else {
+    printer.Out(text);
+  }
+  return code;
+}
+
+int RunConnect(const Invocation& inv, AgLeaderCredentials::Stub& stub, Printer& printer) {
+  grpc::ClientContext context;
+  PrepareContext(inv.options, &context);
+  leaf::agleader::v1::ConnectLink link;
+  grpc::Status status = stub.CreateConnectLink(&context, inv.connect_request, &link);
+  return PrintConnectLink(status, link, inv.qr, printer);
+}
+
+int RunGetLink(const Invocation& inv, AgLeaderCredentials::Stub& stub, Printer& printer) {
+  grpc::ClientContext context;
+  PrepareContext(inv.options, &context);
+  leaf::agleader::v1::ConnectLink link;
+  grpc::Status status = stub.GetConnectLink(&context, inv.get_link_request, &link);
+  return PrintConnectLink(status, link, inv.qr, printer);
+}
+
 }  // namespace
 
 int Run(const Invocation& inv, std::ostream& out, std::ostream& err) {
@@ -168,6 +217,10 @@ int Run(const Invocation& inv, std::ostream& out, std::ostream& err) {
       return RunAudit(inv, *stub, out, err, &err == &std::cerr && isatty(STDERR_FILENO) == 1);
     case Command::kWatch:
       return RunWatch(inv, *stub, out, err);
+    case Command::kConnect:
+      return RunConnect(inv, *stub, printer);
+    case Command::kGetLink:
+      return RunGetLink(inv, *stub, printer);
   }
   return kExitUsageError;
 }

@@ -55,7 +55,7 @@ const FlagSpec kFlags[] = {
      "# comment, surrounding whitespace dropped",
      kAllCommands, false},
     {"leaf_user_id", FlagSet::Type::kString, "", "required: the Leaf user (a UUID)",
-     kGetMask | kCreateMask | kDeleteMask | kEventsMask, false},
+     kGetMask | kCreateMask | kDeleteMask | kEventsMask | kConnectMask, false},
     // watch takes several users: its own entry, a list.
     {"leaf_user_id", FlagSet::Type::kList, "",
      "required: a Leaf user to watch (a UUID); repeat for more, up to 100", kWatchMask, false},
@@ -99,8 +99,8 @@ const FlagSpec kFlags[] = {
      "audit these users: a file with one Leaf user id per line (blank lines and # comments "
      "skipped), - for stdin; default: every user of the account",
      kAuditMask, false},
-    {"csv", FlagSet::Type::kBool, "false", "print the rows as CSV (with a header line)",
-     kAuditMask, false},
+    {"csv", FlagSet::Type::kBool, "false", "print the rows as CSV (with a header line)", kAuditMask,
+     false},
     {"chunk_size", FlagSet::Type::kInt, "100",
      "users per BatchGetCredentials call with --users, 1 to 500", kAuditMask, false},
     {"progress", FlagSet::Type::kString, "auto",
@@ -111,6 +111,26 @@ const FlagSpec kFlags[] = {
      "how many times to wait (the server's RetryInfo delay, at most 60 s) and ask again for the "
      "users (or the page) Leaf's request budget deferred (LEAF_RATE_LIMITED), 0 to 1000; 0: never",
      kAuditMask, false},
+    {"links", FlagSet::Type::kBool, "false",
+     "create a connect link (CreateConnectLink) for every user who must re-authorize and show "
+     "it in a connect_link column; a link that cannot be created is reported in its row",
+     kAuditMask, false},
+    {"return_url", FlagSet::Type::kString, "",
+     "where the grower's browser goes when the flow ends (an https URL the server allows); "
+     "default: the service's own result page",
+     kConnectMask | kAuditMask, false},
+    // A string, not a duration flag: days ("7d") are the natural unit here.
+    {"ttl", FlagSet::Type::kString, "",
+     "how long the link may be used, 1m to 30d, e.g. 7d, 36h or 90m; default: the server's "
+     "--connect_link_ttl (7 days)",
+     kConnectMask | kAuditMask, false},
+    {"qr", FlagSet::Type::kBool, "false",
+     "also print the link's URL as a QR code (UTF-8 half blocks, light modules drawn, for a "
+     "dark terminal; on stderr with --json)",
+     kConnectMask | kGetLinkMask, false},
+    {"name", FlagSet::Type::kString, "",
+     "required: the link's resource name, connectLinks/ID, as connect printed it", kGetLinkMask,
+     false},
 };
 
 const CommandSpec kCommands[] = {
@@ -128,7 +148,7 @@ const CommandSpec kCommands[] = {
      "list Leaf's exchanges with AgLeader for the credentials, newest first"},
     {Command::kAudit, "audit", kAuditMask,
      "audit [--users FILE|-] [--csv] [--chunk_size N] [--progress auto|bar|plain|none]\n"
-     "         [--max_rate_limited_waits N]",
+     "         [--max_rate_limited_waits N] [--links [--return_url URL] [--ttl 7d]]",
      "report the state of many users' credentials (every user of the account, or those of\n"
      "      --users) with a summary; exit 3 when any must re-authorize"},
     {Command::kWatch, "watch", kWatchMask,
@@ -137,6 +157,14 @@ const CommandSpec kCommands[] = {
      "print each change of the users' credentials as it happens (one line each; --json: one "
      "JSON object per line) until interrupted or the stream ends for good; a stream that ends "
      "with a retriable status is watched again from its last change"},
+    {Command::kConnect, "connect", kConnectMask,
+     "connect --leaf_user_id ID [--return_url URL] [--ttl 7d] [--qr]",
+     "create a connect link: a URL to send the grower to, where they re-authorize AgLeader\n"
+     "      and the server attaches the credentials itself; prints its url, name, state and\n"
+     "      expiry (follow it with get-link)"},
+    {Command::kGetLink, "get-link", kGetLinkMask, "get-link --name connectLinks/ID [--qr]",
+     "show a connect link and how far its grower got (PENDING, CONNECTED, DENIED, FAILED,\n"
+     "      EXPIRED)"},
 };
 
 }  // namespace

@@ -21,7 +21,10 @@ enum CommandMask : unsigned {
   kEventsMask = 1u << 3,
   kAuditMask = 1u << 4,
   kWatchMask = 1u << 5,
-  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask | kAuditMask | kWatchMask,
+  kConnectMask = 1u << 6,
+  kGetLinkMask = 1u << 7,
+  kAllCommands = kGetMask | kCreateMask | kDeleteMask | kEventsMask | kAuditMask | kWatchMask |
+                 kConnectMask | kGetLinkMask,
 };
 
 struct FlagSpec {
@@ -49,7 +52,7 @@ const FlagSpec* FindFlag(absl::string_view name);
 const CommandSpec* FindCommand(absl::string_view name);
 const CommandSpec& GetCommandSpec(Command command);
 
-// "get", "create", "delete", "events" or "audit".
+// "get", "create", "delete", "events", "audit", "watch", "connect" or "get-link".
 absl::string_view CommandName(Command command);
 
 // A FlagSet with the flags of the commands in `mask`. With `annotate`, the

@@ -25,7 +25,7 @@ inline constexpr int kExitNeedsReauthorization = 3;
 // Prefix of every flag's environment twin, e.g. AGLEADER_CLIENT_SERVER.
 inline constexpr absl::string_view kEnvPrefix = "AGLEADER_CLIENT_";
 
-enum class Command { kGet, kCreate, kDelete, kEvents, kAudit, kWatch };
+enum class Command { kGet, kCreate, kDelete, kEvents, kAudit, kWatch, kConnect, kGetLink };
 
 // Transport security of the channel. The files are read while parsing, so
 // a missing or malformed file is a usage error before any connection.
@@ -66,6 +66,10 @@ struct AuditOptions {
   // Rounds of waiting and asking again for users (or a chunk) that Leaf's
   // request budget deferred (LEAF_RATE_LIMITED) before reporting them.
   int max_rate_limited_waits = 30;
+  // --links: a connect link (CreateConnectLink with `links_request`'s
+  // return_url and ttl) for every user who must re-authorize.
+  bool links = false;
+  leaf::agleader::v1::CreateConnectLinkRequest links_request;
 };
 
 // A fully parsed command line: which command to run with which request.
@@ -78,6 +82,10 @@ struct Invocation {
   leaf::agleader::v1::DeleteCredentialsRequest delete_request;
   leaf::agleader::v1::ListCredentialEventsRequest events_request;
   leaf::agleader::v1::WatchCredentialsRequest watch_request;
+  leaf::agleader::v1::CreateConnectLinkRequest connect_request;
+  leaf::agleader::v1::GetConnectLinkRequest get_link_request;
+  // connect, get-link: also print the link's URL as a QR code.
+  bool qr = false;
   // watch: re-watches in a row after unhealthy streams; -1: for ever.
   int max_rewatch_attempts = -1;
   bool all_pages = false;  // events --all

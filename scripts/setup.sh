@@ -9,7 +9,7 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libcurl4-openssl-dev rapidjson-dev libgtest-dev libgmock-dev pkg-config
   libcpp-httplib-dev libmicrohttpd-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev prometheus-cpp-dev
-  clang libclang-rt-14-dev redis-server libhiredis-dev
+  clang libclang-rt-14-dev redis-server libhiredis-dev libqrencode-dev chromium
   python3-grpcio python3-protobuf python3-yaml
   python3-venv python3-setuptools python3-wheel python3-pip openssl
 )
@@ -39,15 +39,18 @@ if [ "${#missing[@]}" -ne 0 ]; then
   echo "setup: done" >&2
 fi
 
-# npm packages of client/node (gRPC for Node, the buf CLI), from the committed
-# lockfile; skipped while node_modules matches it (a stamp holds its hash).
-node_dir="$(cd "$(dirname "$0")/.." && pwd)/client/node"
-if [ "$skip_node" != 1 ] && [ -f "${node_dir}/package-lock.json" ]; then
-  lock_hash="$(sha256sum "${node_dir}/package-lock.json" | cut -d' ' -f1)"
-  stamp="${node_dir}/node_modules/.setup-lock-sha256"
-  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
-    echo "setup: npm ci in client/node" >&2
-    npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
-    echo "$lock_hash" >"$stamp"
+# npm packages of client/node (gRPC for Node, the buf CLI) and tests/browser
+# (playwright-core, which drives Debian's chromium), from their committed
+# lockfiles; each skipped while its node_modules matches (a stamp holds the hash).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+for node_dir in "${root}/client/node" "${root}/tests/browser"; do
+  if [ "$skip_node" != 1 ] && [ -f "${node_dir}/package-lock.json" ]; then
+    lock_hash="$(sha256sum "${node_dir}/package-lock.json" | cut -d' ' -f1)"
+    stamp="${node_dir}/node_modules/.setup-lock-sha256"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+      echo "setup: npm ci in ${node_dir#"${root}/"}" >&2
+      npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error >/dev/null
+      echo "$lock_hash" >"$stamp"
+    fi
   fi
-fi
+done

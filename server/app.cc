@@ -55,6 +55,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   RegisterProcessSecret(config.page_token_key);
   RegisterProcessSecret(config.alerts_secret.Reveal());
   RegisterProcessSecret(config.redis_password.Reveal());
+  if (config.connect.has_value()) {
+    RegisterProcessSecret(config.connect->options.private_key.Reveal());
+  }
   if (!config.redis_url.empty()) {
     absl::StatusOr<fleet::RedisUrl> redis = fleet::ParseRedisUrl(config.redis_url.Reveal());
     if (!redis.ok()) return redis.status();
@@ -146,6 +149,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   service_options.page_token_key = *std::move(page_token_key);
   service_options.methods.batch_fan_out = config.batch_fan_out;
   service_options.budget = app->budget_.get();
+  if (absl::Status st = app->StartConnect(); !st.ok()) return st;
+  service_options.connect = app->connect_service_.get();
   app->service_ = std::make_unique<AgLeaderCredentialsService>(app->leaf_.get(), service_options,
                                                                app->metrics_.get());
   WipeString(service_options.page_token_key);
@@ -493,6 +498,7 @@ void App::Shutdown(absl::Duration grace) {
   // slow sender must not delay the rest of the shutdown).
   if (alert_listener_) alert_listener_->Stop();
   if (metrics_server_) metrics_server_->Stop();
+  if (connect_pages_) connect_pages_->Stop();
   if (webhook_registrar_) webhook_registrar_->Stop();
   // Watch streams never end by themselves: end them now, so callers
   // reconnect elsewhere while unary calls use the grace.
@@ -531,6 +537,7 @@ App::~App() {
   webhook_registrar_.reset();
   alert_listener_.reset();
   metrics_server_.reset();
+  connect_pages_.reset();
   // Cancels its timers (before the scheduler goes) and its reads; a read's
   // large body waiting for a completion thread is completed, cancelled, on
   // this thread before its Cancel returns (CompletionPool::Cancel), so no

@@ -19,6 +19,8 @@
 #include "server/budget/budgeted_http_client.h"
 #include "server/budget/request_budget.h"
 #include "server/config/config.h"
+#include "server/connect/connect_service.h"
+#include "server/connect/link_store.h"
 #include "server/edge/service.h"
 #include "server/fleet/change_stream_reader.h"
 #include "server/fleet/fleet_fetch.h"
@@ -87,6 +89,10 @@ class App {
   int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   // The port of the Leaf alert listener; 0 when --alerts_listen is off.
   int alerts_port() const { return alert_listener_ ? alert_listener_->port() : 0; }
+  // The port of the grower's pages; 0 when connect links are off.
+  int connect_port() const { return connect_pages_ ? connect_pages_->port() : 0; }
+  // Null when connect links are off (no --agleader_public_key).
+  connect::ConnectService* connect_service() { return connect_service_.get(); }
   // Null unless --alerts_public_url is set.
   alerts::WebhookRegistrar* webhook_registrar() { return webhook_registrar_.get(); }
 
@@ -106,6 +112,9 @@ class App {
   absl::Status StartChangeReader();
   // GET /metrics on --metrics_listen, through the hardened HTTP listener.
   absl::Status ServeMetrics();
+  // Connect links (--agleader_public_key; app_connect.cc): the link store,
+  // the flow and the grower's pages.
+  absl::Status StartConnect();
 
   ServerConfig config_;
   std::unique_ptr<Metrics> metrics_;
@@ -113,6 +122,11 @@ class App {
   std::unique_ptr<UpstreamHealth> leaf_health_;
   std::unique_ptr<leaf::TokenSource> tokens_;
   std::unique_ptr<http::CurlHttpClient> http_;
+  // Connect links. Declared before the Redis clients and the Leaf client, so
+  // they go after them: both complete what is in flight when they go, and
+  // those callbacks reach the flow and its store.
+  std::unique_ptr<connect::LinkStore> link_store_;
+  std::unique_ptr<connect::ConnectService> connect_service_;
   // Fleet mode: the shared polls' lease, state and fetch. Declared before
   // the Redis clients, so they go after them (a client completes its
   // commands, whose callbacks reach these, when it goes).
@@ -150,6 +164,7 @@ class App {
   std::unique_ptr<fleet::ChangeStreamReader> change_reader_;
   std::unique_ptr<alerts::AlertListener> alert_listener_;
   std::unique_ptr<httpd::HttpServer> metrics_server_;
+  std::unique_ptr<httpd::HttpServer> connect_pages_;
   std::unique_ptr<alerts::WebhookRegistrar> webhook_registrar_;
   std::unique_ptr<AgLeaderCredentialsService> service_;
   std::unique_ptr<reflection::ServerReflection> reflection_;  // outlives server_

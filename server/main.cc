@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   leafsvc::WipeSecrets(parsed->config);
   // Process tests and scripts wait for this line.
   std::printf("agleader_credentials_server listening on %s\n", (*app)->target().c_str());
+  if ((*app)->connect_port() != 0) {
+    std::printf("connect pages listening on port %d\n", (*app)->connect_port());
+  }
   std::fflush(stdout);
 
   const int signal_number = stop_signals.Wait();

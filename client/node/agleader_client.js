@@ -373,6 +373,34 @@ class AgLeaderClient {
     }
   }
 
+  /**
+   * {leafUserId, returnUrl?, ttl?} -> ConnectLink {name, leafUserId, url, state,
+   * createTime, expireTime, ...}: a URL to send the grower to, where they
+   * re-authorize AgLeader and the server attaches the credentials itself (the
+   * grower's refresh token never passes through the caller). ttl: seconds (a
+   * number) or a Duration {seconds, nanos}, 1 minute to 30 days; default: the
+   * server's --connect_link_ttl. Follow it with getConnectLink or watchCredentials.
+   */
+  createConnectLink({ leafUserId, returnUrl = '', ttl } = {}) {
+    const request = { leafUserId, returnUrl };
+    if (typeof ttl === 'number') {
+      const seconds = Math.floor(ttl);
+      request.ttl = { seconds, nanos: Math.round((ttl - seconds) * 1e9) };
+    } else if (ttl) {
+      request.ttl = ttl;
+    }
+    return this.call('CreateConnectLink', request);
+  }
+
+  /**
+   * {name: 'connectLinks/ID'} -> ConnectLink, with its state (PENDING, CONNECTED
+   * with credentialsId, DENIED, FAILED with error, EXPIRED). AgLeaderError
+   * NOT_FOUND (CONNECT_LINK_NOT_FOUND) for a name the server does not know.
+   */
+  getConnectLink({ name }) {
+    return this.call('GetConnectLink', { name });
+  }
+
   /** Every event, newest first, following nextPageToken. */
   async *iterCredentialEvents({ leafUserId, pageSize = 0 }) {
     let pageToken = '';

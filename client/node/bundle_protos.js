@@ -16,8 +16,22 @@ const FILES = [
   ['client/service_config.json', 'service_config.json'],
 ];
 
+// Well-known types the service proto imports (CreateConnectLinkRequest.ttl is a
+// google.protobuf.Duration), from the system's protobuf; where it is missing,
+// protobufjs' built-in copies of these same files serve.
+const WELL_KNOWN = ['any', 'duration', 'empty', 'timestamp'].map((name) => [
+  `/usr/include/google/protobuf/${name}.proto`,
+  `google/protobuf/${name}.proto`,
+]);
+
 for (const [from, to] of FILES) {
   const target = path.join(__dirname, 'bundle', to);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.copyFileSync(path.join(REPO, from), target);
+}
+for (const [from, to] of WELL_KNOWN) {
+  if (!fs.existsSync(from)) continue;
+  const target = path.join(__dirname, 'bundle', to);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.copyFileSync(from, target);
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/budget/budget_flags.h"
 #include "server/config/flag_file.h"
+#include "server/connect/connect_flags.h"
 #include "server/fleet/redis_url.h"
 
 namespace leafsvc {
@@ -138,6 +139,7 @@ FlagSet ServerFlags() {
   AddListenerSecurityFlags(f);
   AddConnectionLimitFlags(f);
   httpd::AddHttpLimitFlags(f);
+  connect::AddConnectFlags(f);
   const absl::Duration kYear = absl::Hours(24 * 365);
   f.SetRange("upstream_timeout", absl::Milliseconds(10), absl::Hours(1));
   f.SetRange("connect_timeout", absl::Milliseconds(10), absl::Minutes(10));
@@ -292,6 +294,9 @@ absl::StatusOr<ParsedConfig> ParseServerConfig(int argc, char** argv) {
   if (!limits.ok()) return limits.status();
   c.connection_limits = *limits;
   c.http_limits = httpd::ReadHttpLimitFlags(f);
+  absl::StatusOr<std::optional<connect::ConnectConfig>> links = connect::ReadConnectFlags(f);
+  if (!links.ok()) return links.status();
+  c.connect = *std::move(links);
 
   const bool has_token = !c.leaf_token.empty();
   const bool has_login = !c.leaf_username.empty() || !c.leaf_password.empty();

@@ -4,12 +4,14 @@
 #define SERVER_CONFIG_CONFIG_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/budget/request_budget.h"
 #include "server/config/flags.h"
+#include "server/connect/connect_flags.h"
 #include "server/httpd/http_limits.h"
 #include "server/observability/log.h"
 #include "server/secrets/secret.h"
@@ -85,6 +87,8 @@ struct ServerConfig {
   absl::Duration keepalive_time = absl::Minutes(1);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   ConnectionLimits connection_limits;
+  // Connect links (docs/connect.md); nullopt: off.
+  std::optional<connect::ConnectConfig> connect;
   httpd::HttpLimits http_limits;  // every HTTP listener (alerts, metrics)
 };
 

@@ -10,6 +10,7 @@ void WipeSecrets(ServerConfig& config) {
   config.alerts_secret.Wipe();
   config.redis_url.Wipe();
   config.redis_password.Wipe();
+  if (config.connect.has_value()) config.connect->options.private_key.Wipe();
 }
 
 }  // namespace leafsvc

@@ -325,7 +325,7 @@ const MethodAdmission<v1::WatchCredentialsRequest>& WatchCredentials() {
 std::vector<absl::string_view> Names() {
   return {GetCredentials().name,       CreateCredentials().name, DeleteCredentials().name,
           ListCredentialEvents().name, ListCredentials().name,   BatchGetCredentials().name,
-          WatchCredentials().name};
+          WatchCredentials().name,     CreateConnectLink().name, GetConnectLink().name};
 }
 
 }  // namespace leafsvc::methods

@@ -37,6 +37,13 @@ const UnaryMethod<v1::BatchGetCredentialsRequest, v1::BatchGetCredentialsRespons
                   std::vector<BatchGet::Result>>&
 BatchGetCredentials();
 
+// Connect links (server/edge/connect_rows.cc); both fail with
+// FAILED_PRECONDITION (CONNECT_NOT_CONFIGURED) when MethodEnv::connect is null.
+const UnaryMethod<v1::CreateConnectLinkRequest, v1::ConnectLink, connect::ConnectLink>&
+CreateConnectLink();
+const UnaryMethod<v1::GetConnectLinkRequest, v1::ConnectLink, connect::ConnectLink>&
+GetConnectLink();
+
 // WatchCredentials is a stream; its admission is the same as the unary
 // methods' (the rest is server/edge/service_watch.cc).
 const MethodAdmission<v1::WatchCredentialsRequest>& WatchCredentials();

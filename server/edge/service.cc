@@ -15,6 +15,7 @@ MethodEnv EnvFor(leaf::LeafClient* leaf, const ServiceOptions& options,
   env.validation.allow_full_view = options.allow_full_view;
   env.page_tokens = page_tokens;
   env.budget = options.budget;
+  env.connect = options.connect;
   return env;
 }
 
@@ -60,6 +61,18 @@ grpc::ServerUnaryReactor* AgLeaderCredentialsService::BatchGetCredentials(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
   return pipeline_.Run(methods::BatchGetCredentials(), context, request, response);
+}
+
+grpc::ServerUnaryReactor* AgLeaderCredentialsService::CreateConnectLink(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return pipeline_.Run(methods::CreateConnectLink(), context, request, response);
+}
+
+grpc::ServerUnaryReactor* AgLeaderCredentialsService::GetConnectLink(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return pipeline_.Run(methods::GetConnectLink(), context, request, response);
 }
 
 }  // namespace leafsvc

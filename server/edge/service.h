@@ -33,6 +33,9 @@ struct ServiceOptions {
   // Leaf's request budget, for the figures bulk methods tell their callers
   // (may be null: no figures).
   const budget::RequestBudget* budget = nullptr;
+  // Connect links (null: CreateConnectLink and GetConnectLink fail with
+  // CONNECT_NOT_CONFIGURED); must outlive the service.
+  connect::ConnectLinks* connect = nullptr;
 };
 
 // Every method is registered raw (requests arrive as bytes; see
@@ -48,7 +51,12 @@ using AgLeaderCredentialsBase =
                         agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_ListCredentials<
                             agleader_v1::AgLeaderCredentials::
                                 WithRawCallbackMethod_BatchGetCredentials<
-                                    agleader_v1::AgLeaderCredentials::CallbackService>>>>>>>;
+                                    agleader_v1::AgLeaderCredentials::
+                                        WithRawCallbackMethod_CreateConnectLink<
+                                            agleader_v1::AgLeaderCredentials::
+                                                WithRawCallbackMethod_GetConnectLink<
+                                                    agleader_v1::AgLeaderCredentials::
+                                                        CallbackService>>>>>>>>>;
 
 class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
  public:
@@ -85,6 +93,13 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
   grpc::ServerUnaryReactor* BatchGetCredentials(grpc::CallbackServerContext* context,
                                                 const grpc::ByteBuffer* request,
                                                 grpc::ByteBuffer* response) override;
+  // connect_rows.cc
+  grpc::ServerUnaryReactor* CreateConnectLink(grpc::CallbackServerContext* context,
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* GetConnectLink(grpc::CallbackServerContext* context,
+                                           const grpc::ByteBuffer* request,
+                                           grpc::ByteBuffer* response) override;
   // Streams changes from `hub` (service_watch.cc). Without a hub
   // (SetWatchHub not called) the RPC is UNIMPLEMENTED. Each message is
   // a serialized CredentialsChange (the method is registered raw).

@@ -95,6 +95,8 @@ v1::ChangeSource ToProtoSource(watch::Source source) {
       return v1::CHANGE_SOURCE_POLL;
     case watch::Source::kAlert:
       return v1::CHANGE_SOURCE_LEAF_ALERT;
+    case watch::Source::kConnect:
+      return v1::CHANGE_SOURCE_CONNECT_LINK;
   }
   return v1::CHANGE_SOURCE_UNSPECIFIED;
 }

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/budget/request_budget.h"
+#include "server/connect/connect_links.h"
 #include "server/edge/rpc_record.h"
 #include "server/edge/validation.h"
 #include "server/leaf/leaf_call.h"
@@ -43,6 +44,9 @@ struct MethodEnv {
   const PageTokenCodec* page_tokens = nullptr;
   // Leaf's request budget (null: none to report).
   const budget::RequestBudget* budget = nullptr;
+  // Connect links (null: not configured; their RPCs fail with
+  // CONNECT_NOT_CONFIGURED).
+  connect::ConnectLinks* connect = nullptr;
 };
 
 // What the pipeline decided for one admitted call.

@@ -4,9 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "server/edge/resources.h"
 #include "server/errors/reasons.h"
 #include "server/errors/status_details.h"
@@ -226,6 +228,64 @@ absl::Status Validate(const v1::WatchCredentialsRequest& request,
                      absl::StrCat("invalid request: ", absl::StrJoin(unique_parts, "; ")), d);
   }
   return view_status;
+}
+
+namespace {
+
+constexpr absl::string_view kConnectLinkPrefix = "connectLinks/";
+
+bool IsConnectLinkId(absl::string_view id) {
+  if (id.size() < 16 || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::Status Validate(const v1::CreateConnectLinkRequest& request) {
+  Violations v;
+  v.CheckLeafUserId(request.leaf_user_id());
+  if (request.return_url().size() > kMaxReturnUrlBytes) {
+    v.Add("return_url", absl::StrCat("must be at most ", kMaxReturnUrlBytes, " bytes (got ",
+                                     request.return_url().size(), ")"));
+  } else {
+    v.CheckCharacters("return_url", request.return_url());
+  }
+  if (request.has_ttl()) {
+    const google::protobuf::Duration& ttl = request.ttl();
+    const bool well_formed = ttl.nanos() >= 0 && ttl.nanos() < 1000000000 && ttl.seconds() >= 0;
+    const absl::Duration d = absl::Seconds(ttl.seconds()) + absl::Nanoseconds(ttl.nanos());
+    if (!well_formed || d < kMinConnectLinkTtl || d > kMaxConnectLinkTtl) {
+      v.Add("ttl",
+            "must be between 1 minute and 30 days (720h); leave it unset for the "
+            "server's --connect_link_ttl");
+    }
+  }
+  return v.ToStatus();
+}
+
+absl::Status Validate(const v1::GetConnectLinkRequest& request) {
+  Violations v;
+  const absl::string_view name = request.name();
+  if (name.empty()) {
+    v.Add("name",
+          "required: the link's name as CreateConnectLink returned it, "
+          "connectLinks/{id}");
+  } else if (!absl::StartsWith(name, kConnectLinkPrefix) ||
+             !IsConnectLinkId(name.substr(kConnectLinkPrefix.size()))) {
+    // Not echoed: whatever was pasted there.
+    v.Add("name", absl::StrCat("must be connectLinks/{id} as CreateConnectLink returned it (got ",
+                               name.size(), " characters)"));
+  }
+  return v.ToStatus();
+}
+
+std::string ConnectLinkIdOf(absl::string_view name) {
+  return std::string(absl::StripPrefix(name, kConnectLinkPrefix));
 }
 
 }  // namespace leafsvc

@@ -4,7 +4,11 @@
 #ifndef SERVER_EDGE_VALIDATION_H_
 #define SERVER_EDGE_VALIDATION_H_
 
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "leaf/agleader/v1/agleader_credentials.pb.h"
 
 namespace leafsvc {
@@ -42,6 +46,20 @@ absl::Status Validate(const ::leaf::agleader::v1::ListCredentialsRequest& reques
 inline constexpr int kMaxWatchedPerStream = 100;
 absl::Status Validate(const ::leaf::agleader::v1::WatchCredentialsRequest& request,
                       const ValidationOptions& options);
+
+// CreateConnectLink: a Leaf user id, a return_url of at most
+// kMaxReturnUrlBytes without control characters (whether it is allowed is
+// the connect flow's policy), a ttl of kMinConnectLinkTtl to
+// kMaxConnectLinkTtl when set.
+inline constexpr size_t kMaxReturnUrlBytes = 2048;
+inline constexpr absl::Duration kMinConnectLinkTtl = absl::Minutes(1);
+inline constexpr absl::Duration kMaxConnectLinkTtl = absl::Hours(24 * 30);
+absl::Status Validate(const ::leaf::agleader::v1::CreateConnectLinkRequest& request);
+// GetConnectLink: `name` is "connectLinks/{id}", the id 16 to 64 characters
+// of [A-Za-z0-9_-].
+absl::Status Validate(const ::leaf::agleader::v1::GetConnectLinkRequest& request);
+// The id of a name that passed Validate.
+std::string ConnectLinkIdOf(absl::string_view name);
 
 }  // namespace leafsvc
 

@@ -39,6 +39,19 @@ const std::vector<const Reason*>& AllReasons() {
       &kTooManyWatchedUsersForCaller,
       &kWatchStreamTooSlow,
       &kPageTokenSigningFailed,
+      &kConnectNotConfigured,
+      &kConnectReturnUrlNotAllowed,
+      &kConnectLinkNotFound,
+      &kConnectLinkExpired,
+      &kConnectLinkAlreadyUsed,
+      &kConnectStateInvalid,
+      &kConnectConsentDenied,
+      &kAgfinitiAuthorizationFailed,
+      &kAgfinitiCodeRejected,
+      &kAgfinitiClientRejected,
+      &kAgfinitiRequestRejected,
+      &kAgfinitiUnavailable,
+      &kConnectRateLimited,
   };
   return *kAll;
 }

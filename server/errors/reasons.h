@@ -154,6 +154,69 @@ inline constexpr Reason kPageTokenSigningFailed{
     "could not compute the page token's HMAC (OpenSSL failed)",
     "Signing a page token failed (OpenSSL HMAC error; not expected)"};
 
+
+// Connect links (CreateConnectLink, GetConnectLink and the grower's pages).
+inline constexpr Reason kConnectNotConfigured{
+    "CONNECT_NOT_CONFIGURED", C::kFailedPrecondition,
+    "connect links are off on this server; set --agleader_public_key, "
+    "--agleader_private_key_file and --connect_public_url",
+    "`CreateConnectLink` on a server without an AgLeader application configured"};
+inline constexpr Reason kConnectReturnUrlNotAllowed{
+    "CONNECT_RETURN_URL_NOT_ALLOWED", C::kInvalidArgument,
+    "return_url must be an https:// URL starting with one of --connect_return_url_allow",
+    "`CreateConnectLink`: `return_url` outside `--connect_return_url_allow` (with `BadRequest`)"};
+inline constexpr Reason kConnectLinkNotFound{
+    "CONNECT_LINK_NOT_FOUND", C::kNotFound,
+    "no such connect link; create a new one with CreateConnectLink",
+    "No connect link by that name (never issued, expired more than a day ago, or forgotten by a "
+    "restart without `--redis_url`)"};
+inline constexpr Reason kConnectLinkExpired{
+    "CONNECT_LINK_EXPIRED", C::kFailedPrecondition,
+    "this connect link has expired; create a new one with CreateConnectLink",
+    "The connect link was opened after its `expire_time`"};
+inline constexpr Reason kConnectLinkAlreadyUsed{
+    "CONNECT_LINK_ALREADY_USED", C::kFailedPrecondition,
+    "this connect link already connected the grower; create a new one to connect again",
+    "The connect link was opened again after it connected the grower"};
+inline constexpr Reason kConnectStateInvalid{
+    "CONNECT_STATE_INVALID", C::kInvalidArgument,
+    "this sign-in answer is not valid (already used, expired, altered or from another "
+    "browser); open the connect link again",
+    "AgFiniti's redirect carried a `state` that is unknown, used, altered, expired or bound to "
+    "another browser (a replayed or forged callback)"};
+inline constexpr Reason kConnectConsentDenied{
+    "CONNECT_CONSENT_DENIED", C::kPermissionDenied,
+    "the grower declined access on AgFiniti's consent page; the link can be opened again",
+    "The grower clicked Deny on AgFiniti's consent page (`error=access_denied`)"};
+inline constexpr Reason kAgfinitiAuthorizationFailed{
+    "AGFINITI_AUTHORIZATION_FAILED", C::kFailedPrecondition,
+    "AgFiniti refused the authorization request; check --agleader_public_key, the redirect "
+    "URL registered with AgFiniti and --agfiniti_scopes",
+    "AgFiniti redirected back with an error other than `access_denied` (RFC 6749 §4.1.2.1)"};
+inline constexpr Reason kAgfinitiCodeRejected{
+    "AGFINITI_CODE_REJECTED", C::kFailedPrecondition,
+    "AgFiniti refused the authorization code (expired, used or issued for another redirect "
+    "URL); the grower should open the link again",
+    "AgFiniti's token endpoint answered `invalid_grant`"};
+inline constexpr Reason kAgfinitiClientRejected{
+    "AGFINITI_CLIENT_REJECTED", C::kFailedPrecondition,
+    "AgFiniti refused this application's keys; check --agleader_public_key and "
+    "--agleader_private_key_file",
+    "AgFiniti's token endpoint answered `invalid_client` or `unauthorized_client`"};
+inline constexpr Reason kAgfinitiRequestRejected{
+    "AGFINITI_REQUEST_REJECTED", C::kFailedPrecondition,
+    "AgFiniti refused the token request; check --agfiniti_token_url and --agfiniti_scopes",
+    "AgFiniti's token endpoint answered another RFC 6749 §5.2 error (`invalid_request`, "
+    "`unsupported_grant_type`, `invalid_scope`)"};
+inline constexpr Reason kAgfinitiUnavailable{
+    "AGFINITI_UNAVAILABLE", C::kUnavailable,
+    "AgFiniti could not be reached or failed; the grower should try the link again later",
+    "AgFiniti's token endpoint unreachable, too slow, 5xx, or its answer unreadable"};
+inline constexpr Reason kConnectRateLimited{
+    "CONNECT_RATE_LIMITED", C::kResourceExhausted,
+    "too many requests for this connect link or from this address; wait a minute",
+    "The grower's pages: too many requests per link or per source address (HTTP 429)"};
+
 }  // namespace reasons
 
 // Every row above, in order.

@@ -38,6 +38,7 @@ constexpr char kEvent[] = "event";
 constexpr char kStatus[] = "status";
 constexpr char kOrigin[] = "origin";
 constexpr char kSeq[] = "seq";
+constexpr char kLeafUserId[] = "leaf_user_id";
 
 std::string Bounded(std::string s) {
   if (s.size() > kMaxFieldBytes) s.resize(kMaxFieldBytes);
@@ -144,6 +145,9 @@ void RedisAlertBus::Publish(watch::CredentialAlert alert) {
   alert.credential_type = Bounded(std::move(alert.credential_type));
   alert.event = Bounded(std::move(alert.event));
   alert.status = Bounded(std::move(alert.status));
+  // A connect link's prompt names its user; an unusable one is dropped, not
+  // guessed at.
+  if (!alert.leaf_user_id.empty() && !UsableId(alert.leaf_user_id)) alert.leaf_user_id.clear();
   const std::uint64_t seq = shared_->next_seq.fetch_add(1, std::memory_order_relaxed) + 1;
   std::vector<std::string> argv = {"XADD",
                                    options_.stream_key,
@@ -165,6 +169,10 @@ void RedisAlertBus::Publish(watch::CredentialAlert alert) {
                                    shared_->origin,
                                    kSeq,
                                    absl::StrCat(seq)};
+  if (!alert.leaf_user_id.empty()) {
+    argv.push_back(kLeafUserId);
+    argv.push_back(alert.leaf_user_id);
+  }
   options_.writer->Command(
       std::move(argv), [s = shared_, seq, on_fallback = options_.on_fallback,
                         alert = std::move(alert)](absl::StatusOr<RedisReply> r) mutable {
@@ -353,6 +361,9 @@ void RedisAlertBus::Run() {
                 origin = std::move(value);
               } else if (name == kSeq) {
                 seq_text = std::move(value);
+              } else if (name == kLeafUserId) {
+                if (!UsableId(f[i + 1].str)) value.clear();
+                alert.leaf_user_id = std::move(value);
               }
             }
             if (alert.credential_id.empty()) {

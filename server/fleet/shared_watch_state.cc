@@ -65,7 +65,8 @@ absl::StatusOr<std::optional<ChangePosition>> OptionalPosition(absl::string_view
 }
 
 std::optional<watch::Source> SourceFromName(absl::string_view name) {
-  for (watch::Source s : {watch::Source::kInitial, watch::Source::kPoll, watch::Source::kAlert}) {
+  for (watch::Source s : {watch::Source::kInitial, watch::Source::kPoll, watch::Source::kAlert,
+                          watch::Source::kConnect}) {
     if (watch::SourceName(s) == name) return s;
   }
   return std::nullopt;

@@ -31,10 +31,24 @@ void ConnectionTable::Closed(const void* key) {
   connections_.erase(it);
 }
 
+absl::Time ConnectionTable::Hold(const void* key) {
+  auto it = connections_.find(key);
+  if (it == connections_.end()) return absl::InfinitePast();
+  it->second.held = true;
+  return it->second.deadline;
+}
+
+void ConnectionTable::Release(const void* key, absl::Time now) {
+  auto it = connections_.find(key);
+  if (it == connections_.end() || !it->second.held) return;
+  it->second.held = false;
+  it->second.deadline = now + limits_.request_timeout;
+}
+
 std::vector<int> ConnectionTable::TakeOverdue(absl::Time now) {
   std::vector<int> fds;
   for (auto& [key, e] : connections_) {
-    if (!e.overdue && e.deadline <= now) {
+    if (!e.overdue && !e.held && e.deadline <= now) {
       e.overdue = true;
       fds.push_back(e.fd);
     }
@@ -45,7 +59,7 @@ std::vector<int> ConnectionTable::TakeOverdue(absl::Time now) {
 absl::Time ConnectionTable::NextDeadline() const {
   absl::Time next = absl::InfiniteFuture();
   for (const auto& [key, e] : connections_) {
-    if (!e.overdue && e.deadline < next) next = e.deadline;
+    if (!e.overdue && !e.held && e.deadline < next) next = e.deadline;
   }
   return next;
 }

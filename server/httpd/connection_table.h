@@ -24,6 +24,11 @@ inline constexpr char kRefusedBodyTooLarge[] = "body_too_large";
 inline constexpr char kRefusedBadFraming[] = "bad_framing";
 inline constexpr char kRefusedNotFound[] = "not_found";
 inline constexpr char kRefusedMethodNotAllowed[] = "method_not_allowed";
+// An async route's request when the listener (or its source address) already
+// has as many requests waiting for their answers as it allows.
+inline constexpr char kRefusedTooManyPending[] = "too_many_pending";
+// An async route's answer did not come within the request deadline (503).
+inline constexpr char kRefusedAnswerTimeout[] = "answer_timeout";
 
 class ConnectionTable {
  public:
@@ -39,6 +44,12 @@ class ConnectionTable {
   // Its request was answered; the next one is due by now + request_timeout.
   void RequestDone(const void* key, absl::Time now);
   void Closed(const void* key);
+  // The connection's request waits for an answer from elsewhere (an async
+  // route): its deadline is enforced by the caller, not by TakeOverdue.
+  // Returns that deadline (InfinitePast when `key` is unknown).
+  absl::Time Hold(const void* key);
+  // The answer came: the response is due by now + request_timeout.
+  void Release(const void* key, absl::Time now);
 
   // The descriptors of connections whose request is overdue, each returned
   // once (the caller shuts them down; the loop then sees them close).
@@ -55,6 +66,7 @@ class ConnectionTable {
     std::string ip;
     absl::Time deadline;
     bool overdue = false;  // already returned by TakeOverdue
+    bool held = false;     // between Hold and Release
   };
 
   const HttpLimits limits_;

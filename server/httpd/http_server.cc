@@ -14,24 +14,28 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/httpd/async_answer.h"
 #include "server/observability/log.h"
 #include "server/observability/log_throttle.h"
 
 namespace leafsvc::httpd {
+
 namespace {
 
 // What one request has gathered between the access handler's calls.
 struct RequestState {
   const Route* route = nullptr;
   std::string body;
-  bool answered = false;   // a response is queued; the rest is discarded
-  bool lingering = false;  // answered on the raw socket (see Access)
+  bool answered = false;            // a response is queued; the rest is discarded
+  bool lingering = false;           // answered on the raw socket (see Access)
+  std::shared_ptr<AsyncSlot> slot;  // an async route's request, while suspended
 };
 
 void WipeAndRelease(std::string& s) {
@@ -41,16 +45,18 @@ void WipeAndRelease(std::string& s) {
 
 // Writes a complete, small response straight to the connection's socket and
 // closes its sending side.
-void WriteRawAndHalfClose(MHD_Connection* connection, int status, absl::string_view text) {
+void WriteRawAndHalfClose(MHD_Connection* connection, int status, absl::string_view text,
+                          const HeaderList& extra) {
   const MHD_ConnectionInfo* info =
       MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
   if (info == nullptr) return;
   const std::string body = absl::StrCat(text, "\n");
+  std::string headers;
+  for (const auto& [name, value] : extra) absl::StrAppend(&headers, name, ": ", value, "\r\n");
   const std::string raw = absl::StrCat(
       "HTTP/1.1 ", status, " ", MHD_get_reason_phrase_for(static_cast<unsigned int>(status)),
-      "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n"
-      "Connection: close\r\nContent-Length: ",
-      body.size(), "\r\n\r\n", body);
+      "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n", headers,
+      "Connection: close\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
   // Far below a socket's send buffer; a peer that has filled it gets less.
   [[maybe_unused]] ssize_t n =
       send(info->connect_fd, raw.data(), raw.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -94,13 +100,21 @@ bool RouteMatches(const Route& route, absl::string_view path) {
   return route.path == path;
 }
 
-MHD_Result Queue(MHD_Connection* connection, const HttpResponse& r, bool close) {
+MHD_Result Queue(MHD_Connection* connection, const HttpResponse& r, bool close,
+                 const HeaderList& extra) {
   MHD_Response* response = MHD_create_response_from_buffer(
       r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
   if (response == nullptr) return MHD_NO;
   MHD_add_response_header(response, "Content-Type", r.content_type.c_str());
   MHD_add_response_header(response, "Cache-Control", "no-store");
   MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+  for (const auto& header : extra) {
+    // The response's own value wins (a page may set a stricter one).
+    const bool own = std::any_of(r.headers.begin(), r.headers.end(), [&](const auto& h) {
+      return absl::EqualsIgnoreCase(h.first, header.first);
+    });
+    if (!own) MHD_add_response_header(response, header.first.c_str(), header.second.c_str());
+  }
   for (const auto& [name, value] : r.headers) {
     MHD_add_response_header(response, name.c_str(), value.c_str());
   }
@@ -206,7 +220,14 @@ struct MhdCallbacks {
   static void NotifyCompleted(void* cls, MHD_Connection* connection, void** con_cls,
                               MHD_RequestTerminationCode toe) {
     auto* self = static_cast<HttpServer*>(cls);
-    delete static_cast<RequestState*>(*con_cls);
+    auto* state = static_cast<RequestState*>(*con_cls);
+    if (state != nullptr && state->slot != nullptr) {
+      // Closed while suspended (only Stop() does that): forget it, so a late
+      // answer finds no connection.
+      auto it = self->pending_.find(connection);
+      if (it != self->pending_.end() && it->second == state->slot) self->Forget(state->slot);
+    }
+    delete state;
     *con_cls = nullptr;
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
       self->table_.RequestDone(connection, absl::Now());
@@ -219,6 +240,18 @@ struct MhdCallbacks {
     auto* self = static_cast<HttpServer*>(cls);
     auto* state = static_cast<RequestState*>(*con_cls);
     if (state == nullptr) return First(self, connection, url, method, con_cls);
+    if (state->slot != nullptr) {
+      // Called again after the resume: queue the answer (or, woken early,
+      // keep waiting).
+      if (!state->slot->ready) return MHD_YES;
+      HttpResponse response;
+      {
+        std::lock_guard<std::mutex> lock(state->slot->mu);
+        response = std::move(state->slot->response);
+      }
+      state->slot.reset();
+      return Queue(connection, response, false, self->options_.extra_headers);
+    }
     if (state->answered) {  // refused early: the rest of the body is dropped
       const bool body_done = *upload_data_size == 0;
       *upload_data_size = 0;
@@ -240,7 +273,8 @@ struct MhdCallbacks {
         state->lingering = true;
         WipeAndRelease(state->body);
         self->Refuse(kRefusedBodyTooLarge);
-        WriteRawAndHalfClose(connection, 413, "request body too large");
+        WriteRawAndHalfClose(connection, 413, "request body too large",
+                             self->options_.extra_headers);
         return MHD_YES;
       }
       state->body.append(upload_data, n);
@@ -258,8 +292,31 @@ struct MhdCallbacks {
     MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, &CollectQuery, &request.query);
     request.body = std::move(state->body);
     state->answered = true;
+    if (state->route->async_handler) {
+      auto slot = std::make_shared<AsyncSlot>();
+      slot->ip = request.peer_ip;
+      if (!self->Suspend(connection, slot)) {
+        self->Refuse(kRefusedTooManyPending);
+        HttpResponse busy = Plain(503, "too many requests waiting; try again shortly");
+        busy.headers.emplace_back("Retry-After", "1");
+        return Queue(connection, busy, false, self->options_.extra_headers);
+      }
+      state->slot = slot;
+      std::shared_ptr<AsyncInbox> inbox = self->inbox_;
+      state->route->async_handler(request, [slot, inbox](HttpResponse response) {
+        {
+          std::lock_guard<std::mutex> lock(slot->mu);
+          if (slot->responded) return;
+          slot->responded = true;
+          slot->response = std::move(response);
+        }
+        inbox->Post(slot);
+      });
+      WipeAndRelease(request.body);
+      return MHD_YES;
+    }
     const HttpResponse response = state->route->handler(request);
-    return Queue(connection, response, false);
+    return Queue(connection, response, false, self->options_.extra_headers);
   }
 
   static MHD_Result First(HttpServer* self, MHD_Connection* connection, const char* url,
@@ -273,7 +330,7 @@ struct MhdCallbacks {
     auto refuse = [&](const char* reason, int status, absl::string_view text) {
       state->answered = true;
       self->Refuse(reason);
-      return Queue(connection, Plain(status, text), true);
+      return Queue(connection, Plain(status, text), true, self->options_.extra_headers);
     };
     // Request smuggling's raw material: two lengths, or a length and a
     // coding, read differently by two parsers. Refused, not guessed.
@@ -313,7 +370,9 @@ struct MhdCallbacks {
 };
 
 HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)), table_(options_.limits) {}
+    : options_(std::move(options)),
+      table_(options_.limits),
+      inbox_(std::make_shared<AsyncInbox>()) {}
 
 void HttpServer::Refuse(absl::string_view reason) {
   static LogThrottle throttle(LogLevel::kWarning, "HTTP listener refused requests");
@@ -374,11 +433,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
   const HttpLimits& limits = server->options_.limits;
   const unsigned int idle_seconds = static_cast<unsigned int>(
       std::max<int64_t>(1, absl::ToInt64Seconds(limits.idle_timeout + absl::Milliseconds(999))));
+  server->inbox_->wake_fd = server->wake_fd_;
   // No internal thread: the loop below drives the daemon, so the deadlines
-  // are enforced between its turns, on the same thread, race-free.
+  // are enforced between its turns, on the same thread, race-free. Suspend
+  // and resume both happen on that thread too (answers from other threads
+  // arrive through the inbox).
   server->daemon_ = MHD_start_daemon(
-      MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, &MhdCallbacks::AcceptPolicy, server.get(),
-      &MhdCallbacks::Access, server.get(), MHD_OPTION_LISTEN_SOCKET, fd,
+      MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0, &MhdCallbacks::AcceptPolicy,
+      server.get(), &MhdCallbacks::Access, server.get(), MHD_OPTION_LISTEN_SOCKET, fd,
       // The table refuses first (and counts it); these are the backstops.
       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(limits.max_connections + 1),
       MHD_OPTION_CONNECTION_TIMEOUT, idle_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -409,7 +471,7 @@ void HttpServer::Loop() {
     if (MHD_get_timeout(daemon_, &mhd_ms) == MHD_YES) {
       wait_ms = std::min<int64_t>(wait_ms, static_cast<int64_t>(mhd_ms));
     }
-    const absl::Time next = table_.NextDeadline();
+    const absl::Time next = std::min(table_.NextDeadline(), NextPendingDeadline());
     if (next != absl::InfiniteFuture()) {
       wait_ms = std::min<int64_t>(wait_ms,
                                   std::max<int64_t>(0, absl::ToInt64Milliseconds(next - now) + 1));
@@ -417,6 +479,13 @@ void HttpServer::Loop() {
     pollfd fds[2] = {{epoll_fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     poll(fds, 2, static_cast<int>(wait_ms));
     if (stopping_.load()) break;
+    if (fds[1].revents & POLLIN) {
+      uint64_t count = 0;
+      [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof(count));
+    }
+    // Resumed before the run, which then queues their answers this turn.
+    ResumeAnswered();
+    AnswerOverdue(absl::Now());
     MHD_run(daemon_);
     // Whole-request deadlines: an overdue connection is shut down (not
     // closed: its descriptor stays libmicrohttpd's), which it then sees as
@@ -431,11 +500,23 @@ void HttpServer::Loop() {
 void HttpServer::Stop() {
   if (stopped_.exchange(true)) return;
   stopping_.store(true);
+  {
+    // From now on answers are dropped (their connections are closed below).
+    std::lock_guard<std::mutex> lock(inbox_->mu);
+    inbox_->closed = true;
+    inbox_->answered.clear();
+  }
   if (wake_fd_ >= 0) {
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
   }
   if (thread_.joinable()) thread_.join();
+  // libmicrohttpd refuses to stop with connections still suspended: resume
+  // them (no answer is queued: the access handler is not called again) so
+  // that MHD_stop_daemon closes them with the rest.
+  std::vector<std::shared_ptr<AsyncSlot>> pending;
+  for (const auto& [connection, slot] : pending_) pending.push_back(slot);
+  for (const auto& slot : pending) Resume(slot, /*with_answer=*/false);
   // Closes the listening socket and every connection, without waiting for
   // any peer (nothing is written or read any more).
   if (daemon_ != nullptr) MHD_stop_daemon(daemon_);

@@ -12,8 +12,12 @@
 //     Content-Length with Transfer-Encoding, any coding but "chunked";
 //   - accepted sockets come from accept4(), so the descriptor reserve of
 //     server/platform/fd_limit.h counts them like gRPC's;
+//   - async routes answer later, from any thread, without holding the loop:
+//     the connection is suspended (libmicrohttpd's suspend/resume) until the
+//     answer comes or the request deadline passes (then 503); how many wait
+//     at once is bounded per listener and per source address;
 //   - Stop() closes the listener and every connection at once, whatever the
-//     peers do.
+//     peers do, suspended ones included.
 // Every refusal is reported to on_refused with its reason (connection_table.h).
 #ifndef SERVER_HTTPD_HTTP_SERVER_H_
 #define SERVER_HTTPD_HTTP_SERVER_H_
@@ -24,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -68,6 +73,13 @@ struct Route {
   std::size_t max_body_bytes = 0;
   // Runs on the listener's loop thread: must not block.
   std::function<HttpResponse(const HttpRequest&)> handler;
+  // Instead of `handler`, for answers that wait on Redis or an upstream: runs
+  // on the loop thread, starts the work and returns; the request is only
+  // valid during the call (copy what the work needs). `respond` may be called
+  // from any thread, at most once counts (later calls are ignored); when the
+  // peer left, the deadline passed (503 already sent) or the server stopped,
+  // it does nothing. It keeps nothing of the server alive but a small mailbox.
+  std::function<void(const HttpRequest&, std::function<void(HttpResponse)> respond)> async_handler;
 };
 
 struct HttpServerOptions {
@@ -77,7 +89,18 @@ struct HttpServerOptions {
   std::vector<Route> routes;
   // Told every refused connection or request (reason from connection_table.h).
   std::function<void(absl::string_view reason)> on_refused;
+  // Requests of async routes waiting for their answer at once, in all and
+  // per source address; beyond either, 503 (kRefusedTooManyPending).
+  int max_pending = 64;
+  int max_pending_per_ip = 8;
+  // Added to every answer of this listener, its own refusals (404, 405, 413,
+  // 503, ...) included, unless the response sets a header of the same name:
+  // e.g. the security headers of a listener serving pages.
+  HeaderList extra_headers;
 };
+
+struct AsyncSlot;   // one suspended request (http_server.cc)
+struct AsyncInbox;  // answers handed to the loop (http_server.cc)
 
 class HttpServer {
  public:
@@ -92,11 +115,26 @@ class HttpServer {
   void Stop();
   // Connections open now (read on any thread; updated by the loop).
   int connections() const { return open_connections_.load(); }
+  // Requests of async routes waiting for their answer now.
+  int pending() const { return pending_count_.load(); }
 
  private:
   explicit HttpServer(HttpServerOptions options);
   void Loop();
   void Refuse(absl::string_view reason);
+  // Loop thread: suspends `connection` for an async route (false: over the
+  // limits, nothing suspended).
+  bool Suspend(MHD_Connection* connection, const std::shared_ptr<AsyncSlot>& slot);
+  // Loop thread (or Stop() after the loop): takes `slot` out of the waiting
+  // set and resumes its connection, whose access handler then queues the
+  // answer.
+  // `with_answer` false only in Stop(): the connection is closed unanswered.
+  void Resume(const std::shared_ptr<AsyncSlot>& slot, bool with_answer);
+  // Takes `slot` out of the waiting set; false when it was not in it.
+  bool Forget(const std::shared_ptr<AsyncSlot>& slot);
+  void ResumeAnswered();
+  void AnswerOverdue(absl::Time now);
+  absl::Time NextPendingDeadline() const;
 
   friend struct MhdCallbacks;  // libmicrohttpd's callbacks (http_server.cc)
 
@@ -109,6 +147,11 @@ class HttpServer {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<int> open_connections_{0};
+  std::shared_ptr<AsyncInbox> inbox_;
+  // Suspended connections (loop thread only, and Stop() after the loop).
+  std::unordered_map<MHD_Connection*, std::shared_ptr<AsyncSlot>> pending_;
+  std::unordered_map<std::string, int> pending_per_ip_;
+  std::atomic<int> pending_count_{0};
 };
 
 // Splits "host:port" ("[v6]:port" too); INVALID_ARGUMENT naming `flag`.

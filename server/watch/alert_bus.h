@@ -24,6 +24,10 @@ struct CredentialAlert {
   std::string credential_type;  // `credential`: the kind of credentials
   std::string event;            // `type`, e.g. "credentialsUnauthenticated"
   std::string status;           // `status`, e.g. "UNAUTHENTICATED"
+  // Not from Leaf: set when a connect link attached new credentials
+  // (credential_id is then theirs, unknown to the watchers so far), so the
+  // user is read at once on every replica (CHANGE_SOURCE_CONNECT_LINK).
+  std::string leaf_user_id;
 };
 
 class AlertBus {

@@ -35,6 +35,8 @@ absl::string_view SourceName(Source source) {
       return "poll";
     case Source::kAlert:
       return "alert";
+    case Source::kConnect:
+      return "connect_link";
   }
   return "unknown";
 }

@@ -48,8 +48,15 @@ struct Observation {
 };
 
 // Why a user was read.
-enum class Source { kInitial, kPoll, kAlert };
-absl::string_view SourceName(Source source);  // "initial", "poll", "alert"
+// kAlert: a Leaf alert prompted the read; kConnect: a connect link attached
+// new credentials (issue 22).
+enum class Source { kInitial, kPoll, kAlert, kConnect };
+// "initial", "poll", "alert", "connect_link"
+absl::string_view SourceName(Source source);
+// A read asked for out of turn (an alert or a connect link).
+inline bool IsPrompted(Source source) {
+  return source == Source::kAlert || source == Source::kConnect;
+}
 
 enum class ChangeKind {
   kInitial,

@@ -9,9 +9,10 @@
 namespace leafsvc::watch {
 
 int LeafCredentialReader::PriorityOf(Source source) {
-  // An alert says a credential changed: its read goes ahead of routine polls.
-  return budget::PriorityOf(source == Source::kAlert ? budget::RequestClass::kPrompted
-                                                     : budget::RequestClass::kPoll);
+  // An alert (or a connect link) says a credential changed: its read goes
+  // ahead of routine polls.
+  return budget::PriorityOf(IsPrompted(source) ? budget::RequestClass::kPrompted
+                                               : budget::RequestClass::kPoll);
 }
 
 std::shared_ptr<leaf::Cancellable> LeafCredentialReader::Read(

@@ -100,8 +100,9 @@ void Poller::ReportLocked() {
 
 Poller::Start Poller::Begin(const std::string& user, UserPoll& poll, Source source) {
   poll.reading = true;
-  poll.prompted_read = source == Source::kAlert;
+  poll.prompted_read = IsPrompted(source);
   poll.prompt_pending = false;
+  poll.prompt_source = Source::kAlert;
   poll.last_start = now_();
   poll.last_epoch = ++epoch_;
   poll.timer_set = false;
@@ -167,25 +168,36 @@ bool Poller::PollNow(const std::string& user, Source source) {
   Scheduler::TaskId old_timer = 0;
   bool cancel = false;
   std::optional<Start> start;
+  // A connect link attached new credentials: one read must follow, whatever
+  // came before (a connect prompt is rare: one per grower who consented).
+  const bool connect = source == Source::kConnect;
   {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(user);
     if (it == users_.end()) return false;
     UserPoll& poll = it->second;
+    if (poll.prompt_pending) {
+      // Coalesced with the prompted read to come, which then reports the
+      // strongest reason it was asked for.
+      if (connect) poll.prompt_source = Source::kConnect;
+      return connect;
+    }
     // Failing reads back off; an alert must not undo that (an alert storm
     // during a Leaf outage would otherwise read at the alerts' rate).
-    if (poll.failures > 0 || poll.prompt_pending) return false;
+    if (poll.failures > 0 && !connect) return false;
     if (poll.reading) {
-      if (poll.prompted_read) return false;
-      // A scheduled read in flight may have been sent before the change the
-      // alert is about: one prompted read follows it (spaced).
+      if (poll.prompted_read && !connect) return false;
+      // A read in flight may have been sent before the change the prompt
+      // is about: one prompted read follows it (spaced for alerts).
       poll.prompt_pending = true;
+      poll.prompt_source = source;
       return true;
     }
     const absl::Time due = poll.last_start + options_.min_prompt_interval;
     const absl::Time now = now_();
-    if (now < due) {
+    if (now < due && !connect) {
       poll.prompt_pending = true;
+      poll.prompt_source = source;
       const absl::Duration wait = due - now;
       if (!poll.timer_set || poll.timer_at > absl::Now() + wait) {
         cancel = ArmLocked(user, poll, wait, &old_timer);
@@ -287,7 +299,7 @@ void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uin
     if (poll.refused_source.has_value()) {
       // A read the budget refused, owed now (a first read stays the first).
       const Source source = *poll.refused_source == Source::kInitial ? Source::kInitial
-                            : poll.prompt_pending                    ? Source::kAlert
+                            : poll.prompt_pending                    ? poll.prompt_source
                                                                      : *poll.refused_source;
       poll.refused_source.reset();
       start = Begin(user, poll, source);
@@ -305,7 +317,7 @@ void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uin
           return;
         }
       }
-      start = Begin(user, poll, poll.prompt_pending ? Source::kAlert : Source::kPoll);
+      start = Begin(user, poll, poll.prompt_pending ? poll.prompt_source : Source::kPoll);
     }
   }
   Run(std::move(start));
@@ -316,7 +328,7 @@ void Poller::Run(Start start) {
     absl::MutexLock lock(&mu_);
     if (options_.max_reads_in_flight > 0 && reads_in_flight_ >= options_.max_reads_in_flight) {
       // Started when a read ends; prompted reads (alerts) before the rest.
-      if (start.source == Source::kAlert) {
+      if (IsPrompted(start.source)) {
         queued_.push_front(std::move(start));
       } else {
         queued_.push_back(std::move(start));
@@ -405,7 +417,10 @@ void Poller::Finished(const Start& read, const Observation& observation) {
     poll.in_flight.reset();
     poll.reading = false;
     poll.prompted_read = false;
-    if (read.source == Source::kAlert) poll.prompt_pending = true;
+    if (IsPrompted(read.source)) {
+      poll.prompt_pending = true;
+      poll.prompt_source = read.source;
+    }
     if (!poll.refused_source.has_value() || read.source == Source::kInitial) {
       poll.refused_source = read.source;
     }
@@ -438,11 +453,12 @@ void Poller::Finished(const Start& read, const Observation& observation) {
     poll.reading = false;
     poll.prompted_read = false;
     Scheduler::TaskId unused;
-    if (poll.prompt_pending && poll.failures == 0) {
-      const absl::Time due = poll.last_start + options_.min_prompt_interval;
+    const bool connect_owed = poll.prompt_pending && poll.prompt_source == Source::kConnect;
+    if (poll.prompt_pending && (poll.failures == 0 || connect_owed)) {
+      const absl::Time due = connect_owed ? now_() : poll.last_start + options_.min_prompt_interval;
       const absl::Time now = now_();
       if (now >= due) {
-        next = Begin(read.user, poll, Source::kAlert);
+        next = Begin(read.user, poll, poll.prompt_source);
       } else {
         ArmLocked(read.user, poll, due - now, &unused);
       }

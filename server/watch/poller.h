@@ -160,8 +160,9 @@ class Poller final : public PollControl {
     std::shared_ptr<leaf::Cancellable> in_flight;
     std::uint64_t read_seq = 0;  // tells reads of one user apart
     bool reading = false;
-    bool prompted_read = false;   // the read in flight was prompted
-    bool prompt_pending = false;  // a prompted read is to come
+    bool prompted_read = false;             // the read in flight was prompted
+    bool prompt_pending = false;            // a prompted read is to come
+    Source prompt_source = Source::kAlert;  // what it was prompted by
     absl::Time last_start = absl::InfinitePast();
     std::uint64_t last_epoch = 0;  // ReadEpoch() when its last read began or ended
     // The scheduled read's plan: armed at (scheduler time) with the jitter

@@ -421,6 +421,13 @@ PromptResult PollingWatchHub::Prompt(const std::string& credential_id) {
 }
 
 void PollingWatchHub::OnAlert(const CredentialAlert& alert) {
+  if (!alert.leaf_user_id.empty()) {
+    // A connect link completed: the user (if watched here) is read now.
+    const bool watched = poller_->PollNow(alert.leaf_user_id, Source::kConnect);
+    Log(LogLevel::kInfo, "connect link attached credentials",
+        {{"leaf_user_id", alert.leaf_user_id}, {"watched", watched}});
+    return;
+  }
   const PromptResult result = Prompt(alert.credential_id);
   if (options_.observer != nullptr) options_.observer->OnAlert(result);
   // Replays do not log: a coalesced alert is a duplicate of one already

@@ -14,7 +14,7 @@ CHECKOUT="${TMP}/checkout"
 APP="${TMP}/app"
 mkdir -p "${CHECKOUT}/client/node" "${CHECKOUT}/proto/leaf/agleader/v1" \
   "${CHECKOUT}/third_party/googleapis/google/rpc" "${APP}"
-for f in agleader_client.js proto_json.js rewatch.js cli.js bundle_protos.js package.json README.md; do
+for f in agleader_client.js audit.js proto_json.js rewatch.js cli.js bundle_protos.js package.json README.md; do
   cp -L "${NODE_DIR}/${f}" "${CHECKOUT}/client/node/"
 done
 cp -L "${WS}/proto/leaf/agleader/v1/agleader_credentials.proto" "${CHECKOUT}/proto/leaf/agleader/v1/"

@@ -201,6 +201,82 @@ TEST(PollerTest, PromptsNeverBypassTheBackoff) {
   EXPECT_EQ(leaf.Reads("u1"), 1);
 }
 
+// A connect link attached new credentials: the user is read at once, inside
+// the alerts' spacing, and the read says it came from the link; alerts
+// meanwhile coalesce into nothing more.
+TEST(PollerTest, AConnectPromptReadsAtOnceInsideTheAlertSpacing) {
+  Scheduler scheduler;
+  FakeLeaf leaf;
+  FakeClock clock;
+  PollerOptions o = Fast();
+  o.interval = absl::Hours(1);
+  o.min_prompt_interval = absl::Seconds(5);
+  o.now = clock.Fn();
+  Poller poller(&scheduler, leaf.Fetch(), o);
+  std::vector<Source> sources;
+  absl::Mutex mu;
+  poller.SetSink([&](const std::string&, const Observation&, Source s) {
+    absl::MutexLock lock(&mu);
+    sources.push_back(s);
+  });
+  poller.Add("u1");
+  ASSERT_EQ(leaf.Reads("u1"), 1);
+  clock.Advance(absl::Seconds(1));  // alerts would wait 4 s more
+  EXPECT_TRUE(poller.PollNow("u1", Source::kConnect));
+  EXPECT_EQ(leaf.Reads("u1"), 2) << "a connect prompt waited for the alerts' spacing";
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(sources, (std::vector<Source>{Source::kInitial, Source::kConnect}));
+}
+
+// An alert's prompted read is waiting for its spacing when the link
+// completes: that one read happens at once and reports the link.
+TEST(PollerTest, AConnectPromptTakesOverAPendingAlertPrompt) {
+  Scheduler scheduler;
+  FakeLeaf leaf;
+  FakeClock clock;
+  PollerOptions o = Fast();
+  o.interval = absl::Hours(1);
+  o.min_prompt_interval = absl::Seconds(5);
+  o.now = clock.Fn();
+  Poller poller(&scheduler, leaf.Fetch(), o);
+  std::vector<Source> sources;
+  absl::Mutex mu;
+  poller.SetSink([&](const std::string&, const Observation&, Source s) {
+    absl::MutexLock lock(&mu);
+    sources.push_back(s);
+  });
+  poller.Add("u1");
+  clock.Advance(absl::Seconds(1));
+  EXPECT_TRUE(poller.PollNow("u1", Source::kAlert));  // pending, due in 4 s
+  EXPECT_EQ(leaf.Reads("u1"), 1);
+  EXPECT_TRUE(poller.PollNow("u1", Source::kConnect));
+  clock.Advance(absl::Seconds(4));
+  ASSERT_TRUE(WaitFor([&] { return leaf.Reads("u1") == 2; }));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(leaf.Reads("u1"), 2) << "one prompted read, not two";
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(sources, (std::vector<Source>{Source::kInitial, Source::kConnect}));
+}
+
+// Reads failing back off against alerts, but new credentials are worth one
+// read: the grower just re-authorized.
+TEST(PollerTest, AConnectPromptReadsEvenWhileReadsFail) {
+  Scheduler scheduler;
+  FakeLeaf leaf;
+  leaf.fail = true;
+  FakeClock clock;
+  PollerOptions o = Fast();
+  o.interval = absl::Hours(1);
+  o.min_prompt_interval = absl::ZeroDuration();
+  o.now = clock.Fn();
+  Poller poller(&scheduler, leaf.Fetch(), o);
+  poller.Add("u1");
+  ASSERT_EQ(leaf.Reads("u1"), 1);
+  EXPECT_FALSE(poller.PollNow("u1", Source::kAlert));
+  EXPECT_TRUE(poller.PollNow("u1", Source::kConnect));
+  EXPECT_EQ(leaf.Reads("u1"), 2);
+}
+
 TEST(PollerTest, RemoveCancelsTheReadInFlightAndDropsItsOutcome) {
   Scheduler scheduler;
   FakeLeaf leaf;

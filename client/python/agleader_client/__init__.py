@@ -9,6 +9,9 @@
             client.get_credentials(other_user_id)
         except AgLeaderError as e:
             print(e.code.name, e.reason, e.metadata)   # NOT_FOUND CREDENTIALS_NOT_FOUND {...}
+        link = client.create_connect_link(user_id, ttl=datetime.timedelta(days=7))
+        print(link.url)                     # send it to the grower
+        client.get_connect_link(link.name).state == pb.ConnectLink.CONNECTED   # later
 
 Every error of the service carries a google.rpc.Status in the trailing
 metadata entry `grpc-status-details-bin`; decode_error() parses it and unpacks
@@ -21,10 +24,11 @@ the .proto files (agleader_client/protos) and the recommended service config.
 """
 
 import dataclasses
+import datetime
 import json
 import os
 from importlib import resources
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import grpc
 
@@ -383,6 +387,30 @@ class AgLeaderClient:
             if on_rewatch is not None:
                 on_rewatch(details, delay, rewatcher.attempts)
             rewatcher.policy.sleep(delay)
+
+    def create_connect_link(
+        self,
+        leaf_user_id: str,
+        return_url: str = "",
+        ttl: Optional[Union[float, datetime.timedelta]] = None,
+    ):
+        """Creates a connect link: a ConnectLink whose `url` the grower opens to
+        re-authorize AgLeader; the server then attaches the credentials itself (the
+        grower's refresh token never passes through the caller). `ttl` (seconds or a
+        timedelta, 1 minute to 30 days) defaults to the server's --connect_link_ttl.
+        Follow the link with get_connect_link(link.name) or watch_credentials()."""
+        request = pb.CreateConnectLinkRequest(leaf_user_id=leaf_user_id, return_url=return_url)
+        if ttl is not None:
+            if not isinstance(ttl, datetime.timedelta):
+                ttl = datetime.timedelta(seconds=ttl)
+            request.ttl.FromTimedelta(ttl)
+        return self._call(self._stub.CreateConnectLink, request)
+
+    def get_connect_link(self, name: str):
+        """Returns the ConnectLink `name` (connectLinks/ID) and how far its grower got:
+        `state` PENDING, CONNECTED (with `credentials_id`), DENIED, FAILED (with `error`)
+        or EXPIRED. AgLeaderError NOT_FOUND (CONNECT_LINK_NOT_FOUND) for an unknown name."""
+        return self._call(self._stub.GetConnectLink, pb.GetConnectLinkRequest(name=name))
 
     def iter_credential_events(self, leaf_user_id: str, page_size: int = 0) -> Iterator:
         """Every event, newest first, following next_page_token."""
