@@ -23,13 +23,24 @@ token="local-emulator-token"
 # Leaf's request limit, as Leaf enforces it (about 1,000 a minute per API
 # owner); LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE=0 turns it off.
 rate_limit="${LEAF_EMULATOR_RATE_LIMIT_PER_MINUTE:-1000}"
+# Connect links (docs/connect.md) against the emulator's AgFiniti: an
+# application, the pages on 127.0.0.1:${CONNECT_PORT:-8090}, one grower.
+connect_port="${CONNECT_PORT:-8090}"
+connect_url="http://127.0.0.1:${connect_port}"
+app_key="local-agleader-app"
+key_file="$(mktemp)"
+openssl rand -hex 24 >"$key_file"
 bazel-bin/emulator/leaf_emulator --port="$port" --token="$token" \
-  --account=dev@example.com:dev-password --rate_limit_per_minute="$rate_limit" &
+  --account=dev@example.com:dev-password --rate_limit_per_minute="$rate_limit" \
+  --agfiniti_app="${app_key}:$(cat "$key_file")" --agfiniti_app_name="Local example app" \
+  --agfiniti_redirect_uri="${connect_url}/agleader/callback" \
+  --agfiniti_grower=grower@example.com:grower-password &
 emulator_pid=$!
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   kill "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
+  rm -f "$key_file"
   true
 }
 trap cleanup EXIT
@@ -50,8 +61,15 @@ run: try, from another terminal:
   bazel-bin/client/agleader_client create --leaf_user_id 3fa85f64-5717-4562-b3fc-2c963f66afa6 \\
       --public_key my-public-key --refresh_token my-refresh-token --private_key my-private-key
   bazel-bin/client/agleader_client get --leaf_user_id 3fa85f64-5717-4562-b3fc-2c963f66afa6
+run: connect links: the emulator plays AgFiniti (grower grower@example.com, password
+     grower-password); make a link and open it in a browser:
+  bazel-bin/client/agleader_client connect --leaf_user_id 3fa85f64-5717-4562-b3fc-2c963f66afa6
 MSG
 AGLEADER_LEAF_API_URL="http://127.0.0.1:$port" AGLEADER_LEAF_TOKEN="$token" \
-  "$server" "$@" &
+  "$server" --agleader_public_key="$app_key" --agleader_private_key_file="$key_file" \
+  --agfiniti_authorize_url="http://127.0.0.1:$port/agfiniti/Account/Authorize" \
+  --agfiniti_token_url="http://127.0.0.1:$port/agfiniti/api/token" \
+  --connect_public_url="$connect_url" --connect_listen="127.0.0.1:${connect_port}" \
+  --connect_display_name="Local example app" "$@" &
 server_pid=$!
 wait "$server_pid"
