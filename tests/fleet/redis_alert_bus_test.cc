@@ -244,6 +244,28 @@ TEST(RedisAlertBusTest, AnAlertReachesEveryReplicaExactlyOnce) {
   EXPECT_LT(p99, 2000.0);
 }
 
+// A connect link's prompt (issue 22) names its Leaf user: the other
+// replicas get the user too, so they read that user at once though they do
+// not know the new credential's id. An ordinary alert carries none.
+TEST(RedisAlertBusTest, AConnectLinkPromptCarriesItsUserToEveryReplica) {
+  SKIP_WITHOUT_REDIS();
+  RedisServer server;
+  ASSERT_TRUE(server.Start().ok());
+  Replica a(server, "a"), b(server, "b");
+  std::vector<Replica*> all = {&a, &b};
+  WarmUp(a, all);
+  CredentialAlert prompt = Alert("new-cred");
+  prompt.leaf_user_id = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+  prompt.event = "connectLinkConnected";
+  a.bus->Publish(prompt);
+  ASSERT_TRUE(b.heard.WaitFor("new-cred"));
+  EXPECT_EQ(b.heard.last().leaf_user_id, "3fa85f64-5717-4562-b3fc-2c963f66afa6");
+  EXPECT_EQ(b.heard.last().event, "connectLinkConnected");
+  a.bus->Publish(Alert("plain"));
+  ASSERT_TRUE(b.heard.WaitFor("plain"));
+  EXPECT_EQ(b.heard.last().leaf_user_id, "");
+}
+
 // A replica whose reader was still connecting when another published (its
 // watchers may already be reading) still hears that alert, once: a new
 // reader starts a few seconds back, not at the stream's end.
