@@ -31,6 +31,13 @@ targets=(
   //tests/watch:alert_bus_test
   //tests/platform:scheduler_test
   //tests/json:untrusted_json_test
+  //tests/httpd:http_server_async_test
+  //tests/connect:connect_pages_test
+  //tests/connect:connect_service_test
+  //tests/connect:connect_service_callback_test
+  //tests/connect:agfiniti_token_client_test
+  //tests/connect:memory_link_store_test
+  //tests/connect:redis_link_store_test
 )
 started=$(date +%s)
 bazel test --config=asan -k "${targets[@]}" "$@"

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 targets=(//tests/leaf/... //tests/http/... //tests/httpd/... //tests/alerts/... //tests/watch/...
          //tests/integration/... //tests/server/... //tests/edge/... //tests/operations/... //tests/budget/... //tests/providers/...
-         //tests/observability/... //tests/secrets/... //tests/platform/... //tests/config/... //tests/text/... //tests/errors/... //tests/fleet/... //tests/tsan:tsan_config_test)
+         //tests/observability/... //tests/secrets/... //tests/platform/... //tests/config/... //tests/text/... //tests/errors/... //tests/fleet/... //tests/connect/... //tests/tsan:tsan_config_test)
 started=$(date +%s)
 bazel test --config=tsan -k "${targets[@]}" "$@"
 rc=$?

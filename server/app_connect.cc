@@ -9,22 +9,11 @@
 #include "server/connect/connect_pages.h"
 #include "server/connect/memory_link_store.h"
 #include "server/connect/redis_link_store.h"
+#include "server/connect/url_encoding.h"
 #include "server/observability/log.h"
 #include "server/secrets/redact.h"
 
 namespace leafsvc {
-namespace {
-
-// "https://www.agfiniti.com/Account/Authorize" -> "https://www.agfiniti.com".
-std::string OriginOf(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const size_t path = url.find('/', scheme + 3);
-  return path == std::string::npos ? url : url.substr(0, path);
-}
-
-}  // namespace
-
 absl::Status App::StartConnect() {
   if (!config_.connect.has_value()) return absl::OkStatus();
   const connect::ConnectConfig& config = *config_.connect;
@@ -52,7 +41,7 @@ absl::Status App::StartConnect() {
   connect::ConnectPagesOptions pages;
   pages.display_name = config.display_name;
   pages.public_url = config.options.public_url;
-  pages.authorize_origin = OriginOf(config.options.authorize_url);
+  pages.authorize_origin = connect::UrlOrigin(config.options.authorize_url);
   pages.scopes = config.options.scopes;
   Metrics* metrics = metrics_.get();
   pages.on_refused = [metrics](absl::string_view reason) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "server/text/html_escape.h"
 
 namespace leafemu {
 namespace agfiniti {
@@ -39,8 +40,8 @@ std::optional<std::pair<std::string, std::string>> ParseBasicAuth(absl::string_v
 std::string AppendQuery(const std::string& uri,
                         const std::vector<std::pair<std::string, std::string>>& params);
 
-// Text made safe for HTML element content and double-quoted attributes.
-std::string HtmlEscape(absl::string_view in);
+// Text made safe for HTML: the service's own escaping (server/text).
+using ::leafsvc::HtmlEscape;
 
 }  // namespace agfiniti
 }  // namespace leafemu

@@ -7,29 +7,17 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "server/config/flag_file.h"
+#include "server/connect/connect_links.h"
+#include "server/connect/return_url_policy.h"
 
 namespace leafsvc::connect {
 namespace {
 
 using T = FlagSet::Type;
 
-bool IsHttpUrl(absl::string_view url, bool allow_http) {
-  if (absl::StartsWith(url, "https://")) return url.size() > 8;
-  return allow_http && absl::StartsWith(url, "http://") && url.size() > 7;
-}
-
-// http:// is for a local emulator or a TLS proxy on the same host only.
-bool IsLoopbackHttp(absl::string_view url) {
-  if (!absl::StartsWith(url, "http://")) return false;
-  const absl::string_view rest = url.substr(7);
-  for (absl::string_view host : {"127.0.0.1", "localhost", "[::1]"}) {
-    if (absl::StartsWith(rest, host) &&
-        (rest.size() == host.size() || rest[host.size()] == ':' || rest[host.size()] == '/')) {
-      return true;
-    }
-  }
-  return false;
-}
+// https://, or http:// on loopback only (a local emulator or a TLS proxy on
+// the same host), parsed strictly by the return URL policy's parser.
+bool IsServiceUrl(absl::string_view url) { return ParseReturnUrl(url).ok(); }
 
 }  // namespace
 
@@ -62,7 +50,7 @@ void AddConnectFlags(FlagSet& f) {
   f.SetEnvName("connect_return_url_allow", "AGLEADER_CONNECT_RETURN_URL_ALLOWS");
   f.Add("connect_link_ttl", T::kDuration, "168h",
         "how long a connect link works unless CreateConnectLink gives a ttl");
-  f.SetRange("connect_link_ttl", absl::Minutes(1), absl::Hours(24 * 30));
+  f.SetRange("connect_link_ttl", kMinLinkTtl, kMaxLinkTtl);
   f.Add("connect_display_name", T::kString, "Your farm data service",
         "who asks, as the grower's pages name it (e.g. your company or product)");
 }
@@ -92,15 +80,12 @@ absl::StatusOr<std::optional<ConnectConfig>> ReadConnectFlags(const FlagSet& f) 
   }
   absl::StatusOr<std::string> key = ReadSecretFlagFile("agleader_private_key_file", key_file);
   if (!key.ok()) return key.status();
-  o.private_key = Secret(*std::move(key));
-  if (o.private_key.empty()) {
-    return absl::InvalidArgumentError("--agleader_private_key_file holds an empty key");
-  }
+  o.private_key = Secret(*std::move(key));  // never empty: the reader refuses that
   o.authorize_url = f.GetString("agfiniti_authorize_url");
   o.token_url = f.GetString("agfiniti_token_url");
   for (absl::string_view flag : {"agfiniti_authorize_url", "agfiniti_token_url"}) {
     const std::string url = f.GetString(flag);
-    if (!IsHttpUrl(url, /*allow_http=*/IsLoopbackHttp(url))) {
+    if (!IsServiceUrl(url)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--", flag, " must be an https:// URL (http:// only on 127.0.0.1 or localhost)"));
     }
@@ -114,8 +99,8 @@ absl::StatusOr<std::optional<ConnectConfig>> ReadConnectFlags(const FlagSet& f) 
         "--agleader_public_key needs --connect_public_url: the https:// base URL where growers "
         "reach --connect_listen");
   }
-  if (!IsHttpUrl(o.public_url, IsLoopbackHttp(o.public_url)) ||
-      absl::StrContains(o.public_url, "?") || absl::StrContains(o.public_url, "#")) {
+  absl::StatusOr<ParsedUrl> public_url = ParseReturnUrl(o.public_url);
+  if (!public_url.ok() || public_url->has_query) {
     return absl::InvalidArgumentError(
         "--connect_public_url must be an https:// base URL without query or fragment (http:// "
         "only on 127.0.0.1 or localhost)");
@@ -126,13 +111,13 @@ absl::StatusOr<std::optional<ConnectConfig>> ReadConnectFlags(const FlagSet& f) 
         "--agleader_public_key needs --connect_listen: host:port of the grower's pages");
   }
   for (const std::string& prefix : f.GetList("connect_return_url_allow")) {
-    if (prefix.empty()) continue;
-    if (!IsHttpUrl(prefix, IsLoopbackHttp(prefix))) {
-      return absl::InvalidArgumentError(
-          "--connect_return_url_allow: every prefix must be an https:// URL (http:// only on "
-          "127.0.0.1 or localhost)");
-    }
-    o.return_url_allow.push_back(prefix);
+    if (!prefix.empty()) o.return_url_allow.push_back(prefix);
+  }
+  if (absl::Status s = ReturnUrlPolicy::CheckPrefixes(o.return_url_allow); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--connect_return_url_allow: every prefix must be an https:// URL without query (http:// "
+        "only on 127.0.0.1 or localhost): ",
+        s.message()));
   }
   o.link_ttl = f.GetDuration("connect_link_ttl");
   c.display_name = f.GetString("connect_display_name");

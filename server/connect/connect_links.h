@@ -16,6 +16,11 @@
 
 namespace leafsvc::connect {
 
+// How long a link may be used: a `ttl` of CreateConnectLink and
+// --connect_link_ttl must lie within these (both ends included).
+inline constexpr absl::Duration kMinLinkTtl = absl::Minutes(1);
+inline constexpr absl::Duration kMaxLinkTtl = absl::Hours(24 * 30);
+
 class ConnectLinks {
  public:
   virtual ~ConnectLinks() = default;

@@ -1,19 +1,17 @@
 #include "server/connect/connect_pages.h"
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
 #include <utility>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "server/connect/oauth_state.h"
 #include "server/connect/page_html.h"
 #include "server/connect/return_url_policy.h"
+#include "server/connect/url_encoding.h"
 #include "server/errors/status_details.h"
 
 namespace leafsvc::connect {
@@ -42,19 +40,10 @@ bool IsUrlSafeToken(absl::string_view s, size_t max) {
   return true;
 }
 
-std::string RandomToken() {
-  unsigned char bytes[kCsrfTokenBytes];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) return "";
-  std::string token;
-  absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes),
-                            &token);
-  OPENSSL_cleanse(bytes, sizeof bytes);
-  return token;
-}
-
-bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+// A fresh CSRF token; "" when OpenSSL has no random bytes (never expected).
+std::string NewCsrfToken() {
+  absl::StatusOr<std::string> token = RandomToken(kCsrfTokenBytes);
+  return token.ok() ? *std::move(token) : std::string();
 }
 
 // Every value of cookie `name` in the request's Cookie headers.
@@ -121,14 +110,9 @@ class Pages : public std::enable_shared_from_this<Pages> {
   Pages(ConnectPagesOptions options, ConnectFlow* flow)
       : options_(std::move(options)), flow_(flow), limiter_(options_.rate_limits) {
     secure_ = absl::StartsWithIgnoreCase(options_.public_url, "https://");
-    absl::string_view url = options_.public_url;
-    const size_t scheme = url.find("://");
-    if (scheme != absl::string_view::npos) {
-      const size_t path = url.find('/', scheme + 3);
-      origin_ = absl::AsciiStrToLower(url.substr(0, path));
-      if (path != absl::string_view::npos) base_path_ = std::string(url.substr(path));
-      while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
-    }
+    origin_ = UrlOrigin(options_.public_url);
+    if (!origin_.empty()) base_path_ = options_.public_url.substr(origin_.size());
+    while (!base_path_.empty() && base_path_.back() == '/') base_path_.pop_back();
     headers_ = ConnectSecurityHeaders(options_);
   }
 
@@ -140,7 +124,7 @@ class Pages : public std::enable_shared_from_this<Pages> {
     if (!IsUrlSafeToken(id, kMaxLinkIdBytes)) return respond(NotFound());
     if (!Admit(request, id, respond)) return;
     auto self = shared_from_this();
-    std::string cookie_token = done ? "" : RandomToken();
+    std::string cookie_token = done ? "" : NewCsrfToken();
     flow_->GetLink(id, [self, respond, done, cookie_token](absl::StatusOr<ConnectLink> link) {
       if (!link.ok()) return respond(self->ForError(link.status()));
       if (done) return respond(self->Result(*link));

@@ -31,10 +31,6 @@
 
 namespace leafsvc::connect {
 
-// Bounds of CreateConnectLink's ttl.
-inline constexpr absl::Duration kMinLinkTtl = absl::Minutes(1);
-inline constexpr absl::Duration kMaxLinkTtl = absl::Hours(24 * 30);
-
 class ConnectService final : public ConnectFlow, public ConnectLinks {
  public:
   // `agfiniti_http`: the process's plain HTTP client (not Leaf's budgeted

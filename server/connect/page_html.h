@@ -9,12 +9,12 @@
 
 #include "absl/strings/string_view.h"
 #include "server/connect/connect_link.h"
+#include "server/text/html_escape.h"
 
 namespace leafsvc::connect {
 
-// &, <, >, " and ' as character references: safe in text and in quoted
-// attribute values.
-std::string HtmlEscape(absl::string_view text);
+// Every dynamic text goes through leafsvc::HtmlEscape.
+using ::leafsvc::HtmlEscape;
 
 // The CSP source allowing the pages' one style block: "'sha256-<base64>'".
 const std::string& PageStyleSource();

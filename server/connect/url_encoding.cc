@@ -1,5 +1,7 @@
 #include "server/connect/url_encoding.h"
 
+#include "absl/strings/ascii.h"
+
 namespace leafsvc::connect {
 namespace {
 
@@ -28,6 +30,12 @@ std::string PercentEncode(absl::string_view value) {
   out.reserve(value.size() * 3);
   AppendPercentEncoded(value, out);
   return out;
+}
+
+std::string UrlOrigin(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == absl::string_view::npos) return "";
+  return absl::AsciiStrToLower(url.substr(0, url.find('/', scheme + 3)));
 }
 
 }  // namespace leafsvc::connect

@@ -20,6 +20,10 @@ std::string PercentEncode(absl::string_view value);
 // wipes `out`.
 void AppendPercentEncoded(absl::string_view value, std::string& out);
 
+// "scheme://host[:port]" of an absolute URL, lower case ("" when `url` has
+// no "://"): what a browser sends as Origin, and a CSP source.
+std::string UrlOrigin(absl::string_view url);
+
 }  // namespace leafsvc::connect
 
 #endif  // SERVER_CONNECT_URL_ENCODING_H_

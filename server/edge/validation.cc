@@ -9,6 +9,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "server/connect/connect_links.h"
+#include "server/connect/return_url_policy.h"
 #include "server/edge/resources.h"
 #include "server/errors/reasons.h"
 #include "server/errors/status_details.h"
@@ -249,9 +251,9 @@ bool IsConnectLinkId(absl::string_view id) {
 absl::Status Validate(const v1::CreateConnectLinkRequest& request) {
   Violations v;
   v.CheckLeafUserId(request.leaf_user_id());
-  if (request.return_url().size() > kMaxReturnUrlBytes) {
-    v.Add("return_url", absl::StrCat("must be at most ", kMaxReturnUrlBytes, " bytes (got ",
-                                     request.return_url().size(), ")"));
+  if (request.return_url().size() > connect::kMaxReturnUrlBytes) {
+    v.Add("return_url", absl::StrCat("must be at most ", connect::kMaxReturnUrlBytes,
+                                     " bytes (got ", request.return_url().size(), ")"));
   } else {
     v.CheckCharacters("return_url", request.return_url());
   }
@@ -259,7 +261,7 @@ absl::Status Validate(const v1::CreateConnectLinkRequest& request) {
     const google::protobuf::Duration& ttl = request.ttl();
     const bool well_formed = ttl.nanos() >= 0 && ttl.nanos() < 1000000000 && ttl.seconds() >= 0;
     const absl::Duration d = absl::Seconds(ttl.seconds()) + absl::Nanoseconds(ttl.nanos());
-    if (!well_formed || d < kMinConnectLinkTtl || d > kMaxConnectLinkTtl) {
+    if (!well_formed || d < connect::kMinLinkTtl || d > connect::kMaxLinkTtl) {
       v.Add("ttl",
             "must be between 1 minute and 30 days (720h); leave it unset for the "
             "server's --connect_link_ttl");

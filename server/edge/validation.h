@@ -8,7 +8,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
 #include "leaf/agleader/v1/agleader_credentials.pb.h"
 
 namespace leafsvc {
@@ -48,12 +47,9 @@ absl::Status Validate(const ::leaf::agleader::v1::WatchCredentialsRequest& reque
                       const ValidationOptions& options);
 
 // CreateConnectLink: a Leaf user id, a return_url of at most
-// kMaxReturnUrlBytes without control characters (whether it is allowed is
-// the connect flow's policy), a ttl of kMinConnectLinkTtl to
-// kMaxConnectLinkTtl when set.
-inline constexpr size_t kMaxReturnUrlBytes = 2048;
-inline constexpr absl::Duration kMinConnectLinkTtl = absl::Minutes(1);
-inline constexpr absl::Duration kMaxConnectLinkTtl = absl::Hours(24 * 30);
+// connect::kMaxReturnUrlBytes without control characters (whether it is
+// allowed is the connect flow's policy), a ttl within connect::kMinLinkTtl
+// and connect::kMaxLinkTtl when set.
 absl::Status Validate(const ::leaf::agleader::v1::CreateConnectLinkRequest& request);
 // GetConnectLink: `name` is "connectLinks/{id}", the id 16 to 64 characters
 // of [A-Za-z0-9_-].

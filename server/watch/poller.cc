@@ -176,29 +176,34 @@ bool Poller::PollNow(const std::string& user, Source source) {
     auto it = users_.find(user);
     if (it == users_.end()) return false;
     UserPoll& poll = it->second;
+    const absl::Time now = now_();
+    const absl::Time spaced = poll.last_start + options_.min_prompt_interval;
     if (poll.prompt_pending) {
       // Coalesced with the prompted read to come, which then reports the
       // strongest reason it was asked for.
-      if (connect) poll.prompt_source = Source::kConnect;
-      return connect;
-    }
-    // Failing reads back off; an alert must not undo that (an alert storm
-    // during a Leaf outage would otherwise read at the alerts' rate).
-    if (poll.failures > 0 && !connect) return false;
-    if (poll.reading) {
+      if (!connect) return false;
+      poll.prompt_source = Source::kConnect;
+      // It follows a read in flight, or a read the budget refused (owed at
+      // its own time); one waiting only for the alerts' spacing starts now.
+      if (poll.reading || poll.refused_source.has_value()) return true;
+      cancel = poll.timer_set;
+      old_timer = poll.timer;
+      start = Begin(user, poll, source);
+    } else if (poll.failures > 0 && !connect) {
+      // Failing reads back off; an alert must not undo that (an alert storm
+      // during a Leaf outage would otherwise read at the alerts' rate).
+      return false;
+    } else if (poll.reading) {
       if (poll.prompted_read && !connect) return false;
       // A read in flight may have been sent before the change the prompt
       // is about: one prompted read follows it (spaced for alerts).
       poll.prompt_pending = true;
       poll.prompt_source = source;
       return true;
-    }
-    const absl::Time due = poll.last_start + options_.min_prompt_interval;
-    const absl::Time now = now_();
-    if (now < due && !connect) {
+    } else if (now < spaced && !connect) {
       poll.prompt_pending = true;
       poll.prompt_source = source;
-      const absl::Duration wait = due - now;
+      const absl::Duration wait = spaced - now;
       if (!poll.timer_set || poll.timer_at > absl::Now() + wait) {
         cancel = ArmLocked(user, poll, wait, &old_timer);
       }

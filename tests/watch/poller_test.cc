@@ -250,6 +250,7 @@ TEST(PollerTest, AConnectPromptTakesOverAPendingAlertPrompt) {
   EXPECT_TRUE(poller.PollNow("u1", Source::kAlert));  // pending, due in 4 s
   EXPECT_EQ(leaf.Reads("u1"), 1);
   EXPECT_TRUE(poller.PollNow("u1", Source::kConnect));
+  EXPECT_EQ(leaf.Reads("u1"), 2) << "the connect prompt waited for the alert's spacing";
   clock.Advance(absl::Seconds(4));
   ASSERT_TRUE(WaitFor([&] { return leaf.Reads("u1") == 2; }));
   absl::SleepFor(absl::Milliseconds(50));
