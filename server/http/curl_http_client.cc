@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/types/optional.h"
 #include "server/http/curl_error.h"
+#include "server/http/curl_socket_driver.h"
 #include "server/http/easy_setup.h"
 #include "server/http/loop_inbox.h"
 #include "server/http/request_plan.h"
@@ -31,8 +32,8 @@ namespace {
 // Idle easy handles kept for reuse beyond this are freed; the pool otherwise
 // grows to the peak number of concurrent transfers.
 constexpr std::size_t kMaxPooledHandles = 512;
-// Upper bound for one curl_multi_poll; curl shortens it to its own next
-// timer, and Send/Cancel wake it early.
+// Upper bound for one sleep of the loop; curl's timer, the first-byte and
+// waiting deadlines shorten it, and Send/Cancel wake it early when needed.
 constexpr int kPollTimeoutMs = 1000;
 
 absl::Status GlobalInit() {
@@ -60,11 +61,12 @@ class CurlHttpClient::Impl {
       ABSL_RAW_CHECK(std::this_thread::get_id() != thread_.get_id(),
                      "CurlHttpClient destroyed from one of its callbacks");
       inbox_.Stop();
-      curl_multi_wakeup(multi_);
+      driver_.Wake();
       thread_.join();
     }
     for (auto& transfer : pool_) curl_easy_cleanup(transfer->easy);
     pool_.clear();
+    // Before driver_ goes: curl may still report sockets to remove.
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
   }
 
@@ -95,29 +97,50 @@ class CurlHttpClient::Impl {
         curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, cache) != CURLM_OK) {
       return absl::InternalError("curl_multi_setopt failed");
     }
+    if (absl::Status s = driver_.Attach(multi_); !s.ok()) return s;
     pool_.reserve(64);
     active_.reserve(64);
     thread_ = std::thread([this] { Loop(); });
     return absl::OkStatus();
   }
 
+  // Starts the transfer on the calling thread when the lock is free or held
+  // by another caller's Send; while the loop holds it for its turn, hands
+  // the transfer to the loop instead (it takes it before sleeping, so
+  // that costs no wake-up).
   TransferId Send(HttpRequest request, HttpCallback done) {
     const TransferId id = next_id_.fetch_add(1, std::memory_order_relaxed);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
-    if (inbox_.Push(PendingTransfer{id, std::move(request), std::move(done)})) {
-      curl_multi_wakeup(multi_);
+    PendingTransfer q{id, std::move(request), std::move(done)};
+    std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      if (loop_in_turn_.load(std::memory_order_acquire)) {
+        if (inbox_.Push(std::move(q))) driver_.Wake();
+        return id;
+      }
+      lock.lock();
     }
+    if (stopping_) {
+      // Only a callback of the shutdown drain can get here; the drain runs
+      // this completion too.
+      FinishQueued(q, CancelledStatus());
+      return id;
+    }
+    StartOrWait(q, {});
+    driver_.RunDueTimers();
+    ReapCompleted();
+    WakeLoopIfNeededLocked();
     return id;
   }
 
   void Cancel(TransferId id) {
-    if (inbox_.Cancel(id)) curl_multi_wakeup(multi_);
+    if (inbox_.Cancel(id)) driver_.Wake();
   }
 
   std::size_t InFlight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
-  // One transfer on the loop thread. Pooled with its easy handle.
+  // One transfer in curl's hands. Pooled with its easy handle.
   struct Transfer {
     CURL* easy = nullptr;
     TransferId id = 0;
@@ -132,14 +155,25 @@ class CurlHttpClient::Impl {
     char error[CURL_ERROR_SIZE];
   };
 
-  // ---- Event loop (everything below runs on thread_ only). ----
+  // A callback to run, with its outcome, outside the lock (on the loop).
+  struct Completion {
+    HttpCallback done;
+    absl::StatusOr<HttpResponse> result;
+  };
+
+  // ---- The event loop (thread_). ----
 
   void Loop() {
     std::vector<PendingTransfer> batch;
     std::vector<TransferId> cancels;
+    std::vector<Completion> ready;
     batch.reserve(64);
+    ready.reserve(64);
+    std::unique_lock<std::mutex> lock(mu_);
+    loop_in_turn_.store(true, std::memory_order_release);
     for (;;) {
       if (inbox_.Take(&batch, &cancels)) {
+        stopping_ = true;
         // Owned again by the shutdown drain below.
         for (PendingTransfer& q : batch) FinishQueued(q, CancelledStatus());
         batch.clear();
@@ -150,19 +184,86 @@ class CurlHttpClient::Impl {
       for (TransferId id : cancels) CancelActiveOrWaiting(id);
       cancels.clear();
 
-      int running = 0;
-      curl_multi_perform(multi_, &running);
+      driver_.RunDueTimers();
       ReapCompleted();
-      const absl::Time next_silent = AbandonSilentConnections();
+      next_silent_ = AbandonSilentConnections();
       ExpireWaiting();
       PromoteWaiting();
+      driver_.RunDueTimers();
+      ReapCompleted();
+      if (!completions_.empty()) {
+        // Callbacks may Send or Cancel: they run outside the lock, and the
+        // next turn takes what they started.
+        ready.swap(completions_);
+        Unlock(lock);
+        RunCompletions(ready);
+        Relock(lock);
+        continue;
+      }
       // Work that arrived while this turn ran is taken at once.
       if (!inbox_.TryToSleep()) continue;
-      curl_multi_poll(multi_, nullptr, 0, PollTimeoutMs(next_silent), nullptr);
+      const int timeout_ms = SleepTimeoutMs();
+      planned_wake_ = absl::Now() + absl::Milliseconds(timeout_ms);
+      asleep_ = true;
+      wake_sent_ = false;
+      Unlock(lock);
+      driver_.Wait(timeout_ms);
+      Relock(lock);
+      asleep_ = false;
       inbox_.Awake();
+      driver_.Dispatch();
     }
-    Shutdown();
+    Shutdown(lock);
   }
+
+  void Unlock(std::unique_lock<std::mutex>& lock) {
+    loop_in_turn_.store(false, std::memory_order_release);
+    lock.unlock();
+  }
+
+  void Relock(std::unique_lock<std::mutex>& lock) {
+    lock.lock();
+    loop_in_turn_.store(true, std::memory_order_release);
+  }
+
+  // A Send on another thread changed what the sleeping loop waits for: a
+  // completion to deliver, or a deadline (curl's timer, a first-byte or a
+  // waiting deadline) before the loop's planned wake-up. Once per sleep.
+  void WakeLoopIfNeededLocked() {
+    if (!asleep_ || wake_sent_) return;
+    if (completions_.empty() && NextDeadlineLocked() >= planned_wake_) return;
+    wake_sent_ = true;
+    driver_.Wake();
+  }
+
+  absl::Time NextDeadlineLocked() const {
+    absl::Time next = std::min(driver_.TimerDeadline(), next_silent_);
+    if (absl::optional<absl::Time> waiting = waiting_.EarliestDeadline(); waiting.has_value()) {
+      next = std::min(next, *waiting);
+    }
+    return next;
+  }
+
+  // Wakes the loop in time for the earliest deadline it owns, and at least
+  // once a second.
+  int SleepTimeoutMs() const {
+    const absl::Time next = NextDeadlineLocked();
+    if (next == absl::InfiniteFuture()) return kPollTimeoutMs;
+    const absl::Duration left = next - absl::Now();
+    return static_cast<int>(std::clamp<std::int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 0, kPollTimeoutMs));
+  }
+
+  void RunCompletions(std::vector<Completion>& ready) {
+    for (Completion& c : ready) {
+      // Before the callback, so that a caller woken by it sees the count drop.
+      in_flight_.fetch_sub(1, std::memory_order_relaxed);
+      if (c.done) c.done(std::move(c.result));
+    }
+    ready.clear();
+  }
+
+  // ---- Under mu_ (the loop's turn, or a Send). ----
 
   // Transfers beyond the connection pool wait in waiting_ (see WaitQueue).
   void StartOrWait(PendingTransfer& q, const std::vector<TransferId>& cancels) {
@@ -238,18 +339,6 @@ class CurlHttpClient::Impl {
     return next;
   }
 
-  // Wakes the loop in time for the earliest waiting or first-byte deadline.
-  int PollTimeoutMs(absl::Time next_silent) const {
-    absl::optional<absl::Time> earliest = waiting_.EarliestDeadline();
-    if (next_silent != absl::InfiniteFuture()) {
-      earliest = earliest.has_value() ? std::min(*earliest, next_silent) : next_silent;
-    }
-    if (!earliest.has_value()) return kPollTimeoutMs;
-    const absl::Duration left = *earliest - absl::Now();
-    return static_cast<int>(std::clamp<std::int64_t>(
-        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 0, kPollTimeoutMs));
-  }
-
   void CancelActiveOrWaiting(TransferId id) {
     if (absl::optional<PendingTransfer> q = waiting_.Remove(id); q.has_value()) {
       FinishQueued(*q, CancelledStatus());
@@ -276,6 +365,7 @@ class CurlHttpClient::Impl {
     t->first_byte_deadline = absl::InfiniteFuture();
     if (t->request.first_byte_timeout != absl::InfiniteDuration() && !t->request.fresh_connection) {
       t->first_byte_deadline = now + t->request.first_byte_timeout;
+      next_silent_ = std::min(next_silent_, t->first_byte_deadline);
       ++silent_watch_;
     }
     if (absl::Status s = Configure(*t, now); !s.ok()) {
@@ -340,14 +430,15 @@ class CurlHttpClient::Impl {
     Finish(std::move(t), std::move(status));
   }
 
-  void Shutdown() {
-    std::vector<PendingTransfer> batch;
-    std::vector<std::unique_ptr<Transfer>> running;
-    // Callbacks may Send again while we drain; those complete CANCELLED too.
+  // Everything still queued, waiting or running completes CANCELLED;
+  // callbacks may Send again while this drains (those complete CANCELLED
+  // too, through completions_ or the inbox).
+  void Shutdown(std::unique_lock<std::mutex>& lock) {
+    std::vector<Completion> ready;
     for (;;) {
-      batch = inbox_.TakeTransfers();
+      std::vector<PendingTransfer> batch = inbox_.TakeTransfers();
       for (PendingTransfer& q : waiting_.TakeAll()) batch.push_back(std::move(q));
-      if (batch.empty() && active_.empty()) break;
+      std::vector<std::unique_ptr<Transfer>> running;
       for (auto& [id, t] : active_) {
         curl_multi_remove_handle(multi_, t->easy);
         running.push_back(std::move(t));
@@ -357,10 +448,14 @@ class CurlHttpClient::Impl {
         absl::Status status = CancelledStatus(MayHaveBeenSent(t->easy));
         Finish(std::move(t), std::move(status));
       }
-      running.clear();
       for (PendingTransfer& q : batch) FinishQueued(q, CancelledStatus());
-      batch.clear();
+      if (completions_.empty()) break;
+      ready.swap(completions_);
+      Unlock(lock);
+      RunCompletions(ready);
+      Relock(lock);
     }
+    Unlock(lock);
   }
 
   std::unique_ptr<Transfer> Acquire() {
@@ -376,7 +471,7 @@ class CurlHttpClient::Impl {
   }
 
   // Returns `t` (already removed from the multi handle, if it was added) to
-  // the pool, then runs its callback with `result`.
+  // the pool, and queues its callback with `result` for the loop.
   void Finish(std::unique_ptr<Transfer> t, absl::StatusOr<HttpResponse> result) {
     if (t->first_byte_deadline != absl::InfiniteFuture()) {
       t->first_byte_deadline = absl::InfiniteFuture();
@@ -397,40 +492,50 @@ class CurlHttpClient::Impl {
     } else {
       curl_easy_cleanup(t->easy);
     }
-    Complete(done, std::move(result));
+    completions_.push_back(Completion{std::move(done), std::move(result)});
   }
 
   void FinishQueued(PendingTransfer& q, absl::Status status) {
     HttpCallback done = std::move(q.done);
     WipeRequest(q.request);
     q.request = HttpRequest();
-    Complete(done, std::move(status));
-  }
-
-  void Complete(HttpCallback& done, absl::StatusOr<HttpResponse> result) {
-    // Before the callback, so that a caller woken by it sees the count drop.
-    in_flight_.fetch_sub(1, std::memory_order_relaxed);
-    if (done) done(std::move(result));
+    completions_.push_back(Completion{std::move(done), std::move(status)});
   }
 
   const CurlHttpClientOptions options_;
   long connect_timeout_ms_ = 0;
   std::unique_ptr<TlsTrust> tls_;
+  CurlSocketDriver driver_;  // Before multi_: outlives curl_multi_cleanup.
   CURLM* multi_ = nullptr;
 
   std::atomic<TransferId> next_id_{1};
   std::atomic<std::size_t> in_flight_{0};
 
-  LoopInbox inbox_;  // From other threads to the loop.
+  // What a Send that found the loop in its turn, a Cancel or the destructor
+  // hand to the loop.
+  LoopInbox inbox_;
 
-  // Loop thread only.
+  // The curl multi handle and everything below: the loop's turn and a Send
+  // on its caller's thread take it.
+  std::mutex mu_;
+  // True while the loop thread holds mu_ (a Send then leaves its transfer
+  // in the inbox rather than waiting for the lock).
+  std::atomic<bool> loop_in_turn_{false};
+  bool stopping_ = false;
   std::size_t max_active_ = 1;
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> active_;
   WaitQueue waiting_;  // Transfers waiting for room in active_.
   // Active transfers with a first-byte deadline (so the scan is skipped
-  // when there are none).
+  // when there are none), and the earliest such deadline.
   int silent_watch_ = 0;
+  absl::Time next_silent_ = absl::InfiniteFuture();
   std::vector<std::unique_ptr<Transfer>> pool_;
+  std::vector<Completion> completions_;  // For the loop to run, in order.
+  // The loop sleeps (or is about to), until planned_wake_ at the latest;
+  // wake_sent_: a Send already woke it during this sleep.
+  bool asleep_ = false;
+  bool wake_sent_ = false;
+  absl::Time planned_wake_ = absl::InfiniteFuture();
 
   std::thread thread_;  // Last: started after everything above exists.
 };

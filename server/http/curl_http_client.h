@@ -1,10 +1,15 @@
-// HttpClient over the libcurl multi interface. One event-loop thread drives
-// every transfer; connections are pooled and reused across requests.
+// HttpClient over the libcurl multi_socket interface. A transfer starts on
+// the thread that calls Send (curl_multi_socket_action under the client's
+// lock), so a request leaves without waking another thread; one event-loop
+// thread waits on the sockets curl asked for (epoll, CurlSocketDriver), reads
+// the answers and runs the callbacks. Connections are pooled and reused.
 //
-// Send and Cancel only enqueue and wake the loop (curl_multi_wakeup): they
-// never block on the network, so gRPC callback threads may call them. Every
-// callback runs on the loop thread, outside internal locks, so it may call
-// Send or Cancel again; it must not block and must not destroy the client.
+// Send and Cancel never block on the network, so gRPC callback threads may
+// call them (Send may wait briefly for the lock when another caller's Send
+// holds it; while the loop holds it, Send leaves the transfer to the loop).
+// Every callback runs on the loop thread, outside internal locks, so it may
+// call Send or Cancel again; it must not block and must not destroy the
+// client.
 //
 // Requests use HTTP/1.1, never follow redirects, never send
 // "Expect: 100-continue", and always verify TLS peers and host names.
