@@ -7,10 +7,10 @@
 namespace bench {
 namespace {
 
-// The budget and fleet scenarios' integer flags: 1 when `name` is one of them
-// and set, -1 when `v` is not an integer in range (after a message), 0
-// otherwise.
-int BudgetFlag(const std::string& name, const std::string& v, Flags* f) {
+// The integer flags checked for range (the scenarios', the rounds): 1 when
+// `name` is one of them and set, -1 when `v` is not an integer in range
+// (after a message), 0 otherwise.
+int CheckedIntFlag(const std::string& name, const std::string& v, Flags* f) {
   struct Int {
     const char* name;
     int* value;
@@ -28,7 +28,12 @@ int BudgetFlag(const std::string& name, const std::string& v, Flags* f) {
                       {"fleet_streams", &f->fleet_streams, 1},
                       {"fleet_poll_interval_s", &f->fleet_poll_interval_s, 1},
                       {"fleet_alert_every_ms", &f->fleet_alert_every_ms, 1},
-                      {"fleet_requests_per_minute", &f->fleet_requests_per_minute, 1}};
+                      {"fleet_requests_per_minute", &f->fleet_requests_per_minute, 1},
+                      {"rounds", &f->rounds, 1},
+                      {"idle_streams", &f->idle_streams, 0},
+                      {"idle_seconds", &f->idle_seconds, 1},
+                      {"idle_channels", &f->idle_channels, 1},
+                      {"stalled_seconds", &f->stalled_seconds, 0}};
   for (const Int& i : ints) {
     if (name != i.name) continue;
     char* end = nullptr;
@@ -125,7 +130,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->scenario = v;
     else if (name == "redis_bin")
       f->redis_bin = v;
-    else if (const int budget = BudgetFlag(name, v, f); budget != 0) {
+    else if (const int budget = CheckedIntFlag(name, v, f); budget != 0) {
       if (budget < 0) return false;
     } else {
       std::fprintf(stderr, "bench: unknown flag --%s\n", name.c_str());
@@ -156,8 +161,17 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     }
     return true;
   }
+  if (f->scenario == "watch-idle") {
+    if (f->server_bin.empty() || f->upstream_bin.empty() || f->idle_streams < 1) {
+      std::fprintf(stderr,
+                   "bench: --scenario=watch-idle needs --server_bin, --upstream_bin and "
+                   "--idle_streams >= 1\n");
+      return false;
+    }
+    return true;
+  }
   if (!f->scenario.empty()) {
-    std::fprintf(stderr, "bench: unknown --scenario=%s (known: budget, fleet)\n",
+    std::fprintf(stderr, "bench: unknown --scenario=%s (known: budget, fleet, watch-idle)\n",
                  f->scenario.c_str());
     return false;
   }

@@ -15,7 +15,11 @@ struct Flags {
   // trivial gRPC server.
   std::vector<std::string> modes = {"direct", "through", "go", "floor", "through_warning"};
   std::vector<int> channels = {1, 4};
-  int warmup_ms = 1000, duration_ms = 4000, pool = 64;
+  // Issue 23: every measured window runs once per round, rounds interleaved;
+  // the report shows the medians. 3 rounds of 1 s + 3 s keep the default
+  // run under 8 minutes after the build.
+  int rounds = 3;
+  int warmup_ms = 1000, duration_ms = 3000, pool = 64;
   int hold_calls = 1000, hold_delay_ms = 2000, upstream_threads = 1, upstream_delay_ms = 0;
   std::string perf_record, perf_args = "-e cpu-clock -F 1999 -g";
   std::string server_prefix, server_args, begin_cmd, end_cmd, note;
@@ -27,7 +31,8 @@ struct Flags {
   int hol_events = 100000, hol_duration_ms = 3000;
   // Empty: the matrix above. "budget": issue 20's request-budget scenario
   // (bench/budget_bench.h), which uses the flags below and the emulator;
-  // "fleet": issue 21's three replicas sharing one Redis.
+  // "fleet": issue 21's three replicas sharing one Redis; "watch-idle":
+  // issue 23's idle WatchCredentials streams alone.
   std::string scenario;
   // The budget scenario: run length, seeded (and watched) users, callers and
   // the pause each takes between its Gets, users in the batch, the request
@@ -43,6 +48,11 @@ struct Flags {
   int fleet_poll_interval_s = 30, fleet_alert_every_ms = 1000;
   int fleet_requests_per_minute = 1000;
   std::string redis_bin = "redis-server";
+  // Issue 23's idle watchers (bench/idle_watch_bench.h), the last part of
+  // the default run (0 streams: skipped) and `--scenario=watch-idle` alone.
+  int idle_streams = 10000, idle_seconds = 30, idle_channels = 8;
+  // Its stalled stream's window (bench/stalled_stream.h); 0: skipped.
+  int stalled_seconds = 20;
 };
 
 // The non-empty items of `s` between `sep`s.

@@ -5,7 +5,7 @@
 //   bench --upstream_bin=PATH --server_bin=PATH [--out_dir=bench/out]
 //         [--upstream=fast|emulator --emulator_bin=PATH]
 //         [--concurrency=1,16,64] [--modes=direct,through] [--warmup_ms=1000]
-//         [--duration_ms=4000] [--pool=64] [--hold_calls=1000]
+//         [--duration_ms=3000] [--rounds=3] [--pool=64] [--hold_calls=1000]
 //         [--hold_delay_ms=2000] [--upstream_threads=1] [--upstream_delay_ms=0]
 //         [--perf_record=FILE] [--perf_args="-e cpu-clock -F 1999 -g"]
 //         [--server_prefix="valgrind --tool=callgrind ..."]
@@ -21,6 +21,10 @@
 //         [--fleet_streams=300] [--fleet_poll_interval_s=30]
 //         [--fleet_alert_every_ms=1000] [--fleet_requests_per_minute=1000]
 //         (issue 21's three replicas and one Redis, bench/fleet_bench.h)
+//   bench --scenario=watch-idle --server_bin=PATH --upstream_bin=PATH
+//         [--idle_streams=10000] [--idle_seconds=30] [--idle_channels=8]
+//         (issue 23's idle watchers, bench/idle_watch_bench.h; also the last
+//         part of the default run unless --idle_streams=0)
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -51,10 +55,12 @@
 #include "bench/budget_bench.h"
 #include "bench/child_process.h"
 #include "bench/fleet_bench.h"
+#include "bench/idle_watch_bench.h"
 #include "bench/load.h"
 #include "bench/proc_window.h"
 #include "bench/report.h"
 #include "bench/report_json.h"
+#include "bench/report_rounds.h"
 #include "bench/report_svg.h"
 #include "bench/report_table.h"
 #include "bench/scenario_support.h"
@@ -208,6 +214,7 @@ int Main(int argc, char** argv) {
   mkdir(flags.out_dir.c_str(), 0755);
   if (flags.scenario == "budget") return RunBudgetScenario(flags);
   if (flags.scenario == "fleet") return RunFleetScenario(flags);
+  if (flags.scenario == "watch-idle") return RunIdleWatchScenario(flags);
 
   Report report;
   report.started_at = UtcNow("%Y-%m-%dT%H:%M:%SZ");
@@ -220,6 +227,7 @@ int Main(int argc, char** argv) {
   report.config["upstream_delay_ms"] = std::to_string(flags.upstream_delay_ms);
   report.config["warmup_ms"] = std::to_string(flags.warmup_ms);
   report.config["duration_ms"] = std::to_string(flags.duration_ms);
+  report.config["rounds"] = std::to_string(flags.rounds);
   if (!flags.server_prefix.empty()) report.config["server_prefix"] = flags.server_prefix;
   if (!flags.server_args.empty()) report.config["server_args"] = flags.server_args;
   if (!flags.note.empty()) report.config["note"] = flags.note;
@@ -261,7 +269,10 @@ int Main(int argc, char** argv) {
         "--max_connections_per_host=" + std::to_string(flags.pool),
         std::string("--shutdown_grace=2s"),
         // Room for the head-of-line scenario's event list (about 14 MB).
-        std::string("--max_response_bytes=67108864")}) {
+        std::string("--max_response_bytes=67108864"),
+        // No request budget: Leaf's 1,000 a minute (the default) would cap
+        // every figure at 17 requests/s; the Go peer has none either.
+        std::string("--leaf_requests_per_minute=0")}) {
     server_args.push_back(a);
   }
   for (const std::string& a : Split(flags.server_args, ' ')) server_args.push_back(a);
@@ -322,27 +333,37 @@ int Main(int argc, char** argv) {
                                   : "not measured (perf or the tracepoint unavailable)";
 
   control.SetDelayMs(flags.upstream_delay_ms);
-  for (int c : flags.concurrency) {
-    if (wanted("direct")) {
-      std::fprintf(stderr, "bench: direct C=%d ...\n", c);
-      report.runs.push_back(MeasureRun(
-          flags, "direct", c, 1, getpid(), upstream.pid, control,
-          [&](const LoadOptions& opts) { return RunDirect(credentials_url, kToken, opts); }));
-    }
-    for (int channels : flags.channels) {
-      for (const GrpcServer& s : servers) {
-        // The logging comparison needs one channel only.
-        if (s.mode == "through_warning" && channels != 1) continue;
-        std::fprintf(stderr, "bench: %s C=%d channels=%d ...\n", s.mode.c_str(), c, channels);
-        RunRecord rec =
-            MeasureRun(flags, s.mode, c, channels, s.child.pid, upstream.pid, control,
-                       [&](const LoadOptions& opts) { return RunGrpc(s.target, kUserId, opts); });
-        if (s.mode == "through")
-          rec.service_upstream_connections = CountEstablishedTo(server.pid, upstream_port);
-        report.runs.push_back(rec);
+  // Issue 23: round 1 of every window, then round 2, ...: a slow spell of
+  // the machine lands on one round of many rows, not on every round of one.
+  report.rounds = flags.rounds;
+  for (int round = 1; round <= flags.rounds; ++round) {
+    for (int c : flags.concurrency) {
+      if (wanted("direct")) {
+        std::fprintf(stderr, "bench: round %d/%d: direct C=%d ...\n", round, flags.rounds, c);
+        RunRecord rec = MeasureRun(
+            flags, "direct", c, 1, getpid(), upstream.pid, control,
+            [&](const LoadOptions& opts) { return RunDirect(credentials_url, kToken, opts); });
+        rec.round = round;
+        report.round_runs.push_back(rec);
+      }
+      for (int channels : flags.channels) {
+        for (const GrpcServer& s : servers) {
+          // The logging comparison needs one channel only.
+          if (s.mode == "through_warning" && channels != 1) continue;
+          std::fprintf(stderr, "bench: round %d/%d: %s C=%d channels=%d ...\n", round, flags.rounds,
+                       s.mode.c_str(), c, channels);
+          RunRecord rec =
+              MeasureRun(flags, s.mode, c, channels, s.child.pid, upstream.pid, control,
+                         [&](const LoadOptions& opts) { return RunGrpc(s.target, kUserId, opts); });
+          if (s.mode == "through")
+            rec.service_upstream_connections = CountEstablishedTo(server.pid, upstream_port);
+          rec.round = round;
+          report.round_runs.push_back(rec);
+        }
       }
     }
   }
+  report.runs = MedianOfRounds(report.round_runs);
   for (std::size_t i = 1; i < servers.size(); ++i) StopChild(servers[i].child.pid, 5);
 
   if (flags.hold_calls > 0) {
@@ -387,6 +408,11 @@ int Main(int argc, char** argv) {
 
   const int server_status = StopChild(server.pid, 15);
   StopChild(upstream.pid, 5);
+  // Issue 23's idle watchers, last and alone on the machine: a fresh service
+  // of its own, so the load above does not inflate its heap.
+  if (flags.idle_streams > 0 && !flags.upstream_bin.empty()) {
+    report.idle_watch = MeasureIdleWatch(flags);
+  }
   report.machine.loadavg_end = ReadFileOrEmpty("/proc/loadavg");
   while (!report.machine.loadavg_end.empty() && report.machine.loadavg_end.back() == '\n') {
     report.machine.loadavg_end.pop_back();

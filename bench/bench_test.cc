@@ -81,6 +81,28 @@ TEST_F(FastUpstreamTest, AnswersCredentialsThatTheServiceDecodes) {
   EXPECT_FALSE(decoded->id.empty());
 }
 
+TEST_F(FastUpstreamTest, AChangingUsersStatusAlternatesFromOneReadToTheNext) {
+  auto changing = [](int n) {
+    return "/services/usermanagement/api/users/ffffffff-0000-4000-8000-00000000000" +
+           std::to_string(n) + "/ag-leader-credentials";
+  };
+  std::vector<std::string> statuses;
+  // Each user alternates on its own, however the reads of two interleave.
+  for (const int user : {1, 2, 1, 2, 2, 1}) {
+    const Reply reply = Get(changing(user));
+    ASSERT_EQ(reply.status, 200);
+    absl::StatusOr<leafsvc::leaf::ProviderCredentials> decoded =
+        leafsvc::leaf::DecodeCredentials(reply.body, leafsvc::providers::AgLeaderSpec());
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    statuses.push_back(decoded->status);
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"OK", "OK", "UNAUTHENTICATED", "UNAUTHENTICATED",
+                                                "OK", "OK"}));
+  // Other users keep the fixed body.
+  EXPECT_EQ(Get(kPath).body, FastUpstreamCredentialsBody());
+  EXPECT_EQ(Get(kPath).body, FastUpstreamCredentialsBody());
+}
+
 TEST_F(FastUpstreamTest, RefusesACredentialsRequestWithoutBearerToken) {
   EXPECT_EQ(Get(kPath, /*with_token=*/false).status, 401);
 }

@@ -49,6 +49,12 @@ const std::string& CredentialsResponse() {
   return *r;
 }
 
+const std::string& UnauthenticatedCredentialsResponse() {
+  static const std::string* r = new std::string(
+      MakeResponse(200, "OK", "application/json", FastUpstreamUnauthenticatedBody()));
+  return *r;
+}
+
 std::string ProblemBody(int status, std::string_view title) {
   return "{\"type\":\"https://www.jhipster.tech/problem/problem-with-message\",\"title\":\"" +
          std::string(title) + "\",\"status\":" + std::to_string(status) + "}";
@@ -94,6 +100,8 @@ struct FastUpstream::Shared {
   std::atomic<std::int64_t> accepted{0};
   std::atomic<std::int64_t> open{0};
   std::atomic<std::int64_t> max_open{0};
+  // Requests for the changing users, per ChangingSlot.
+  std::atomic<std::int64_t> changing_reads[kChangingSlots] = {};
 
   void Opened() {
     accepted.fetch_add(1, std::memory_order_relaxed);  // connections that carried traffic
@@ -288,6 +296,14 @@ class Loop {
           path.substr(path.size() - kCredentialsSuffix.size()) == kCredentialsSuffix) {
         if (!authorized) {
           c.out += UnauthorizedResponse();
+          continue;
+        }
+        const std::string_view user =
+            path.substr(kCredentialsPrefix.size(),
+                        path.size() - kCredentialsPrefix.size() - kCredentialsSuffix.size());
+        if (IsChangingUser(user)) {
+          const bool flip = shared_->changing_reads[ChangingSlot(user)].fetch_add(1) % 2 == 1;
+          c.out += flip ? UnauthenticatedCredentialsResponse() : CredentialsResponse();
           continue;
         }
         const int delay = shared_->delay_ms.load(std::memory_order_relaxed);

@@ -15,6 +15,11 @@
 //   - GET .../users/{id}/ag-leader-credentials/events: a Leaf-shaped array of
 //     --events (default 100,000) events, built once, for the benchmark's
 //     head-of-line scenario (large bodies decoded while small calls wait).
+//   - "changing" users, for issue 23's stalled stream: a user id that begins
+//     with "ffffffff-" gets a status that alternates between OK and
+//     UNAUTHENTICATED from one of its requests to the next (a counter per
+//     value of the id's last 12 hex digits modulo 4096; no delay applies to
+//     them). Every other user gets the fixed body.
 // Anything else: 404 problem+json. A credentials request without an
 // "Authorization: Bearer" header: 401 problem+json, as Leaf would answer.
 #ifndef BENCH_FAST_UPSTREAM_H_
@@ -23,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -45,6 +51,17 @@ struct FastUpstreamStats {
 
 // The JSON body served for a credentials GET (exposed for tests).
 const std::string& FastUpstreamCredentialsBody();
+
+// The same body with "status":"UNAUTHENTICATED": the other state of the
+// changing users.
+const std::string& FastUpstreamUnauthenticatedBody();
+
+// Whether `user_id` is one of the changing users (see above).
+bool IsChangingUser(std::string_view user_id);
+
+// Which of kChangingSlots counters a changing user's requests advance.
+constexpr int kChangingSlots = 4096;
+int ChangingSlot(std::string_view user_id);
 
 // The JSON body served for an events GET: `count` events, newest first.
 std::string FastUpstreamEventsBody(int count);

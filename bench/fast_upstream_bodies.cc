@@ -1,4 +1,5 @@
 // The Leaf-shaped bodies the fast upstream serves (see fast_upstream.h).
+#include <cstdlib>
 #include <string>
 
 #include "bench/fast_upstream.h"
@@ -14,6 +15,23 @@ const std::string& FastUpstreamCredentialsBody() {
       "\"publicKey\":\"bench-public-key-8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f\","
       "\"privateKey\":\"bench-private-key-0e1f2a3b4c5d6e7f8a9b0c1d2e3f4a5b0002\"}");
   return *body;
+}
+
+const std::string& FastUpstreamUnauthenticatedBody() {
+  static const std::string* body = [] {
+    std::string b = FastUpstreamCredentialsBody();
+    const std::string ok = "\"status\":\"OK\"";
+    b.replace(b.find(ok), ok.size(), "\"status\":\"UNAUTHENTICATED\"");
+    return new std::string(std::move(b));
+  }();
+  return *body;
+}
+
+bool IsChangingUser(std::string_view user_id) { return user_id.substr(0, 9) == "ffffffff-"; }
+
+int ChangingSlot(std::string_view user_id) {
+  const std::string_view tail = user_id.size() > 12 ? user_id.substr(user_id.size() - 12) : user_id;
+  return static_cast<int>(std::strtoull(std::string(tail).c_str(), nullptr, 16) % kChangingSlots);
 }
 
 std::string FastUpstreamEventsBody(int count) {

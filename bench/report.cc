@@ -7,6 +7,7 @@
 
 #include "bench/report_compare.h"
 #include "bench/report_format.h"
+#include "bench/report_idle.h"
 
 namespace bench {
 namespace {
@@ -16,7 +17,6 @@ constexpr double kMaxAddedP50Us = 150;
 constexpr double kMaxAddedP99Us = 1000;
 constexpr double kMaxServiceCpuUsPerRequest = 60;
 constexpr double kMaxRssMb = 64;
-
 }  // namespace
 
 const RunRecord* FindRun(const Report& report, const std::string& mode, int concurrency,
@@ -141,6 +141,7 @@ std::vector<Target> EvaluateTargets(const Report& r) {
     targets.push_back(threads);
   }
   for (Target& t : EvaluateComparisonTargets(r)) targets.push_back(std::move(t));
+  for (Target& t : IdleWatchTargets(r.idle_watch)) targets.push_back(std::move(t));
   return targets;
 }
 

@@ -58,6 +58,7 @@ struct RunRecord {
   std::int64_t proc_ctx_switches = -1;
   double proc_syscalls = -1;  // -1: not measured (no perf)
   std::int64_t proc_hwm_kb = -1;
+  int round = 0;  // 1-based in Report::round_runs; 0 in Report::runs (medians)
 };
 
 // The head-of-line scenario: an unrelated GetCredentials, one at a time,
@@ -97,11 +98,62 @@ struct HoldRecord {
   double seconds_to_drain = 0;
 };
 
+// Issue 23's stalled stream (bench/stalled_stream.h): a stream whose caller
+// never reads while its users change every second.
+struct StalledStreamRecord {
+  bool measured = false;
+  std::string note;  // why not, when not measured
+  int users = 0;
+  std::string service_flags;
+  double seconds = 0;                 // the window, measured
+  std::int64_t upstream_reads = -1;   // reads of the users in it (each a change)
+  std::int64_t reader_messages = -1;  // what the reading streams received in it
+  std::int64_t rss_before_kb = -1;    // before the stream opened
+  std::int64_t rss_max_kb = -1;       // the most sampled in the window
+  std::int64_t rss_end_kb = -1;       // at its end
+  // The service's "watch stream ended" log line for it, when it cut the
+  // stream as too slow: after how long and how many changes sent. (The
+  // client sees the status only once it reads what was sent before.)
+  bool cut = false;
+  double cut_after_s = -1;
+  std::int64_t changes_sent = -1;
+  std::string end;  // the service's error text, or why it was not seen
+};
+
+// Issue 23's idle watchers: `streams` WatchCredentials streams over as many
+// users, open and idle against a fresh service (bench/idle_watch_bench.h).
+struct IdleWatchRecord {
+  int streams = 0;  // asked for
+  int channels = 0;
+  int opened_ok = 0;  // streams that received their first message
+  int failed = 0;     // ended or timed out before their first message
+  std::string first_error;
+  double seconds_to_first = 0;      // opening until every first message (or the timeout)
+  std::int64_t rss_before_kb = -1;  // after a warm-up call, before any stream
+  std::int64_t rss_open_kb = -1;    // every stream open, settled
+  std::int64_t rss_after_idle_kb = -1;
+  std::int64_t hwm_kb = -1;
+  std::int64_t threads_before = -1, threads_open = -1;
+  double idle_seconds = 0;                   // the idle window, measured
+  double idle_cpu_s = -1;                    // the service's utime+stime over it
+  std::int64_t idle_upstream_requests = -1;  // requests the upstream received in it
+  std::map<std::string, int> ended_early;    // streams that ended before the cancel, by code
+  double seconds_to_cancel = 0;
+  int service_exit_status = -1;  // the wait status after SIGTERM
+  std::string service_flags;     // what the service was started with (beyond the defaults)
+  StalledStreamRecord stalled;
+};
+
 struct Report {
   std::string started_at;  // UTC, ISO 8601
   Machine machine;
   std::map<std::string, std::string> config;  // how the run was set up
+  // Per (mode, C, channels): the medians over the rounds (report_rounds.h).
   std::vector<RunRecord> runs;
+  // Every measured window of every round, in the order they ran.
+  std::vector<RunRecord> round_runs;
+  int rounds = 1;
+  std::optional<IdleWatchRecord> idle_watch;
   std::optional<HoldRecord> hold;
   std::optional<HeadOfLineRecord> head_of_line;
   std::string profile_note;
@@ -113,6 +165,7 @@ struct Target {
   std::string limit;
   bool evaluated = false;  // false when the run did not measure it
   bool met = false;
+  bool figure_only = false;  // printed beside its target text, nothing to meet
 };
 
 std::vector<Target> EvaluateTargets(const Report& report);

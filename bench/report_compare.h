@@ -1,5 +1,5 @@
 // Issue 12's side-by-side view: the service against the Go peer and the
-// floor at every (C, channels), with their ratios and the issue's targets.
+// floor at every (C, channels), with their ratios and issue 23's targets.
 // The floor is the trivial gRPC server's run (the cost of gRPC alone) plus,
 // per request, the direct libcurl client's own costs at the same C (the cost
 // of HTTP alone).
@@ -26,7 +26,10 @@ std::optional<CompareRow> CompareFor(const Report& r, const std::string& mode, i
 
 std::vector<int> ChannelCounts(const Report& r);
 
-// The targets of issue 12 that the report has the runs for.
+// Issue 23's targets against the Go peer (CPU/request at C=16 and 64, req/s
+// at C=64, on 1 and 4 channels; p50 at C=1), the service's peak RSS at C=64,
+// and the head-of-line one: a line each, "not measured: ..." when the run
+// lacks what it needs.
 std::vector<Target> EvaluateComparisonTargets(const Report& r);
 
 std::string RenderComparison(const Report& r);

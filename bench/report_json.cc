@@ -4,6 +4,7 @@
 
 #include "bench/report_compare.h"
 #include "bench/report_format.h"
+#include "bench/report_idle.h"
 #include "rapidjson/prettywriter.h"
 #include "rapidjson/stringbuffer.h"
 
@@ -47,11 +48,10 @@ std::string RenderJson(const Report& r) {
   w.StartObject();
   for (const auto& [k, v] : r.config) str(k.c_str(), v);
   w.EndObject();
-  w.Key("runs");
-  w.StartArray();
-  for (const RunRecord& run : r.runs) {
+  auto write_run = [&](const RunRecord& run) {
     w.StartObject();
     str("mode", run.mode);
+    if (run.round > 0) i64("round", run.round);
     i64("concurrency", run.concurrency);
     i64("channels", run.channels);
     i64("requests", run.requests);
@@ -87,7 +87,17 @@ std::string RenderJson(const Report& r) {
     dbl("process_syscalls", run.proc_syscalls);
     i64("process_peak_rss_kb", run.proc_hwm_kb);
     w.EndObject();
-  }
+  };
+  // The medians over the rounds (per mode, C and channels; `errors` summed),
+  // then every round's own record.
+  i64("rounds", r.rounds);
+  w.Key("runs");
+  w.StartArray();
+  for (const RunRecord& run : r.runs) write_run(run);
+  w.EndArray();
+  w.Key("round_runs");
+  w.StartArray();
+  for (const RunRecord& run : r.round_runs) write_run(run);
   w.EndArray();
   // Per request, as the comparison table shows them (the floor with the
   // direct client's costs added), with the ratios service/Go, service/floor.
@@ -194,6 +204,11 @@ std::string RenderJson(const Report& r) {
     dbl("seconds_to_drain", h.seconds_to_drain);
     w.EndObject();
   }
+  if (r.idle_watch.has_value()) {
+    const std::string idle = RenderIdleWatchJson(*r.idle_watch);
+    w.Key("idle_watch");
+    w.RawValue(idle.c_str(), idle.size(), rapidjson::kObjectType);
+  }
   w.Key("targets");
   w.StartArray();
   for (const Target& t : EvaluateTargets(r)) {
@@ -201,8 +216,12 @@ std::string RenderJson(const Report& r) {
     str("name", t.name);
     str("measured", t.measured);
     str("limit", t.limit);
+    if (t.figure_only) {
+      w.Key("figure_only");
+      w.Bool(true);
+    }
     w.Key("met");
-    if (t.evaluated) {
+    if (t.evaluated && !t.figure_only) {
       w.Bool(t.met);
     } else {
       w.Null();

@@ -5,8 +5,24 @@
 
 #include "bench/report_compare.h"
 #include "bench/report_format.h"
+#include "bench/report_idle.h"
 
 namespace bench {
+
+std::string RenderTargets(const std::vector<Target>& targets) {
+  std::string out = "Targets:\n";
+  for (const Target& t : targets) {
+    const char* verdict = !t.evaluated    ? "not measured"
+                          : t.figure_only ? "FIGURE"
+                          : t.met         ? "MET"
+                                          : "NOT MET";
+    char buf[512];
+    std::snprintf(buf, sizeof buf, "  %-13s %-46s %s (target %s)\n", verdict, t.name.c_str(),
+                  t.measured.c_str(), t.limit.c_str());
+    out += buf;
+  }
+  return out;
+}
 
 std::string RenderTable(const Report& r) {
   std::string out;
@@ -29,6 +45,10 @@ std::string RenderTable(const Report& r) {
   std::string config;
   for (const auto& [k, v] : r.config) config += (config.empty() ? "" : ", ") + k + "=" + v;
   line("Setup: " + config);
+  if (r.rounds > 1) {
+    line("Every figure below is the median of " + std::to_string(r.rounds) +
+         " interleaved rounds (errors: the sum); each round's own in results.json round_runs.");
+  }
   for (int c : Concurrencies(r)) {
     const RunRecord* d = FindRun(r, "direct", c);
     const RunRecord* t = FindRun(r, "through", c);
@@ -102,15 +122,9 @@ std::string RenderTable(const Report& r) {
          ")");
   }
   out += RenderComparison(r);
+  if (r.idle_watch.has_value()) out += RenderIdleWatchText(*r.idle_watch);
   line("");
-  line("Targets:");
-  for (const Target& t : EvaluateTargets(r)) {
-    const char* verdict = !t.evaluated ? "not measured" : t.met ? "MET" : "NOT MET";
-    char buf[512];
-    std::snprintf(buf, sizeof buf, "  %-13s %-46s %s (target %s)", verdict, t.name.c_str(),
-                  t.measured.c_str(), t.limit.c_str());
-    line(buf);
-  }
+  out += RenderTargets(EvaluateTargets(r));
   if (!r.profile_note.empty()) line("\n" + r.profile_note);
   return out;
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The benchmark of issues 5 and 12, in one command (issue 20's budget
 # scenario: `bash bench/run.sh budget [flags]`, issue 21's fleet scenario:
-# `bash bench/run.sh fleet [flags]`, below):
+# `bash bench/run.sh fleet [flags]`, issue 23's idle watchers alone:
+# `bash bench/run.sh watch-idle [flags]`, below):
 #   bash bench/run.sh [bench flags, e.g. --duration_ms=8000 --concurrency=1,16,64,
 #                      --upstream=emulator, --upstream_delay_ms=5, --server_args=...]
 # Builds with -c opt, starts the fast upstream and the service as child
 # processes on 127.0.0.1, measures direct (libcurl -> upstream) and through
 # (async gRPC -> service -> upstream), the Go peer and the floor (a trivial
-# gRPC server) at C = 1, 16, 64 on 1 and 4 channels, the head-of-line
-# scenario, holds 1,000 calls in
-# flight for the memory check, stops everything, prints the table and writes
-# bench/out/results.json, results.txt and plot.svg.
+# gRPC server) at C = 1, 16, 64 on 1 and 4 channels, in --rounds=3
+# interleaved rounds (the report shows the medians), the head-of-line
+# scenario, holds 1,000 calls in flight for the memory check, stops
+# everything, opens 10,000 idle WatchCredentials streams on a fresh service
+# (issue 23), prints the table and writes bench/out/results.json,
+# results.txt and plot.svg. About 6.5 minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +46,20 @@ if [ "${1:-}" = "fleet" ]; then
   exec "$BIN/bench/bench" --scenario=fleet \
     --server_bin="$BIN/server/agleader_credentials_server" \
     --emulator_bin="$BIN/emulator/leaf_emulator" --out_dir=bench/out "$@"
+fi
+# `bash bench/run.sh watch-idle [--idle_streams=10000 --idle_seconds=30
+# --stalled_seconds=20 ...]`: issue 23's idle watchers only (a fresh service
+# and the fast upstream, 10,000 WatchCredentials streams, RSS per stream and
+# CPU per idle minute; then one stalled stream on a service of its own),
+# writes bench/out/watch-idle.txt and .json, about 70 s after the build.
+if [ "${1:-}" = "watch-idle" ]; then
+  shift
+  bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //server:agleader_credentials_server
+  BIN="$(bazel info "${OPT[@]}" bazel-bin 2>/dev/null)"
+  mkdir -p bench/out
+  exec "$BIN/bench/bench" --scenario=watch-idle \
+    --server_bin="$BIN/server/agleader_credentials_server" \
+    --upstream_bin="$BIN/bench/fast_upstream" --out_dir=bench/out "$@"
 fi
 bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //bench:floor_server \
   //server:agleader_credentials_server //emulator:leaf_emulator
