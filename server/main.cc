@@ -10,9 +10,12 @@
 #include "server/observability/log.h"
 #include "server/observability/log_bridge.h"
 #include "server/platform/fd_limit.h"
+#include "server/platform/malloc_arenas.h"
 #include "server/platform/stop_signals.h"
 
 int main(int argc, char** argv) {
+  // Before any thread allocates (server/platform/malloc_arenas.h).
+  leafsvc::LimitMallocArenas();
   // First, before any thread exists (the log writer starts with the first
   // line): a stop signal delivered to a thread that does not block it would
   // kill the process instead of shutting it down.
