@@ -188,6 +188,9 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     writing_ = false;
+    // gRPC is done with the bytes: an idle stream keeps no copy of its
+    // last message.
+    write_buffer_.Clear();
     if (queue_ && queue_->Front() != nullptr) queue_->Pop();
     if (ok) {
       ++sent_;
@@ -348,6 +351,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* AgLeaderCredentialsService::WatchCre
   v1::WatchCredentialsRequest request;
   Admission admission =
       pipeline_.Admit(methods::WatchCredentials(), context, raw_request, &request);
+  // Parsed: the request's bytes would otherwise stay in the call until the
+  // stream ends (the handler owns them; they are not read again).
+  if (raw_request != nullptr) const_cast<grpc::ByteBuffer*>(raw_request)->Clear();
   if (admission.scope.ok() && watch_ == nullptr) {
     admission.scope = absl::UnimplementedError("this server was built without watch support");
   }

@@ -28,6 +28,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/leaf/leaf_call.h"
@@ -219,7 +220,9 @@ class Poller final : public PollControl {
   Sink sink_;
   mutable absl::Mutex mu_;
   std::uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, UserPoll> users_ ABSL_GUARDED_BY(mu_);
+  // A node map: a flat map's empty slots (up to half its capacity) would
+  // each cost a whole UserPoll per watched user.
+  absl::node_hash_map<std::string, UserPoll> users_ ABSL_GUARDED_BY(mu_);
   int reads_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Start> queued_ ABSL_GUARDED_BY(mu_);
   bool pumping_ ABSL_GUARDED_BY(mu_) = false;

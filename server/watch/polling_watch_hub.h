@@ -21,6 +21,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "server/watch/alert_bus.h"
@@ -186,7 +187,9 @@ class PollingWatchHub final : public WatchHub {
   // Watch id -> how many of its users still owe it a first change (none:
   // absent). Its tokens are partial meanwhile.
   absl::flat_hash_map<WatchId, int> owed_users_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, UserState> states_ ABSL_GUARDED_BY(mu_);
+  // A node map: a UserState is some 270 bytes, and a flat map's empty slots
+  // (up to half its capacity) would each cost that much per watched user.
+  absl::node_hash_map<std::string, UserState> states_ ABSL_GUARDED_BY(mu_);
   const std::string log_id_;
   // Tokens of changes not in the log (fleet mode, Redis out of reach): a
   // log nobody resumes from, so such a token resyncs.

@@ -1,5 +1,6 @@
 #include "server/watch/stream_queue.h"
 
+#include <iterator>
 #include <utility>
 
 namespace leafsvc::watch {
@@ -12,7 +13,7 @@ bool StreamQueue::Push(const std::string& user, const Change& change) {
     ready_.push_back({user, change});
     if (awaiting_first_.empty()) {
       for (Entry& e : held_) ready_.push_back(std::move(e));
-      held_.clear();
+      std::vector<Entry>().swap(held_);  // its capacity too
     }
   } else if (!awaiting_first_.empty()) {
     held_.push_back({user, change});
@@ -23,8 +24,9 @@ bool StreamQueue::Push(const std::string& user, const Change& change) {
 }
 
 void StreamQueue::Clear(bool keep_front) {
-  ready_.erase(keep_front && !ready_.empty() ? ready_.begin() + 1 : ready_.begin(), ready_.end());
-  held_.clear();
+  ready_.erase(keep_front && !ready_.empty() ? std::next(ready_.begin()) : ready_.begin(),
+               ready_.end());
+  std::vector<Entry>().swap(held_);
 }
 
 }  // namespace leafsvc::watch
