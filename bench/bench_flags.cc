@@ -30,6 +30,7 @@ int CheckedIntFlag(const std::string& name, const std::string& v, Flags* f) {
                       {"fleet_alert_every_ms", &f->fleet_alert_every_ms, 1},
                       {"fleet_requests_per_minute", &f->fleet_requests_per_minute, 1},
                       {"rounds", &f->rounds, 1},
+                      {"users", &f->users, 1},
                       {"idle_streams", &f->idle_streams, 0},
                       {"idle_seconds", &f->idle_seconds, 1},
                       {"idle_channels", &f->idle_channels, 1},

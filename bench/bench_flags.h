@@ -51,6 +51,11 @@ struct Flags {
   // Issue 23's idle watchers (bench/idle_watch_bench.h), the last part of
   // the default run (0 streams: skipped) and `--scenario=watch-idle` alone.
   int idle_streams = 10000, idle_seconds = 30, idle_channels = 8;
+  // GetCredentials calls cycle through this many Leaf users: 1 (the
+  // default) lets the service join concurrent reads of one user into one
+  // Leaf request; many (e.g. 1000) make each call a Leaf request of its own,
+  // as the Go peer always does.
+  int users = 1;
   // Its stalled stream's window (bench/stalled_stream.h); 0: skipped.
   int stalled_seconds = 20;
 };

@@ -228,6 +228,7 @@ int Main(int argc, char** argv) {
   report.config["warmup_ms"] = std::to_string(flags.warmup_ms);
   report.config["duration_ms"] = std::to_string(flags.duration_ms);
   report.config["rounds"] = std::to_string(flags.rounds);
+  report.config["users"] = std::to_string(flags.users);
   if (!flags.server_prefix.empty()) report.config["server_prefix"] = flags.server_prefix;
   if (!flags.server_args.empty()) report.config["server_args"] = flags.server_args;
   if (!flags.note.empty()) report.config["note"] = flags.note;
@@ -332,6 +333,14 @@ int Main(int argc, char** argv) {
                                   ? "perf stat -e raw_syscalls:sys_enter -p PID (counting mode)"
                                   : "not measured (perf or the tracepoint unavailable)";
 
+  // The Leaf users the GetCredentials calls cycle through (--users; the
+  // fast upstream answers for any id, the emulator only for kUserId).
+  std::vector<std::string> users = {kUserId};
+  for (int i = 1; i < flags.users; ++i) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", i);
+    users.push_back(id);
+  }
   control.SetDelayMs(flags.upstream_delay_ms);
   // Issue 23: round 1 of every window, then round 2, ...: a slow spell of
   // the machine lands on one round of many rows, not on every round of one.
@@ -354,7 +363,7 @@ int Main(int argc, char** argv) {
                        s.mode.c_str(), c, channels);
           RunRecord rec =
               MeasureRun(flags, s.mode, c, channels, s.child.pid, upstream.pid, control,
-                         [&](const LoadOptions& opts) { return RunGrpc(s.target, kUserId, opts); });
+                         [&](const LoadOptions& opts) { return RunGrpc(s.target, users, opts); });
           if (s.mode == "through")
             rec.service_upstream_connections = CountEstablishedTo(server.pid, upstream_port);
           rec.round = round;

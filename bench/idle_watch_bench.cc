@@ -100,7 +100,7 @@ std::optional<IdleWatchRecord> MeasureIdleWatch(const Flags& flags) {
   warm.channels = 1;
   warm.warmup = std::chrono::milliseconds(0);
   warm.duration = std::chrono::milliseconds(300);
-  RunGrpc(target, kWarmupUser, warm);
+  RunGrpc(target, {kWarmupUser}, warm);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   rec.rss_before_kb = StatusField(server.pid, "VmRSS");
   rec.threads_before = StatusField(server.pid, "Threads");

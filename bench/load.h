@@ -86,7 +86,8 @@ LoadResult RunDirect(const std::string& url, const std::string& bearer_token,
 
 // GetCredentials(leaf_user_id) with the asynchronous gRPC API (one
 // CompletionQueue, one thread, `options.channels` channels).
-LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
+// Calls cycle through `leaf_user_ids` (one or more).
+LoadResult RunGrpc(const std::string& target, const std::vector<std::string>& leaf_user_ids,
                    const LoadOptions& options);
 
 struct HoldOptions {

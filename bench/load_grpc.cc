@@ -75,7 +75,7 @@ std::string CodeName(grpc::StatusCode code) {
   }
 }
 
-LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
+LoadResult RunGrpc(const std::string& target, const std::vector<std::string>& leaf_user_ids,
                    const LoadOptions& options) {
   LoadResult result;
   std::vector<std::shared_ptr<grpc::Channel>> channels;
@@ -85,9 +85,12 @@ LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
     stubs.push_back(v1::AgLeaderCredentials::NewStub(channels.back()));
   }
   std::size_t next_stub = 0;
+  std::size_t next_user = 0;
   grpc::CompletionQueue cq;
-  v1::GetCredentialsRequest request;
-  request.set_leaf_user_id(leaf_user_id);
+  std::vector<v1::GetCredentialsRequest> requests(leaf_user_ids.size());
+  for (std::size_t i = 0; i < leaf_user_ids.size(); ++i) {
+    requests[i].set_leaf_user_id(leaf_user_ids[i]);
+  }
   result.latencies_ns.reserve(1 << 20);
 
   int in_flight = 0;
@@ -96,6 +99,7 @@ LoadResult RunGrpc(const std::string& target, const std::string& leaf_user_id,
     call->start = Clock::now();
     call->context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     auto& stub = stubs[next_stub++ % stubs.size()];
+    const v1::GetCredentialsRequest& request = requests[next_user++ % requests.size()];
     call->rpc = stub->PrepareAsyncGetCredentials(&call->context, request, &cq);
     call->rpc->StartCall();
     call->rpc->Finish(&call->response, &call->status, call);

@@ -139,7 +139,7 @@ StalledStreamRecord MeasureStalledStream(const Flags& flags, const std::string& 
   warm.concurrency = 1;
   warm.warmup = std::chrono::milliseconds(0);
   warm.duration = std::chrono::milliseconds(200);
-  RunGrpc(target, kWarmupUser, warm);
+  RunGrpc(target, {kWarmupUser}, warm);
 
   // A reading stream per user first: the service then polls the users
   // every second, and the RSS measured before the stalled stream opens

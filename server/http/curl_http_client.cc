@@ -36,6 +36,15 @@ constexpr std::size_t kMaxPooledHandles = 512;
 // waiting deadlines shorten it, and Send/Cancel wake it early when needed.
 constexpr int kPollTimeoutMs = 1000;
 
+// Attempts of the loop to take its lock before it sleeps on it.
+constexpr int kRelockSpins = 200;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 absl::Status GlobalInit() {
   static std::once_flag once;
   static CURLcode result = CURLE_OK;
@@ -104,21 +113,18 @@ class CurlHttpClient::Impl {
     return absl::OkStatus();
   }
 
-  // Starts the transfer on the calling thread when the lock is free or held
-  // by another caller's Send; while the loop holds it for its turn, hands
-  // the transfer to the loop instead (it takes it before sleeping, so
-  // that costs no wake-up).
+  // Starts the transfer on the calling thread when the lock is free. When it
+  // is not (the loop's turn, or another caller's Send), the transfer goes to
+  // the loop instead, which takes it before it sleeps (and is woken for it
+  // only if it sleeps): a Send never waits for the lock.
   TransferId Send(HttpRequest request, HttpCallback done) {
     const TransferId id = next_id_.fetch_add(1, std::memory_order_relaxed);
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     PendingTransfer q{id, std::move(request), std::move(done)};
     std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
     if (!lock.owns_lock()) {
-      if (loop_in_turn_.load(std::memory_order_acquire)) {
-        if (inbox_.Push(std::move(q))) driver_.Wake();
-        return id;
-      }
-      lock.lock();
+      if (inbox_.Push(std::move(q))) driver_.Wake();
+      return id;
     }
     if (stopping_) {
       // Only a callback of the shutdown drain can get here; the drain runs
@@ -170,7 +176,6 @@ class CurlHttpClient::Impl {
     batch.reserve(64);
     ready.reserve(64);
     std::unique_lock<std::mutex> lock(mu_);
-    loop_in_turn_.store(true, std::memory_order_release);
     for (;;) {
       if (inbox_.Take(&batch, &cancels)) {
         stopping_ = true;
@@ -216,14 +221,13 @@ class CurlHttpClient::Impl {
     Shutdown(lock);
   }
 
-  void Unlock(std::unique_lock<std::mutex>& lock) {
-    loop_in_turn_.store(false, std::memory_order_release);
-    lock.unlock();
-  }
+  void Unlock(std::unique_lock<std::mutex>& lock) { lock.unlock(); }
 
+  // A Send holds the lock only briefly: spin a little before sleeping on it
+  // (a futex wait and wake-up cost more than the wait).
   void Relock(std::unique_lock<std::mutex>& lock) {
-    lock.lock();
-    loop_in_turn_.store(true, std::memory_order_release);
+    for (int i = 0; i < kRelockSpins && !lock.try_lock(); ++i) CpuRelax();
+    if (!lock.owns_lock()) lock.lock();
   }
 
   // A Send on another thread changed what the sleeping loop waits for: a
@@ -384,9 +388,9 @@ class CurlHttpClient::Impl {
     t.reader.Reset(options_.max_response_bytes, t.request.method == "HEAD");
     EasyTarget target{static_cast<void*>(&t), t.error, &t.reader, &t.headers,
                       &t.configured_for_get};
-    return ConfigureEasy(t.easy, t.request, now,
-                         EasyOptions{tls_.get(), connect_timeout_ms_, &options_.user_agent},
-                         target);
+    return ConfigureEasy(
+        t.easy, t.request, now,
+        EasyOptions{tls_.get(), connect_timeout_ms_, &options_.user_agent, &driver_}, target);
   }
 
   void ReapCompleted() {
@@ -518,9 +522,6 @@ class CurlHttpClient::Impl {
   // The curl multi handle and everything below: the loop's turn and a Send
   // on its caller's thread take it.
   std::mutex mu_;
-  // True while the loop thread holds mu_ (a Send then leaves its transfer
-  // in the inbox rather than waiting for the lock).
-  std::atomic<bool> loop_in_turn_{false};
   bool stopping_ = false;
   std::size_t max_active_ = 1;
   absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> active_;

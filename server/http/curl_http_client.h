@@ -4,9 +4,9 @@
 // thread waits on the sockets curl asked for (epoll, CurlSocketDriver), reads
 // the answers and runs the callbacks. Connections are pooled and reused.
 //
-// Send and Cancel never block on the network, so gRPC callback threads may
-// call them (Send may wait briefly for the lock when another caller's Send
-// holds it; while the loop holds it, Send leaves the transfer to the loop).
+// Send and Cancel never block, on the network or on the lock, so gRPC
+// callback threads may call them: when the lock is taken, Send leaves the
+// transfer to the loop, which takes it before it sleeps.
 // Every callback runs on the loop thread, outside internal locks, so it may
 // call Send or Cancel again; it must not block and must not destroy the
 // client.
@@ -49,8 +49,7 @@ class CurlHttpClient final : public HttpClient {
  public:
   // Starts the event-loop thread. Fails with INVALID_ARGUMENT on bad options
   // (including an unreadable ca_file), INTERNAL if libcurl cannot start.
-  static absl::StatusOr<std::unique_ptr<CurlHttpClient>> Create(
-      CurlHttpClientOptions options);
+  static absl::StatusOr<std::unique_ptr<CurlHttpClient>> Create(CurlHttpClientOptions options);
 
   // Cancels every transfer still queued or running (their callbacks run with
   // CANCELLED, on the loop thread, before this returns) and joins the

@@ -3,8 +3,10 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
@@ -16,10 +18,6 @@ namespace {
 // curl re-arming its timer at 0 this many times in a row is left to the
 // loop's next turn rather than spun on by whoever holds the lock.
 constexpr int kMaxTimerRunsPerCall = 16;
-
-// A non-null marker for sockets already in the epoll set (curl keeps it per
-// socket for us: curl_multi_assign).
-char kWatched;
 
 }  // namespace
 
@@ -49,35 +47,78 @@ absl::Status CurlSocketDriver::Attach(CURLM* multi) {
   return absl::OkStatus();
 }
 
-int CurlSocketDriver::OnSocket(CURL*, curl_socket_t s, int what, void* driver, void* socketp) {
+CURLcode CurlSocketDriver::ApplyTo(CURL* easy) const {
+  void* self = const_cast<CurlSocketDriver*>(this);
+  CURLcode rc = curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &CurlSocketDriver::OnOpen);
+  if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, self);
+  if (rc == CURLE_OK) {
+    rc = curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlSocketDriver::OnClose);
+  }
+  if (rc == CURLE_OK) rc = curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, self);
+  return rc;
+}
+
+CurlSocketDriver::Fd& CurlSocketDriver::At(curl_socket_t s) {
+  const std::size_t i = static_cast<std::size_t>(s);
+  if (i >= fds_.size()) fds_.resize(std::max<std::size_t>(i + 1, fds_.size() * 2));
+  return fds_[i];
+}
+
+curl_socket_t CurlSocketDriver::OnOpen(void* driver, curlsocktype purpose, curl_sockaddr* address) {
+  const int s = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+  if (s < 0) return CURL_SOCKET_BAD;
+  if (purpose == CURLSOCKTYPE_IPCXN) {
+    // A descriptor number closed behind our back (by the kernel's own
+    // bookkeeping, it left the set) starts afresh.
+    static_cast<CurlSocketDriver*>(driver)->At(s) = Fd{0, false, true};
+  }
+  return s;
+}
+
+int CurlSocketDriver::OnClose(void* driver, curl_socket_t s) {
+  auto* self = static_cast<CurlSocketDriver*>(driver);
+  // Closing removes it from the epoll set.
+  if (static_cast<std::size_t>(s) < self->fds_.size()) self->fds_[s] = Fd{};
+  return close(s);
+}
+
+int CurlSocketDriver::OnSocket(CURL*, curl_socket_t s, int what, void* driver, void*) {
   auto* self = static_cast<CurlSocketDriver*>(driver);
   if (what == CURL_POLL_REMOVE) {
-    if (socketp != nullptr) {
-      // Fails harmlessly when curl closed the socket first (epoll forgets a
-      // closed descriptor by itself).
-      epoll_ctl(self->epoll_fd_, EPOLL_CTL_DEL, s, nullptr);
-      curl_multi_assign(self->multi_, s, nullptr);
-    }
+    Fd& fd = self->At(s);
+    fd.wanted = false;
+    // Ours stay in the set until they fire or close; others leave now (they
+    // may be closed without OnClose, and their number reused).
+    if (!fd.ours) self->Unwatch(s);
     return 0;
   }
-  self->Watch(s, what, socketp != nullptr);
-  if (socketp == nullptr) curl_multi_assign(self->multi_, s, &kWatched);
+  self->At(s).wanted = true;
+  self->Watch(s, ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) |
+                     ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u));
   return 0;
 }
 
-void CurlSocketDriver::Watch(curl_socket_t s, int what, bool known) {
+void CurlSocketDriver::Watch(curl_socket_t s, std::uint32_t events) {
+  Fd& fd = At(s);
+  if (fd.in_set == events) return;
   epoll_event ev{};
-  ev.events =
-      ((what & CURL_POLL_IN) != 0 ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) != 0 ? EPOLLOUT : 0u);
+  ev.events = events;
   ev.data.fd = s;
-  if (epoll_ctl(epoll_fd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) == 0) return;
-  // A descriptor number curl reused after closing the old socket without
-  // telling us (ENOENT on MOD), or one still in the set (EEXIST on ADD).
-  if (errno == ENOENT) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, s, &ev);
-  } else if (errno == EEXIST) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, s, &ev);
+  const bool added = fd.in_set != 0;
+  if (epoll_ctl(epoll_fd_, added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s, &ev) != 0) {
+    // Out of step with the kernel (a descriptor closed without OnClose and
+    // its number reused, or one still in the set): set it either way.
+    epoll_ctl(epoll_fd_, errno == ENOENT ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, s, &ev);
   }
+  fd.in_set = events;
+}
+
+void CurlSocketDriver::Unwatch(curl_socket_t s) {
+  Fd& fd = At(s);
+  if (fd.in_set == 0) return;
+  // Fails harmlessly when the socket was closed first.
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s, nullptr);
+  fd.in_set = 0;
 }
 
 int CurlSocketDriver::OnTimer(CURLM*, long timeout_ms, void* driver) {
@@ -106,6 +147,13 @@ void CurlSocketDriver::Dispatch() {
       (void)!read(wake_fd_, &count, sizeof count);
       continue;
     }
+    const curl_socket_t s = ev.data.fd;
+    if (!At(s).wanted) {
+      // An idle connection in curl's cache fired (its peer closed it):
+      // curl notices when it next looks; it leaves the set meanwhile.
+      Unwatch(s);
+      continue;
+    }
     // An error or hang-up is handed to curl as readable (and writable while
     // it connects): its own read or connect check then reports what happened,
     // so a reused connection found closed is retried as curl does.
@@ -113,7 +161,7 @@ void CurlSocketDriver::Dispatch() {
     if ((ev.events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0) mask |= CURL_CSELECT_IN;
     if ((ev.events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0) mask |= CURL_CSELECT_OUT;
     int running = 0;
-    curl_multi_socket_action(multi_, ev.data.fd, mask, &running);
+    curl_multi_socket_action(multi_, s, mask, &running);
   }
   ready_count_ = 0;
 }

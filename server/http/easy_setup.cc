@@ -61,6 +61,7 @@ absl::Status ConfigureEasy(CURL* e, const HttpRequest& req, absl::Time now,
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   set(CURLOPT_FOLLOWLOCATION, 0L);
   if (rc == CURLE_OK) rc = options.tls->ApplyTo(e);
+  if (rc == CURLE_OK && options.sockets != nullptr) rc = options.sockets->ApplyTo(e);
   set(CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
   if (!options.user_agent->empty()) set(CURLOPT_USERAGENT, options.user_agent->c_str());
   set(CURLOPT_HEADERFUNCTION, &ResponseReader::OnHeader);

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/http/curl_socket_driver.h"
 #include "server/http/http_client.h"
 #include "server/http/response_reader.h"
 #include "server/http/tls_trust.h"
@@ -23,6 +24,8 @@ struct EasyOptions {
   const TlsTrust* tls;
   long connect_timeout_ms;
   const std::string* user_agent;  // empty: libcurl's default
+  // Opens and closes the transfers' connections (nullptr: libcurl does).
+  const CurlSocketDriver* sockets = nullptr;
 };
 
 // Where one transfer's state lives (all must outlive the transfer).
