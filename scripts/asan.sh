@@ -20,12 +20,17 @@ targets=(
   //tests/secrets:redact_test
   //tests/http:response_reader_test
   //tests/http:http_client_test
+  //tests/http:curl_http_client_test
+  //tests/http:curl_socket_driver_test
+  //tests/http:curl_http_client_stress_test
+  //tests/http:idle_connection_test
   //tests/config:config_test
   //tests/operations:user_listing_test
   //tests/httpd:http_server_test
   //tests/httpd:connection_table_test
   //tests/alerts:alert_listener_test
   //tests/watch:poller_test
+  //tests/watch:stream_queue_test
   //tests/watch:polling_watch_hub_test
   //tests/watch:polling_watch_hub_interleaving_test
   //tests/watch:alert_bus_test
