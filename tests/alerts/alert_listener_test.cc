@@ -73,6 +73,20 @@ struct Fixture {
     std::lock_guard<std::mutex> l(mu);
     return results[name];
   }
+  // Copies under the lock: the listener's thread writes them, and the HTTP
+  // answer that followed is no ordering ThreadSanitizer can see.
+  std::vector<watch::CredentialAlert> Published() {
+    std::lock_guard<std::mutex> l(mu);
+    return published;
+  }
+  std::map<std::string, int> Results() {
+    std::lock_guard<std::mutex> l(mu);
+    return results;
+  }
+  std::map<std::string, int> Prompts() {
+    std::lock_guard<std::mutex> l(mu);
+    return prompts;
+  }
 };
 
 // The answer is the same whoever watches the credential (the listener
@@ -84,14 +98,15 @@ TEST(AlertListenerTest, ASignedAlertIsPublishedAndAccepted) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, R"({"result":"accepted"})");
-  ASSERT_EQ(f.published.size(), 1u);
-  const watch::CredentialAlert& a = f.published[0];
+  const std::vector<watch::CredentialAlert> published = f.Published();
+  ASSERT_EQ(published.size(), 1u);
+  const watch::CredentialAlert& a = published[0];
   EXPECT_EQ(a.credential_id, "cred-1");
   EXPECT_EQ(a.provider, "AgLeader");
   EXPECT_EQ(a.credential_type, "AgLeader");
   EXPECT_EQ(a.event, "credentialsUnauthenticated");
   EXPECT_EQ(a.status, "UNAUTHENTICATED");
-  EXPECT_TRUE(f.results.empty()) << "accepted alerts are counted by the watch hub";
+  EXPECT_TRUE(f.Results().empty()) << "accepted alerts are counted by the watch hub";
 }
 
 TEST(AlertListenerTest, MissingOrWrongSignatureIs401AndPromptsNothing) {
@@ -103,7 +118,7 @@ TEST(AlertListenerTest, MissingOrWrongSignatureIs401AndPromptsNothing) {
   ASSERT_TRUE(forged);
   EXPECT_EQ(forged->status, 401);
   EXPECT_EQ(f.Result(kResultBadSignature), 2);
-  EXPECT_TRUE(f.prompts.empty());
+  EXPECT_TRUE(f.Prompts().empty());
 }
 
 TEST(AlertListenerTest, ConfirmationUnknownIdsAndOversizedBodies) {
@@ -119,7 +134,7 @@ TEST(AlertListenerTest, ConfirmationUnknownIdsAndOversizedBodies) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->status, 200);  // acknowledged: Leaf must not retry it
   EXPECT_EQ(u->body, R"({"result":"accepted"})");
-  EXPECT_EQ(f.prompts["cred-unknown"], 1);
+  EXPECT_EQ(f.Prompts()["cred-unknown"], 1);
 
   const std::string no_id = R"({"status":"UNAUTHENTICATED"})";
   httplib::Result n = f.Post(no_id, SignBody(kSecret, no_id));
@@ -139,7 +154,7 @@ TEST(AlertListenerTest, ConfirmationUnknownIdsAndOversizedBodies) {
   ASSERT_TRUE(b);
   EXPECT_EQ(b->status, 413);
   EXPECT_EQ(f.Result(kResultTooLarge), 1);
-  EXPECT_EQ(f.prompts.count("cred-1"), 0u);
+  EXPECT_EQ(f.Prompts().count("cred-1"), 0u);
 }
 
 // Replays are each acknowledged and published: coalescing them is the
@@ -151,8 +166,8 @@ TEST(AlertListenerTest, ReplaysAreAcknowledgedAndPublished) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
   }
-  EXPECT_EQ(f.prompts["cred-1"], 5);
-  EXPECT_TRUE(f.results.empty());
+  EXPECT_EQ(f.Prompts()["cred-1"], 5);
+  EXPECT_TRUE(f.Results().empty());
 }
 
 TEST(AlertListenerTest, WithoutABusAlertsAreStillAccepted) {
@@ -217,7 +232,7 @@ TEST(AlertListenerTest, UnsignedChunkedFloodIs413AndNeverBuffered) {
   EXPECT_EQ(httpd::testing::StatusOf(answer), 413) << answer;
   EXPECT_LT(ResidentBytes() - rss_before, int64_t{16} << 20);
   EXPECT_EQ(f.Result(kResultTooLarge), 1);
-  EXPECT_TRUE(f.prompts.empty());
+  EXPECT_TRUE(f.Prompts().empty());
 }
 
 TEST(AlertListenerTest, RefusesABadListenAddress) {
