@@ -100,7 +100,11 @@ int CurlSocketDriver::OnSocket(CURL*, curl_socket_t s, int what, void* driver, v
 
 void CurlSocketDriver::Watch(curl_socket_t s, std::uint32_t events) {
   Fd& fd = At(s);
-  if (fd.in_set == events) return;
+  // Only for our own sockets is the record sure to follow the descriptor
+  // (OnOpen and OnClose see every open and close); another one (a
+  // resolver's) may have been closed and its number reused: always tell
+  // the kernel.
+  if (fd.ours && fd.in_set == events) return;
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = s;

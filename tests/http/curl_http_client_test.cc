@@ -327,6 +327,26 @@ TEST_F(CurlHttpClientTest, ResponseLargerThanLimitIsResourceExhausted) {
   EXPECT_EQ(chunked_ok->body, std::string(90, 'y'));
 }
 
+// A host name goes through libcurl's threaded resolver, whose socket the
+// driver watches beside the connections (and which libcurl closes itself):
+// each new client resolves afresh, one after another, reusing descriptor
+// numbers.
+TEST_F(CurlHttpClientTest, HostNamesResolveThroughTheLoop) {
+  for (int i = 0; i < 5; ++i) {
+    auto client = MakeClient(CurlHttpClientOptions());
+    ASSERT_NE(client, nullptr);
+    for (int j = 0; j < 3; ++j) {
+      HttpRequest request = Get("/hello");
+      request.url = absl::StrCat("http://localhost:", server_.port(), "/hello");
+      request.fresh_connection = j == 2;
+      auto response = SendAndWait(*client, std::move(request));
+      ASSERT_TRUE(response.ok()) << "client " << i << ", request " << j << ": "
+                                 << response.status();
+      EXPECT_EQ(response->body, "hi");
+    }
+  }
+}
+
 TEST_F(CurlHttpClientTest, ConcurrentRequestsReuseFewConnections) {
   CurlHttpClientOptions options;
   options.max_connections_per_host = 4;
