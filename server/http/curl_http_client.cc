@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/base/internal/raw_logging.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -20,18 +19,17 @@
 #include "server/http/curl_error.h"
 #include "server/http/curl_socket_driver.h"
 #include "server/http/easy_setup.h"
+#include "server/http/first_byte_watch.h"
 #include "server/http/loop_inbox.h"
 #include "server/http/request_plan.h"
 #include "server/http/response_reader.h"
 #include "server/http/tls_trust.h"
+#include "server/http/transfer_pool.h"
 #include "server/http/wait_queue.h"
 
 namespace leafsvc::http {
 namespace {
 
-// Idle easy handles kept for reuse beyond this are freed; the pool otherwise
-// grows to the peak number of concurrent transfers.
-constexpr std::size_t kMaxPooledHandles = 512;
 // Upper bound for one sleep of the loop; curl's timer, the first-byte and
 // waiting deadlines shorten it, and Send/Cancel wake it early when needed.
 constexpr int kPollTimeoutMs = 1000;
@@ -73,8 +71,7 @@ class CurlHttpClient::Impl {
       driver_.Wake();
       thread_.join();
     }
-    for (auto& transfer : pool_) curl_easy_cleanup(transfer->easy);
-    pool_.clear();
+    pool_.Clear();
     // Before driver_ goes: curl may still report sockets to remove.
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
   }
@@ -107,7 +104,6 @@ class CurlHttpClient::Impl {
       return absl::InternalError("curl_multi_setopt failed");
     }
     if (absl::Status s = driver_.Attach(multi_); !s.ok()) return s;
-    pool_.reserve(64);
     active_.reserve(64);
     thread_ = std::thread([this] { Loop(); });
     return absl::OkStatus();
@@ -146,21 +142,6 @@ class CurlHttpClient::Impl {
   std::size_t InFlight() const { return in_flight_.load(std::memory_order_relaxed); }
 
  private:
-  // One transfer in curl's hands. Pooled with its easy handle.
-  struct Transfer {
-    CURL* easy = nullptr;
-    TransferId id = 0;
-    HttpRequest request;
-    HttpCallback done;
-    ResponseReader reader;
-    curl_slist* headers = nullptr;
-    // The easy handle holds a plain GET's options (see EasyTarget).
-    bool configured_for_get = false;
-    // request.first_byte_timeout after the start; InfiniteFuture: none.
-    absl::Time first_byte_deadline = absl::InfiniteFuture();
-    char error[CURL_ERROR_SIZE];
-  };
-
   // A callback to run, with its outcome, outside the lock (on the loop).
   struct Completion {
     HttpCallback done;
@@ -297,48 +278,18 @@ class CurlHttpClient::Impl {
     }
   }
 
-  // A transfer on a reused connection that has shown no byte of an answer
-  // by its first-byte deadline is abandoned (which also closes that
-  // connection): the connection may have died silently, and the caller can
-  // try a new one. Returns the earliest first-byte deadline still pending.
+  // Ends the transfers silent past their first-byte deadline
+  // (first_byte_watch.h); returns the earliest first-byte deadline pending.
   absl::Time AbandonSilentConnections() {
-    absl::Time next = absl::InfiniteFuture();
-    if (silent_watch_ == 0) return next;
-    const absl::Time now = absl::Now();
+    if (silent_watch_ == 0) return absl::InfiniteFuture();
     std::vector<TransferId> silent;
-    for (const auto& [id, t] : active_) {
-      if (t->first_byte_deadline == absl::InfiniteFuture() || t->reader.answered()) continue;
-      long new_connections = 0;
-      long request_bytes = 0;
-      curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &new_connections);
-      curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
-      if (new_connections == 0 && request_bytes == 0) {
-        // Not yet on a connection: cannot tell reused from new yet.
-        next = std::min(next, std::max(now + absl::Milliseconds(10), t->first_byte_deadline));
-        continue;
-      }
-      if (new_connections > 0) {
-        // A connection made for this transfer: only the deadline applies.
-        t->first_byte_deadline = absl::InfiniteFuture();
-        --silent_watch_;
-        continue;
-      }
-      if (now >= t->first_byte_deadline) {
-        silent.push_back(id);
-      } else {
-        next = std::min(next, t->first_byte_deadline);
-      }
-    }
+    const absl::Time next = FindSilentTransfers(active_, absl::Now(), &silent_watch_, &silent);
     for (TransferId id : silent) {
       auto it = active_.find(id);
       std::unique_ptr<Transfer> t = std::move(it->second);
       active_.erase(it);
       curl_multi_remove_handle(multi_, t->easy);
-      absl::Status status = absl::UnavailableError(
-          "Leaf sent no byte of an answer on a reused connection within the first-byte timeout");
-      status.SetPayload(kNoAnswerPayload, absl::Cord("true"));
-      status.SetPayload(kMaybeSentPayload, absl::Cord("true"));
-      Finish(std::move(t), std::move(status));
+      Finish(std::move(t), NoAnswerStatus());
     }
     return next;
   }
@@ -358,7 +309,7 @@ class CurlHttpClient::Impl {
                                                   "was sent"));
       return;
     }
-    std::unique_ptr<Transfer> t = Acquire();
+    std::unique_ptr<Transfer> t = pool_.Acquire();
     if (t == nullptr) {
       FinishQueued(q, absl::InternalError("curl_easy_init failed"));
       return;
@@ -462,18 +413,6 @@ class CurlHttpClient::Impl {
     Unlock(lock);
   }
 
-  std::unique_ptr<Transfer> Acquire() {
-    if (!pool_.empty()) {
-      std::unique_ptr<Transfer> t = std::move(pool_.back());
-      pool_.pop_back();
-      return t;
-    }
-    auto t = std::make_unique<Transfer>();
-    t->easy = curl_easy_init();
-    if (t->easy == nullptr) return nullptr;
-    return t;
-  }
-
   // Returns `t` (already removed from the multi handle, if it was added) to
   // the pool, and queues its callback with `result` for the loop.
   void Finish(std::unique_ptr<Transfer> t, absl::StatusOr<HttpResponse> result) {
@@ -482,20 +421,8 @@ class CurlHttpClient::Impl {
       --silent_watch_;
     }
     HttpCallback done = std::move(t->done);
-    curl_slist_free_all(t->headers);
-    t->headers = nullptr;
-    // Drop the request and what is left of the response now, zeroed: the
-    // Authorization header, a request body or a failed response's partial
-    // body may hold secrets, and a pooled handle lives on.
-    WipeRequest(t->request);
-    t->request = HttpRequest();
-    t->reader.Release();
-    t->error[0] = '\0';
-    if (pool_.size() < kMaxPooledHandles) {
-      pool_.push_back(std::move(t));
-    } else {
-      curl_easy_cleanup(t->easy);
-    }
+    // Wiped now, before the callback runs (TransferPool).
+    pool_.Recycle(std::move(t));
     completions_.push_back(Completion{std::move(done), std::move(result)});
   }
 
@@ -524,13 +451,13 @@ class CurlHttpClient::Impl {
   std::mutex mu_;
   bool stopping_ = false;
   std::size_t max_active_ = 1;
-  absl::flat_hash_map<TransferId, std::unique_ptr<Transfer>> active_;
+  ActiveTransfers active_;
   WaitQueue waiting_;  // Transfers waiting for room in active_.
   // Active transfers with a first-byte deadline (so the scan is skipped
   // when there are none), and the earliest such deadline.
   int silent_watch_ = 0;
   absl::Time next_silent_ = absl::InfiniteFuture();
-  std::vector<std::unique_ptr<Transfer>> pool_;
+  TransferPool pool_;
   std::vector<Completion> completions_;  // For the loop to run, in order.
   // The loop sleeps (or is about to), until planned_wake_ at the latest;
   // wake_sent_: a Send already woke it during this sleep.
