@@ -11,8 +11,12 @@ namespace leafsvc::fleet {
 namespace {
 
 // KEYS: 1 lease, 2 fence. ARGV: 1 replica id, 2 ttl ms, 3 fence ttl ms,
-// 4 the alive keys' prefix ("" : liveness off). The holder's alive key is
-// derived from its id (same hash tag, so the same slot).
+// 4 the alive keys' prefix ("" : liveness off), 5 the alive key's ttl ms.
+// The holder's alive key is derived from its id (same hash tag, so the
+// same slot). A grant also marks the grantee alive: a replica holds no
+// lease without its alive key, even when its first heartbeat was lost
+// (sent before its connection was up), so a live holder's users are never
+// taken over for want of a beat.
 constexpr char kAcquire[] = R"lua(
 local owner = redis.call('GET', KEYS[1])
 if owner and owner ~= ARGV[1] then
@@ -20,6 +24,7 @@ if owner and owner ~= ARGV[1] then
   if ARGV[4] == '' or redis.call('EXISTS', ARGV[4] .. owner) == 1 then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[4] ~= '' then redis.call('SET', ARGV[4] .. ARGV[1], '1', 'PX', ARGV[5]) end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return fence
@@ -72,10 +77,11 @@ void PollLease::Acquire(const std::string& user, absl::Duration ttl, AcquireDone
   if (ttl < absl::Milliseconds(1)) {
     return done(absl::InvalidArgumentError("poll lease: ttl must be at least 1 ms"));
   }
+  const std::int64_t alive_ms = alive_ttl_ms_.load();
   acquire_.Eval({prefix_ + "lease:" + user, prefix_ + "fence:" + user},
                 {replica_id_, absl::StrCat(absl::ToInt64Milliseconds(ttl)),
                  absl::StrCat(absl::ToInt64Milliseconds(kFenceTtl)),
-                 heartbeats_.load() ? prefix_ + "alive:" : std::string()},
+                 alive_ms > 0 ? prefix_ + "alive:" : std::string(), absl::StrCat(alive_ms)},
                 [done = std::move(done)](absl::StatusOr<RedisReply> r) {
                   if (!r.ok()) return done(r.status());
                   if (r->type != RedisReply::Type::kInteger || r->integer < 0) {
@@ -105,7 +111,7 @@ void PollLease::Release(const std::string& user, ReleaseDone done) {
 
 void PollLease::Heartbeat(absl::Duration ttl) {
   if (!valid_.ok() || ttl < absl::Milliseconds(1)) return;
-  heartbeats_.store(true);
+  alive_ttl_ms_.store(absl::ToInt64Milliseconds(ttl));
   client_->Command({"SET", prefix_ + "alive:" + replica_id_, "1", "PX",
                     absl::StrCat(absl::ToInt64Milliseconds(ttl))},
                    [](absl::StatusOr<RedisReply>) {});

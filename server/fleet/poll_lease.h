@@ -12,7 +12,10 @@
 // also takes a lease whose holder's alive key is gone: a replica killed
 // (SIGKILL: nothing released) hands its users over within the heartbeat's
 // TTL, not the lease's (two poll intervals, which may be long), and an
-// alert about one of them is read at once by the replica it reaches.
+// alert about one of them is read at once by the replica it reaches. A
+// grant renews the grantee's alive key too (a heartbeat may be lost, e.g.
+// the first one, sent before the connection was up): a live holder is
+// never taken for dead.
 //
 // Thread-safe; callbacks run on the Redis client's loop thread (or inline
 // with INVALID_ARGUMENT for bad input). The client must outlive the lease.
@@ -53,7 +56,8 @@ class PollLease {
   // Frees the lease on `user` if this replica holds it. done may be empty.
   void Release(const std::string& user, ReleaseDone done = nullptr);
   // Says this replica is alive for `ttl` (fire and forget); from the first
-  // call on, Acquire takes over leases of replicas that stopped saying so.
+  // call on, Acquire takes over leases of replicas that stopped saying so,
+  // and each grant says this replica is alive for `ttl` too.
   void Heartbeat(absl::Duration ttl);
 
   const std::string& replica_id() const { return replica_id_; }
@@ -68,7 +72,8 @@ class PollLease {
   const std::string prefix_;
   const std::string replica_id_;
   const absl::Status valid_;
-  std::atomic<bool> heartbeats_{false};
+  // The alive key's ttl of the last Heartbeat; 0: liveness off.
+  std::atomic<std::int64_t> alive_ttl_ms_{0};
   RedisScript acquire_;
   RedisScript release_;
 };

@@ -229,6 +229,35 @@ TEST(PollLeaseTest, ADeadHoldersLeasesAreTakenOverOnceItsHeartbeatLapses) {
   EXPECT_EQ(*back, 0u);
 }
 
+// A replica's first heartbeat may never reach Redis (sent before its
+// connection was up: the client refuses it). Its grants say it is alive,
+// so the fleet does not take its users over (each take-over costs every
+// user one more Leaf read) while it lives.
+TEST(PollLeaseTest, AHolderWhoseBeatWasLostKeepsItsLeases) {
+  SKIP_WITHOUT_REDIS();
+  Replicas r(2);
+  r[0].Heartbeat(absl::Seconds(30));
+  r[1].Heartbeat(absl::Seconds(30));
+  const std::string alive0 = "agleader:watch:{leaf}:alive:replica-0";
+  ASSERT_TRUE(WaitUntil([&] {
+    absl::StatusOr<RedisReply> e = Call(*r.clients[0], {"EXISTS", alive0});
+    return e.ok() && e->integer == 1;
+  }));
+  // The beat is lost.
+  ASSERT_TRUE(Call(*r.clients[0], {"DEL", alive0}).ok());
+  absl::StatusOr<std::uint64_t> held = AcquireNow(r[0], "u1", absl::Minutes(10));
+  ASSERT_TRUE(held.ok());
+  ASSERT_GE(*held, 1u);
+  absl::StatusOr<std::uint64_t> other = AcquireNow(r[1], "u1", absl::Minutes(10));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*other, 0u) << "a live holder's lease was taken over";
+  // The grant marked it alive for the heartbeat's ttl, not forever.
+  absl::StatusOr<RedisReply> ttl = Call(*r.clients[0], {"PTTL", alive0});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT(ttl->integer, 0);
+  EXPECT_LE(ttl->integer, 30000);
+}
+
 TEST(PollLeaseTest, WithoutHeartbeatsALeaseIsHeldUntilItExpires) {
   Replicas r(2);
   ASSERT_TRUE(AcquireNow(r[0], "u1", absl::Minutes(10)).ok());
