@@ -112,7 +112,7 @@ fi
 
 # Which code was measured: the commit, and whether the tree had local changes.
 tree="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-git diff --quiet HEAD -- server proto 2>/dev/null || tree="$tree+uncommitted-changes"
+git diff --quiet HEAD -- server proto bazel WORKSPACE .bazelrc 2>/dev/null || tree="$tree+uncommitted-changes"
 
 exec "$BIN/bench/bench" \
   --upstream_bin="$BIN/bench/fast_upstream" \
