@@ -9,8 +9,9 @@ in one group so that their order does not matter, and the rest as `:lib`.
 def _has_archive(ctx, archive):
     # Where the compiler would find it (pkg-config's libdir is not always
     # where Debian puts the archive: grpc++.pc says /usr/lib).
-    found = ctx.execute(["cc", "-print-file-name=" + archive]).stdout.strip()
-    return found != archive and ctx.path(found).exists
+    result = ctx.execute(["cc", "-print-file-name=" + archive])
+    found = result.stdout.strip()
+    return result.return_code == 0 and found.startswith("/") and ctx.path(found).exists
 
 def _pkg_config_impl(ctx):
     modules = ctx.attr.modules

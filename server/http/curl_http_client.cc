@@ -181,7 +181,7 @@ class CurlHttpClient::Impl {
         // Callbacks may Send or Cancel: they run outside the lock, and the
         // next turn takes what they started.
         ready.swap(completions_);
-        Unlock(lock);
+        lock.unlock();
         RunCompletions(ready);
         Relock(lock);
         continue;
@@ -192,7 +192,7 @@ class CurlHttpClient::Impl {
       planned_wake_ = absl::Now() + absl::Milliseconds(timeout_ms);
       asleep_ = true;
       wake_sent_ = false;
-      Unlock(lock);
+      lock.unlock();
       driver_.Wait(timeout_ms);
       Relock(lock);
       asleep_ = false;
@@ -201,8 +201,6 @@ class CurlHttpClient::Impl {
     }
     Shutdown(lock);
   }
-
-  void Unlock(std::unique_lock<std::mutex>& lock) { lock.unlock(); }
 
   // A Send holds the lock only briefly: spin a little before sleeping on it
   // (a futex wait and wake-up cost more than the wait).
@@ -406,11 +404,11 @@ class CurlHttpClient::Impl {
       for (PendingTransfer& q : batch) FinishQueued(q, CancelledStatus());
       if (completions_.empty()) break;
       ready.swap(completions_);
-      Unlock(lock);
+      lock.unlock();
       RunCompletions(ready);
       Relock(lock);
     }
-    Unlock(lock);
+    lock.unlock();
   }
 
   // Returns `t` (already removed from the multi handle, if it was added) to

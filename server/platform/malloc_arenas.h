@@ -15,7 +15,6 @@
 #define SERVER_PLATFORM_MALLOC_ARENAS_H_
 
 #include <functional>
-#include <string>
 
 namespace leafsvc {
 
