@@ -209,6 +209,21 @@ TEST(InterleavingTest, EveryRpcEndsOnceAndNothingLeaksThenShutdownKeepsItsGrace)
       << "calls " << h->app().active_calls() << ", leaf in flight " << h->app().leaf().in_flight()
       << ", transfers " << h->app().http().InFlight() << " (seed " << seed << ")";
 
+  // The mix may have ended on a failed login: until its backoff is over,
+  // callers without a token are told that login's error at once (as they
+  // should be). Wait until a call reaches Leaf again, so the calls below are
+  // the ones the shutdown cuts.
+  EXPECT_TRUE(WaitFor([&] {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    v1::GetCredentialsRequest get;
+    get.set_leaf_user_id(kUserA);
+    v1::Credentials credentials;
+    const grpc::Status st = h->stub().GetCredentials(&context, get, &credentials);
+    return st.ok() || st.error_code() == grpc::StatusCode::NOT_FOUND;
+  })) << "the service never logged in again after the faults were cleared (seed "
+      << seed << ")";
+
   // Shutdown with calls stuck on a slow Leaf: they end within the grace
   // (plus a margin) as UNAVAILABLE SHUTTING_DOWN.
   leafemu::Fault slow;
