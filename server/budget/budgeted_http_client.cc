@@ -60,12 +60,12 @@ http::TransferId BudgetedHttpClient::Send(http::HttpRequest request, http::HttpC
         }
         RequestBudget* budget = budget_;
         auto answered = [this, id, budget, shared_done](absl::StatusOr<http::HttpResponse> r) {
-          if (r.ok()) {
-            if (r->status_code == 429) {
-              budget->OnRateLimited(http::ParseRetryAfter(r->Header("retry-after"), absl::Now()));
-            } else {
-              budget->OnAnswered();
-            }
+          if (!r.ok()) {
+            budget->OnUnanswered();
+          } else if (r->status_code == 429) {
+            budget->OnRateLimited(http::ParseRetryAfter(r->Header("retry-after"), absl::Now()));
+          } else {
+            budget->OnAnswered();
           }
           Forget(id);
           (*shared_done)(std::move(r));
@@ -77,8 +77,10 @@ http::TransferId BudgetedHttpClient::Send(http::HttpRequest request, http::HttpC
           transfer->granted = true;
         }
         if (cancelled) {
-          // Cancelled as the grant came: the token is spent, nothing sent.
+          // Cancelled as the grant came: the token is spent, nothing sent
+          // (if it was the probe after a pause, the next grant probes).
           http::WipeRequest(*shared_request);
+          budget_->OnUnanswered();
           Forget(id);
           (*shared_done)(absl::CancelledError("the request to Leaf was cancelled"));
           return;

@@ -167,6 +167,13 @@ void RequestBudget::Refill(absl::Time now) {
                              tokens_ + rate_per_second_ * kRefillScale * seconds);
 }
 
+int RequestBudget::HighestWaiting() const {
+  for (int c = 0; c < kRequestClasses; ++c) {
+    if (!queues_[c].empty()) return c;
+  }
+  return -1;
+}
+
 int RequestBudget::PickClass() const {
   int highest = -1;
   int background_waiting = 0;
@@ -195,7 +202,12 @@ int RequestBudget::PickClass() const {
   return pick;
 }
 
-void RequestBudget::RecordGrant(RequestClass c) {
+void RequestBudget::RecordGrant(RequestClass c, absl::Time now) {
+  if (probe_due_) {
+    // The first grant after a 429's pause probes Leaf alone.
+    probe_due_ = false;
+    probe_until_ = now + options_.first_cooldown;
+  }
   recent_.push_back(static_cast<int>(c));
   ++recent_count_[static_cast<int>(c)];
   if (recent_.size() > kShareWindow) {
@@ -312,9 +324,11 @@ absl::Status RequestBudget::Refusal(absl::Duration wait, absl::string_view why) 
 
 void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
   Refill(now);
-  if (now >= paused_until_) {
+  if (now >= paused_until_ && !ProbeOut(now)) {
     for (;;) {
-      int c = PickClass();
+      // The probe after a pause goes to the first waiter of the highest
+      // class (a caller, when one waits); then the shares apply again.
+      int c = probe_due_ ? HighestWaiting() : PickClass();
       if (c < 0) break;
       if (!TakeToken(now, static_cast<RequestClass>(c))) {
         // The minute's last requests are callers': a waiting caller may
@@ -322,8 +336,9 @@ void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
         if (c == 0 || queues_[0].empty() || !TakeToken(now, RequestClass::kCaller)) break;
         c = 0;
       }
-      RecordGrant(static_cast<RequestClass>(c));
+      RecordGrant(static_cast<RequestClass>(c), now);
       ready->push_back({Remove(queues_[c].begin()), absl::OkStatus()});
+      if (ProbeOut(now)) break;
     }
   }
   // Waiters whose deadline comes before the next token (after a 429's
@@ -345,11 +360,15 @@ void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
 void RequestBudget::ArmTimer(absl::Time now) {
   if (scheduler_ == nullptr || shut_down_ || waiting_.empty()) return;
   absl::Time next = now + WaitFor(1, now, WaitingCap());
+  // While the probe is out its answer drains the queue; the timer only
+  // ends a hold whose answer never came.
+  if (ProbeOut(now)) next = std::max(next, probe_until_);
   if (FromSupply()) {
     // The supply's answer polls; otherwise when the shared wait is over
     // (never a busy loop on a wait of zero).
-    next = supply_in_flight_ ? absl::InfiniteFuture()
-                             : std::max({supply_next_, paused_until_, now + absl::Milliseconds(5)});
+    next = supply_in_flight_
+               ? absl::InfiniteFuture()
+               : std::max({supply_next_, paused_until_, probe_until_, now + absl::Milliseconds(5)});
   }
   if (!deadlines_.empty()) next = std::min(next, deadlines_.begin()->first);
   if (next >= timer_at_ && timer_at_ > now) return;
@@ -393,8 +412,8 @@ RequestBudget::Ticket RequestBudget::Acquire(RequestClass c, absl::Time deadline
       const absl::Time now = now_();
       Drain(now, &ready);
       // After Drain, a whole token left means nobody waits.
-      if (now >= paused_until_ && waiting_.empty() && TakeToken(now, c)) {
-        RecordGrant(c);
+      if (now >= paused_until_ && !ProbeOut(now) && waiting_.empty() && TakeToken(now, c)) {
+        RecordGrant(c, now);
         ready.push_back({std::move(grant), absl::OkStatus()});
       } else {
         const absl::Duration wait = EstimateFor(c, now);
@@ -497,9 +516,12 @@ void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
       if (observer_.rate_changed) observer_.rate_changed(rate_per_second_ * 60.0);
     }
     paused_until_ = std::max(paused_until_, now + cooldown);
-    // Nothing accrues during the pause; one request may probe Leaf as it
-    // ends, then tokens come at the lowered rate.
+    // Nothing accrues during the pause; one request probes Leaf as it ends,
+    // and the others wait for its answer, then tokens come at the lowered
+    // rate.
     tokens_ = 1;
+    probe_due_ = true;
+    probe_until_ = absl::InfinitePast();
     if (observer_.rate_limited) observer_.rate_limited();
     // The shared supply's tokens are spent: the fleet pauses too.
     supply_tokens_ = 0;
@@ -512,14 +534,36 @@ void RequestBudget::OnRateLimited(std::optional<absl::Duration> retry_after) {
   SendAsk();
 }
 
-void RequestBudget::OnAnswered() {
+void RequestBudget::OnAnswered() { OnEnded(/*answered=*/true); }
+
+void RequestBudget::OnUnanswered() { OnEnded(/*answered=*/false); }
+
+void RequestBudget::OnEnded(bool answered) {
+  std::vector<Ready> ready;
   TokenSupply* supply;
+  bool drained = false;
   {
     absl::MutexLock lock(&mu_);
-    rate_limited_in_a_row_ = 0;
+    const absl::Time now = now_();
+    // An answer that comes during a pause is to a request sent before it:
+    // it does not say that Leaf took the pause well.
+    if (answered && now >= paused_until_) rate_limited_in_a_row_ = 0;
     supply = supply_;
+    if (!shut_down_ && ProbeOut(now)) {
+      // Leaf answered: the waiters go. A request that ended unanswered
+      // (maybe the probe: a network error, a cancel) told nothing, so the
+      // next grant probes again, alone.
+      probe_until_ = absl::InfinitePast();
+      probe_due_ = !answered;
+      Drain(now, &ready);
+      ArmTimer(now);
+      drained = true;
+    }
   }
-  if (supply != nullptr) supply->OnAnswered();
+  if (answered && supply != nullptr) supply->OnAnswered();
+  if (!drained) return;  // the common case: one lock, nothing else
+  Run(ready);
+  SendAsk();
 }
 
 double RequestBudget::requests_per_minute() const {

@@ -19,7 +19,8 @@
 // RetryInfo with the time until a token is free.
 //
 // Leaf's 429 pauses every class (one shared cooldown, exponential with
-// jitter, Retry-After honoured) and halves the rate (at most once per
+// jitter, Retry-After honoured; as it ends one request probes Leaf and the
+// rest wait for its answer, at most first_cooldown) and halves the rate (at most once per
 // cooldown, down to a floor); the rate then recovers linearly over
 // `recovery_time`, since Leaf's real limit is unpublished and may be lower
 // than configured.
@@ -123,8 +124,12 @@ class RequestBudget {
   // Leaf answered 429 (`retry_after` when it said).
   void OnRateLimited(std::optional<absl::Duration> retry_after);
   // Leaf answered anything else: the cooldown starts over from the first
-  // step at the next 429.
+  // step at the next 429 (unless the answer came during a pause: it is to a
+  // request sent before it).
   void OnAnswered();
+  // A granted request ended without Leaf's answer (a network error, a
+  // cancel, or never sent).
+  void OnUnanswered();
 
   // The rate in force now (after 429s it is lower than configured).
   double requests_per_minute() const;
@@ -162,7 +167,18 @@ class RequestBudget {
   int WaitingCap() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Which class gets the next token (-1: nobody waits).
   int PickClass() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RecordGrant(RequestClass c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The highest class with a waiter (-1: nobody waits).
+  int HighestWaiting() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordGrant(RequestClass c, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The probe after a pause has been sent and not answered yet (nor has
+  // its hold of first_cooldown passed): nothing else is granted.
+  bool ProbeOut(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return now < probe_until_;
+  }
+  // A granted request ended (`answered`: Leaf answered, not 429). Any end
+  // lifts the probe's hold: after an answer the waiters go, after none the
+  // next grant probes again.
+  void OnEnded(bool answered) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Duration WaitFor(int position, absl::Time now, int cap) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // How long a new waiter of class `c` would wait: behind every waiter of
@@ -207,6 +223,10 @@ class RequestBudget {
   absl::Time paused_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time last_lowered_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   int rate_limited_in_a_row_ ABSL_GUARDED_BY(mu_) = 0;
+  // Set by a 429: the first grant after the pause is a probe, and nothing
+  // else is granted until its answer (or until probe_until_).
+  bool probe_due_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time probe_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   Ticket next_ticket_ ABSL_GUARDED_BY(mu_) = 0;
   std::array<Queue, kRequestClasses> queues_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<Ticket, Queue::iterator> waiting_ ABSL_GUARDED_BY(mu_);

@@ -2,7 +2,8 @@
 // one test on the real scheduler: grants never exceed the rate, classes
 // come in priority order with the background floor, deadlines and the
 // queue bound refuse honestly (LEAF_RATE_LIMITED with RetryInfo), a 429
-// pauses everyone and lowers the rate once, which then recovers.
+// pauses everyone and lowers the rate once, which then recovers; after the
+// pause one probe goes alone until it is answered.
 #include "server/budget/request_budget.h"
 
 #include <algorithm>
@@ -319,6 +320,95 @@ TEST_F(BudgetTest, TheRateRecoversSlowlyAfterA429) {
   EXPECT_NEAR(budget_->requests_per_minute(), 700, 1);
   Step(absl::Minutes(10));
   EXPECT_NEAR(budget_->requests_per_minute(), 1000, 1e-6);
+}
+
+// After a pause one request probes Leaf; the rest wait for its answer, not
+// for the next token: with a slow Leaf, tokens at the lowered rate would
+// otherwise send more requests into the limit before the probe's 429 came.
+TEST_F(BudgetTest, AfterAPauseOneProbeGoesAndTheRestWaitForItsAnswer) {
+  RequestBudgetOptions o = PerMinute(600, 5);
+  o.first_cooldown = absl::Seconds(2);
+  Make(o);
+  budget_->OnRateLimited(absl::Seconds(1));
+  std::vector<Outcome*> callers;
+  for (int i = 0; i < 4; ++i) callers.push_back(Ask(C::kCaller));
+  Step(absl::Milliseconds(1001));
+  int granted = 0;
+  for (Outcome* c : callers) granted += c->status.has_value();
+  ASSERT_EQ(granted, 1) << "the pause ended: exactly one probe";
+  EXPECT_TRUE(callers[0]->status->ok());
+  // Leaf is slow to answer the probe: tokens accrue (5 a second at the
+  // lowered rate) but nobody else goes.
+  Step(absl::Milliseconds(900));
+  granted = 0;
+  for (Outcome* c : callers) granted += c->status.has_value();
+  EXPECT_EQ(granted, 1) << "granted while the probe was out";
+  // Its answer releases the others.
+  budget_->OnAnswered();
+  for (Outcome* c : callers) {
+    ASSERT_TRUE(c->status.has_value());
+    EXPECT_TRUE(c->status->ok());
+  }
+}
+
+TEST_F(BudgetTest, AProbeWhoseAnswerNeverComesHoldsTheOthersForOneCooldownAtMost) {
+  RequestBudgetOptions o = PerMinute(600, 5);
+  o.first_cooldown = absl::Seconds(2);
+  Make(o);
+  budget_->OnRateLimited(absl::Seconds(1));
+  Outcome* probe = Ask(C::kCaller);
+  Outcome* next = Ask(C::kCaller);
+  Step(absl::Milliseconds(1001));
+  ASSERT_TRUE(probe->status.has_value());
+  EXPECT_FALSE(next->status.has_value());
+  Step(absl::Milliseconds(1900));
+  EXPECT_FALSE(next->status.has_value());
+  Step(absl::Milliseconds(200));
+  ASSERT_TRUE(next->status.has_value()) << "held past the probe's cooldown";
+  EXPECT_TRUE(next->status->ok());
+}
+
+// The probe ended without Leaf's answer (a network error, a cancel): that
+// told nothing, so the next request probes alone again.
+TEST_F(BudgetTest, AProbeThatEndsUnansweredIsFollowedByAnotherLoneProbe) {
+  RequestBudgetOptions o = PerMinute(600, 5);
+  o.first_cooldown = absl::Seconds(2);
+  Make(o);
+  budget_->OnRateLimited(absl::Seconds(1));
+  std::vector<Outcome*> callers;
+  for (int i = 0; i < 3; ++i) callers.push_back(Ask(C::kCaller));
+  Step(absl::Milliseconds(1300));
+  budget_->OnUnanswered();
+  int granted = 0;
+  for (Outcome* c : callers) granted += c->status.has_value();
+  EXPECT_EQ(granted, 2) << "one probe, then exactly one more";
+  Step(absl::Milliseconds(500));
+  granted = 0;
+  for (Outcome* c : callers) granted += c->status.has_value();
+  EXPECT_EQ(granted, 2) << "granted while the second probe was out";
+  budget_->OnAnswered();
+  granted = 0;
+  for (Outcome* c : callers) granted += c->status.has_value();
+  EXPECT_EQ(granted, 3);
+}
+
+// Answers to requests sent before a pause come during it; they do not reset
+// the steps (the next 429 is still the second step of this pause's run).
+TEST_F(BudgetTest, AnAnswerDuringThePauseDoesNotResetTheSteps) {
+  RequestBudgetOptions o = PerMinute(600, 5);
+  o.first_cooldown = absl::Seconds(2);
+  Make(o);
+  budget_->OnRateLimited(std::nullopt);
+  budget_->OnAnswered();  // sent before the pause, answered during it
+  Step(absl::Milliseconds(2500));
+  Outcome* probe = Ask(C::kCaller);
+  ASSERT_TRUE(probe->status.has_value());
+  budget_->OnRateLimited(std::nullopt);  // the probe's 429: 4 s +-20%
+  Outcome* next = Ask(C::kCaller);
+  Step(absl::Milliseconds(3100));
+  EXPECT_FALSE(next->status.has_value()) << "the steps started over";
+  Step(absl::Milliseconds(2000));
+  EXPECT_TRUE(next->status.has_value());
 }
 
 TEST_F(BudgetTest, AnAnswerResetsTheCooldownSteps) {
