@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "server/errors/reasons.h"
 #include "server/errors/status_details.h"
+#include "server/http/http_client.h"
 
 namespace leafsvc::budget {
 namespace {
@@ -322,6 +323,12 @@ absl::Status RequestBudget::Refusal(absl::Duration wait, absl::string_view why) 
       d);
 }
 
+absl::Status RequestBudget::TooLate(absl::Duration wait) const {
+  absl::Status refusal = Refusal(wait, "has no request free before the call's deadline");
+  refusal.SetPayload(http::kTooLatePayload, absl::Cord("true"));
+  return refusal;
+}
+
 void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
   Refill(now);
   if (now >= paused_until_ && !ProbeOut(now)) {
@@ -351,8 +358,7 @@ void RequestBudget::Drain(absl::Time now, std::vector<Ready>* ready) {
     auto it = waiting_.find(deadlines_.begin()->second);
     const RequestClass cls = it->second->cls;
     Grant grant = Remove(it->second);
-    ready->push_back({std::move(grant), Refusal(EstimateFor(cls, now),
-                                                "has no request free before the call's deadline")});
+    ready->push_back({std::move(grant), TooLate(EstimateFor(cls, now))});
   }
   PlanAsk(now);
 }
@@ -420,8 +426,7 @@ RequestBudget::Ticket RequestBudget::Acquire(RequestClass c, absl::Time deadline
         if (static_cast<int>(waiting_.size()) >= options_.max_waiting) {
           ready.push_back({std::move(grant), Refusal(wait, "has too many requests waiting")});
         } else if (now + wait > deadline) {
-          ready.push_back(
-              {std::move(grant), Refusal(wait, "has no request free before the call's deadline")});
+          ready.push_back({std::move(grant), TooLate(wait)});
         } else {
           Queue& q = queues_[static_cast<int>(c)];
           q.push_back(Waiter{ticket, c, deadline, std::move(grant)});

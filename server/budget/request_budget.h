@@ -194,6 +194,9 @@ class RequestBudget {
   void ArmTimer(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Refusal(absl::Duration wait, absl::string_view why) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The refusal of a request that cannot go before its deadline (marked
+  // http::kTooLatePayload).
+  absl::Status TooLate(absl::Duration wait) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void Run(std::vector<Ready>& ready);
   // Tokens come from the shared supply now.
   bool FromSupply() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

@@ -77,6 +77,11 @@ inline constexpr absl::string_view kMaybeSentPayload = "leafsvc.http/maybe_sent"
 // process shutting down). The status is that client's own answer, with its
 // reason and details, for callers to pass on as is; nothing was sent.
 inline constexpr absl::string_view kNotSentPayload = "leafsvc.http/not_sent";
+// Set (value "true") beside kNotSentPayload when the refusal was for the
+// request's deadline (no turn to send before it): a request with a later
+// deadline might be sent. Kept when kNotSentPayload is taken off, so a read
+// shared by several callers can be asked again for those with more time.
+inline constexpr absl::string_view kTooLatePayload = "leafsvc.http/too_late";
 // Set (value "true") when first_byte_timeout ended the transfer.
 inline constexpr absl::string_view kNoAnswerPayload = "leafsvc.http/no_answer";
 

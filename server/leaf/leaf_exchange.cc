@@ -4,6 +4,7 @@
 #include <cmath>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/errors/reasons.h"
@@ -385,6 +386,11 @@ void Exchange::Complete(absl::StatusOr<http::HttpResponse> result, int attempts,
   if (!result.ok()) {
     absl::Status st = RedactSecrets(result.status(), secrets);
     if (attempts > 1) SetStatusMetadata(st, kMetaAttempts, absl::StrCat(attempts));
+    // The redaction keeps only the details; a read shared by several
+    // callers needs to know that the budget refused it for its deadline.
+    if (result.status().GetPayload(http::kTooLatePayload).has_value()) {
+      st.SetPayload(http::kTooLatePayload, absl::Cord("true"));
+    }
     result = st;
   }
   // The client's slot is free before the caller hears back, so that the

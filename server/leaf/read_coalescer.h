@@ -13,8 +13,9 @@
 //   (so it never waits past its own);
 // - one waiter's cancel never cancels the shared request while others
 //   wait; the request is cancelled when its last waiter leaves;
-// - a shared request that ran out of its own time is asked again for the
-//   waiters whose deadlines are later;
+// - a shared request that ran out of its own time, or that the request
+//   budget refused for its deadline, is asked again for the waiters whose
+//   deadlines are later;
 // - nothing is kept after the answer: no cache.
 #ifndef SERVER_LEAF_READ_COALESCER_H_
 #define SERVER_LEAF_READ_COALESCER_H_
@@ -33,6 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/http/http_client.h"
 #include "server/leaf/leaf_call.h"
 
 namespace leafsvc::leaf {
@@ -173,9 +175,11 @@ class ReadCoalescer {
       auto it = flights_.find(flight->key);
       if (it != flights_.end() && it->second == flight) flights_.erase(it);
       waiters.swap(flight->waiters);
-      if (!result.ok() && result.status().code() == absl::StatusCode::kDeadlineExceeded) {
-        // The shared request's own time ran out; waiters with later
-        // deadlines are asked for again, together.
+      if (!result.ok() && (result.status().code() == absl::StatusCode::kDeadlineExceeded ||
+                           result.status().GetPayload(http::kTooLatePayload).has_value())) {
+        // The shared request's own time ran out, or it was refused a turn
+        // to go before its deadline (the request budget); waiters with
+        // later deadlines are asked for again, together.
         const absl::Time now = absl::Now();
         std::vector<Waiter> expired;
         for (Waiter& w : waiters) {

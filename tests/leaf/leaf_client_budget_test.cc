@@ -200,6 +200,34 @@ TEST_F(LeafClientCoalescingTest, ABudgetRefusalEndsTheCallAsIsAndIsNoAttempt) {
   EXPECT_EQ(attempts_seen_, 0);
 }
 
+// Bulk work that can wait joined a caller's read; the budget refused that
+// read a turn before the caller's (short) deadline. The bulk read is asked
+// again with its own deadline instead of hearing the caller's refusal.
+TEST_F(LeafClientCoalescingTest, ARefusalForTheSharedReadsDeadlineIsNotTheLaterWaitersAnswer) {
+  Got caller, bulk;
+  Get(&caller, CallOptions(absl::Now() + absl::Seconds(2)));
+  CallOptions patient(absl::Now() + absl::Seconds(30));
+  patient.priority = 3;
+  Get(&bulk, patient);
+  ASSERT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(coalesced_, 1);
+  StatusDetails d;
+  d.retry_delay = absl::Seconds(3);
+  absl::Status refusal =
+      MakeError(reasons::kLeafRateLimited, "no request free before the call's deadline", d);
+  refusal.SetPayload(http::kNotSentPayload, absl::Cord("true"));
+  refusal.SetPayload(http::kTooLatePayload, absl::Cord("true"));
+  ASSERT_TRUE(http_.Respond(refusal));
+  ASSERT_TRUE(caller.has_value());
+  EXPECT_EQ(GetStatusDetails(caller->status()).reason, "LEAF_RATE_LIMITED");
+  EXPECT_FALSE(bulk.has_value()) << "the bulk read heard the caller's refusal";
+  ASSERT_EQ(http_.requests().size(), 2u) << "the bulk read was not asked again";
+  EXPECT_GE(http_.requests()[1].deadline, absl::Now() + absl::Seconds(25));
+  ASSERT_TRUE(http_.Respond(200, kCredentialsJson));
+  ASSERT_TRUE(bulk.has_value());
+  EXPECT_TRUE(bulk->ok()) << bulk->status();
+}
+
 // Polls and bulk reads wait long in the budget; they may hold three quarters
 // of --max_upstream_in_flight, never the slots callers need.
 TEST(LeafClientSlotsTest, BackgroundWorkLeavesAQuarterOfTheSlotsToCallers) {

@@ -2,7 +2,8 @@
 // share one request, a write starts a new generation, priorities and
 // deadlines decide who may join, one waiter's cancel leaves the others
 // waiting, the last one's cancels the request, a shared request that ran
-// out of time is asked again for waiters with time left. Plus a seeded
+// out of time (or was refused a turn before its deadline) is asked again
+// for waiters with time left. Plus a seeded
 // random interleaving (LEAF_COALESCER_SEED replays it): every waiter ends
 // exactly once, and never with an answer from before its write.
 #include "server/leaf/read_coalescer.h"
@@ -15,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "gtest/gtest.h"
+#include "server/http/http_client.h"
 
 namespace leafsvc::leaf {
 namespace {
@@ -178,6 +181,34 @@ TEST_F(CoalescerTest, ASharedRequestOutOfTimeIsAskedAgainForLaterDeadlines) {
   EXPECT_GE(reads_.sent[1]->deadline, absl::Now() + absl::Seconds(25));
   reads_.Answer(1, 3);
   EXPECT_EQ(late.value->value(), 3);
+}
+
+// The request budget refused the shared request a turn before its
+// (early) deadline; a waiter with more time may still get one: it is asked
+// again, and the early waiter hears the refusal. Other refusals (a full
+// queue, Leaf's own 429) are everyone's answer.
+TEST_F(CoalescerTest, ARefusalForTheSharedDeadlineIsAskedAgainForLaterDeadlines) {
+  Got early, late;
+  Read("get", &early, 0, absl::Seconds(2));
+  Read("get", &late, 3, absl::Seconds(30));  // bulk work joins a caller's read
+  ASSERT_EQ(reads_.sent.size(), 1u);
+  absl::Status too_late = absl::ResourceExhaustedError("no request free before the deadline");
+  too_late.SetPayload(http::kTooLatePayload, absl::Cord("true"));
+  reads_.Answer(0, too_late);
+  EXPECT_EQ(early.value->status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(late.value.has_value()) << "the later waiter got the early one's refusal";
+  ASSERT_EQ(reads_.sent.size(), 2u);
+  EXPECT_GE(reads_.sent[1]->deadline, absl::Now() + absl::Seconds(25));
+  reads_.Answer(1, 4);
+  EXPECT_EQ(late.value->value(), 4);
+
+  Got a, b;
+  Read("get", &a, 0, absl::Seconds(2));
+  Read("get", &b, 0, absl::Seconds(30));
+  ASSERT_EQ(reads_.sent.size(), 3u);
+  reads_.Answer(2, absl::ResourceExhaustedError("Leaf is rate limiting requests (HTTP 429)"));
+  EXPECT_EQ(b.value->status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(reads_.sent.size(), 3u) << "Leaf's own 429 was asked again";
 }
 
 TEST_F(CoalescerTest, AReadThatEndsInsideItsStartEndsOnce) {
