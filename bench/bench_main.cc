@@ -170,6 +170,7 @@ RunRecord MeasureRun(const Flags& flags, const std::string& mode, int c, int cha
   rec.proc_ctx_switches = figures.ctx_switches;
   rec.proc_syscalls = figures.syscalls;
   rec.proc_hwm_kb = figures.hwm_kb;
+  rec.proc_anon_peak_kb = figures.anon_peak_kb;
   if (mode != "direct") {
     rec.service_cpu_s = figures.cpu_s;
     rec.service_ctx_switches = figures.ctx_switches;

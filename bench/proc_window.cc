@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -52,7 +54,24 @@ bool ParsePerfStatSyscalls(const std::string& text, double* count, double* runni
   return false;
 }
 
+ProcWindow::~ProcWindow() { StopSampler(); }
+
+void ProcWindow::StopSampler() {
+  sampling_.store(false);
+  if (sampler_.joinable()) sampler_.join();
+}
+
 void ProcWindow::Begin() {
+  StopSampler();
+  anon_peak_kb_.store(StatusField(pid_, "RssAnon"));
+  sampling_.store(true);
+  sampler_ = std::thread([this] {
+    while (sampling_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const std::int64_t kb = StatusField(pid_, "RssAnon");
+      if (kb > anon_peak_kb_.load()) anon_peak_kb_.store(kb);
+    }
+  });
   if (SyscallCountingAvailable()) {
     std::remove(scratch_.c_str());
     perf_ = Spawn({"perf", "stat", "-x,", "-e", kEvent, "-o", scratch_, "-p", std::to_string(pid_)},
@@ -67,6 +86,8 @@ ProcFigures ProcWindow::End(double window_s) {
   ProcFigures f;
   f.cpu_s = ProcessCpuSeconds(pid_) - cpu0_;
   f.ctx_switches = ContextSwitches(pid_) - ctx0_;
+  StopSampler();
+  f.anon_peak_kb = std::max(anon_peak_kb_.load(), StatusField(pid_, "RssAnon"));
   f.hwm_kb = StatusField(pid_, "VmHWM");
   f.rss_kb = StatusField(pid_, "VmRSS");
   f.threads = StatusField(pid_, "Threads");

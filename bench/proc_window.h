@@ -9,8 +9,10 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 namespace bench {
 
@@ -19,6 +21,10 @@ struct ProcFigures {
   std::int64_t ctx_switches = -1;  // voluntary + involuntary, summed over /proc/PID/task/*/status
   double syscalls = -1;            // system calls entered, scaled to the whole window
   std::int64_t hwm_kb = -1;        // VmHWM (peak RSS) at the end of the window
+  // The most RssAnon (heap, stacks, written pages: what a container's RSS
+  // metric counts, without the file pages of code) seen by sampling every
+  // 50 ms during the window; the kernel keeps no peak of it.
+  std::int64_t anon_peak_kb = -1;
   std::int64_t rss_kb = -1;
   std::int64_t threads = -1;
 };
@@ -34,6 +40,7 @@ class ProcWindow {
  public:
   // `scratch` is a file perf may write its counts to.
   ProcWindow(pid_t pid, std::string scratch) : pid_(pid), scratch_(std::move(scratch)) {}
+  ~ProcWindow();
   void Begin();
   // `window_s`: the length of the load window, to scale perf's count to.
   ProcFigures End(double window_s);
@@ -44,6 +51,12 @@ class ProcWindow {
   pid_t perf_ = -1;
   double cpu0_ = 0;
   std::int64_t ctx0_ = 0;
+  // Samples RssAnon between Begin and End.
+  std::thread sampler_;
+  std::atomic<bool> sampling_{false};
+  std::atomic<std::int64_t> anon_peak_kb_{-1};
+
+  void StopSampler();
 };
 
 }  // namespace bench

@@ -58,6 +58,8 @@ struct RunRecord {
   std::int64_t proc_ctx_switches = -1;
   double proc_syscalls = -1;  // -1: not measured (no perf)
   std::int64_t proc_hwm_kb = -1;
+  // The most anonymous memory (RssAnon) sampled during the window.
+  std::int64_t proc_anon_peak_kb = -1;
   int round = 0;  // 1-based in Report::round_runs; 0 in Report::runs (medians)
 };
 

@@ -29,6 +29,7 @@ CompareRow RowOf(const RunRecord& run) {
   row.syscalls = PerRequest(run.proc_syscalls, run.requests);
   row.ctx_switches = PerRequest(static_cast<double>(run.proc_ctx_switches), run.requests);
   row.peak_rss_mb = run.proc_hwm_kb < 0 ? -1 : run.proc_hwm_kb / 1024.0;
+  row.peak_anon_mb = run.proc_anon_peak_kb < 0 ? -1 : run.proc_anon_peak_kb / 1024.0;
   return row;
 }
 
@@ -137,6 +138,17 @@ std::vector<Target> EvaluateComparisonTargets(const Report& r) {
       t.evaluated = true;
       t.met = peak <= kMaxPeakRssMb;
       t.measured = Fmt("%.1f MB", peak) + " (" + detail + ")";
+      // For the reader: how much of it is anonymous memory (heap, stacks),
+      // as against file pages of code, beside the Go peer's.
+      const auto s = CompareFor(r, "through", 64, 1);
+      const auto go = CompareFor(r, "go", 64, 1);
+      if (s && s->peak_anon_mb >= 0) {
+        t.measured += "; anonymous " + Fmt("%.1f MB", s->peak_anon_mb);
+        if (go && go->peak_anon_mb > 0) {
+          t.measured += " vs Go " + Fmt("%.1f MB", go->peak_anon_mb) + " (" +
+                        Ratio(s->peak_anon_mb, go->peak_anon_mb) + "x, 1 ch)";
+        }
+      }
     }
     out.push_back(t);
   }
@@ -169,18 +181,19 @@ std::string RenderComparison(const Report& r) {
       char head[256];
       std::snprintf(head, sizeof head, "C = %d, %d channel%s", c, ch, ch == 1 ? "" : "s");
       char cols[256];
-      std::snprintf(cols, sizeof cols, "  %-22s %9s %8s %8s %8s %9s %8s %8s", head, "req/s",
-                    "p50 us", "p99 us", "CPU us", "syscalls", "ctx sw", "peak MB");
+      std::snprintf(cols, sizeof cols, "  %-22s %9s %8s %8s %8s %9s %8s %8s %8s", head, "req/s",
+                    "p50 us", "p99 us", "CPU us", "syscalls", "ctx sw", "peak MB", "anon MB");
       line(cols);
       for (const auto& [mode, label] : modes) {
         const auto row = CompareFor(r, mode, c, ch);
         if (!row) continue;
         char buf[256];
-        std::snprintf(buf, sizeof buf, "    %-20s %9s %8s %8s %8s %9s %8s %8s", label,
+        std::snprintf(buf, sizeof buf, "    %-20s %9s %8s %8s %8s %9s %8s %8s %8s", label,
                       num(row->rps, "%.0f").c_str(), num(row->p50_us, "%.0f").c_str(),
                       num(row->p99_us, "%.0f").c_str(), num(row->cpu_us, "%.1f").c_str(),
                       num(row->syscalls, "%.2f").c_str(), num(row->ctx_switches, "%.2f").c_str(),
-                      num(row->peak_rss_mb, "%.1f").c_str());
+                      num(row->peak_rss_mb, "%.1f").c_str(),
+                      num(row->peak_anon_mb, "%.1f").c_str());
         line(buf);
       }
       const auto s = CompareFor(r, "through", c, ch);
@@ -189,12 +202,13 @@ std::string RenderComparison(const Report& r) {
         const auto o = CompareFor(r, mode, c, ch);
         if (!o) continue;
         char buf[256];
-        std::snprintf(buf, sizeof buf, "    %-20s %9s %8s %8s %8s %9s %8s %8s", label,
+        std::snprintf(buf, sizeof buf, "    %-20s %9s %8s %8s %8s %9s %8s %8s %8s", label,
                       Ratio(s->rps, o->rps).c_str(), Ratio(s->p50_us, o->p50_us).c_str(),
                       Ratio(s->p99_us, o->p99_us).c_str(), Ratio(s->cpu_us, o->cpu_us).c_str(),
                       Ratio(s->syscalls, o->syscalls).c_str(),
                       Ratio(s->ctx_switches, o->ctx_switches).c_str(),
-                      Ratio(s->peak_rss_mb, o->peak_rss_mb).c_str());
+                      Ratio(s->peak_rss_mb, o->peak_rss_mb).c_str(),
+                      Ratio(s->peak_anon_mb, o->peak_anon_mb).c_str());
         line(buf);
       }
     }

@@ -18,6 +18,7 @@ namespace bench {
 struct CompareRow {
   double rps = -1, p50_us = -1, p99_us = -1;
   double cpu_us = -1, syscalls = -1, ctx_switches = -1, peak_rss_mb = -1;
+  double peak_anon_mb = -1;  // RssAnon, sampled
 };
 
 // "through", "through_warning", "go" or "floor" (the latter with the

@@ -86,6 +86,7 @@ std::string RenderJson(const Report& r) {
     i64("process_context_switches", run.proc_ctx_switches);
     dbl("process_syscalls", run.proc_syscalls);
     i64("process_peak_rss_kb", run.proc_hwm_kb);
+    i64("process_peak_anon_kb", run.proc_anon_peak_kb);
     w.EndObject();
   };
   // The medians over the rounds (per mode, C and channels; `errors` summed),

@@ -75,7 +75,8 @@ RunRecord MedianRecord(const std::vector<const RunRecord*>& g) {
   });
   m.foreign_cpu_s = share < 0 ? -1 : share * m.seconds;
   std::int64_t RunRecord::*const direct[] = {&RunRecord::service_rss_kb, &RunRecord::service_hwm_kb,
-                                             &RunRecord::service_threads, &RunRecord::proc_hwm_kb};
+                                             &RunRecord::service_threads, &RunRecord::proc_hwm_kb,
+                                             &RunRecord::proc_anon_peak_kb};
   for (std::int64_t RunRecord::*field : direct) {
     m.*field = RoundCount(Median(g, [field](const RunRecord& r) { return double(r.*field); }));
   }

@@ -8,6 +8,7 @@
 
 #include "bench/bench_flags.h"
 #include "bench/idle_watch_load.h"
+#include "bench/report_compare.h"
 #include "bench/report_format.h"
 #include "bench/report_idle.h"
 #include "bench/report_json.h"
@@ -140,6 +141,24 @@ TEST(Issue23TargetsTest, SlowerThanGoIsNotMet) {
   EXPECT_FALSE(Find(t, "req/s service/Go at C=64, 4 ch")->met);
   EXPECT_TRUE(Find(t, "p50 service/Go at C=1, 1 ch")->met);
   EXPECT_TRUE(Find(t, "service peak RSS (VmHWM) at C=64")->met);
+}
+
+// The peak RSS line also says how much of it was anonymous memory, beside
+// the Go peer's, when the windows sampled it; the table has its column.
+TEST(Issue23TargetsTest, ThePeakRssLineGivesTheAnonymousShareBesideGos) {
+  Report r = WithGo(0.8, 1.2, 0.9, 26 * 1024);
+  for (RunRecord& run : r.runs) run.proc_anon_peak_kb = run.mode == "go" ? 8 * 1024 : 6 * 1024;
+  const Target* rss = Find(EvaluateTargets(r), "service peak RSS (VmHWM) at C=64");
+  ASSERT_NE(rss, nullptr);
+  EXPECT_NE(rss->measured.find("anonymous 6.0 MB vs Go 8.0 MB (0.75x, 1 ch)"), std::string::npos)
+      << rss->measured;
+  const std::string table = RenderComparison(r);
+  EXPECT_NE(table.find("anon MB"), std::string::npos) << table;
+  EXPECT_NE(table.find("0.75"), std::string::npos) << table;
+  // Not sampled (older results): nothing is claimed.
+  const Target* plain =
+      Find(EvaluateTargets(WithGo(0.8, 1.2, 0.9, 26 * 1024)), "service peak RSS (VmHWM) at C=64");
+  EXPECT_EQ(plain->measured.find("anonymous"), std::string::npos) << plain->measured;
 }
 
 TEST(Issue23TargetsTest, WithoutTheGoPeerEachLineSaysSo) {
