@@ -428,7 +428,7 @@ TEST(BudgetTest, IdenticalReadsShareOneRequestButNeverCrossAWrite) {
   slow.kind = leafemu::Fault::Kind::kLatencyOnly;
   slow.method = "GET";
   slow.path_contains = "ag-leader-credentials";
-  slow.latency = absl::Milliseconds(800);
+  slow.latency = absl::Seconds(3);  // long enough for every reader to join, however loaded
   slow.times = 1;
   h->emulator().InjectFault(slow);
   std::vector<std::thread> readers;
@@ -446,7 +446,11 @@ TEST(BudgetTest, IdenticalReadsShareOneRequestButNeverCrossAWrite) {
     });
   }
   ASSERT_TRUE(WaitFor([&] { return h->emulator().CountRequests("GET", "credentials") >= 1; }));
-  absl::SleepFor(absl::Milliseconds(200));  // the others join while Leaf is slow
+  // The others join while Leaf is slow (a fixed sleep was not enough for
+  // a reader thread started late on a loaded machine: it read after the
+  // Delete, correctly on its own).
+  ASSERT_TRUE(WaitFor([&] { return Sample(Scrape(*h), "agleader_leaf_coalesced_total") >= 9; }))
+      << "the readers did not all join the slow read";
   // A write, then a read: the read must not join the slow one.
   v1::DeleteCredentialsRequest del;
   del.set_leaf_user_id(kUserA);
