@@ -20,10 +20,10 @@
 //
 // Leaf's 429 pauses every class (one shared cooldown, exponential with
 // jitter, Retry-After honoured; as it ends one request probes Leaf and the
-// rest wait for its answer, at most first_cooldown) and halves the rate (at most once per
-// cooldown, down to a floor); the rate then recovers linearly over
-// `recovery_time`, since Leaf's real limit is unpublished and may be lower
-// than configured.
+// rest wait for its answer, at most first_cooldown) and halves the rate (at
+// most once per cooldown, down to a floor); the rate then recovers linearly
+// over `recovery_time`, since Leaf's real limit is unpublished and may be
+// lower than configured.
 #ifndef SERVER_BUDGET_REQUEST_BUDGET_H_
 #define SERVER_BUDGET_REQUEST_BUDGET_H_
 
@@ -174,6 +174,10 @@ class RequestBudget {
   // its hold of first_cooldown passed): nothing else is granted.
   bool ProbeOut(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return now < probe_until_;
+  }
+  // Tokens may be granted at `now`: no pause, no probe out.
+  bool Granting(absl::Time now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return now >= paused_until_ && !ProbeOut(now);
   }
   // A granted request ended (`answered`: Leaf answered, not 429). Any end
   // lifts the probe's hold: after an answer the waiters go, after none the

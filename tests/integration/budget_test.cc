@@ -317,7 +317,7 @@ TEST(BudgetTest, Leafs429WithoutRetryAfterPausesTheProcessNotTheCall) {
         // queue ahead at the lowered rate: seconds, not one step per answer
         // of the burst (2 s x 2^19, capped at two minutes). The steps
         // themselves are checked exactly on a fake clock in
-        // tests/budget/request_budget_test.cc.
+        // tests/budget/request_budget_pause_test.cc.
         EXPECT_LE(delay, 10000);
       } else if (st.error_code() == grpc::StatusCode::NOT_FOUND) {
         ok++;
