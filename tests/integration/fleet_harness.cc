@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/alerts/signature.h"
-#include "tests/support/free_port.h"
 
 namespace leafsvc::testing {
 
@@ -18,7 +17,9 @@ absl::StatusOr<std::unique_ptr<FleetHarness>> FleetHarness::Start(
   std::unique_ptr<FleetHarness> f(new FleetHarness);
   if (absl::Status st = f->redis_.Start(); !st.ok()) return st;
   f->tweak_ = std::move(tweak);
-  for (int i = 0; i < replicas; ++i) f->alert_ports_.push_back(FreePort());
+  // Each replica's alert port is known once it has started (port 0 asks for
+  // any); a restart asks for the same one again.
+  f->alert_ports_.assign(replicas, 0);
   f->apps_.resize(replicas);
   f->stubs_.resize(replicas);
   FleetHarness* raw = f.get();
@@ -28,6 +29,7 @@ absl::StatusOr<std::unique_ptr<FleetHarness>> FleetHarness::Start(
     c = mine;
   });
   if (f->first_ == nullptr) return absl::InternalError("replica 0 did not start");
+  f->alert_ports_[0] = f->first_->app().alerts_port();
   f->stubs_[0] = v1::AgLeaderCredentials::NewStub(f->first_->channel());
   for (int i = 1; i < replicas; ++i) {
     if (absl::Status st = f->Restart(i); !st.ok()) return st;
@@ -66,7 +68,14 @@ absl::Status FleetHarness::Restart(int i) {
   if (i == 0) return absl::UnimplementedError("replica 0 holds the emulator");
   apps_[i].reset();
   absl::StatusOr<std::unique_ptr<App>> started = App::Start(ConfigFor(i));
+  if (!started.ok() && absl::IsUnavailable(started.status())) {
+    // Its port was taken meanwhile (the first start, or a restart after a
+    // kill): any port will do, and AlertTo follows it.
+    alert_ports_[i] = 0;
+    started = App::Start(ConfigFor(i));
+  }
   if (!started.ok()) return started.status();
+  alert_ports_[i] = (*started)->alerts_port();
   apps_[i] = *std::move(started);
   stubs_[i] = v1::AgLeaderCredentials::NewStub(
       grpc::CreateChannel(apps_[i]->target(), grpc::InsecureChannelCredentials()));
