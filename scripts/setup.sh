@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  bazel-bootstrap bazel-rules-java
+  bazel-bootstrap bazel-rules-java lld
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libabsl-dev libcurl4-openssl-dev rapidjson-dev libgtest-dev libgmock-dev pkg-config
   libcpp-httplib-dev libmicrohttpd-dev grpc-proto golang-github-gogo-googleapis-dev libssl-dev prometheus-cpp-dev
