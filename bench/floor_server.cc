@@ -3,7 +3,10 @@
 // translation of the fast upstream's body), without any HTTP behind it. The
 // benchmark adds the direct libcurl client's CPU per request (the cost of
 // HTTP alone) to its CPU per request to get the floor a proxy cannot go
-// below.
+// below. WatchCredentials sends one CHANGE_KIND_INITIAL change for the first
+// user asked for and holds the stream open until the caller cancels it: the
+// memory gRPC alone keeps per idle stream, the floor of the idle watchers'
+// RSS per stream.
 //   floor_server [--listen=127.0.0.1:0]
 // Prints "floor_server listening on HOST:PORT" on stdout; runs until SIGTERM.
 #include <grpcpp/grpcpp.h>
@@ -18,6 +21,32 @@
 namespace {
 
 namespace v1 = ::leaf::agleader::v1;
+
+// One idle stream: its first change, then nothing until the caller leaves.
+class IdleWatch final : public grpc::ServerWriteReactor<v1::CredentialsChange> {
+ public:
+  IdleWatch(const v1::Credentials& answer, const v1::WatchCredentialsRequest& request) {
+    const std::string user = request.leaf_user_ids().empty() ? "" : request.leaf_user_ids(0);
+    change_.set_leaf_user_id(user);
+    change_.set_kind(v1::CHANGE_KIND_INITIAL);
+    *change_.mutable_current() = answer;
+    change_.mutable_current()->set_leaf_user_id(user);
+    change_.mutable_current()->set_name("users/" + user + "/agLeaderCredentials");
+    change_.mutable_observe_time()->set_seconds(1682079387);
+    change_.set_source(v1::CHANGE_SOURCE_INITIAL);
+    change_.set_resume_token("floor-resume-token-0000000000000000000000000000000000000000");
+    StartWrite(&change_);
+  }
+  void OnWriteDone(bool /*ok*/) override {
+    // gRPC is done with the message: keep no copy, as the service does not.
+    v1::CredentialsChange().Swap(&change_);
+  }
+  void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+  void OnDone() override { delete this; }
+
+ private:
+  v1::CredentialsChange change_;
+};
 
 class FloorService final : public v1::AgLeaderCredentials::CallbackService {
  public:
@@ -42,6 +71,12 @@ class FloorService final : public v1::AgLeaderCredentials::CallbackService {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
+  }
+
+  grpc::ServerWriteReactor<v1::CredentialsChange>* WatchCredentials(
+      grpc::CallbackServerContext* /*context*/,
+      const v1::WatchCredentialsRequest* request) override {
+    return new IdleWatch(answer_, *request);
   }
 
  private:

@@ -39,6 +39,48 @@ std::string Joined(const std::vector<std::string>& v) {
   return s;
 }
 
+// The floor: the same streams, users and channels held by floor_server.
+IdleFloorRecord MeasureIdleFloor(const Flags& flags) {
+  IdleFloorRecord rec;
+  if (flags.floor_bin.empty()) {
+    rec.note = "no --floor_bin";
+    return rec;
+  }
+  const std::string log = flags.out_dir + "/watch-idle-floor.log";
+  Child floor = Spawn({flags.floor_bin}, {}, log);
+  const int port = WaitForPort(floor, "listening on", 30);
+  if (port <= 0) {
+    rec.note = "the floor server did not start (see " + log + ")";
+    StopChild(floor.pid, 2);
+    return rec;
+  }
+  const std::string target = "127.0.0.1:" + std::to_string(port);
+  std::fprintf(stderr, "bench: idle watchers' floor, %d streams to floor_server %s (pid %d) ...\n",
+               flags.idle_streams, target.c_str(), floor.pid);
+  LoadOptions warm;  // as the service's: gRPC's call path loaded first
+  warm.concurrency = 2;
+  warm.channels = 1;
+  warm.warmup = std::chrono::milliseconds(0);
+  warm.duration = std::chrono::milliseconds(300);
+  RunGrpc(target, {kWarmupUser}, warm);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  rec.rss_before_kb = StatusField(floor.pid, "VmRSS");
+  IdleWatchersOptions options;
+  options.target = target;
+  options.users = IdleWatchUserIds(flags.idle_streams);
+  options.channels = flags.idle_channels;
+  IdleWatchers watchers(std::move(options));
+  watchers.Start();
+  watchers.WaitForFirst(kFirstTimeout);
+  std::this_thread::sleep_for(kSettle);
+  rec.rss_open_kb = StatusField(floor.pid, "VmRSS");
+  rec.opened_ok = watchers.Figures().first_received;
+  rec.measured = true;
+  watchers.Stop();
+  StopChild(floor.pid, 5);
+  return rec;
+}
+
 }  // namespace
 
 std::vector<std::string> IdleWatchServiceFlags(int streams) {
@@ -143,6 +185,7 @@ std::optional<IdleWatchRecord> MeasureIdleWatch(const Flags& flags) {
     std::fprintf(stderr, "bench: the idle scenario's service did not exit cleanly (status %d)\n",
                  rec.service_exit_status);
   }
+  rec.floor = MeasureIdleFloor(flags);
   // On a service of its own: its users are read every second.
   if (flags.stalled_seconds > 0) {
     rec.stalled = MeasureStalledStream(flags, upstream_url);

@@ -5,8 +5,10 @@
 // --idle_channels connections; the service's RSS before and with every
 // stream open (RSS per stream), its threads, and its CPU over an idle window
 // of --idle_seconds with the upstream requests it made meanwhile; then every
-// stream is cancelled and the service stopped (SIGTERM, clean exit). Then
-// the stalled stream (bench/stalled_stream.h) for --stalled_seconds.
+// stream is cancelled and the service stopped (SIGTERM, clean exit). With
+// --floor_bin, the same streams are then held by bench/floor_server (gRPC
+// alone, one message each): the floor of the RSS per stream. Then the
+// stalled stream (bench/stalled_stream.h) for --stalled_seconds.
 #ifndef BENCH_IDLE_WATCH_BENCH_H_
 #define BENCH_IDLE_WATCH_BENCH_H_
 

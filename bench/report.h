@@ -124,6 +124,16 @@ struct StalledStreamRecord {
 
 // Issue 23's idle watchers: `streams` WatchCredentials streams over as many
 // users, open and idle against a fresh service (bench/idle_watch_bench.h).
+// The same idle streams held by bench/floor_server (gRPC alone, one
+// message each): what gRPC keeps per stream before the service adds any.
+struct IdleFloorRecord {
+  bool measured = false;
+  std::string note;  // why not, when not measured
+  int opened_ok = 0;
+  std::int64_t rss_before_kb = -1;
+  std::int64_t rss_open_kb = -1;
+};
+
 struct IdleWatchRecord {
   int streams = 0;  // asked for
   int channels = 0;
@@ -144,6 +154,7 @@ struct IdleWatchRecord {
   int service_exit_status = -1;  // the wait status after SIGTERM
   std::string service_flags;     // what the service was started with (beyond the defaults)
   StalledStreamRecord stalled;
+  IdleFloorRecord floor;
 };
 
 struct Report {

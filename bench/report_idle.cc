@@ -20,6 +20,13 @@ std::optional<double> RssPerStreamKb(const IdleWatchRecord& w) {
   return static_cast<double>(w.rss_open_kb - w.rss_before_kb) / w.opened_ok;
 }
 
+std::optional<double> FloorRssPerStreamKb(const IdleFloorRecord& f) {
+  if (!f.measured || f.opened_ok <= 0 || f.rss_before_kb < 0 || f.rss_open_kb < 0) {
+    return std::nullopt;
+  }
+  return static_cast<double>(f.rss_open_kb - f.rss_before_kb) / f.opened_ok;
+}
+
 std::optional<double> IdleCpuPerMinute(const IdleWatchRecord& w) {
   if (w.idle_cpu_s < 0 || w.idle_seconds <= 0) return std::nullopt;
   return w.idle_cpu_s * 60 / w.idle_seconds;
@@ -47,6 +54,9 @@ std::vector<Target> IdleWatchTargets(const std::optional<IdleWatchRecord>& iw) {
     rss.measured = Fmt("%.1f KB", *per) + " (" + Mb(w.rss_before_kb) + " -> " + Mb(w.rss_open_kb) +
                    " with " + streams +
                    (w.failed > 0 ? "; " + std::to_string(w.failed) + " failed" : "") + ")";
+    if (const auto floor = FloorRssPerStreamKb(w.floor)) {
+      rss.measured += Fmt("; gRPC alone (floor_server) %.1f KB", *floor);
+    }
   } else {
     rss.measured = "not measured: no stream got its first message";
   }
@@ -89,6 +99,15 @@ std::string RenderIdleWatchText(const IdleWatchRecord& w) {
   line("  service RSS before / all open / after the idle window: " + Mb(w.rss_before_kb) + " / " +
        Mb(w.rss_open_kb) + " / " + Mb(w.rss_after_idle_kb) + "; peak (VmHWM) " + Mb(w.hwm_kb) +
        "; RSS per stream " + (per ? Fmt("%.1f KB", *per) : "n/a"));
+  const IdleFloorRecord& fl = w.floor;
+  if (const auto floor = FloorRssPerStreamKb(fl)) {
+    line("  floor (gRPC alone: bench/floor_server holds the same streams, one message each): RSS " +
+         Mb(fl.rss_before_kb) + " -> " + Mb(fl.rss_open_kb) + " with " +
+         std::to_string(fl.opened_ok) + " streams; " + Fmt("%.1f KB", *floor) +
+         " per stream; the service adds " + (per ? Fmt("%.1f KB", *per - *floor) : "n/a"));
+  } else {
+    line("  floor (gRPC alone): not measured: " + (fl.note.empty() ? "no stream opened" : fl.note));
+  }
   line("  service threads before / all open: " + Count(w.threads_before) + " / " +
        Count(w.threads_open));
   const auto per_min = IdleCpuPerMinute(w);
@@ -175,6 +194,16 @@ std::string RenderIdleWatchJson(const IdleWatchRecord& w) {
   dbl("seconds_to_cancel", w.seconds_to_cancel);
   i64("service_exit_status", w.service_exit_status);
   str("service_flags", w.service_flags);
+  j.Key("floor");
+  j.StartObject();
+  j.Key("measured");
+  j.Bool(w.floor.measured);
+  if (!w.floor.note.empty()) str("note", w.floor.note);
+  i64("streams_with_first_message", w.floor.opened_ok);
+  i64("rss_before_kb", w.floor.rss_before_kb);
+  i64("rss_open_kb", w.floor.rss_open_kb);
+  dbl("rss_per_stream_kb", FloorRssPerStreamKb(w.floor));
+  j.EndObject();
   const StalledStreamRecord& st = w.stalled;
   j.Key("stalled_stream");
   j.StartObject();

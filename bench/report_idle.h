@@ -17,6 +17,9 @@ namespace bench {
 // nullopt when not measured.
 std::optional<double> RssPerStreamKb(const IdleWatchRecord& w);
 
+// The same for the floor (gRPC alone); nullopt when not measured.
+std::optional<double> FloorRssPerStreamKb(const IdleFloorRecord& f);
+
 // The service's CPU seconds per minute of the idle window; nullopt when not
 // measured.
 std::optional<double> IdleCpuPerMinute(const IdleWatchRecord& w);

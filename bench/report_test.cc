@@ -210,6 +210,28 @@ TEST(IdleWatchReportTest, RssPerStreamAndCpuPerIdleMinute) {
       << RenderIdleWatchJson(w);
 }
 
+TEST(IdleWatchReportTest, TheFloorPrintsBesideTheServicesFigure) {
+  IdleWatchRecord w = Idle();
+  EXPECT_NE(RenderIdleWatchText(w).find("floor (gRPC alone): not measured: no stream opened"),
+            std::string::npos)
+      << RenderIdleWatchText(w);
+  EXPECT_EQ(IdleWatchTargets(w)[0].measured.find("floor_server"), std::string::npos);
+  w.floor.measured = true;
+  w.floor.opened_ok = 10000;
+  w.floor.rss_before_kb = 10000;
+  w.floor.rss_open_kb = 110000;  // 10 KB a stream
+  EXPECT_DOUBLE_EQ(*FloorRssPerStreamKb(w.floor), 10);
+  const std::string text = RenderIdleWatchText(w);
+  EXPECT_NE(text.find("10.0 KB per stream; the service adds 3.0 KB"), std::string::npos) << text;
+  EXPECT_NE(IdleWatchTargets(w)[0].measured.find("; gRPC alone (floor_server) 10.0 KB"),
+            std::string::npos)
+      << IdleWatchTargets(w)[0].measured;
+  const std::string json = RenderIdleWatchJson(w);
+  EXPECT_NE(json.find("\"rss_per_stream_kb\": 10.0"), std::string::npos) << json;
+  w.floor.opened_ok = 0;
+  EXPECT_FALSE(FloorRssPerStreamKb(w.floor).has_value());
+}
+
 TEST(IdleWatchReportTest, FailedStreamsFailTheTargetAndAMissingRunSaysSo) {
   IdleWatchRecord w = Idle();
   w.opened_ok = 9990;

@@ -50,15 +50,17 @@ fi
 # `bash bench/run.sh watch-idle [--idle_streams=10000 --idle_seconds=30
 # --stalled_seconds=20 ...]`: issue 23's idle watchers only (a fresh service
 # and the fast upstream, 10,000 WatchCredentials streams, RSS per stream and
-# CPU per idle minute; then one stalled stream on a service of its own),
+# CPU per idle minute; the same streams held by the floor server, gRPC alone;
+# then one stalled stream on a service of its own),
 # writes bench/out/watch-idle.txt and .json, about 70 s after the build.
 if [ "${1:-}" = "watch-idle" ]; then
   shift
-  bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //server:agleader_credentials_server
+  bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //bench:floor_server \
+    //server:agleader_credentials_server
   BIN="$(bazel info "${OPT[@]}" bazel-bin 2>/dev/null)"
   mkdir -p bench/out
   exec "$BIN/bench/bench" --scenario=watch-idle \
-    --server_bin="$BIN/server/agleader_credentials_server" \
+    --server_bin="$BIN/server/agleader_credentials_server" --floor_bin="$BIN/bench/floor_server" \
     --upstream_bin="$BIN/bench/fast_upstream" --out_dir=bench/out "$@"
 fi
 bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //bench:floor_server \
