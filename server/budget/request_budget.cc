@@ -135,11 +135,30 @@ absl::Duration RequestBudget::EstimateFor(RequestClass c, absl::Time now) const 
   // A background class is also served by its floor, whatever waits above.
   int background_waiting = queues_[static_cast<int>(c)].empty() ? 1 : 0;
   for (int k = 1; k < kRequestClasses; ++k) background_waiting += queues_[k].empty() ? 0 : 1;
-  const double floor_rate = RatePerSecond() * options_.background_min_share / background_waiting;
-  if (floor_rate <= 0) return by_priority;
+  const double floor = options_.background_min_share / background_waiting;
+  const double rate = RatePerSecond() * kRefillScale;
+  if (floor <= 0 || rate <= 0) return by_priority;
+  // The floor serves the class once its share of the recent grants is below
+  // it: if it already had more (a burst it took alone), that is after the
+  // grants that age enough of its own out of the window, each going to a
+  // class above in the worst case. Then one grant in 1/floor is its own.
+  const int ci = static_cast<int>(c);
+  size_t size = recent_.size();
+  int count = recent_count_[ci];
+  int before = 0;
+  for (auto oldest = recent_.begin();
+       size > 0 && count >= floor * static_cast<double>(size) && before < int{kShareWindow};
+       ++before) {
+    if (size < kShareWindow) {
+      ++size;
+    } else if (*oldest++ == ci) {
+      --count;
+    }
+  }
   const absl::Duration pause = std::max(absl::ZeroDuration(), paused_until_ - now);
-  const double position = static_cast<double>(queues_[static_cast<int>(c)].size()) + 1;
-  return std::min(by_priority, pause + absl::Seconds(position / floor_rate));
+  const double position = static_cast<double>(queues_[ci].size()) + 1;
+  const double grants = before + 1 + (position - 1) / floor;
+  return std::min(by_priority, pause + absl::Seconds(grants / rate));
 }
 
 absl::Duration RequestBudget::WaitFor(int position, absl::Time now, int cap) const {

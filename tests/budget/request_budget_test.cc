@@ -224,6 +224,34 @@ TEST_F(BudgetTest, PollsNeverStarveBulkWork) {
   EXPECT_EQ(granted, 5);
 }
 
+// A background class that already had more than its floor of the recent
+// grants (here: the burst went to bulk work) waits until its share falls
+// below the floor while callers take every grant: its estimate says so, so
+// a batch with too short a deadline is refused at once with the true wait
+// instead of being held until its deadline.
+TEST_F(BudgetTest, ABackgroundEstimateCountsTheShareItAlreadyHad) {
+  RequestBudgetOptions o = PerMinute(240, 20);  // 4 a second
+  o.background_min_share = 0.10;
+  Make(o);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Ask(C::kBulk)->status.has_value());
+  for (int i = 0; i < 500; ++i) Ask(C::kCaller);
+  // 20 bulk grants in the window of 50: bulk is next served after 46 caller
+  // grants (the window full, 16 of its bulk grants aged out), about 12 s.
+  const absl::Duration estimate = budget_->EstimatedWait(C::kBulk);
+  Outcome* impatient = Ask(C::kBulk, absl::Seconds(6));
+  ASSERT_TRUE(impatient->status.has_value()) << "held although its deadline comes first";
+  EXPECT_EQ(GetStatusDetails(*impatient->status).reason, "LEAF_RATE_LIMITED");
+  Outcome* bulk = Ask(C::kBulk, absl::Minutes(1));
+  const absl::Time asked = clock_.Now();
+  for (int i = 0; i < 400 && !bulk->status.has_value(); ++i) Step(absl::Milliseconds(50));
+  ASSERT_TRUE(bulk->status.has_value() && bulk->status->ok());
+  const absl::Duration waited = bulk->at - asked;
+  std::printf("bulk estimate %s, waited %s\n", absl::FormatDuration(estimate).c_str(),
+              absl::FormatDuration(waited).c_str());
+  EXPECT_GE(estimate, waited - absl::Milliseconds(600));
+  EXPECT_LE(estimate, waited + absl::Milliseconds(600));
+}
+
 TEST_F(BudgetTest, ShutdownEndsEveryWaitAndRefusesNewOnes) {
   Make(PerMinute(60, 1));
   Ask(C::kCaller);
