@@ -10,7 +10,7 @@ server="$TEST_SRCDIR/$TEST_WORKSPACE/server/agleader_credentials_server"
 order="$TEST_SRCDIR/$TEST_WORKSPACE/server/hot_text.order"
 
 if ! readelf -p .comment "$server" | grep -q "LLD"; then
-  echo "FAIL: $server was not linked by lld (its .comment has no 'LLD'): the symbol ordering did not apply" >&2
+  echo "FAIL: the server was not linked by lld (its .comment has no 'LLD'): the hot-code ordering did not apply; install lld (bash scripts/setup.sh), then run bazel sync --configure" >&2
   exit 1
 fi
 
