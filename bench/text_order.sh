@@ -13,8 +13,11 @@
 # first, they sit in about 3.5 MB and the rest stays on disk.
 #
 # How: the service runs under callgrind (valgrind) through the benchmark's
-# scenarios (start-up, GetCredentials on one and on many users, calls held
-# in flight, idle WatchCredentials streams, shutdown); every function of the
+# scenarios (start-up, GetCredentials on many users, calls held in flight,
+# idle WatchCredentials streams, shutdown; then the budget scenario against
+# the Leaf emulator: Leaf's JSON, watches whose users change, a
+# BatchGetCredentials, callers waiting for the request budget and 429s);
+# every function of the
 # service binary that executed at least one instruction is listed, in the
 # order of the current binary's addresses, so that a regeneration moves as
 # little as possible. Functions the load does not reach (other RPCs, error
@@ -33,7 +36,8 @@ if ! command -v valgrind >/dev/null; then
 fi
 bash scripts/setup.sh
 OPT=(-c opt --symlink_prefix=/)
-bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //server:agleader_credentials_server
+bazel build "${OPT[@]}" //bench:bench //bench:fast_upstream //server:agleader_credentials_server \
+  //emulator:leaf_emulator
 BIN="$(bazel info "${OPT[@]}" bazel-bin 2>/dev/null)"
 server="$BIN/server/agleader_credentials_server"
 
@@ -52,6 +56,13 @@ chmod +x "$work/server.sh"
   --idle_streams=300 --idle_seconds=5 --stalled_seconds=0 >"$work/bench.txt" 2>&1 || {
   tail -20 "$work/bench.txt" >&2
   echo "text_order: the profiled benchmark failed" >&2
+  exit 1
+}
+"$BIN/bench/bench" --scenario=budget --server_bin="$work/server.sh" \
+  --emulator_bin="$BIN/emulator/leaf_emulator" --out_dir="$work" --budget_seconds=20 \
+  >"$work/budget.txt" 2>&1 || {
+  tail -20 "$work/budget.txt" >&2
+  echo "text_order: the profiled budget scenario failed" >&2
   exit 1
 }
 
