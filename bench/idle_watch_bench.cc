@@ -39,6 +39,18 @@ std::string Joined(const std::vector<std::string>& v) {
   return s;
 }
 
+// A warm-up: the first calls load what every call needs (gRPC's call path,
+// the Leaf client's connection), so that it is not counted per stream.
+void WarmUp(const std::string& target) {
+  LoadOptions warm;
+  warm.concurrency = 2;
+  warm.channels = 1;
+  warm.warmup = std::chrono::milliseconds(0);
+  warm.duration = std::chrono::milliseconds(300);
+  RunGrpc(target, {kWarmupUser}, warm);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+}
+
 // The floor: the same streams, users and channels held by floor_server.
 IdleFloorRecord MeasureIdleFloor(const Flags& flags) {
   IdleFloorRecord rec;
@@ -57,13 +69,7 @@ IdleFloorRecord MeasureIdleFloor(const Flags& flags) {
   const std::string target = "127.0.0.1:" + std::to_string(port);
   std::fprintf(stderr, "bench: idle watchers' floor, %d streams to floor_server %s (pid %d) ...\n",
                flags.idle_streams, target.c_str(), floor.pid);
-  LoadOptions warm;  // as the service's: gRPC's call path loaded first
-  warm.concurrency = 2;
-  warm.channels = 1;
-  warm.warmup = std::chrono::milliseconds(0);
-  warm.duration = std::chrono::milliseconds(300);
-  RunGrpc(target, {kWarmupUser}, warm);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  WarmUp(target);  // as the service's
   rec.rss_before_kb = StatusField(floor.pid, "VmRSS");
   IdleWatchersOptions options;
   options.target = target;
@@ -135,15 +141,7 @@ std::optional<IdleWatchRecord> MeasureIdleWatch(const Flags& flags) {
   std::fprintf(stderr, "bench: idle watchers, %d streams over %d channels to %s (pid %d) ...\n",
                flags.idle_streams, flags.idle_channels, target.c_str(), server.pid);
 
-  // A warm-up: the first calls load what every call needs (gRPC's call
-  // path, the Leaf client's connection), so that it is not counted per stream.
-  LoadOptions warm;
-  warm.concurrency = 2;
-  warm.channels = 1;
-  warm.warmup = std::chrono::milliseconds(0);
-  warm.duration = std::chrono::milliseconds(300);
-  RunGrpc(target, {kWarmupUser}, warm);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  WarmUp(target);
   rec.rss_before_kb = StatusField(server.pid, "VmRSS");
   rec.threads_before = StatusField(server.pid, "Threads");
 
