@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <random>
 #include <utility>
@@ -115,6 +116,15 @@ Poller::Start Poller::Begin(const std::string& user, UserPoll& poll, Source sour
   return start;
 }
 
+absl::Time Poller::TimerTime(absl::Time now, absl::Duration delay) {
+  const absl::Time at = now + delay;
+  if (delay < kTimerGridFrom) return at;
+  const std::int64_t grid = absl::ToInt64Nanoseconds(kTimerGrid);
+  const std::int64_t ns = absl::ToUnixNanos(at);
+  const std::int64_t rounded = ns / grid * grid;
+  return absl::FromUnixNanos(rounded < ns ? rounded + grid : rounded);
+}
+
 bool Poller::ArmLocked(const std::string& user, UserPoll& poll, absl::Duration delay,
                        Scheduler::TaskId* replaced) {
   const bool had = poll.timer_set;
@@ -122,7 +132,7 @@ bool Poller::ArmLocked(const std::string& user, UserPoll& poll, absl::Duration d
   const std::uint64_t seq = ++poll.timer_seq;
   const std::uint64_t generation = poll.generation;
   poll.timer_set = true;
-  poll.timer_at = absl::Now() + delay;
+  poll.timer_at = TimerTime(absl::Now(), delay);
   // The scheduler never runs a task inside RunAt, so this is safe under mu_.
   poll.timer = scheduler_->RunAt(poll.timer_at, [gate = gate_, this, user, generation, seq] {
     CallbackGate::Pass pass(gate.get());

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -16,6 +17,29 @@
 
 namespace leafsvc::watch {
 namespace {
+
+// Long waits end on the 20 ms grid, never early and never a step late, so
+// that users due within one step share one wake-up; short waits are exact.
+TEST(PollerTest, LongTimersEndOnTheGridShortOnesExactly) {
+  const absl::Time now = absl::FromUnixMillis(1'700'000'000'003);
+  EXPECT_EQ(Poller::TimerTime(now, absl::Milliseconds(200)), now + absl::Milliseconds(200));
+  EXPECT_EQ(Poller::TimerTime(now, absl::Milliseconds(999)), now + absl::Milliseconds(999));
+  // 1,700,000,001,003 ms -> 1,700,000,001,020 ms.
+  EXPECT_EQ(Poller::TimerTime(now, absl::Seconds(1)), absl::FromUnixMillis(1'700'000'001'020));
+  std::mt19937 rng(7);
+  for (int i = 0; i < 1000; ++i) {
+    const absl::Duration delay =
+        absl::Seconds(1) +
+        absl::Microseconds(std::uniform_int_distribution<int>(0, 60'000'000)(rng));
+    const absl::Time at = Poller::TimerTime(now, delay);
+    EXPECT_GE(at, now + delay);
+    EXPECT_LT(at, now + delay + Poller::kTimerGrid);
+    EXPECT_EQ(absl::ToUnixNanos(at) % absl::ToInt64Nanoseconds(Poller::kTimerGrid), 0);
+  }
+  // Two users due 5 ms apart within one step fire at the same time.
+  EXPECT_EQ(Poller::TimerTime(now, absl::Milliseconds(30'001)),
+            Poller::TimerTime(now, absl::Milliseconds(30'006)));
+}
 
 TEST(PollerTest, NextDelayAddsJitterAndBacksOffToTheCap) {
   PollerOptions o;
