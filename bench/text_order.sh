@@ -12,19 +12,20 @@
 # over the whole 7.6 MB of .text and all of it ends up resident; listed
 # first, they sit in about 3.5 MB and the rest stays on disk.
 #
-# How: the service runs under callgrind (valgrind) through the benchmark's
-# scenarios (start-up, GetCredentials on many users, calls held in flight,
-# idle WatchCredentials streams, shutdown; then the budget scenario against
-# the Leaf emulator: Leaf's JSON, watches whose users change, a
-# BatchGetCredentials, callers waiting for the request budget and 429s);
-# every function of the
-# service binary that executed at least one instruction is listed, in the
-# order of the current binary's addresses, so that a regeneration moves as
-# little as possible. Functions the load does not reach (other RPCs, error
-# paths) keep the linker's order after the listed ones and fault in when
+# How: the service runs under callgrind (valgrind) three times: the
+# benchmark's start-up, GetCredentials on 50 users and shutdown; calls held
+# in flight and idle WatchCredentials streams; the budget scenario against
+# the Leaf emulator (Leaf's JSON, watches whose users change, a
+# BatchGetCredentials, callers waiting for the request budget). Every
+# function of the service binary that executed at least one instruction is
+# listed, in three blocks in that order (each run's new functions), so that
+# the code every process runs stays packed; within a block in the order of
+# the current binary's addresses, so that a regeneration moves as little as
+# possible. Functions the load does not reach (other RPCs, error paths) keep
+# the linker's order after the listed ones and fault in when
 # used. A list gone stale costs memory, never correctness: names it lists
 # that no longer exist are ignored. //tests/server:hot_text_order_test fails
-# when too few of its names still exist. About 2 minutes after the build.
+# when too few of its names still exist. About a minute after the build.
 # Needs valgrind (not one of the project's dependencies: apt-get install
 # valgrind).
 set -euo pipefail
@@ -46,25 +47,32 @@ trap 'rm -rf "$work"' EXIT
 # Every service the benchmark starts runs under callgrind, one output each.
 cat >"$work/server.sh" <<EOF
 #!/bin/sh
-exec valgrind --tool=callgrind --demangle=no --callgrind-out-file=$work/cg.%p "$server" "\$@"
+exec valgrind --tool=callgrind --demangle=no --callgrind-out-file=$work/cg.\${CG_GROUP}.%p "$server" "\$@"
 EOF
 chmod +x "$work/server.sh"
 
-"$BIN/bench/bench" --upstream_bin="$BIN/bench/fast_upstream" --server_bin="$work/server.sh" \
-  --out_dir="$work" --modes=through --concurrency=16 --channels=1 --rounds=1 \
-  --warmup_ms=1000 --duration_ms=3000 --users=50 --hold_calls=200 --hol_duration_ms=0 \
-  --idle_streams=300 --idle_seconds=5 --stalled_seconds=0 >"$work/bench.txt" 2>&1 || {
-  tail -20 "$work/bench.txt" >&2
-  echo "text_order: the profiled benchmark failed" >&2
-  exit 1
+# Three groups, listed in this order: start-up and GetCredentials (the code
+# every process runs, kept packed), then calls held in flight and idle
+# WatchCredentials streams, then the budget scenario.
+profile() {
+  local group="$1"
+  shift
+  CG_GROUP="$group" "$@" >"$work/$group.txt" 2>&1 || {
+    tail -20 "$work/$group.txt" >&2
+    echo "text_order: the profiled run '$group' failed" >&2
+    exit 1
+  }
 }
-"$BIN/bench/bench" --scenario=budget --server_bin="$work/server.sh" \
-  --emulator_bin="$BIN/emulator/leaf_emulator" --out_dir="$work" --budget_seconds=20 \
-  >"$work/budget.txt" 2>&1 || {
-  tail -20 "$work/budget.txt" >&2
-  echo "text_order: the profiled budget scenario failed" >&2
-  exit 1
-}
+profile get "$BIN/bench/bench" --upstream_bin="$BIN/bench/fast_upstream" \
+  --server_bin="$work/server.sh" --out_dir="$work" --modes=through --concurrency=16 --channels=1 \
+  --rounds=1 --warmup_ms=1000 --duration_ms=3000 --users=50 --hold_calls=0 --hol_duration_ms=0 \
+  --idle_streams=0 --stalled_seconds=0
+profile watch "$BIN/bench/bench" --upstream_bin="$BIN/bench/fast_upstream" \
+  --server_bin="$work/server.sh" --out_dir="$work" --modes=through --concurrency=1 --channels=1 \
+  --rounds=1 --warmup_ms=200 --duration_ms=200 --hold_calls=200 --hol_duration_ms=0 \
+  --idle_streams=300 --idle_seconds=5 --stalled_seconds=0
+profile budget "$BIN/bench/bench" --scenario=budget --server_bin="$work/server.sh" \
+  --emulator_bin="$BIN/emulator/leaf_emulator" --out_dir="$work" --budget_seconds=20
 
 nm --defined-only "$server" >"$work/nm.txt"
 python3 - "$work" >server/hot_text.order <<'EOF'
@@ -75,9 +83,10 @@ for line in open(f"{work}/nm.txt"):
     p = line.split()
     if len(p) == 3 and p[1] in "tTwW":
         addr[p[2]] = int(p[0], 16)
-ran = set()
+ran = {"get": set(), "watch": set(), "budget": set()}
 name_re = re.compile(r"^(ob|cob|fn|cfn)=\((\d+)\)(?: (.*))?$")
 for out in glob.glob(f"{work}/cg.*"):
+    group = ran[out.split("/cg.")[1].split(".")[0]]
     obs, fns, ob, fn = {}, {}, None, None
     for line in open(out, errors="replace"):
         m = name_re.match(line.rstrip("\n"))
@@ -92,8 +101,17 @@ for out in glob.glob(f"{work}/cg.*"):
                 fn = fns[i] if ob and ob.endswith("/agleader_credentials_server") else None
             continue
         if fn and line[:1].isdigit():
-            ran.add(fn)
-listed = sorted((s for s in ran if s in addr), key=lambda s: addr[s])
+            group.add(fn)
+# Each group's new functions, in its own block: the code every process runs
+# stays packed, not diluted by the objects of rarer paths.
+listed, seen = [], set()
+counts = []
+for g in ("get", "watch", "budget"):
+    block = sorted((f for f in ran[g] - seen if f in addr), key=lambda f: addr[f])
+    listed += block
+    seen |= ran[g]
+    counts.append(f"{len(block)} {g}")
+print("text_order: " + ", ".join(counts), file=sys.stderr)
 print("# generated by bench/text_order.sh: functions run at start-up and under load, placed first in .text")
 print("\n".join(listed))
 EOF
