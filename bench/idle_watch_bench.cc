@@ -51,6 +51,15 @@ void WarmUp(const std::string& target) {
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
 }
 
+// --idle_streams streams over as many users on --idle_channels channels.
+IdleWatchersOptions StreamsTo(const std::string& target, const Flags& flags) {
+  IdleWatchersOptions options;
+  options.target = target;
+  options.users = IdleWatchUserIds(flags.idle_streams);
+  options.channels = flags.idle_channels;
+  return options;
+}
+
 // The floor: the same streams, users and channels held by floor_server.
 IdleFloorRecord MeasureIdleFloor(const Flags& flags) {
   IdleFloorRecord rec;
@@ -71,11 +80,7 @@ IdleFloorRecord MeasureIdleFloor(const Flags& flags) {
                flags.idle_streams, target.c_str(), floor.pid);
   WarmUp(target);  // as the service's
   rec.rss_before_kb = StatusField(floor.pid, "VmRSS");
-  IdleWatchersOptions options;
-  options.target = target;
-  options.users = IdleWatchUserIds(flags.idle_streams);
-  options.channels = flags.idle_channels;
-  IdleWatchers watchers(std::move(options));
+  IdleWatchers watchers(StreamsTo(target, flags));
   watchers.Start();
   watchers.WaitForFirst(kFirstTimeout);
   std::this_thread::sleep_for(kSettle);
@@ -145,11 +150,7 @@ std::optional<IdleWatchRecord> MeasureIdleWatch(const Flags& flags) {
   rec.rss_before_kb = StatusField(server.pid, "VmRSS");
   rec.threads_before = StatusField(server.pid, "Threads");
 
-  IdleWatchersOptions options;
-  options.target = target;
-  options.users = IdleWatchUserIds(flags.idle_streams);
-  options.channels = flags.idle_channels;
-  IdleWatchers watchers(std::move(options));
+  IdleWatchers watchers(StreamsTo(target, flags));
   const auto opened = Clock::now();
   watchers.Start();
   watchers.WaitForFirst(kFirstTimeout);
