@@ -167,6 +167,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
   app->reflection_->RegisterOn(&builder);
   builder.AddListeningPort(config.listen, *listener_credentials, &app->port_);
   builder.RegisterService(app->service_.get());
+  app->service_->RegisterWatchOn(builder);
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   if (config.max_connection_age > absl::ZeroDuration()) {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
@@ -199,6 +200,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(const ServerConfig& config) {
     return absl::UnavailableError(absl::StrCat("could not listen on ", config.listen,
                                                " (address in use, or not a valid host:port?)"));
   }
+  app->service_->StartWatch(app->server_.get());
   grpc::HealthCheckServiceInterface* health = app->server_->GetHealthCheckService();
   health->SetServingStatus(true);
   health->SetServingStatus(kServiceName, true);
@@ -390,6 +392,8 @@ void App::Shutdown(absl::Duration grace) {
   }
   server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
   server_->Wait();
+  // Every call has ended: the watch method's queue drains, its thread ends.
+  service_->StopWatch();
   absl::MutexLock lock(&health_mu_);
   health_ = nullptr;
 }

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 #include "absl/random/random.h"
 #include "absl/strings/escaping.h"
@@ -52,13 +54,9 @@ LogLevel StreamLevelFor(absl::StatusCode code) {
 
 }  // namespace
 
-std::string RequestIdFrom(const grpc::CallbackServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(kRequestIdKey);
-  if (it != metadata.end()) {
-    absl::string_view id(it->second.data(), it->second.size());
-    if (AcceptableRequestId(id)) return std::string(id);
-  }
+std::string RequestIdFrom(const ClientMetadata& metadata) {
+  std::optional<absl::string_view> id = metadata.First(kRequestIdKey);
+  if (id && AcceptableRequestId(*id)) return std::string(*id);
   // An id only has to be unique, not unguessable: a per-thread generator
   // (seeded from the OS once) instead of OpenSSL's locked DRBG per call.
   thread_local absl::BitGen gen;
@@ -71,25 +69,33 @@ std::string RequestIdFrom(const grpc::CallbackServerContext& context) {
 
 RpcRecord::RpcRecord(grpc::CallbackServerContext* context, absl::string_view method,
                      absl::string_view leaf_user_id, Metrics* metrics, RpcKind kind)
-    : context_(context),
+    : RpcRecord(
+          CallbackClientMetadata(*context),
+          [context](const std::string& key, const std::string& value) {
+            context->AddTrailingMetadata(key, value);
+          },
+          method, leaf_user_id, metrics, kind) {}
+
+RpcRecord::RpcRecord(const ClientMetadata& metadata, AddTrailer add_trailer,
+                     absl::string_view method, absl::string_view leaf_user_id, Metrics* metrics,
+                     RpcKind kind)
+    : add_trailer_(std::move(add_trailer)),
       method_(method),
       kind_(kind),
       leaf_user_id_(leaf_user_id),
       metrics_(metrics),
       start_(absl::Now()),
-      request_id_(RequestIdFrom(*context)),
-      request_id_from_caller_(context->client_metadata().count(kRequestIdKey) > 0) {
+      request_id_(RequestIdFrom(metadata)),
+      request_id_from_caller_(metadata.First(kRequestIdKey).has_value()) {
   if (metrics_ != nullptr) {
     metrics_->RpcStarted(method_);
     if (kind_ == RpcKind::kUnary) metrics_->CallsInFlight(1);
   }
-  const auto& metadata = context->client_metadata();
   for (const char* key : {"x-leaf-token", "authorization"}) {
-    for (auto [it, end] = metadata.equal_range(key); it != end; ++it) {
-      absl::string_view value(it->second.data(), it->second.size());
+    metadata.ForEach(key, [this](absl::string_view value) {
       AddCallSecret(value);
       if (absl::ConsumePrefix(&value, "Bearer ")) AddCallSecret(value);
-    }
+    });
   }
 }
 
@@ -112,7 +118,7 @@ grpc::Status RpcRecord::Finish(const absl::Status& status, const StreamSummary* 
   if (IsLeafUserId(leaf_user_id_)) {
     SetStatusMetadata(annotated, "leaf_user_id", leaf_user_id_);
   }
-  context_->AddTrailingMetadata(kRequestIdKey, request_id_);
+  add_trailer_(kRequestIdKey, request_id_);
 
   std::vector<absl::string_view> secrets;
   secrets.reserve(call_secrets_.size());
@@ -127,7 +133,7 @@ grpc::Status RpcRecord::Finish(const absl::Status& status, const StreamSummary* 
     // retrying on top (the shipped service config retries UNAVAILABLE)
     // would multiply the requests Leaf sees. A negative pushback tells
     // gRPC clients not to retry this call.
-    context_->AddTrailingMetadata(kRetryPushbackKey, "-1");
+    add_trailer_(kRetryPushbackKey, "-1");
   }
   if (metrics_ != nullptr) {
     if (kind_ == RpcKind::kUnary) metrics_->CallsInFlight(-1);

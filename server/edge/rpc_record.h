@@ -9,12 +9,14 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/status.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/edge/client_metadata.h"
 #include "server/leaf/leaf_client.h"
 #include "server/observability/metrics.h"
 #include "server/secrets/secret.h"
@@ -33,8 +35,16 @@ enum class RpcKind { kUnary, kServerStream };
 
 class RpcRecord {
  public:
+  // Where the record's trailing metadata (the request id, the retry
+  // pushback) goes: the call's trailers.
+  using AddTrailer = std::function<void(const std::string& key, const std::string& value)>;
+
   // Starts the record: reads or generates the request id, counts the start.
   RpcRecord(grpc::CallbackServerContext* context, absl::string_view method,
+            absl::string_view leaf_user_id, Metrics* metrics, RpcKind kind = RpcKind::kUnary);
+  // The same for a call served on gRPC's core API: `metadata` is read here
+  // only; `add_trailer` is called by End/EndStream.
+  RpcRecord(const ClientMetadata& metadata, AddTrailer add_trailer, absl::string_view method,
             absl::string_view leaf_user_id, Metrics* metrics, RpcKind kind = RpcKind::kUnary);
 
   const std::string& request_id() const { return request_id_; }
@@ -54,7 +64,7 @@ class RpcRecord {
   grpc::Status EndStream(const absl::Status& status, int users, int changes_sent);
 
  private:
-  grpc::CallbackServerContext* const context_;
+  AddTrailer add_trailer_;
   struct StreamSummary {
     int users;
     int changes_sent;
@@ -74,7 +84,7 @@ class RpcRecord {
 
 // A caller's request id if acceptable (1-128 printable characters), else a
 // new random one.
-std::string RequestIdFrom(const grpc::CallbackServerContext& context);
+std::string RequestIdFrom(const ClientMetadata& metadata);
 
 }  // namespace leafsvc
 

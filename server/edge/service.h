@@ -11,10 +11,13 @@
 #include <atomic>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
+#include "server/edge/core_streaming_method.h"
 #include "server/edge/unary_pipeline.h"
 #include "server/edge/validation.h"
+#include "server/edge/watch_stream.h"
 #include "server/leaf/leaf_client.h"
 #include "server/observability/metrics.h"
 #include "server/operations/event_pages.h"
@@ -42,8 +45,10 @@ struct ServiceOptions {
 // server/edge/raw_unary.h): a request gRPC could not parse is answered
 // INVALID_ARGUMENT MALFORMED_REQUEST, logged and counted, not UNIMPLEMENTED.
 namespace agleader_v1 = ::leaf::agleader::v1;
+// WatchCredentials is served on gRPC's core API (watch_method_): marked
+// generic here, so the C++ API registers nothing for it.
 using AgLeaderCredentialsBase =
-    agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_WatchCredentials<
+    agleader_v1::AgLeaderCredentials::WithGenericMethod_WatchCredentials<
         agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_GetCredentials<
             agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_CreateCredentials<
                 agleader_v1::AgLeaderCredentials::WithRawCallbackMethod_DeleteCredentials<
@@ -100,12 +105,15 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
   grpc::ServerUnaryReactor* GetConnectLink(grpc::CallbackServerContext* context,
                                            const grpc::ByteBuffer* request,
                                            grpc::ByteBuffer* response) override;
-  // Streams changes from `hub` (service_watch.cc). Without a hub
-  // (SetWatchHub not called) the RPC is UNIMPLEMENTED. Each message is
-  // a serialized CredentialsChange (the method is registered raw).
-  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchCredentials(
-      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) override;
-  // Call before serving; `registry` must outlive the service.
+  // WatchCredentials (service_watch.cc), on gRPC's core API: streams
+  // changes from the hub. Without a hub (SetWatchHub not called) the RPC is
+  // UNIMPLEMENTED. RegisterWatchOn before the builder's BuildAndStart (as
+  // well as RegisterService), StartWatch after it, StopWatch after the
+  // server's Shutdown returned.
+  void RegisterWatchOn(grpc::ServerBuilder& builder);
+  void StartWatch(grpc::Server* server);
+  void StopWatch();
+  // Call before serving; `hub` must outlive the service.
   void SetWatchHub(watch::WatchHub* hub) { watch_ = hub; }
 
  private:
@@ -113,6 +121,10 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
   const PageTokenCodec page_tokens_;
   UnaryPipeline pipeline_;
   watch::WatchHub* watch_ = nullptr;
+  OpenStreams open_watches_;
+  CoreStreamingMethod watch_method_{"/leaf.agleader.v1.AgLeaderCredentials/WatchCredentials"};
+  // A stream for a call the core matched (on the watch-cq thread).
+  void OpenWatch(const NewCoreCall& call);
 };
 
 }  // namespace leafsvc

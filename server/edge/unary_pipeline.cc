@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -32,15 +33,14 @@ void UnaryPipeline::AnnounceBudget(grpc::CallbackServerContext* context, int lea
                               absl::StrCat(static_cast<int64_t>(std::floor(per_minute))));
 }
 
-absl::StatusOr<CallScope> UnaryPipeline::ScopeFor(
-    const grpc::CallbackServerContext* context) const {
+absl::StatusOr<CallScope> UnaryPipeline::ScopeFor(const ClientMetadata& metadata,
+                                                  absl::Time deadline) const {
   CallScope scope;
-  scope.caller_deadline = absl::FromChrono(context->deadline());
+  scope.caller_deadline = deadline;
   scope.leaf = leaf::CallOptions(
       std::min(absl::Now() + env_.options.upstream_timeout, scope.caller_deadline));
-  const auto& metadata = context->client_metadata();
-  auto token = metadata.find(kCallerLeafTokenKey);
-  if (token == metadata.end()) return scope;
+  std::optional<absl::string_view> token = metadata.First(kCallerLeafTokenKey);
+  if (!token) return scope;
   StatusDetails d;
   if (!allow_caller_leaf_token_) {
     return MakeError(reasons::kCallerLeafTokenNotAllowed,
@@ -48,7 +48,7 @@ absl::StatusOr<CallScope> UnaryPipeline::ScopeFor(
                      "with --allow_caller_leaf_token); leave it out",
                      d);
   }
-  const absl::string_view value(token->second.data(), token->second.size());
+  const absl::string_view value = *token;
   bool printable = !value.empty() && value.size() <= kMaxSecretFieldBytes;
   for (unsigned char c : value) printable = printable && c > 0x20 && c < 0x7f;
   if (!printable) {

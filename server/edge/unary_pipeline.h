@@ -17,6 +17,8 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/edge/client_metadata.h"
 #include "server/edge/raw_unary.h"
 #include "server/edge/rpc_record.h"
 #include "server/edge/unary_method.h"
@@ -55,6 +57,12 @@ class UnaryPipeline {
   template <typename Request>
   Admission Admit(const MethodAdmission<Request>& method, grpc::CallbackServerContext* context,
                   const grpc::ByteBuffer* raw_request, Request* request) const;
+  // The same for a call served on gRPC's core API (WatchCredentials): its
+  // caller's metadata, its deadline and where its trailers go.
+  template <typename Request>
+  Admission Admit(const MethodAdmission<Request>& method, const ClientMetadata& metadata,
+                  absl::Time deadline, RpcRecord::AddTrailer add_trailer,
+                  const grpc::ByteBuffer* raw_request, Request* request) const;
 
   // From now on new calls fail with UNAVAILABLE (reason SHUTTING_DOWN);
   // calls already running go on.
@@ -71,7 +79,12 @@ class UnaryPipeline {
   // kBudgetBulkPerMinuteKey) how many Leaf requests a minute bulk work gets
   // now, so that a client can show an ETA.
   void AnnounceBudget(grpc::CallbackServerContext* context, int leaf_priority) const;
-  absl::StatusOr<CallScope> ScopeFor(const grpc::CallbackServerContext* context) const;
+  absl::StatusOr<CallScope> ScopeFor(const ClientMetadata& metadata, absl::Time deadline) const;
+  // The request's own rules, then draining, then ScopeFor.
+  template <typename Request>
+  absl::StatusOr<CallScope> Check(const MethodAdmission<Request>& method, const Request& request,
+                                  RpcRecord& record, const ClientMetadata& metadata,
+                                  absl::Time deadline) const;
 
   const MethodEnv env_;
   const bool allow_caller_leaf_token_;
@@ -81,6 +94,20 @@ class UnaryPipeline {
 };
 
 template <typename Request>
+absl::StatusOr<CallScope> UnaryPipeline::Check(const MethodAdmission<Request>& method,
+                                               const Request& request, RpcRecord& record,
+                                               const ClientMetadata& metadata,
+                                               absl::Time deadline) const {
+  if (method.secrets != nullptr) {
+    for (absl::string_view secret : method.secrets(request)) record.AddCallSecret(secret);
+  }
+  absl::Status status = AdmitNow();
+  if (status.ok() && method.validate != nullptr) status = method.validate(request, env_);
+  if (!status.ok()) return status;
+  return ScopeFor(metadata, deadline);
+}
+
+template <typename Request>
 Admission UnaryPipeline::Admit(const MethodAdmission<Request>& method,
                                grpc::CallbackServerContext* context,
                                const grpc::ByteBuffer* raw_request, Request* request) const {
@@ -88,16 +115,29 @@ Admission UnaryPipeline::Admit(const MethodAdmission<Request>& method,
     return Admission{RpcRecord(context, method.name, "", metrics_, method.kind), parsed};
   }
   Admission admission{
-      RpcRecord(context, method.name, method.leaf_user ? method.leaf_user(*request) : "", metrics_),
+      RpcRecord(context, method.name, method.leaf_user ? method.leaf_user(*request) : "", metrics_,
+                method.kind),
       absl::UnknownError("")};
-  if (method.secrets != nullptr) {
-    for (absl::string_view secret : method.secrets(*request)) {
-      admission.record.AddCallSecret(secret);
-    }
+  admission.scope = Check(method, *request, admission.record, CallbackClientMetadata(*context),
+                          absl::FromChrono(context->deadline()));
+  return admission;
+}
+
+template <typename Request>
+Admission UnaryPipeline::Admit(const MethodAdmission<Request>& method,
+                               const ClientMetadata& metadata, absl::Time deadline,
+                               RpcRecord::AddTrailer add_trailer,
+                               const grpc::ByteBuffer* raw_request, Request* request) const {
+  if (absl::Status parsed = ParseRawRequest(raw_request, request); !parsed.ok()) {
+    return Admission{
+        RpcRecord(metadata, std::move(add_trailer), method.name, "", metrics_, method.kind),
+        parsed};
   }
-  absl::Status status = AdmitNow();
-  if (status.ok() && method.validate != nullptr) status = method.validate(*request, env_);
-  admission.scope = status.ok() ? ScopeFor(context) : absl::StatusOr<CallScope>(status);
+  Admission admission{
+      RpcRecord(metadata, std::move(add_trailer), method.name,
+                method.leaf_user ? method.leaf_user(*request) : "", metrics_, method.kind),
+      absl::UnknownError("")};
+  admission.scope = Check(method, *request, admission.record, metadata, deadline);
   return admission;
 }
 

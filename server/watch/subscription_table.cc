@@ -48,7 +48,7 @@ absl::StatusOr<SubscriptionTable::Added> SubscriptionTable::Add(
   }
   for (const std::string& user : users) {
     auto [it, inserted] = users_.try_emplace(user);
-    it->second.insert(added.id);
+    it->second.watchers.insert(added.id);
     if (inserted) added.started.push_back(user);
   }
   return added;
@@ -69,10 +69,10 @@ std::vector<std::string> SubscriptionTable::Remove(WatchId id) {
   for (const std::string& user : sub->second.users) {
     auto it = users_.find(user);
     if (it == users_.end()) continue;
-    it->second.erase(id);
-    if (!it->second.empty()) continue;
+    it->second.watchers.erase(id);
+    if (!it->second.watchers.empty()) continue;
+    Unindex(user, it->second);
     users_.erase(it);
-    IndexCredential(user, "");
     stopped.push_back(user);
   }
   subscriptions_.erase(sub);
@@ -89,19 +89,26 @@ std::vector<WatchId> SubscriptionTable::ids() const {
 const absl::flat_hash_set<WatchId>& SubscriptionTable::WatchersOf(const std::string& user) const {
   static const absl::flat_hash_set<WatchId>* const kNone = new absl::flat_hash_set<WatchId>();
   auto it = users_.find(user);
-  return it == users_.end() ? *kNone : it->second;
+  return it == users_.end() ? *kNone : it->second.watchers;
+}
+
+void SubscriptionTable::Unindex(const std::string& user, WatchedUser& watched) {
+  if (watched.credential_id.empty()) return;
+  auto indexed = credential_users_.find(watched.credential_id);
+  // (Another user may have taken the id since.)
+  if (indexed != credential_users_.end() && indexed->second == user) {
+    credential_users_.erase(indexed);
+  }
+  watched.credential_id.clear();
 }
 
 void SubscriptionTable::IndexCredential(const std::string& user, const std::string& credential_id) {
-  auto indexed = user_credentials_.find(user);
-  if (indexed != user_credentials_.end()) {
-    if (indexed->second == credential_id) return;
-    credential_users_.erase(indexed->second);
-    user_credentials_.erase(indexed);
-  }
-  if (credential_id.empty() || !users_.contains(user)) return;
+  auto it = users_.find(user);
+  if (it == users_.end() || it->second.credential_id == credential_id) return;
+  Unindex(user, it->second);
+  if (credential_id.empty()) return;
   credential_users_[credential_id] = user;
-  user_credentials_[user] = credential_id;
+  it->second.credential_id = credential_id;
 }
 
 std::optional<std::string> SubscriptionTable::UserOfCredential(

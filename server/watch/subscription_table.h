@@ -66,15 +66,23 @@ class SubscriptionTable {
     std::string caller;
   };
 
+  // A watched user: its subscriptions, and the credential id its last read
+  // returned (empty: none), indexed in credential_users_.
+  struct WatchedUser {
+    absl::flat_hash_set<WatchId> watchers;
+    std::string credential_id;
+  };
+  // Drops `watched`'s credential id from the index.
+  void Unindex(const std::string& user, WatchedUser& watched);
+
   const WatchLimits limits_;
   WatchId next_id_ = 0;
   absl::flat_hash_map<WatchId, Subscription> subscriptions_;
-  absl::flat_hash_map<std::string, absl::flat_hash_set<WatchId>> users_;
+  absl::flat_hash_map<std::string, WatchedUser> users_;
   // caller -> user -> how many of its subscriptions watch the user.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, int>> caller_users_;
-  // Leaf credential id -> user, and back (to unindex on change).
+  // Leaf credential id -> user (the way back is WatchedUser::credential_id).
   absl::flat_hash_map<std::string, std::string> credential_users_;
-  absl::flat_hash_map<std::string, std::string> user_credentials_;
 };
 
 }  // namespace leafsvc::watch
