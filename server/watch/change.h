@@ -5,8 +5,10 @@
 #define SERVER_WATCH_CHANGE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -81,12 +83,54 @@ struct Change {
   std::string resume_token;
 };
 
+// An optional value kept on the heap, with std::optional's reading API:
+// empty, it costs one pointer. (The history keeps one LoggedObservation per
+// recent change, up to 10,000 by default; most are a user's first read, with
+// no previous state, and an Observation is some 200 bytes.)
+template <typename T>
+class HeapOptional {
+ public:
+  HeapOptional() = default;
+  HeapOptional(std::nullopt_t) {}         // NOLINT: implicit, as std::optional's
+  HeapOptional(std::optional<T> value) {  // NOLINT
+    if (value) value_ = std::make_unique<T>(*std::move(value));
+  }
+  HeapOptional(const HeapOptional& other)
+      : value_(other.value_ ? std::make_unique<T>(*other.value_) : nullptr) {}
+  HeapOptional(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(const HeapOptional& other) {
+    value_ = other.value_ ? std::make_unique<T>(*other.value_) : nullptr;
+    return *this;
+  }
+  HeapOptional& operator=(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(T value) {
+    value_ = std::make_unique<T>(std::move(value));
+    return *this;
+  }
+  HeapOptional& operator=(std::optional<T> value) {
+    value_ = value ? std::make_unique<T>(*std::move(value)) : nullptr;
+    return *this;
+  }
+
+  bool has_value() const { return value_ != nullptr; }
+  explicit operator bool() const { return has_value(); }
+  const T& operator*() const { return *value_; }
+  T& operator*() { return *value_; }
+  const T* operator->() const { return value_.get(); }
+  T* operator->() { return value_.get(); }
+  // A copy as a std::optional.
+  std::optional<T> ToOptional() const { return value_ ? std::optional<T>(*value_) : std::nullopt; }
+
+ private:
+  std::unique_ptr<T> value_;
+};
+
 // One entry of the fleet's change stream: the user's shared state moved from
 // `previous` (none: first record) to `observation`.
 struct LoggedObservation {
   ChangePosition position;
   std::string user;
-  std::optional<Observation> previous;
+  HeapOptional<Observation> previous;
   Observation observation;  // version, position and known_since set
   Source source = Source::kPoll;
   absl::Time observed;

@@ -60,7 +60,7 @@ std::vector<const LoggedObservation*> ChangeHistory::After(
 }
 
 std::optional<Change> ReplayChange(const LoggedObservation& entry) {
-  ChangeDetector detector = ChangeDetector::Restore(entry.previous, entry.observed);
+  ChangeDetector detector = ChangeDetector::Restore(entry.previous.ToOptional(), entry.observed);
   return detector.Observe(entry.observation, entry.source, entry.observed);
 }
 

@@ -40,6 +40,32 @@ TEST(ObservationTest, AnyOtherErrorIsAFailedRead) {
   }
 }
 
+// A history entry's `previous`: reads like std::optional, copies deeply,
+// and empty costs one pointer.
+TEST(HeapOptionalTest, ReadsLikeAnOptionalAndCopiesDeeply) {
+  static_assert(sizeof(HeapOptional<Observation>) == sizeof(void*));
+  HeapOptional<Observation> empty = std::nullopt;
+  EXPECT_FALSE(empty.has_value());
+  EXPECT_FALSE(empty);
+  EXPECT_FALSE(empty.ToOptional().has_value());
+  Observation o;
+  o.kind = Observation::Kind::kPresent;
+  o.credentials.id = "c1";
+  HeapOptional<Observation> a = std::optional<Observation>(o);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->credentials.id, "c1");
+  HeapOptional<Observation> b = a;  // a copy, not a share
+  b->credentials.id = "c2";
+  EXPECT_EQ(a->credentials.id, "c1");
+  EXPECT_EQ((*b).credentials.id, "c2");
+  b = std::optional<Observation>();
+  EXPECT_FALSE(b.has_value());
+  b = o;
+  EXPECT_EQ(b.ToOptional()->credentials.id, "c1");
+  HeapOptional<Observation> moved = std::move(b);
+  EXPECT_TRUE(moved.has_value());
+}
+
 TEST(ChangeNamesTest, SourcesAndKindsHaveDistinctLowerCaseNames) {
   EXPECT_EQ(SourceName(Source::kInitial), "initial");
   EXPECT_EQ(SourceName(Source::kPoll), "poll");
