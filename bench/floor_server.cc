@@ -14,9 +14,12 @@
 #include <grpc/grpc.h>
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "leaf/agleader/v1/agleader_credentials.grpc.pb.h"
 #include "server/edge/core_streaming_method.h"
@@ -28,10 +31,14 @@ namespace v1 = ::leaf::agleader::v1;
 
 // One idle stream: its first change (with the initial metadata), then
 // nothing until the caller leaves; then the status. Deletes itself when
-// its three batches have completed (all on the watch-cq thread).
+// its three batches have completed (on gRPC's callback threads, possibly
+// at once).
 class IdleWatch final {
  public:
+  static inline std::atomic<int> live{0};  // not yet deleted
+
   IdleWatch(grpc_call* call, const std::string& change) : call_(call) {
+    ++live;
     grpc_slice bytes = grpc_slice_from_copied_buffer(change.data(), change.size());
     message_ = grpc_raw_byte_buffer_create(&bytes, 1);
     grpc_slice_unref(bytes);
@@ -39,11 +46,13 @@ class IdleWatch final {
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = message_;
+    ++batches_;  // the constructor's own, so no completion ends it meanwhile
     Start(ops, 2, &sent_);
     grpc_op close{};
     close.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     close.data.recv_close_on_server.cancelled = &cancelled_;
     Start(&close, 1, &closed_);
+    Done();
   }
 
  private:
@@ -59,7 +68,9 @@ class IdleWatch final {
 
   void Start(grpc_op* ops, size_t n, Tag* tag) {
     ++batches_;
-    if (grpc_call_start_batch(call_, ops, n, tag, nullptr) != GRPC_CALL_OK) --batches_;
+    if (grpc_call_start_batch(call_, ops, n, tag->core_tag(), nullptr) != GRPC_CALL_OK) {
+      --batches_;
+    }
   }
   void OnSent() {
     // gRPC is done with the message: keep no copy, as the service does not.
@@ -78,12 +89,13 @@ class IdleWatch final {
     if (--batches_ > 0) return;
     grpc_call_unref(call_);
     delete this;
+    --live;
   }
 
   grpc_call* const call_;
   grpc_byte_buffer* message_ = nullptr;
   int cancelled_ = 0;
-  int batches_ = 0;
+  std::atomic<int> batches_{0};
   Tag sent_{this, &IdleWatch::OnSent};
   Tag closed_{this, &IdleWatch::OnClosed};
   Tag finished_{this, &IdleWatch::Done};
@@ -168,6 +180,8 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   stop_signals.Wait();
   server->Shutdown();
-  watch.Stop();
+  watch.StopRequesting();
+  while (IdleWatch::live.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  watch.Release();
   return 0;
 }

@@ -123,7 +123,7 @@ class AgLeaderCredentialsService final : public AgLeaderCredentialsBase {
   watch::WatchHub* watch_ = nullptr;
   OpenStreams open_watches_;
   CoreStreamingMethod watch_method_{"/leaf.agleader.v1.AgLeaderCredentials/WatchCredentials"};
-  // A stream for a call the core matched (on the watch-cq thread).
+  // A stream for a call the core matched (on a gRPC callback thread).
   void OpenWatch(const NewCoreCall& call);
 };
 

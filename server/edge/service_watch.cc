@@ -77,11 +77,13 @@ void AgLeaderCredentialsService::StartWatch(grpc::Server* server) {
 }
 
 void AgLeaderCredentialsService::StopWatch() {
-  // After the server's Shutdown every call is cancelled, but a stream still
-  // has batches to finish (its status goes out on its cancelled call): the
-  // queue must take them, so it shuts down once every stream is done.
+  // After the server's Shutdown every call is cancelled, but a stream may
+  // still have batches to start and complete (its status goes out on its
+  // cancelled call): first no call is requested any more (so no stream
+  // starts), then every stream is done, then the completion queue may go.
+  watch_method_.StopRequesting();
   open_watches_.WaitForNone();
-  watch_method_.Stop();
+  watch_method_.Release();
 }
 
 void AgLeaderCredentialsService::OpenWatch(const NewCoreCall& call) {

@@ -60,8 +60,8 @@ v1::ChangeSource ToProtoSource(watch::Source source) {
   return v1::CHANGE_SOURCE_UNSPECIFIED;
 }
 // One WatchCredentials stream on gRPC's core API (server/edge/
-// core_streaming_method.h). Its three kinds of batch complete on the
-// watch-cq thread through its tags: the caller's end of the call
+// core_streaming_method.h). Its three kinds of batch complete on gRPC's
+// callback threads through its tags: the caller's end of the call
 // (RECV_CLOSE_ON_SERVER, started at once, so a cancel is seen while idle),
 // a change written (SEND_MESSAGE, one at a time) and the status
 // (SEND_STATUS_FROM_SERVER, once, never while a write is in flight). The
@@ -95,10 +95,15 @@ class CoreWatchStream final : public WatchStream {
 
   // Ends a stream refused at admission (counted as a rejected call).
   void Refuse(const absl::Status& status) override {
-    absl::MutexLock lock(&mu_);
-    refused_ = true;
-    EndLocked(status);
-    KickLocked();
+    bool done;
+    {
+      absl::MutexLock lock(&mu_);
+      refused_ = true;
+      EndLocked(status);
+      KickLocked();
+      done = OpenedLocked();
+    }
+    if (done) End();
   }
 
   // Subscribes to `ids` (resuming after `resume_token` if not empty); ends
@@ -116,14 +121,19 @@ class CoreWatchStream final : public WatchStream {
       awaiting_first_.insert(hold_for.begin(), hold_for.end());
     }
     absl::StatusOr<watch::WatchId> id = hub_->Subscribe(keys, this, caller, resume_token);
-    absl::MutexLock lock(&mu_);
-    if (!id.ok()) {
-      EndLocked(id.status());
-      KickLocked();
-    } else {
-      id_ = *id;
-      subscribed_ = true;
+    bool done;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!id.ok()) {
+        EndLocked(id.status());
+        KickLocked();
+      } else {
+        id_ = *id;
+        subscribed_ = true;
+      }
+      done = OpenedLocked();
     }
+    if (done) End();
   }
 
   // Under the hub's lock: only queues (no gRPC call, nothing that waits but
@@ -169,8 +179,11 @@ class CoreWatchStream final : public WatchStream {
   }
 
  private:
-  // A batch's completion, on the watch-cq thread.
-  // (The step is a template argument, not a member: 16 bytes a tag.)
+  // A batch's completion, on a gRPC callback thread. Completions of one
+  // stream may run at once: each takes the lock, and the one after which
+  // the stream is done ends it; no other touches the stream after its
+  // lock is released. (The step is a template argument, not a member: 16
+  // bytes a tag.)
   template <void (CoreWatchStream::*kStep)(bool ok)>
   class Tag final : public CompletionTag {
    public:
@@ -227,7 +240,8 @@ class CoreWatchStream final : public WatchStream {
     }
     for (size_t i = 0; i < n; ++i) batch[count++] = ops[i];
     ++batches_;
-    const grpc_call_error error = grpc_call_start_batch(call_, batch, count, tag, nullptr);
+    const grpc_call_error error =
+        grpc_call_start_batch(call_, batch, count, tag->core_tag(), nullptr);
     if (error != GRPC_CALL_OK) {
       // Only a bug of this class gets here (an op started twice).
       Log(LogLevel::kError, "watch stream: gRPC refused a batch",
@@ -237,25 +251,23 @@ class CoreWatchStream final : public WatchStream {
   }
 
   void OnClosed(bool /*ok*/) {
-    bool leave;
+    bool done;
     {
       absl::MutexLock lock(&mu_);
       closed_ = true;
-      --batches_;
-      leave = cancelled_ != 0;
-      if (leave) {
+      if (cancelled_ != 0) {
         EndLocked(absl::CancelledError("the caller cancelled the stream"));
         KickLocked();
       }
+      done = CompletedLocked();
     }
-    if (leave) LeaveHub();
-    MaybeDone();
+    if (done) End();
   }
 
   void OnWriteDone(bool ok) {
+    bool done;
     {
       absl::MutexLock lock(&mu_);
-      --batches_;
       writing_ = false;
       // gRPC is done with the bytes: an idle stream keeps no copy of its
       // last message.
@@ -268,34 +280,49 @@ class CoreWatchStream final : public WatchStream {
         EndLocked(absl::CancelledError("the stream broke"));
       }
       KickLocked();
+      done = CompletedLocked();
     }
-    MaybeDone();
+    if (done) End();
   }
 
   void OnStatusSent(bool /*ok*/) {
+    bool done;
     {
       absl::MutexLock lock(&mu_);
-      --batches_;
+      done = CompletedLocked();
     }
-    MaybeDone();
+    if (done) End();
   }
 
-  // Once the status went out, the caller's end completed and no batch is
-  // left: leaves the hub (waiting for a call of it on another thread to
-  // return), counts the end and deletes the stream.
-  void MaybeDone() {
+  // A batch completed (under mu_): whether the stream is now done.
+  bool CompletedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    --batches_;
+    return DoneLocked();
+  }
+  // OpenWatch's part is over (Refuse or Begin returned to it): the opening
+  // counts as a batch, so that a caller's end completing meanwhile on
+  // another thread cannot end the stream under OpenWatch.
+  bool OpenedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return CompletedLocked(); }
+  // The status went out, the caller's end completed and no batch is left:
+  // true once (the caller then calls End).
+  bool DoneLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!finished_ || !closed_ || batches_ > 0 || done_) return false;
+    done_ = true;
+    return true;
+  }
+
+  // The stream is done: leaves the hub (waiting for a call of the hub's
+  // into it on another thread to return), counts the end and deletes it.
+  // Nothing of gRPC's reaches it any more.
+  void End() {
+    LeaveHub();
     absl::StatusCode code;
     bool refused;
     {
       absl::MutexLock lock(&mu_);
-      if (!finished_ || !closed_ || batches_ > 0 || done_) return;
-      done_ = true;
       code = end_status_.code();
       refused = refused_;
     }
-    // Stream events all run on the watch-cq thread, so nothing else of
-    // gRPC's reaches this stream now; the hub's calls end here.
-    LeaveHub();
     if (metrics_ != nullptr && !refused) metrics_->WatchStreamEnded(code);
     grpc_call_unref(call_);
     OpenStreams* open = open_;
@@ -422,7 +449,8 @@ class CoreWatchStream final : public WatchStream {
   std::string held_token_ ABSL_GUARDED_BY(mu_);
   std::string last_token_ ABSL_GUARDED_BY(mu_);
   grpc_byte_buffer* write_buffer_ ABSL_GUARDED_BY(mu_) = nullptr;
-  int batches_ ABSL_GUARDED_BY(mu_) = 0;  // started, not yet completed
+  // Started, not yet completed; the opening counts as one (OpenedLocked).
+  int batches_ ABSL_GUARDED_BY(mu_) = 1;
   bool initial_sent_ ABSL_GUARDED_BY(mu_) = false;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // the caller's end completed
   bool writing_ ABSL_GUARDED_BY(mu_) = false;

@@ -12,7 +12,7 @@
 // resume_token) holds nothing back: the caller already has a state of each
 // user, and each user's changes still come in order.
 //
-// Its batches complete on the watch-cq thread: the caller's end of the call
+// Its batches complete on gRPC's callback threads: the caller's end of the call
 // (RECV_CLOSE_ON_SERVER, started by Open, so a cancel is seen while idle),
 // a change written (SEND_MESSAGE, one at a time) and the status
 // (SEND_STATUS_FROM_SERVER, once, never while a write is in flight, with
@@ -36,7 +36,7 @@
 namespace leafsvc {
 
 // Streams not yet done (each has completed all its gRPC batches when it
-// leaves): the watch-cq queue may shut down only at 0.
+// leaves): shutdown waits for 0 before the server's callback threads go.
 class OpenStreams {
  public:
   void Add(int delta);
@@ -51,7 +51,8 @@ class OpenStreams {
 class WatchStream : public watch::Watcher {
  public:
   // A stream for `call` (taking its reference), counted in `open` until it
-  // is done. Called on the watch-cq thread, as are Open, Refuse and Begin.
+  // is done. OpenWatch calls Open, then Refuse or Begin (its last use of the
+  // stream: until they return, the stream cannot end).
   static WatchStream* New(grpc_call* call, watch::WatchHub* hub, Metrics* metrics,
                           OpenStreams* open);
 

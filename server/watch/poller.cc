@@ -43,6 +43,14 @@ Poller::~Poller() {
     for (const auto& [user, poll] : users_) users.push_back(user);
   }
   for (const std::string& user : users) Remove(user);
+  Scheduler::TaskId wake;
+  {
+    absl::MutexLock lock(&mu_);
+    wake = wake_task_;
+  }
+  // Outside mu_: Cancel waits for the task if it is running (it takes mu_;
+  // the gate, closed above, makes it return at once).
+  if (wake != 0) scheduler_->Cancel(wake);
 }
 
 absl::Duration Poller::PacedInterval(absl::Duration interval, double rpm, int requests) {
@@ -106,8 +114,7 @@ Poller::Start Poller::Begin(const std::string& user, UserPoll& poll, Source sour
   poll.prompt_source = Source::kAlert;
   poll.last_start = now_();
   poll.last_epoch = ++epoch_;
-  poll.timer_set = false;
-  ++poll.timer_seq;  // a timer still pending is stale now
+  DisarmLocked(poll);
   Start start;
   start.user = user;
   start.generation = poll.generation;
@@ -125,20 +132,54 @@ absl::Time Poller::TimerTime(absl::Time now, absl::Duration delay) {
   return absl::FromUnixNanos(rounded < ns ? rounded + grid : rounded);
 }
 
-bool Poller::ArmLocked(const std::string& user, UserPoll& poll, absl::Duration delay,
-                       Scheduler::TaskId* replaced) {
-  const bool had = poll.timer_set;
-  *replaced = poll.timer;
-  const std::uint64_t seq = ++poll.timer_seq;
-  const std::uint64_t generation = poll.generation;
+void Poller::ArmLocked(const std::string& user, UserPoll& poll, absl::Duration delay) {
+  DisarmLocked(poll);
   poll.timer_set = true;
   poll.timer_at = TimerTime(absl::Now(), delay);
+  due_.emplace(std::make_pair(poll.timer_at, poll.generation), &user);
+  if (poll.timer_at >= wake_at_) return;  // an earlier wake-up comes first
+  // A wake-up planned for later stays: it finds nothing due, or wakes for
+  // what is due by then.
+  wake_at_ = poll.timer_at;
+  const absl::Time at = wake_at_;
   // The scheduler never runs a task inside RunAt, so this is safe under mu_.
-  poll.timer = scheduler_->RunAt(poll.timer_at, [gate = gate_, this, user, generation, seq] {
+  wake_task_ = scheduler_->RunAt(at, [gate = gate_, this, at] {
     CallbackGate::Pass pass(gate.get());
-    if (pass) OnTimer(user, generation, seq);
+    if (pass) Wake(at);
   });
-  return had;
+}
+
+void Poller::DisarmLocked(UserPoll& poll) {
+  if (!poll.timer_set) return;
+  due_.erase(std::make_pair(poll.timer_at, poll.generation));
+  poll.timer_set = false;
+}
+
+void Poller::Wake(absl::Time at) {
+  std::vector<Start> starts;
+  {
+    absl::MutexLock lock(&mu_);
+    if (at == wake_at_) wake_at_ = absl::InfiniteFuture();
+    const absl::Time now = absl::Now();
+    while (!due_.empty() && due_.begin()->first.first <= now) {
+      const std::string* user = due_.begin()->second;
+      due_.erase(due_.begin());
+      UserPoll& poll = users_.at(*user);
+      poll.timer_set = false;
+      if (std::optional<Start> start = OnTimerLocked(*user, poll)) {
+        starts.push_back(*std::move(start));
+      }
+    }
+    if (!due_.empty() && due_.begin()->first.first < wake_at_) {
+      wake_at_ = due_.begin()->first.first;
+      const absl::Time next = wake_at_;
+      wake_task_ = scheduler_->RunAt(next, [gate = gate_, this, next] {
+        CallbackGate::Pass pass(gate.get());
+        if (pass) Wake(next);
+      });
+    }
+  }
+  for (Start& start : starts) Run(std::move(start));
 }
 
 void Poller::Add(const std::string& user) {
@@ -156,27 +197,19 @@ void Poller::Add(const std::string& user) {
 
 void Poller::Remove(const std::string& user) {
   std::shared_ptr<leaf::Cancellable> call;
-  Scheduler::TaskId timer = 0;
-  bool timer_set = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = users_.find(user);
     if (it == users_.end()) return;
     call = std::move(it->second.in_flight);
-    timer = it->second.timer;
-    timer_set = it->second.timer_set;
+    DisarmLocked(it->second);  // before its key goes
     users_.erase(it);
     ReportLocked();
   }
-  // Outside mu_: Cancel waits for a timer task already running, which
-  // takes mu_.
-  if (timer_set) scheduler_->Cancel(timer);
   if (call) call->Cancel();
 }
 
 bool Poller::PollNow(const std::string& user, Source source) {
-  Scheduler::TaskId old_timer = 0;
-  bool cancel = false;
   std::optional<Start> start;
   // A connect link attached new credentials: one read must follow, whatever
   // came before (a connect prompt is rare: one per grower who consented).
@@ -196,8 +229,6 @@ bool Poller::PollNow(const std::string& user, Source source) {
       // It follows a read in flight, or a read the budget refused (owed at
       // its own time); one waiting only for the alerts' spacing starts now.
       if (poll.reading || poll.refused_source.has_value()) return true;
-      cancel = poll.timer_set;
-      old_timer = poll.timer;
       start = Begin(user, poll, source);
     } else if (poll.failures > 0 && !connect) {
       // Failing reads back off; an alert must not undo that (an alert storm
@@ -215,15 +246,12 @@ bool Poller::PollNow(const std::string& user, Source source) {
       poll.prompt_source = source;
       const absl::Duration wait = spaced - now;
       if (!poll.timer_set || poll.timer_at > absl::Now() + wait) {
-        cancel = ArmLocked(user, poll, wait, &old_timer);
+        ArmLocked(it->first, poll, wait);
       }
     } else {
-      cancel = poll.timer_set;
-      old_timer = poll.timer;
       start = Begin(user, poll, source);
     }
   }
-  if (cancel) scheduler_->Cancel(old_timer);
   if (start) Run(*std::move(start));
   return true;
 }
@@ -245,8 +273,6 @@ std::uint64_t Poller::ReadEpoch() const {
 
 bool Poller::Observed(const std::string& user, const Observation& observation,
                       std::uint64_t epoch) {
-  Scheduler::TaskId old_timer = 0;
-  bool cancel = false;
   std::shared_ptr<leaf::Cancellable> superseded;
   Start read;
   {
@@ -269,17 +295,13 @@ bool Poller::Observed(const std::string& user, const Observation& observation,
     poll.refused_source.reset();  // a refused read is owed no more
     poll.reading = true;
     poll.prompted_read = false;
-    cancel = poll.timer_set;
-    old_timer = poll.timer;
-    poll.timer_set = false;
-    ++poll.timer_seq;
+    DisarmLocked(poll);
     read.user = user;
     read.generation = poll.generation;
     read.read_seq = ++poll.read_seq;
     read.source = Source::kPoll;
     read.swept = true;
   }
-  if (cancel) scheduler_->Cancel(old_timer);
   if (superseded) superseded->Cancel();
   // As a read that just finished: reported in order, then rescheduled (a
   // pending prompt still reads: the page may predate the alert).
@@ -303,39 +325,29 @@ absl::Duration Poller::EffectiveInterval() const {
   return reported_ > absl::ZeroDuration() ? reported_ : options_.interval;
 }
 
-void Poller::OnTimer(const std::string& user, std::uint64_t generation, std::uint64_t seq) {
-  Start start;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = users_.find(user);
-    if (it == users_.end() || it->second.generation != generation) return;
-    UserPoll& poll = it->second;
-    if (!poll.timer_set || poll.timer_seq != seq || poll.reading) return;  // stale
-    if (poll.refused_source.has_value()) {
-      // A read the budget refused, owed now (a first read stays the first).
-      const Source source = *poll.refused_source == Source::kInitial ? Source::kInitial
-                            : poll.prompt_pending                    ? poll.prompt_source
-                                                                     : *poll.refused_source;
-      poll.refused_source.reset();
-      start = Begin(user, poll, source);
-    } else {
-      if (!poll.prompt_pending) {
-        // Armed when fewer users were watched or the rate was higher: the
-        // read waits for the pacing in force now.
-        ReportLocked();
-        const absl::Time due =
-            poll.armed_from + NextDelay(options_, poll.failures, poll.armed_u, PacingLocked(poll));
-        const absl::Time now = absl::Now();
-        if (due > now + absl::Milliseconds(1)) {
-          Scheduler::TaskId running;  // this task: not cancelled
-          ArmLocked(user, poll, due - now, &running);
-          return;
-        }
-      }
-      start = Begin(user, poll, poll.prompt_pending ? poll.prompt_source : Source::kPoll);
+std::optional<Poller::Start> Poller::OnTimerLocked(const std::string& user, UserPoll& poll) {
+  if (poll.reading) return std::nullopt;  // (a read clears its timer)
+  if (poll.refused_source.has_value()) {
+    // A read the budget refused, owed now (a first read stays the first).
+    const Source source = *poll.refused_source == Source::kInitial ? Source::kInitial
+                          : poll.prompt_pending                    ? poll.prompt_source
+                                                                   : *poll.refused_source;
+    poll.refused_source.reset();
+    return Begin(user, poll, source);
+  }
+  if (!poll.prompt_pending) {
+    // Armed when fewer users were watched or the rate was higher: the
+    // read waits for the pacing in force now.
+    ReportLocked();
+    const absl::Time due =
+        poll.armed_from + NextDelay(options_, poll.failures, poll.armed_u, PacingLocked(poll));
+    const absl::Time now = absl::Now();
+    if (due > now + absl::Milliseconds(1)) {
+      ArmLocked(user, poll, due - now);
+      return std::nullopt;
     }
   }
-  Run(std::move(start));
+  return Begin(user, poll, poll.prompt_pending ? poll.prompt_source : Source::kPoll);
 }
 
 void Poller::Run(Start start) {
@@ -443,8 +455,7 @@ void Poller::Finished(const Start& read, const Observation& observation) {
         GetStatusDetails(observation.error).retry_delay.value_or(absl::Seconds(1));
     absl::Duration delay = std::clamp(hint, absl::Milliseconds(100), options_.max_backoff);
     delay += delay * random_();
-    Scheduler::TaskId unused;
-    ArmLocked(read.user, poll, delay, &unused);
+    ArmLocked(it->first, poll, delay);
     return;
   }
   {
@@ -467,7 +478,6 @@ void Poller::Finished(const Start& read, const Observation& observation) {
     UserPoll& poll = it->second;
     poll.reading = false;
     poll.prompted_read = false;
-    Scheduler::TaskId unused;
     const bool connect_owed = poll.prompt_pending && poll.prompt_source == Source::kConnect;
     if (poll.prompt_pending && (poll.failures == 0 || connect_owed)) {
       const absl::Time due = connect_owed ? now_() : poll.last_start + options_.min_prompt_interval;
@@ -475,7 +485,7 @@ void Poller::Finished(const Start& read, const Observation& observation) {
       if (now >= due) {
         next = Begin(read.user, poll, poll.prompt_source);
       } else {
-        ArmLocked(read.user, poll, due - now, &unused);
+        ArmLocked(it->first, poll, due - now);
       }
     } else {
       poll.prompt_pending = false;  // backing off: the next read is the poll's
@@ -483,8 +493,8 @@ void Poller::Finished(const Start& read, const Observation& observation) {
       poll.armed_u = random_();
       poll.armed_swept = read.swept;
       ReportLocked();
-      ArmLocked(read.user, poll,
-                NextDelay(options_, poll.failures, poll.armed_u, PacingLocked(poll)), &unused);
+      ArmLocked(it->first, poll,
+                NextDelay(options_, poll.failures, poll.armed_u, PacingLocked(poll)));
     }
   }
   if (next) Run(*std::move(next));

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -165,10 +166,8 @@ class Poller final : public PollControl {
  private:
   struct UserPoll {
     std::uint64_t generation = 0;  // tells a removed-and-re-added user apart
-    Scheduler::TaskId timer = 0;
-    bool timer_set = false;
-    std::uint64_t timer_seq = 0;  // a timer task runs only if still current
-    absl::Time timer_at;          // when it fires (scheduler time)
+    bool timer_set = false;        // its entry in due_
+    absl::Time timer_at;           // when it fires (scheduler time)
     std::shared_ptr<leaf::Cancellable> in_flight;
     std::uint64_t read_seq = 0;  // tells reads of one user apart
     bool reading = false;
@@ -200,16 +199,24 @@ class Poller final : public PollControl {
   // Marks a read of `poll` started. Under mu_.
   Start Begin(const std::string& user, UserPoll& poll, Source source)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Arms `poll`'s timer for `delay` from now (replacing any); returns the
-  // timer it replaced, if any, to cancel outside mu_. Under mu_.
-  bool ArmLocked(const std::string& user, UserPoll& poll, absl::Duration delay,
-                 Scheduler::TaskId* replaced) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Arms `poll`'s timer for `delay` from now (replacing any). `user` is its
+  // key in users_ (due_ points at it). Under mu_.
+  void ArmLocked(const std::string& user, UserPoll& poll, absl::Duration delay)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops `poll`'s timer, if set.
+  void DisarmLocked(UserPoll& poll) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The scheduler's wake-up planned for `at`: runs every timer due (the
+  // reads they start leave after mu_ is released), then plans the next.
+  void Wake(absl::Time at);
   // Starts `start`, or queues it when max_reads_in_flight are in flight.
   void Run(Start start);     // not under mu_
   void Launch(Start start);  // not under mu_
   // A read of ours ended: the next queued one starts.
   void ReadEnded();  // not under mu_
-  void OnTimer(const std::string& user, std::uint64_t generation, std::uint64_t seq);
+  // `poll`'s timer fired (its entry already left due_): a read to start,
+  // or none (re-armed for a later time).
+  std::optional<Start> OnTimerLocked(const std::string& user, UserPoll& poll)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Finished(const Start& read, const Observation& observation);
   double RateLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The interval between a user's own scheduled reads: max(interval, W /
@@ -234,6 +241,16 @@ class Poller final : public PollControl {
   // A node map: a flat map's empty slots (up to half its capacity) would
   // each cost a whole UserPoll per watched user.
   absl::node_hash_map<std::string, UserPoll> users_ ABSL_GUARDED_BY(mu_);
+  // Every timer set, by when it fires (and the user's generation, unique),
+  // pointing at the user's key in users_ (a node map: the key stays put
+  // until the user is erased, and its entry here goes first). One scheduler
+  // task at a time wakes the poller for the earliest: a timer costs one
+  // node here, where a task per user cost its own two scheduler entries, a
+  // closure and a copy of the user id (about 0.2 KB per watched user).
+  std::map<std::pair<absl::Time, std::uint64_t>, const std::string*> due_ ABSL_GUARDED_BY(mu_);
+  // The earliest wake-up planned (InfiniteFuture: none) and its task.
+  absl::Time wake_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  Scheduler::TaskId wake_task_ ABSL_GUARDED_BY(mu_) = 0;
   int reads_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Start> queued_ ABSL_GUARDED_BY(mu_);
   bool pumping_ ABSL_GUARDED_BY(mu_) = false;

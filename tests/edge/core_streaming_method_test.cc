@@ -22,7 +22,8 @@ namespace {
 constexpr char kPath[] = "/test.Streams/Stream";
 
 // A stream that sends one message ("hello"), then the status OK; frees
-// itself when both batches completed.
+// itself when both batches completed (on gRPC's callback threads, possibly
+// at once).
 class OneMessage final {
  public:
   explicit OneMessage(grpc_call* call) : call_(call) {
@@ -34,11 +35,11 @@ class OneMessage final {
     ops[1].data.send_message.send_message = message_;
     ops[2].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
-    EXPECT_EQ(grpc_call_start_batch(call_, ops, 3, &sent_, nullptr), GRPC_CALL_OK);
+    EXPECT_EQ(grpc_call_start_batch(call_, ops, 3, sent_.core_tag(), nullptr), GRPC_CALL_OK);
     grpc_op close{};
     close.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     close.data.recv_close_on_server.cancelled = &cancelled_;
-    EXPECT_EQ(grpc_call_start_batch(call_, &close, 1, &closed_, nullptr), GRPC_CALL_OK);
+    EXPECT_EQ(grpc_call_start_batch(call_, &close, 1, closed_.core_tag(), nullptr), GRPC_CALL_OK);
   }
 
  private:
@@ -60,7 +61,7 @@ class OneMessage final {
   grpc_call* const call_;
   grpc_byte_buffer* message_;
   int cancelled_ = 0;
-  int pending_ = 2;
+  std::atomic<int> pending_{2};
   Tag sent_{this};
   Tag closed_{this};
 };
@@ -84,7 +85,8 @@ class Server {
     stopped_ = true;
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
     server_->Wait();
-    method_.Stop();
+    method_.StopRequesting();
+    method_.Release();  // every OneMessage started all its batches at once
   }
   std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
   int calls() const { return calls_.load(); }
@@ -186,7 +188,7 @@ TEST(CoreStreamingMethodTest, StopReturnsAfterShutdownWithCallsStillRequested) {
   EXPECT_EQ(server.calls(), 0);
 }
 
-TEST(CoreStreamingMethodTest, StopWithoutStartDrainsTheQueue) {
+TEST(CoreStreamingMethodTest, StopWithoutStartReturns) {
   CoreStreamingMethod method(kPath);
   int port = 0;
   grpc::ServerBuilder builder;
@@ -196,8 +198,9 @@ TEST(CoreStreamingMethodTest, StopWithoutStartDrainsTheQueue) {
   ASSERT_NE(server, nullptr);
   server->Shutdown();
   server->Wait();
-  method.Stop();
-  method.Stop();  // idempotent
+  method.StopRequesting();
+  method.Release();
+  method.Release();  // idempotent
 }
 
 }  // namespace
