@@ -58,7 +58,9 @@ CompletionTag::CompletionTag() : grpc_completion_queue_functor{} {
 }
 
 void CompletionTag::Run(grpc_completion_queue_functor* functor, int ok) {
-  static_cast<CompletionTag*>(functor)->Complete(ok != 0);
+  CompletionTag* tag = static_cast<CompletionTag*>(functor);
+  HappensAfter(tag);
+  tag->Complete(ok != 0);
 }
 
 // Registers the path with the core as an async method (no handler): the
